@@ -1,0 +1,628 @@
+/**
+ * The model: clusters, services, deployments, revisions, targets and executions, as zod schemas
+ * (validation, and the source of the OpenAPI and JSON Schema documents) with their inferred
+ * types. Every stored record carries a tenant and a `version` used for conditional writes.
+ */
+import semver from 'semver';
+import { z } from 'zod';
+import {
+  DEFAULT_TENANT,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  labelKeyProblem,
+  labelValueProblem,
+} from './names.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+const refine = (problem: (s: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+  const message = problem(value);
+  if (message) ctx.addIssue({ code: 'custom', message });
+};
+
+/** A DNS-1123 label: names of clusters, deployments, services, namespaces. */
+export const Dns1123Label = z.string().superRefine(refine(dns1123LabelProblem));
+/** A DNS-1123 subdomain. */
+export const Dns1123Subdomain = z.string().superRefine(refine(dns1123SubdomainProblem));
+
+export const TenantId = Dns1123Label.default(DEFAULT_TENANT).meta({
+  description: 'Tenant; one default tenant for now',
+});
+
+export const Labels = z
+  .record(z.string(), z.string())
+  .superRefine((labels, ctx) => {
+    for (const [key, value] of Object.entries(labels)) {
+      const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [key] });
+    }
+  })
+  .meta({ description: 'Kubernetes-style labels' });
+export type Labels = z.infer<typeof Labels>;
+
+export const PROVIDERS = [
+  'EKS',
+  'EKS_ANYWHERE',
+  'AKS',
+  'GKE',
+  'OPENSHIFT',
+  'RANCHER',
+  'TANZU',
+  'ANTHOS',
+  'EC2',
+  'OTHER',
+] as const;
+export const Provider = z.enum(PROVIDERS);
+export type Provider = z.infer<typeof Provider>;
+
+/** A Kubernetes version as `1.31` or `1.31.4` (a leading `v` and build suffixes are accepted). */
+export const KubernetesVersion = z
+  .string()
+  .regex(/^v?\d+\.\d+(\.\d+)?([-+].*)?$/, 'must be a Kubernetes version such as 1.31 or v1.31.4');
+
+/** A semver range over Kubernetes versions, e.g. `>=1.30 <1.34`. */
+export const VersionRange = z.string().superRefine((value, ctx) => {
+  if (semver.validRange(value) === null) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a version range (e.g. ">=1.30 <1.34")` });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Label selectors
+
+export const SelectorOperator = z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']);
+
+export const LabelSelectorRequirement = z
+  .object({
+    key: z.string().superRefine(refine(labelKeyProblem)),
+    operator: SelectorOperator,
+    values: z.array(z.string()).optional(),
+  })
+  .superRefine((req, ctx) => {
+    const needsValues = req.operator === 'In' || req.operator === 'NotIn';
+    const count = req.values?.length ?? 0;
+    if (needsValues && count === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['values'],
+        message: `operator ${req.operator} needs at least one value`,
+      });
+    }
+    if (!needsValues && count > 0) {
+      ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${req.operator} takes no values` });
+    }
+  });
+export type LabelSelectorRequirement = z.infer<typeof LabelSelectorRequirement>;
+
+export const LabelSelector = z
+  .object({
+    matchLabels: Labels.optional(),
+    matchExpressions: z.array(LabelSelectorRequirement).optional(),
+  })
+  .strict()
+  .meta({ id: 'LabelSelector', description: 'Kubernetes label selector; all terms must match' });
+export type LabelSelector = z.infer<typeof LabelSelector>;
+
+// ---------------------------------------------------------------------------------------------
+// Clusters
+
+export const Capabilities = z
+  .object({
+    architectures: z.array(z.string()).default([]),
+    gpu: z.boolean().default(false),
+    sriov: z.boolean().default(false),
+    hugepages: z.boolean().default(false),
+    avx512: z.boolean().default(false),
+    nodes: z.number().int().nonnegative().default(0),
+    /** Total allocatable CPU, in cores. */
+    cpu: z.number().nonnegative().default(0),
+    /** Total allocatable memory, in bytes. */
+    memoryBytes: z.number().nonnegative().default(0),
+    instanceTypes: z.array(z.string()).default([]),
+    zones: z.array(z.string()).default([]),
+    /** Node Feature Discovery labels seen on any node (`feature.node.kubernetes.io/...`). */
+    features: z.array(z.string()).default([]),
+  })
+  .meta({ id: 'Capabilities', description: 'What the cluster offers, read from its nodes' });
+export type Capabilities = z.infer<typeof Capabilities>;
+
+/**
+ * How Flotilla reaches a cluster. Nothing secret is ever in this record: bearer tokens and
+ * kubeconfigs live in the secret store (Secrets Manager on AWS) and are referenced by id.
+ */
+export const ClusterAuth = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('eks'),
+      clusterName: z.string().min(1),
+      region: z.string().min(1),
+      roleArn: z.string().optional(),
+    })
+    .meta({ description: 'Short-lived IAM token for an EKS cluster; nothing stored' }),
+  z
+    .object({
+      type: z.literal('token'),
+      secretRef: z.string().min(1),
+    })
+    .meta({ description: 'A bearer token kept in the secret store' }),
+  z
+    .object({
+      type: z.literal('kubeconfig'),
+      secretRef: z.string().min(1),
+      context: z.string().optional(),
+    })
+    .meta({ description: 'A kubeconfig kept in the secret store' }),
+]);
+export type ClusterAuth = z.infer<typeof ClusterAuth>;
+
+export const ClusterStatus = z.enum(['Active', 'Unreachable', 'Vanished', 'Pending']);
+export type ClusterStatus = z.infer<typeof ClusterStatus>;
+
+export const Cluster = z
+  .object({
+    tenant: z.string(),
+    name: Dns1123Label,
+    provider: Provider,
+    region: z.string(),
+    version: z.string(),
+    labels: Labels,
+    capabilities: Capabilities,
+    endpoint: z.string(),
+    /** Base64 PEM of the API server's CA; public, not a secret. */
+    caData: z.string().optional(),
+    auth: ClusterAuth,
+    status: ClusterStatus,
+    statusReason: z.string().optional(),
+    source: z.enum(['manual', 'import', 'discovery', 'connector']),
+    /** Cloud identifiers: EKS ARN, connector registration. */
+    arn: z.string().optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    recordVersion: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'Cluster' });
+export type Cluster = z.infer<typeof Cluster>;
+
+/** What a client may send to register or update a cluster. */
+export const ClusterInput = z
+  .object({
+    name: Dns1123Label,
+    provider: Provider.default('OTHER'),
+    region: z.string().min(1).default('unknown'),
+    version: KubernetesVersion.optional(),
+    labels: Labels.default({}),
+    endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the API server' }),
+    caData: z.string().optional(),
+    auth: ClusterAuth.optional(),
+    /** A bearer token, stored in the secret store on arrival and replaced by a reference. */
+    token: z.string().min(1).optional(),
+    /** A kubeconfig document, stored in the secret store on arrival. */
+    kubeconfig: z.string().min(1).optional(),
+    context: z.string().optional(),
+  })
+  .strict()
+  .meta({ id: 'ClusterInput' });
+export type ClusterInput = z.infer<typeof ClusterInput>;
+
+// ---------------------------------------------------------------------------------------------
+// Placement
+
+/** Which clusters a deployment targets: all terms must hold. Empty means every cluster. */
+export const Placement = z
+  .object({
+    clusters: z.array(Dns1123Label).optional().meta({ description: 'Explicit cluster names' }),
+    selector: LabelSelector.optional(),
+    providers: z.array(Provider).optional(),
+    regions: z.array(z.string().min(1)).optional(),
+    kubernetesVersion: VersionRange.optional().meta({ description: 'Semver range, e.g. ">=1.30 <1.34"' }),
+  })
+  .strict()
+  .meta({ id: 'Placement' });
+export type Placement = z.infer<typeof Placement>;
+
+// ---------------------------------------------------------------------------------------------
+// Sources and services
+
+/** Size limit for an uploaded source (a chart archive or a set of manifests). */
+export const MAX_SOURCE_BYTES = 1024 * 1024;
+
+export const ManifestFile = z.object({
+  path: z.string().min(1),
+  content: z.string(),
+});
+
+/**
+ * A source as the API receives it: content uploaded by the client, or a reference the control
+ * plane fetches itself (an HTTP chart repository or an OCI registry).
+ */
+export const SourceInput = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('manifests'), files: z.array(ManifestFile).min(1) }).strict(),
+    z
+      .object({
+        type: z.literal('chart'),
+        /** base64 of a chart archive (.tgz). */
+        archive: z.string().min(1),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('chartRef'),
+        /** `oci://registry/repo/chart` or a chart name in `repo`. */
+        chart: z.string().min(1),
+        repo: z.url().optional(),
+        version: z.string().optional(),
+      })
+      .strict(),
+  ])
+  .meta({ id: 'SourceInput' });
+export type SourceInput = z.infer<typeof SourceInput>;
+
+/** A stored source: where its bytes are (a content digest in the blob store) and what it is. */
+export const SourceRecord = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('manifests'), digest: z.string(), files: z.number().int() }),
+  z.object({
+    type: z.literal('chart'),
+    digest: z.string(),
+    chart: z.string(),
+    chartVersion: z.string(),
+  }),
+  z.object({
+    type: z.literal('chartRef'),
+    chart: z.string(),
+    repo: z.string().optional(),
+    version: z.string().optional(),
+  }),
+]);
+export type SourceRecord = z.infer<typeof SourceRecord>;
+
+export const Requirements = z
+  .object({
+    minKubernetesVersion: KubernetesVersion.optional(),
+    capabilities: z.array(z.enum(['gpu', 'sriov', 'hugepages', 'avx512', 'amd64', 'arm64'])).optional(),
+  })
+  .strict();
+export type Requirements = z.infer<typeof Requirements>;
+
+export const ServiceVersion = z
+  .object({
+    tenant: z.string(),
+    service: Dns1123Label,
+    version: z.number().int().positive(),
+    source: SourceRecord,
+    defaults: z.record(z.string(), z.unknown()),
+    requirements: Requirements,
+    createdAt: z.string(),
+  })
+  .meta({ id: 'ServiceVersion' });
+export type ServiceVersion = z.infer<typeof ServiceVersion>;
+
+// ---------------------------------------------------------------------------------------------
+// Deployments, revisions, targets
+
+/** A failure budget: a count (`2`) or a percentage of the wave (`"10%"`). */
+export const FailureBudget = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?%$/, 'must be a count or a percentage such as "10%"'),
+]);
+
+/** A duration: seconds, or a string such as `90s`, `5m`, `1h`. */
+export const Duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 30s, 5m or 1h'),
+]);
+
+export const Wave = z
+  .object({
+    name: z.string().optional(),
+    count: z.number().int().positive().optional(),
+    percent: z.number().positive().max(100).optional(),
+    selector: LabelSelector.optional(),
+    maxParallel: z.number().int().positive().optional(),
+    maxFailures: FailureBudget.optional(),
+    progressDeadline: Duration.optional(),
+    minSuccessTime: Duration.optional(),
+    approval: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((wave, ctx) => {
+    const pickers = [wave.count, wave.percent, wave.selector].filter((x) => x !== undefined).length;
+    if (pickers > 1)
+      ctx.addIssue({ code: 'custom', message: 'a wave selects by one of count, percent or selector' });
+  })
+  .meta({ id: 'Wave' });
+export type Wave = z.infer<typeof Wave>;
+
+export const Strategy = z
+  .object({
+    onFailure: z.enum(['pause', 'rollback', 'continue']).default('pause'),
+    maxParallel: z.number().int().positive().max(1000).optional(),
+    progressDeadline: Duration.optional(),
+    waves: z.array(Wave).optional(),
+  })
+  .strict()
+  .meta({ id: 'Strategy' });
+export type Strategy = z.infer<typeof Strategy>;
+
+export const DriftPolicy = z
+  .object({
+    policy: z.enum(['off', 'report', 'heal']).default('report'),
+    ignore: z
+      .array(
+        z
+          .object({
+            kind: z.string().min(1),
+            name: z.string().optional(),
+            paths: z.array(z.string().min(1)).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict()
+  .meta({ id: 'DriftPolicy' });
+export type DriftPolicy = z.infer<typeof DriftPolicy>;
+
+/** Values: any JSON object. String leaves may use `${cluster.*}` references. */
+export const Values = z.record(z.string(), z.unknown());
+export type Values = z.infer<typeof Values>;
+
+/** The declarative request to create or update a deployment (API body; the CLI builds it from a file). */
+export const DeploymentInput = z
+  .object({
+    name: Dns1123Label,
+    namespace: Dns1123Label.default('default'),
+    /** The service this deployment places; defaults to the deployment's name. */
+    service: Dns1123Label.optional(),
+    source: SourceInput.optional().meta({
+      description: 'New content for the service; omitted = the latest version',
+    }),
+    values: Values.default({}),
+    target: Placement.default({}),
+    strategy: Strategy.optional(),
+    drift: DriftPolicy.optional(),
+    requirements: Requirements.optional(),
+  })
+  .strict()
+  .meta({ id: 'DeploymentInput' });
+export type DeploymentInput = z.infer<typeof DeploymentInput>;
+
+export const DeploymentStatus = z.enum([
+  'Pending',
+  'Progressing',
+  'Succeeded',
+  'Failed',
+  'Paused',
+  'WaitingApproval',
+  'RolledBack',
+  'Cancelled',
+]);
+export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
+
+/** An operation holding the deployment: one at a time. */
+export const DeploymentLock = z.object({
+  executionId: z.string(),
+  operation: z.string(),
+  since: z.string(),
+});
+
+export const Deployment = z
+  .object({
+    tenant: z.string(),
+    name: Dns1123Label,
+    namespace: Dns1123Label,
+    service: Dns1123Label,
+    /** The revision the fleet should be at. */
+    revision: z.number().int().positive(),
+    /** The last revision that finished successfully everywhere it was placed. */
+    lastGoodRevision: z.number().int().positive().optional(),
+    status: DeploymentStatus,
+    message: z.string().optional(),
+    lastExecutionId: z.string().optional(),
+    lock: DeploymentLock.optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    recordVersion: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'Deployment' });
+export type Deployment = z.infer<typeof Deployment>;
+
+/** An immutable snapshot of what a deployment asked for at one point. */
+export const Revision = z
+  .object({
+    tenant: z.string(),
+    deployment: Dns1123Label,
+    revision: z.number().int().positive(),
+    service: Dns1123Label,
+    serviceVersion: z.number().int().positive(),
+    namespace: Dns1123Label,
+    values: Values,
+    target: Placement,
+    strategy: Strategy.optional(),
+    drift: DriftPolicy.optional(),
+    /** Digest of (service version, namespace, values, target): identical deploys change nothing. */
+    specDigest: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Revision' });
+export type Revision = z.infer<typeof Revision>;
+
+export const ObjectRef = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    namespace: z.string().optional(),
+    name: z.string(),
+  })
+  .meta({ id: 'ObjectRef' });
+export type ObjectRef = z.infer<typeof ObjectRef>;
+
+/** An applied object: its reference and the generation the server gave it on that apply. */
+export const InventoryItem = ObjectRef.extend({
+  generation: z.number().int().optional(),
+});
+export type InventoryItem = z.infer<typeof InventoryItem>;
+
+export const HEALTH_CODES = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown'] as const;
+export const HealthCode = z.enum(HEALTH_CODES);
+export type HealthCode = z.infer<typeof HealthCode>;
+
+export const Health = z.object({ status: HealthCode, message: z.string().optional() }).meta({ id: 'Health' });
+export type Health = z.infer<typeof Health>;
+
+export const TargetStatus = z.enum(['Pending', 'Progressing', 'Succeeded', 'Failed', 'Skipped', 'Removed']);
+export type TargetStatus = z.infer<typeof TargetStatus>;
+
+/** Why a target failed, as a closed set (the free-text `reason` says more). */
+export const FailureCode = z.enum([
+  'Unreachable',
+  'Unauthorized',
+  'Rejected',
+  'ApplyFailed',
+  'HealthTimeout',
+  'Degraded',
+  'RenderFailed',
+  'Cancelled',
+  'RequirementsNotMet',
+]);
+export type FailureCode = z.infer<typeof FailureCode>;
+
+/** One (deployment, cluster) pair: the unit of resume and rollback. */
+export const Target = z
+  .object({
+    tenant: z.string(),
+    deployment: Dns1123Label,
+    cluster: Dns1123Label,
+    desiredRevision: z.number().int().positive(),
+    appliedRevision: z.number().int().positive().optional(),
+    status: TargetStatus,
+    health: Health,
+    failure: FailureCode.optional(),
+    reason: z.string().optional(),
+    /** Digest of the rendered manifest set this target got (render once per distinct values). */
+    renderDigest: z.string().optional(),
+    inventory: z.array(InventoryItem),
+    attempts: z.number().int().nonnegative(),
+    wave: z.number().int().nonnegative().optional(),
+    executionId: z.string().optional(),
+    /** When the current apply happened; the health deadline counts from here. */
+    appliedAt: z.string().optional(),
+    updatedAt: z.string(),
+    recordVersion: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'Target' });
+export type Target = z.infer<typeof Target>;
+
+// ---------------------------------------------------------------------------------------------
+// Executions
+
+export const ExecutionType = z.enum([
+  'deploy',
+  'rollback',
+  'resume',
+  'drift-scan',
+  'heal',
+  'discovery',
+  'maintenance',
+]);
+export type ExecutionType = z.infer<typeof ExecutionType>;
+
+export const ExecutionStatus = z.enum([
+  'Running',
+  'Succeeded',
+  'Failed',
+  'Paused',
+  'WaitingApproval',
+  'RolledBack',
+  'Cancelled',
+]);
+export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
+
+export const ProgressCounts = z
+  .object({
+    total: z.number().int().nonnegative(),
+    pending: z.number().int().nonnegative(),
+    progressing: z.number().int().nonnegative(),
+    succeeded: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    skipped: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'ProgressCounts' });
+export type ProgressCounts = z.infer<typeof ProgressCounts>;
+
+export const Execution = z
+  .object({
+    tenant: z.string(),
+    id: z.string(),
+    type: ExecutionType,
+    deployment: z.string().optional(),
+    revision: z.number().int().positive().optional(),
+    status: ExecutionStatus,
+    message: z.string().optional(),
+    counts: ProgressCounts,
+    batches: z.number().int().nonnegative(),
+    /** The workflow run behind it (a Step Functions execution ARN on AWS). */
+    workflowRef: z.string().optional(),
+    startedAt: z.string(),
+    endedAt: z.string().optional(),
+    recordVersion: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'Execution' });
+export type Execution = z.infer<typeof Execution>;
+
+/** The outcome of one cluster in one execution. */
+export const ExecutionResult = z
+  .object({
+    tenant: z.string(),
+    executionId: z.string(),
+    cluster: Dns1123Label,
+    status: TargetStatus,
+    health: Health,
+    failure: FailureCode.optional(),
+    reason: z.string().optional(),
+    objects: z.number().int().nonnegative(),
+    batch: z.number().int().nonnegative(),
+    wave: z.number().int().nonnegative().optional(),
+    durationMs: z.number().nonnegative().optional(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'ExecutionResult' });
+export type ExecutionResult = z.infer<typeof ExecutionResult>;
+
+/** One batch of an execution's plan: which clusters, and which rendered manifest each gets. */
+export const PlanBatch = z.object({
+  tenant: z.string(),
+  executionId: z.string(),
+  index: z.number().int().nonnegative(),
+  wave: z.number().int().nonnegative(),
+  /** cluster name → render digest */
+  clusters: z.record(z.string(), z.string()),
+});
+export type PlanBatch = z.infer<typeof PlanBatch>;
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes objects, as plain data
+
+/** A Kubernetes object as plain JSON. Only the fields Flotilla reads are typed. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    generation?: number;
+    resourceVersion?: string;
+    uid?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** The objects of one render: CRDs (applied first) and the rest. */
+export interface RenderedManifests {
+  readonly crds: KubeObject[];
+  readonly objects: KubeObject[];
+}

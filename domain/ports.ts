@@ -1,0 +1,233 @@
+/**
+ * Ports: the small interfaces the use cases are written against. Adapters implement them
+ * (DynamoDB, Kubernetes, Helm, EKS, Secrets Manager, EventBridge, Step Functions, and the local
+ * runtime's equivalents); tests use in-memory fakes that record calls.
+ */
+import type { FlotillaEvent } from './events.ts';
+import type {
+  Cluster,
+  Deployment,
+  Execution,
+  ExecutionResult,
+  FailureCode,
+  KubeObject,
+  ObjectRef,
+  PlanBatch,
+  ProgressCounts,
+  RenderedManifests,
+  Revision,
+  ServiceVersion,
+  SourceInput,
+  SourceRecord,
+  Target,
+  Values,
+} from './model.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  /** A new, unique, URL-safe, time-sortable id (for executions). */
+  next(): string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store. Records carry `recordVersion`; every update is conditional on it and returns the
+// record with the version incremented (VersionConflictError when someone else wrote first).
+// Creates fail with AlreadyExistsError. Nothing here exposes DynamoDB keys.
+
+export interface ClusterStore {
+  createCluster(cluster: Cluster): Promise<Cluster>;
+  updateCluster(cluster: Cluster): Promise<Cluster>;
+  getCluster(tenant: string, name: string): Promise<Cluster | undefined>;
+  listClusters(tenant: string): Promise<Cluster[]>;
+  deleteCluster(tenant: string, name: string, expectedVersion?: number): Promise<void>;
+}
+
+export interface ServiceStore {
+  /** Create one version; AlreadyExistsError if that version number exists. */
+  putServiceVersion(version: ServiceVersion): Promise<void>;
+  getServiceVersion(tenant: string, service: string, version: number): Promise<ServiceVersion | undefined>;
+  /** All versions, newest first. */
+  listServiceVersions(tenant: string, service: string): Promise<ServiceVersion[]>;
+  /** Names of all services of a tenant. */
+  listServices(tenant: string): Promise<string[]>;
+}
+
+export interface DeploymentStore {
+  createDeployment(deployment: Deployment): Promise<Deployment>;
+  updateDeployment(deployment: Deployment): Promise<Deployment>;
+  getDeployment(tenant: string, name: string): Promise<Deployment | undefined>;
+  listDeployments(tenant: string): Promise<Deployment[]>;
+  deleteDeployment(tenant: string, name: string, expectedVersion?: number): Promise<void>;
+  /** Revisions are immutable: create once (AlreadyExistsError), read many. */
+  putRevision(revision: Revision): Promise<void>;
+  getRevision(tenant: string, deployment: string, revision: number): Promise<Revision | undefined>;
+  /** All revisions, newest first. */
+  listRevisions(tenant: string, deployment: string): Promise<Revision[]>;
+}
+
+export interface TargetStore {
+  /** Create (recordVersion 0) or update (conditional on recordVersion). */
+  putTarget(target: Target): Promise<Target>;
+  getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined>;
+  listTargets(tenant: string, deployment: string): Promise<Target[]>;
+  /** Every target placed on one cluster, across deployments. */
+  listTargetsByCluster(tenant: string, cluster: string): Promise<Target[]>;
+  deleteTarget(tenant: string, deployment: string, cluster: string): Promise<void>;
+}
+
+export interface ExecutionStore {
+  createExecution(execution: Execution): Promise<Execution>;
+  updateExecution(execution: Execution): Promise<Execution>;
+  getExecution(tenant: string, id: string): Promise<Execution | undefined>;
+  /** Newest first; optionally only those of one deployment. */
+  listExecutions(tenant: string, options?: { deployment?: string; limit?: number }): Promise<Execution[]>;
+  /** Atomically add to the progress counts (negative deltas allowed); returns the new counts. */
+  addExecutionCounts(tenant: string, id: string, delta: Partial<ProgressCounts>): Promise<ProgressCounts>;
+  /** Write per-cluster results (upsert, no condition). */
+  putResults(results: readonly ExecutionResult[]): Promise<void>;
+  listResults(tenant: string, executionId: string): Promise<ExecutionResult[]>;
+  putBatches(batches: readonly PlanBatch[]): Promise<void>;
+  getBatch(tenant: string, executionId: string, index: number): Promise<PlanBatch | undefined>;
+}
+
+export interface LockStore {
+  /**
+   * Take the deployment for one operation; OperationInProgressError when another execution
+   * holds it. Taking it again with the same executionId is a no-op (idempotent retries).
+   */
+  acquireLock(
+    tenant: string,
+    deployment: string,
+    lock: { executionId: string; operation: string; since: string },
+  ): Promise<void>;
+  /** Release only if held by `executionId` (a stale release never frees someone else's lock). */
+  releaseLock(tenant: string, deployment: string, executionId: string): Promise<void>;
+}
+
+export interface Store
+  extends ClusterStore,
+    ServiceStore,
+    DeploymentStore,
+    TargetStore,
+    ExecutionStore,
+    LockStore {}
+
+// ---------------------------------------------------------------------------------------------
+// Content
+
+/** Content-addressed bytes: sources (chart archives, manifest sets) and rendered manifests. */
+export interface BlobStore {
+  /** Store bytes; returns their digest (idempotent). */
+  put(bytes: Uint8Array): Promise<string>;
+  /** NotFoundError when absent. */
+  get(digest: string): Promise<Uint8Array>;
+}
+
+export interface RenderRequest {
+  readonly source: SourceRecord;
+  /** Helm release name: the deployment's name. */
+  readonly releaseName: string;
+  /** Helm release namespace: the deployment's namespace. */
+  readonly namespace: string;
+  readonly values: Values;
+}
+
+export interface Renderer {
+  /**
+   * Check an uploaded source and store it: a chart must load (Chart.yaml, templates) and its
+   * default values are returned; manifests must parse. Throws ValidationError/RenderError.
+   */
+  ingest(input: SourceInput): Promise<{ source: SourceRecord; defaults: Values }>;
+  /** Render to objects; every object gets the release namespace when namespaced and unset. */
+  render(request: RenderRequest): Promise<RenderedManifests>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters
+
+/**
+ * Everything needed to open a connection to one API server. Secret-bearing: it must never be
+ * logged, returned by an API, put in workflow payloads, events or error messages.
+ */
+export interface ClusterConnection {
+  readonly server: string;
+  readonly caData?: string;
+  readonly insecureSkipTlsVerify?: boolean;
+  readonly token?: string;
+  readonly clientCertificateData?: string;
+  readonly clientKeyData?: string;
+}
+
+export interface CredentialsProvider {
+  /** CredentialsError when the secret is missing or unreadable (the message names no secret). */
+  connectionFor(cluster: Cluster): Promise<ClusterConnection>;
+}
+
+export interface SecretStore {
+  /** Store a secret under a stable name; returns the reference recorded on the cluster. */
+  put(name: string, value: string): Promise<string>;
+  get(ref: string): Promise<string>;
+  delete(ref: string): Promise<void>;
+}
+
+export type ApplyOutcome =
+  | { readonly ref: ObjectRef; readonly ok: true; readonly generation?: number; readonly live?: KubeObject }
+  | { readonly ref: ObjectRef; readonly ok: false; readonly failure: FailureCode; readonly message: string };
+
+export interface ApplyOptions {
+  /** Take fields owned by other managers (server-side apply `force`). */
+  readonly force: boolean;
+  readonly dryRun?: boolean;
+}
+
+export interface ListQuery {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+}
+
+/**
+ * One cluster's API. Connection-level failures throw ClusterUnreachableError (or
+ * UnauthorizedError); per-object failures of apply are outcomes.
+ */
+export interface ClusterClient {
+  /** Server-side apply with field manager `flotilla`, bounded concurrency, in the given order. */
+  apply(objects: readonly KubeObject[], options: ApplyOptions): Promise<ApplyOutcome[]>;
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(query: ListQuery): Promise<KubeObject[]>;
+  /** True when something was deleted, false when it was already gone. */
+  delete(ref: ObjectRef): Promise<boolean>;
+  nodes(): Promise<KubeObject[]>;
+  serverVersion(): Promise<string>;
+}
+
+export interface ClusterGateway {
+  /** A client for one cluster (credentials resolved inside, never handed out). */
+  client(cluster: Cluster): Promise<ClusterClient>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflows and events
+
+export type WorkflowName = 'deploy' | 'drift-scan' | 'discovery' | 'maintenance';
+
+/** The whole input of every workflow: ids only, everything else lives in the store. */
+export interface WorkflowInput {
+  readonly tenant: string;
+  readonly executionId: string;
+}
+
+export interface WorkflowEngine {
+  /** Start a workflow run named after the execution id (idempotent per name). */
+  start(workflow: WorkflowName, input: WorkflowInput): Promise<{ ref: string }>;
+  /** Stop a run (cancel). */
+  stop(ref: string, reason: string): Promise<void>;
+}
+
+export interface EventBus {
+  publish(events: readonly FlotillaEvent[]): Promise<void>;
+}

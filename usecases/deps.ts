@@ -1,0 +1,56 @@
+/**
+ * What every use case may depend on: the ports, a clock, ids and tunables. The composition
+ * roots build one of these — adapters/wiring.ts on AWS (from a validated environment, once per
+ * cold start), local/control-plane.ts on one machine — and handlers receive it from there.
+ */
+import type {
+  BlobStore,
+  Clock,
+  ClusterGateway,
+  EventBus,
+  IdGenerator,
+  Renderer,
+  SecretStore,
+  Store,
+  WorkflowEngine,
+} from '../domain/ports.ts';
+
+export interface Tunables {
+  /** Clusters per ApplyBatch invocation (one Lambda call applies to this many clusters at once). */
+  readonly batchSize: number;
+  /** Default upper bound of clusters being applied at the same time, fleet-wide. */
+  readonly maxParallel: number;
+  /** Concurrent API requests per cluster. */
+  readonly requestConcurrency: number;
+  /** Seconds between health polls of a batch (the workflow's Wait state). */
+  readonly healthPollSeconds: number;
+  /** Default seconds a target may take to become healthy after its apply. */
+  readonly progressDeadlineSeconds: number;
+  /** Timeout of one request to a cluster's API server, in milliseconds. */
+  readonly requestTimeoutMs: number;
+}
+
+export const DEFAULT_TUNABLES: Tunables = {
+  batchSize: 25,
+  maxParallel: 50,
+  requestConcurrency: 4,
+  healthPollSeconds: 5,
+  progressDeadlineSeconds: 300,
+  requestTimeoutMs: 10_000,
+};
+
+export interface Deps {
+  readonly store: Store;
+  readonly blobs: BlobStore;
+  readonly secrets: SecretStore;
+  readonly renderer: Renderer;
+  readonly clusters: ClusterGateway;
+  readonly bus: EventBus;
+  readonly workflows: WorkflowEngine;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly tunables: Tunables;
+}
+
+/** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */
+export type DepsProvider = () => Deps | Promise<Deps>;
