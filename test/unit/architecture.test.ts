@@ -34,7 +34,15 @@ function violations(file: string, forbidden: RegExp[]): string[] {
   return found;
 }
 
-const IO = [/^@aws-sdk\//, /^@kubernetes\/client-node/, /^node:fs/, /^fs$/, /^node:child_process/, /^node:net/, /^node:http/];
+const IO = [
+  /^@aws-sdk\//,
+  /^@kubernetes\/client-node/,
+  /^node:fs/,
+  /^fs$/,
+  /^node:child_process/,
+  /^node:net/,
+  /^node:http/,
+];
 
 describe('the house', () => {
   it('keeps domain/ free of I/O, SDKs and environment reads', () => {
