@@ -67,6 +67,12 @@ export const EVENT_DETAILS = {
     source: z.string(),
   }),
   ClusterUnreachable: z.object({ ...base, cluster: z.string(), reason: z.string() }),
+  ClusterDeregistered: z.object({
+    ...base,
+    cluster: z.string(),
+    /** Deployments whose targets on this cluster were dropped (a forced deregistration). */
+    droppedTargets: z.array(z.string()),
+  }),
 } as const;
 
 export type EventType = keyof typeof EVENT_DETAILS;

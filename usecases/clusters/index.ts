@@ -1,0 +1,8 @@
+/** Cluster registration use cases: register, import from a kubeconfig, list, get, label, deregister. */
+export { type DeregisterOptions, type DeregisterResult, deregisterCluster } from './deregister-cluster.ts';
+export { ImportClustersInput, ImportClustersResult, importClusters } from './import-clusters.ts';
+export { type ClusterFacts, capabilitiesOf, clusterFacts, parseQuantity, providerOf } from './inventory.ts';
+export { clusterNameFromContext, contextAccess, parseKubeconfig } from './kubeconfig.ts';
+export { LabelPatch, labelArgsToPatch, labelCluster } from './label-cluster.ts';
+export { getCluster, type ListClustersQuery, listClusters } from './queries.ts';
+export { type ClusterDeps, probeCluster, type RegisterOptions, registerCluster } from './register-cluster.ts';

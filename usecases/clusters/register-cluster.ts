@@ -1,0 +1,296 @@
+/**
+ * Registering a cluster: credentials go into the secret store (the record keeps only a reference),
+ * the cluster is asked what it is (version, nodes) and the record is written with a conditional
+ * write. Importing from a kubeconfig (import-clusters.ts) goes through the same path.
+ */
+import {
+  AlreadyExistsError,
+  ClusterUnreachableError,
+  CredentialsError,
+  describeError,
+  UnauthorizedError,
+  ValidationError,
+  VersionConflictError,
+} from '../../domain/errors.ts';
+import { makeEvent } from '../../domain/events.ts';
+import {
+  Capabilities,
+  type Cluster,
+  type ClusterAuth,
+  ClusterInput,
+  type Labels,
+  type Provider,
+} from '../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { parseOrThrow } from '../../domain/validation.ts';
+import type { Deps } from '../deps.ts';
+import { type ClusterFacts, clusterFacts } from './inventory.ts';
+import { contextAccess, parseKubeconfig } from './kubeconfig.ts';
+
+/** The dependencies cluster registration uses. */
+export type ClusterDeps = Pick<Deps, 'store' | 'secrets' | 'clusters' | 'bus' | 'clock' | 'ids'>;
+
+export interface RegisterOptions {
+  /** @default DEFAULT_TENANT */
+  readonly tenant?: string;
+  /** Ask the cluster for its version and nodes before writing anything. @default true */
+  readonly probe?: boolean;
+}
+
+/** How the cluster is reached, before any secret is stored. */
+export type AccessSpec =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'kubeconfig'; readonly kubeconfig: string; readonly context?: string }
+  | { readonly kind: 'existing'; readonly auth: ClusterAuth };
+
+/** Everything needed to write one cluster record, from the API or from a kubeconfig context. */
+export interface ClusterSpec {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly caData?: string;
+  readonly labels: Labels;
+  readonly access: AccessSpec;
+  readonly provider?: Provider;
+  readonly region?: string;
+  readonly version?: string;
+  readonly source: Cluster['source'];
+}
+
+/** Where the input field that carried the credentials is, for error messages. */
+function credentialField(access: AccessSpec): string {
+  if (access.kind === 'token') return 'token';
+  if (access.kind === 'kubeconfig') return 'kubeconfig';
+  return 'auth';
+}
+
+/** A secret name: per cluster, unique per registration, so a failed re-import never clobbers the one in use. */
+function secretName(tenant: string, cluster: string, id: string): string {
+  return `flotilla/${tenant}/clusters/${cluster}/${id.toLowerCase()}`;
+}
+
+async function storeCredentials(
+  deps: ClusterDeps,
+  tenant: string,
+  spec: ClusterSpec,
+): Promise<{ auth: ClusterAuth; createdRef?: string }> {
+  const access = spec.access;
+  if (access.kind === 'existing') return { auth: access.auth };
+  const name = secretName(tenant, spec.name, deps.ids.next());
+  if (access.kind === 'token') {
+    const ref = await deps.secrets.put(name, access.token);
+    return { auth: { type: 'token', secretRef: ref }, createdRef: ref };
+  }
+  const ref = await deps.secrets.put(name, access.kubeconfig);
+  return {
+    auth: { type: 'kubeconfig', secretRef: ref, ...(access.context ? { context: access.context } : {}) },
+    createdRef: ref,
+  };
+}
+
+async function forgetSecret(deps: ClusterDeps, ref: string | undefined): Promise<void> {
+  if (!ref) return;
+  try {
+    await deps.secrets.delete(ref);
+  } catch {
+    // A leftover secret is harmless (nothing refers to it); the original error matters more.
+  }
+}
+
+function secretRefOf(auth: ClusterAuth): string | undefined {
+  return auth.type === 'eks' ? undefined : auth.secretRef;
+}
+
+/** Read version and nodes; credential problems become a ValidationError naming the field. */
+export async function probeCluster(
+  deps: Pick<Deps, 'clusters'>,
+  cluster: Cluster,
+  field: string,
+): Promise<ClusterFacts> {
+  try {
+    const client = await deps.clusters.client(cluster);
+    const [version, nodes] = await Promise.all([client.serverVersion(), client.nodes()]);
+    return clusterFacts(nodes, version);
+  } catch (error) {
+    if (error instanceof UnauthorizedError) {
+      throw new ValidationError([
+        {
+          path: field,
+          message: `the API server of "${cluster.name}" rejected these credentials (${error.message})`,
+        },
+      ]);
+    }
+    if (error instanceof CredentialsError) {
+      throw new ValidationError([{ path: field, message: `credentials cannot be used: ${error.message}` }]);
+    }
+    if (error instanceof ClusterUnreachableError) throw error;
+    throw new ClusterUnreachableError(cluster.name, describeError(error), { cause: error });
+  }
+}
+
+/**
+ * Create a cluster record, or (with `upsert`) update the existing one: labels are merged (new
+ * values win), facts are re-read, the credentials are replaced. Nothing is written when the
+ * probe fails, and a secret stored for this attempt is removed again.
+ */
+export async function writeCluster(
+  deps: ClusterDeps,
+  spec: ClusterSpec,
+  options: RegisterOptions & { readonly upsert: boolean },
+): Promise<{ cluster: Cluster; created: boolean }> {
+  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const existing = await deps.store.getCluster(tenant, spec.name);
+  if (existing && !options.upsert) throw new AlreadyExistsError('cluster', spec.name);
+  const { auth, createdRef } = await storeCredentials(deps, tenant, spec);
+  try {
+    const now = deps.clock.now().toISOString();
+    const draft: Cluster = {
+      tenant,
+      name: spec.name,
+      provider: spec.provider ?? existing?.provider ?? 'OTHER',
+      region: spec.region ?? existing?.region ?? 'unknown',
+      version: spec.version ?? existing?.version ?? 'unknown',
+      labels: { ...existing?.labels, ...spec.labels },
+      capabilities: existing?.capabilities ?? Capabilities.parse({}),
+      endpoint: spec.endpoint,
+      ...(spec.caData ? { caData: spec.caData } : {}),
+      auth,
+      status: 'Pending',
+      source: spec.source,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+      recordVersion: existing?.recordVersion ?? 0,
+    };
+    let cluster = draft;
+    if (options.probe ?? true) {
+      const facts = await probeCluster(deps, draft, credentialField(spec.access));
+      cluster = {
+        ...draft,
+        version: spec.version ?? facts.version,
+        provider: spec.provider ?? facts.provider ?? 'OTHER',
+        region: spec.region ?? facts.region ?? existing?.region ?? 'unknown',
+        capabilities: facts.capabilities,
+        status: 'Active',
+      };
+    }
+    const saved = await save(deps, tenant, cluster, existing !== undefined);
+    if (existing && secretRefOf(existing.auth) !== secretRefOf(auth)) {
+      await forgetSecret(deps, secretRefOf(existing.auth));
+    }
+    if (!existing) {
+      await deps.bus.publish([
+        makeEvent('ClusterRegistered', deps.clock.now(), {
+          tenant,
+          cluster: saved.name,
+          provider: saved.provider,
+          region: saved.region,
+          source: saved.source,
+        }),
+      ]);
+    }
+    return { cluster: saved, created: !existing };
+  } catch (error) {
+    await forgetSecret(deps, createdRef);
+    throw error;
+  }
+}
+
+/**
+ * Write the record. An update that loses a race re-reads and re-applies the labels of the
+ * winner under ours, a few times, before giving up with the conflict.
+ */
+async function save(deps: ClusterDeps, tenant: string, cluster: Cluster, exists: boolean): Promise<Cluster> {
+  if (!exists) return deps.store.createCluster(cluster);
+  let attempt = cluster;
+  for (let i = 0; ; i++) {
+    try {
+      return await deps.store.updateCluster(attempt);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError) || i >= 3) throw error;
+      const fresh = await deps.store.getCluster(tenant, cluster.name);
+      if (!fresh) return deps.store.createCluster({ ...cluster, recordVersion: 0 });
+      attempt = {
+        ...cluster,
+        labels: { ...fresh.labels, ...cluster.labels },
+        createdAt: fresh.createdAt,
+        recordVersion: fresh.recordVersion,
+      };
+    }
+  }
+}
+
+/** Turn a ClusterInput's credentials (token, kubeconfig or auth: exactly one) into an AccessSpec. */
+function accessOf(input: ClusterInput): { access: AccessSpec; endpoint: string; caData?: string } {
+  const given = (['token', 'kubeconfig', 'auth'] as const).filter((k) => input[k] !== undefined);
+  if (given.length === 0) {
+    throw new ValidationError([{ path: 'auth', message: 'one of token, kubeconfig or auth is required' }]);
+  }
+  if (given.length > 1) {
+    throw new ValidationError([
+      { path: given[1] ?? 'auth', message: `give only one of ${given.join(', ')}` },
+    ]);
+  }
+  if (input.context !== undefined && input.kubeconfig === undefined) {
+    throw new ValidationError([{ path: 'context', message: 'only applies together with kubeconfig' }]);
+  }
+  if (input.token !== undefined)
+    return { access: { kind: 'token', token: input.token }, endpoint: input.endpoint };
+  if (input.auth !== undefined)
+    return { access: { kind: 'existing', auth: input.auth }, endpoint: input.endpoint };
+  const config = parseKubeconfig(input.kubeconfig ?? '');
+  const context =
+    input.context ??
+    config.currentContext ??
+    (config.contexts.length === 1 ? config.contexts[0]?.name : undefined);
+  if (!context) {
+    throw new ValidationError([
+      { path: 'context', message: 'the kubeconfig has several contexts and no current-context; name one' },
+    ]);
+  }
+  const found = contextAccess(config, context);
+  if (!found.ok)
+    throw new ValidationError([{ path: 'kubeconfig', message: `context "${context}": ${found.message}` }]);
+  if (found.eks)
+    return { access: { kind: 'existing', auth: found.eks }, endpoint: input.endpoint, caData: found.caData };
+  if (found.token)
+    return { access: { kind: 'token', token: found.token }, endpoint: input.endpoint, caData: found.caData };
+  return {
+    access: { kind: 'kubeconfig', kubeconfig: found.kubeconfig ?? '', context },
+    endpoint: input.endpoint,
+    caData: found.caData,
+  };
+}
+
+function hasKey(raw: unknown, key: string): boolean {
+  return typeof raw === 'object' && raw !== null && Object.hasOwn(raw, key);
+}
+
+/**
+ * Register one cluster (API `POST /clusters`). A bearer token or kubeconfig in the input is put
+ * into the secret store and replaced by a reference; the record never holds it. Provider and
+ * region given in the input win over what the cluster's nodes say. AlreadyExistsError when the
+ * name is taken.
+ */
+export async function registerCluster(
+  deps: ClusterDeps,
+  raw: unknown,
+  options: RegisterOptions = {},
+): Promise<Cluster> {
+  const input = parseOrThrow(ClusterInput, raw);
+  const { access, endpoint, caData } = accessOf(input);
+  const { cluster } = await writeCluster(
+    deps,
+    {
+      name: input.name,
+      endpoint,
+      caData: input.caData ?? caData,
+      labels: input.labels,
+      access,
+      provider: hasKey(raw, 'provider') ? input.provider : undefined,
+      region: hasKey(raw, 'region') ? input.region : undefined,
+      version: input.version,
+      source: 'manual',
+    },
+    { ...options, upsert: false },
+  );
+  return cluster;
+}
