@@ -267,6 +267,10 @@ export const SourceRecord = z.discriminatedUnion('type', [
     digest: z.string(),
     chart: z.string(),
     chartVersion: z.string(),
+    /** Where the archive was pulled from, when it came from a repository or registry (pinned by digest). */
+    origin: z
+      .object({ chart: z.string(), repo: z.string().optional(), version: z.string().optional() })
+      .optional(),
   }),
   z.object({
     type: z.literal('chartRef'),
