@@ -1,0 +1,94 @@
+/**
+ * The key layout of the single table (documented in store.ts). Nothing outside
+ * adapters/dynamodb sees these strings.
+ */
+import { checkKeyPart } from './rules.ts';
+
+/** A primary key. */
+export interface ItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/** Index keys an item may carry for gsi1. */
+export interface IndexKey {
+  readonly gsi1pk: string;
+  readonly gsi1sk: string;
+}
+
+/** Attributes that belong to the table, not to the record stored in an item. */
+export const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity', 'expiresAt'] as const;
+
+/** Zero-padded so that string order is numeric order (revisions, versions, batch indexes). */
+const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+
+const t = (tenant: string): string => `T#${checkKeyPart('tenant', tenant)}`;
+
+export const keys = {
+  clusters: (tenant: string): string => `${t(tenant)}#CLUSTER`,
+  cluster: (tenant: string, name: string): ItemKey => ({
+    pk: keys.clusters(tenant),
+    sk: checkKeyPart('cluster', name),
+  }),
+
+  deployments: (tenant: string): string => `${t(tenant)}#DEPLOYMENT`,
+  deployment: (tenant: string, name: string): ItemKey => ({
+    pk: keys.deployments(tenant),
+    sk: checkKeyPart('deployment', name),
+  }),
+
+  /** The partition of one deployment's revisions and targets. */
+  deploymentChildren: (tenant: string, deployment: string): string =>
+    `${t(tenant)}#DEP#${checkKeyPart('deployment', deployment)}`,
+  revisionPrefix: 'REV#',
+  revision: (tenant: string, deployment: string, revision: number): ItemKey => ({
+    pk: keys.deploymentChildren(tenant, deployment),
+    sk: `REV#${pad(revision, 10)}`,
+  }),
+  targetPrefix: 'TGT#',
+  target: (tenant: string, deployment: string, cluster: string): ItemKey => ({
+    pk: keys.deploymentChildren(tenant, deployment),
+    sk: `TGT#${checkKeyPart('cluster', cluster)}`,
+  }),
+  /** gsi1: every target placed on one cluster, by deployment. */
+  targetsOfCluster: (tenant: string, cluster: string): string =>
+    `${t(tenant)}#CLUSTER#${checkKeyPart('cluster', cluster)}#TGT`,
+  targetIndex: (tenant: string, deployment: string, cluster: string): IndexKey => ({
+    gsi1pk: keys.targetsOfCluster(tenant, cluster),
+    gsi1sk: checkKeyPart('deployment', deployment),
+  }),
+
+  services: (tenant: string): string => `${t(tenant)}#SERVICE`,
+  serviceName: (tenant: string, service: string): ItemKey => ({
+    pk: keys.services(tenant),
+    sk: checkKeyPart('service', service),
+  }),
+  serviceVersions: (tenant: string, service: string): string =>
+    `${t(tenant)}#SVC#${checkKeyPart('service', service)}`,
+  serviceVersion: (tenant: string, service: string, version: number): ItemKey => ({
+    pk: keys.serviceVersions(tenant, service),
+    sk: `V#${pad(version, 10)}`,
+  }),
+
+  executions: (tenant: string): string => `${t(tenant)}#EXECUTION`,
+  execution: (tenant: string, id: string): ItemKey => ({
+    pk: keys.executions(tenant),
+    sk: checkKeyPart('executionId', id),
+  }),
+  /** gsi1: the executions of one deployment, by id (time-sortable). */
+  executionsOfDeployment: (tenant: string, deployment: string): string =>
+    `${t(tenant)}#DEP#${checkKeyPart('deployment', deployment)}#EXEC`,
+
+  /** The partition of one execution's results and batches. */
+  executionChildren: (tenant: string, id: string): string =>
+    `${t(tenant)}#EXEC#${checkKeyPart('executionId', id)}`,
+  resultPrefix: 'RES#',
+  result: (tenant: string, id: string, cluster: string): ItemKey => ({
+    pk: keys.executionChildren(tenant, id),
+    sk: `RES#${checkKeyPart('cluster', cluster)}`,
+  }),
+  batch: (tenant: string, id: string, index: number): ItemKey => ({
+    pk: keys.executionChildren(tenant, id),
+    sk: `BATCH#${pad(index, 6)}`,
+  }),
+} as const;

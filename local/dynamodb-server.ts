@@ -1,0 +1,128 @@
+/**
+ * The embedded DynamoDB: dynalite (DynamoDB's API over LevelDB) on 127.0.0.1, in memory or
+ * persisted under a directory, with the Flotilla table created from adapters/dynamodb/table.ts.
+ * The real @aws-sdk/client-dynamodb talks to it, so the store code is the one that runs on AWS.
+ *
+ * What dynalite 4 lacks (checked by experiment, see test/integration/store/dynalite.test.ts):
+ * TransactWriteItems/TransactGetItems, PartiQL, Streams, UpdateTimeToLive (so TTL is never
+ * enabled and nothing expires locally), and `ReturnValuesOnConditionCheckFailure` (ignored: a
+ * failed condition carries no item, so the store reads the item again to explain the failure).
+ * It does support everything the store uses: global secondary indexes, BatchWriteItem, Query
+ * pagination, UpdateItem SET on nested map paths, and conditions on nested attributes.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { createTableInput, FLOTILLA_TABLE } from '../adapters/dynamodb/table.ts';
+
+/** How to start the embedded DynamoDB. */
+export interface DynamoServerOptions {
+  /** Keep the data under this directory (LevelDB); in memory when omitted. */
+  readonly dataDir?: string;
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** @default 'flotilla' */
+  readonly tableName?: string;
+}
+
+/** A running embedded DynamoDB with the Flotilla table in it. */
+export interface DynamoServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly tableName: string;
+  /** A client for this server (dummy credentials and region); destroyed by stop(). */
+  readonly client: DynamoDBClient;
+  /** Close the client, every open connection, the server and its database. */
+  stop(): Promise<void>;
+}
+
+/** dynalite ships no types: this is the part of its API used here. */
+type Dynalite = (options: {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
+
+/** Region and credentials the local client signs with; dynalite checks neither. */
+const LOCAL_REGION = 'local';
+const LOCAL_CREDENTIALS = { accessKeyId: 'flotilla-local', secretAccessKey: 'flotilla-local' };
+
+/** A DynamoDB client for a local endpoint. */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+}
+
+/** Start dynalite and make sure the Flotilla table exists (idempotent on a persisted directory). */
+export async function startDynamoServer(options: DynamoServerOptions = {}): Promise<DynamoServer> {
+  const tableName = options.tableName ?? FLOTILLA_TABLE.defaultName;
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // Tables become ACTIVE at once: there is nothing to wait for in a local store.
+  const server: Server = dynalite({
+    path: options.dataDir,
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = localDynamoClient(endpoint);
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    client.destroy();
+    // The SDK keeps connections alive; close() alone would wait for them to time out.
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  };
+
+  try {
+    await ensureTable(client, tableName);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint, tableName, client, stop };
+}
+
+/** Create the table unless it exists; wait until it is ACTIVE. */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
+}

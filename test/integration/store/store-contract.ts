@@ -1,0 +1,587 @@
+/**
+ * The Store contract: one suite, run against every implementation (MemoryStore and DynamoStore
+ * on dynalite), so the fake other tests rely on behaves exactly as the real store does.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  OperationInProgressError,
+  ValidationError,
+  VersionConflictError,
+} from '../../../domain/errors.ts';
+import {
+  Cluster,
+  Deployment,
+  Execution,
+  ExecutionResult,
+  type ProgressCounts,
+  Revision,
+  Target,
+} from '../../../domain/model.ts';
+import type { Store } from '../../../domain/ports.ts';
+import {
+  aBatch,
+  aCluster,
+  aDeployment,
+  anExecution,
+  aResult,
+  aRevision,
+  aServiceVersion,
+  aTarget,
+  executionIds,
+  freshTenant,
+  REGION_REF,
+} from './fixtures.ts';
+
+/** How a suite gets its store; every test uses its own tenant, so one store may serve all. */
+export interface StoreContractOptions {
+  readonly store: () => Store;
+  /** Targets written for the large-listing test (pagination on DynamoDB). @default 10000 */
+  readonly manyTargets?: number;
+}
+
+const ZERO: ProgressCounts = { total: 0, pending: 0, progressing: 0, succeeded: 0, failed: 0, skipped: 0 };
+
+/** Settle every promise; count the fulfilled ones and collect the rejections. */
+async function settle<T>(promises: Promise<T>[]): Promise<{ won: T[]; lost: unknown[] }> {
+  const outcomes = await Promise.allSettled(promises);
+  return {
+    won: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])),
+    lost: outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : [])),
+  };
+}
+
+/** Run `work` over `items` with at most `limit` in flight. */
+async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    }),
+  );
+}
+
+/** Declare the contract suite for one implementation. */
+export function storeContract(name: string, options: StoreContractOptions): void {
+  const store = (): Store => options.store();
+
+  describe(`${name}: clusters`, () => {
+    it('creates a cluster at version 1 and reads back exactly what was stored', async () => {
+      const tenant = freshTenant();
+      const created = await store().createCluster(aCluster(tenant, 'alpha'));
+      expect(created.recordVersion).toBe(1);
+      const read = await store().getCluster(tenant, 'alpha');
+      expect(read).toEqual(created);
+      expect(Object.keys(read ?? {}).every((k) => k in Cluster.shape)).toBe(true);
+    });
+
+    it('refuses a second create of the same name and keeps the first', async () => {
+      const tenant = freshTenant();
+      await store().createCluster(aCluster(tenant, 'alpha', { region: 'eu-west-1' }));
+      await expect(
+        store().createCluster(aCluster(tenant, 'alpha', { region: 'us-east-1' })),
+      ).rejects.toBeInstanceOf(AlreadyExistsError);
+      expect((await store().getCluster(tenant, 'alpha'))?.region).toBe('eu-west-1');
+    });
+
+    it('lists the clusters of one tenant by name, and nothing of another tenant', async () => {
+      const tenant = freshTenant();
+      const other = freshTenant();
+      for (const n of ['gamma', 'alpha', 'beta']) await store().createCluster(aCluster(tenant, n));
+      await store().createCluster(aCluster(other, 'delta'));
+      expect((await store().listClusters(tenant)).map((c) => c.name)).toEqual(['alpha', 'beta', 'gamma']);
+      expect((await store().listClusters(freshTenant())).length).toBe(0);
+    });
+
+    it('updates at the expected version, bumps it, and drops fields the update leaves out', async () => {
+      const tenant = freshTenant();
+      const created = await store().createCluster(aCluster(tenant, 'alpha', { statusReason: 'probing' }));
+      const { statusReason: _gone, ...rest } = created;
+      const updated = await store().updateCluster({ ...rest, labels: { env: 'dev' } });
+      expect(updated.recordVersion).toBe(2);
+      const read = await store().getCluster(tenant, 'alpha');
+      expect(read?.labels).toEqual({ env: 'dev' });
+      expect(read?.statusReason).toBeUndefined();
+      expect(read?.recordVersion).toBe(2);
+    });
+
+    it('rejects an update from a stale read with VersionConflictError and keeps the newer write', async () => {
+      const tenant = freshTenant();
+      const created = await store().createCluster(aCluster(tenant, 'alpha'));
+      await store().updateCluster({ ...created, region: 'us-west-2' });
+      await expect(store().updateCluster({ ...created, region: 'ap-south-1' })).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+      expect((await store().getCluster(tenant, 'alpha'))?.region).toBe('us-west-2');
+    });
+
+    it('says NotFoundError when updating a cluster that does not exist', async () => {
+      await expect(
+        store().updateCluster(aCluster(freshTenant(), 'ghost', { recordVersion: 1 })),
+      ).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('rejects an invalid record with a ValidationError naming the field, and stores nothing', async () => {
+      const tenant = freshTenant();
+      const error = await store()
+        .createCluster(aCluster(tenant, 'Not_A_Name'))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues.map((i) => i.path)).toContain('cluster.name');
+      expect(await store().listClusters(tenant)).toEqual([]);
+    });
+
+    it('rejects a record whose tenant is not a DNS-1123 label', async () => {
+      const error = await store()
+        .createCluster(aCluster('Bad Tenant', 'alpha'))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues.map((i) => i.path)).toContain('cluster.tenant');
+    });
+
+    it('rejects a lookup whose key contains the separator', async () => {
+      await expect(store().getCluster('default', 'a#b')).rejects.toBeInstanceOf(ValidationError);
+      await expect(store().listClusters('')).rejects.toBeInstanceOf(ValidationError);
+    });
+
+    it('hands out copies: changing a returned record changes nothing stored', async () => {
+      const tenant = freshTenant();
+      const input = aCluster(tenant, 'alpha');
+      const created = await store().createCluster(input);
+      created.labels.env = 'mutated';
+      input.labels.env = 'mutated-too';
+      const read = await store().getCluster(tenant, 'alpha');
+      if (read) read.labels.env = 'mutated-again';
+      expect((await store().getCluster(tenant, 'alpha'))?.labels).toEqual({ env: 'prod' });
+    });
+
+    it('deletes only at the expected version, and says NotFoundError for a missing cluster', async () => {
+      const tenant = freshTenant();
+      await store().createCluster(aCluster(tenant, 'alpha'));
+      await expect(store().deleteCluster(tenant, 'alpha', 7)).rejects.toBeInstanceOf(VersionConflictError);
+      expect(await store().getCluster(tenant, 'alpha')).toBeDefined();
+      await store().deleteCluster(tenant, 'alpha', 1);
+      expect(await store().getCluster(tenant, 'alpha')).toBeUndefined();
+      await expect(store().deleteCluster(tenant, 'alpha')).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('lets exactly one of two concurrent updates from the same version win', async () => {
+      const tenant = freshTenant();
+      const created = await store().createCluster(aCluster(tenant, 'alpha'));
+      const { won, lost } = await settle([
+        store().updateCluster({ ...created, region: 'left' }),
+        store().updateCluster({ ...created, region: 'right' }),
+      ]);
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toBeInstanceOf(VersionConflictError);
+      const read = await store().getCluster(tenant, 'alpha');
+      expect(read?.region).toBe(won[0]?.region);
+      expect(read?.recordVersion).toBe(2);
+    });
+  });
+
+  describe(`${name}: services`, () => {
+    it('keeps versions newest first, refuses a duplicate version, and lists service names', async () => {
+      const tenant = freshTenant();
+      for (const v of [1, 2, 10, 3]) await store().putServiceVersion(aServiceVersion(tenant, 'shop', v));
+      await store().putServiceVersion(aServiceVersion(tenant, 'cart', 1));
+      await expect(store().putServiceVersion(aServiceVersion(tenant, 'shop', 2))).rejects.toBeInstanceOf(
+        AlreadyExistsError,
+      );
+      expect((await store().listServiceVersions(tenant, 'shop')).map((v) => v.version)).toEqual([
+        10, 3, 2, 1,
+      ]);
+      expect(await store().listServices(tenant)).toEqual(['cart', 'shop']);
+      expect((await store().getServiceVersion(tenant, 'shop', 3))?.defaults).toEqual({ replicas: 1 });
+      expect(await store().getServiceVersion(tenant, 'shop', 4)).toBeUndefined();
+    });
+  });
+
+  describe(`${name}: deployments and revisions`, () => {
+    it('creates, updates with versions and lists deployments by name', async () => {
+      const tenant = freshTenant();
+      const shop = await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().createDeployment(aDeployment(tenant, 'cart'));
+      await expect(store().createDeployment(aDeployment(tenant, 'shop'))).rejects.toBeInstanceOf(
+        AlreadyExistsError,
+      );
+      const updated = await store().updateDeployment({ ...shop, status: 'Progressing', revision: 2 });
+      expect(updated.recordVersion).toBe(2);
+      await expect(store().updateDeployment({ ...shop, status: 'Failed' })).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+      expect((await store().listDeployments(tenant)).map((d) => [d.name, d.status])).toEqual([
+        ['cart', 'Pending'],
+        ['shop', 'Progressing'],
+      ]);
+      const read = await store().getDeployment(tenant, 'shop');
+      expect(Object.keys(read ?? {}).every((k) => k in Deployment.shape)).toBe(true);
+    });
+
+    it('keeps revisions immutable and lists them newest first in numeric order', async () => {
+      const tenant = freshTenant();
+      for (let r = 1; r <= 12; r++) await store().putRevision(aRevision(tenant, 'shop', r));
+      await expect(
+        store().putRevision(aRevision(tenant, 'shop', 2, { namespace: 'other' })),
+      ).rejects.toBeInstanceOf(AlreadyExistsError);
+      const list = await store().listRevisions(tenant, 'shop');
+      expect(list.map((r) => r.revision)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+      const second = await store().getRevision(tenant, 'shop', 2);
+      expect(second?.namespace).toBe('shop');
+      expect(second?.values).toEqual({ replicas: 2, nested: { region: REGION_REF } });
+      expect(Object.keys(second ?? {}).every((k) => k in Revision.shape)).toBe(true);
+      expect(await store().listRevisions(tenant, 'other')).toEqual([]);
+    });
+
+    it('deletes a deployment with its revisions and targets, and nothing of its neighbours', async () => {
+      const tenant = freshTenant();
+      await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().createDeployment(aDeployment(tenant, 'shopping'));
+      for (const d of ['shop', 'shopping']) {
+        await store().putRevision(aRevision(tenant, d, 1));
+        await store().putTarget(aTarget(tenant, d, 'alpha'));
+      }
+      await expect(store().deleteDeployment(tenant, 'shop', 9)).rejects.toBeInstanceOf(VersionConflictError);
+      await store().deleteDeployment(tenant, 'shop', 1);
+      expect(await store().getDeployment(tenant, 'shop')).toBeUndefined();
+      expect(await store().listRevisions(tenant, 'shop')).toEqual([]);
+      expect(await store().listTargets(tenant, 'shop')).toEqual([]);
+      expect(await store().listRevisions(tenant, 'shopping')).toHaveLength(1);
+      expect(await store().listTargets(tenant, 'shopping')).toHaveLength(1);
+      await expect(store().deleteDeployment(tenant, 'shop')).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe(`${name}: deployment lock`, () => {
+    const lock = (executionId: string, since = '2025-01-01T00:00:00.000Z') => ({
+      executionId,
+      operation: 'deploy',
+      since,
+    });
+
+    it('is taken by one execution; another gets OperationInProgressError naming the holder', async () => {
+      const tenant = freshTenant();
+      await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().acquireLock(tenant, 'shop', lock('exec-a'));
+      const error = await store()
+        .acquireLock(tenant, 'shop', lock('exec-b'))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OperationInProgressError);
+      expect((error as OperationInProgressError).executionId).toBe('exec-a');
+      expect((error as Error).message).toContain('exec-a');
+    });
+
+    it('is a no-op to take again by the same execution, keeping the first acquisition', async () => {
+      const tenant = freshTenant();
+      await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().acquireLock(tenant, 'shop', lock('exec-a', '2025-01-01T00:00:00.000Z'));
+      await store().acquireLock(tenant, 'shop', lock('exec-a', '2025-06-01T00:00:00.000Z'));
+      expect((await store().getDeployment(tenant, 'shop'))?.lock).toEqual(
+        lock('exec-a', '2025-01-01T00:00:00.000Z'),
+      );
+    });
+
+    it('is released only by its holder', async () => {
+      const tenant = freshTenant();
+      await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().acquireLock(tenant, 'shop', lock('exec-a'));
+      await store().releaseLock(tenant, 'shop', 'exec-b');
+      expect((await store().getDeployment(tenant, 'shop'))?.lock?.executionId).toBe('exec-a');
+      await store().releaseLock(tenant, 'shop', 'exec-a');
+      expect((await store().getDeployment(tenant, 'shop'))?.lock).toBeUndefined();
+      await store().acquireLock(tenant, 'shop', lock('exec-b'));
+      expect((await store().getDeployment(tenant, 'shop'))?.lock?.executionId).toBe('exec-b');
+      await store().releaseLock(tenant, 'ghost', 'exec-b');
+    });
+
+    it('survives deployment updates, which neither clear nor set it', async () => {
+      const tenant = freshTenant();
+      const shop = await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().acquireLock(tenant, 'shop', lock('exec-a'));
+      const updated = await store().updateDeployment({ ...shop, status: 'Progressing' });
+      expect(updated.lock?.executionId).toBe('exec-a');
+      await store().releaseLock(tenant, 'shop', 'exec-a');
+      const again = await store().updateDeployment({ ...updated, lock: lock('exec-z') });
+      expect(again.lock).toBeUndefined();
+      expect((await store().getDeployment(tenant, 'shop'))?.lock).toBeUndefined();
+    });
+
+    it('cannot be taken on a deployment that does not exist', async () => {
+      await expect(store().acquireLock(freshTenant(), 'ghost', lock('exec-a'))).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+    });
+
+    it('goes to exactly one of many concurrent acquirers', async () => {
+      const tenant = freshTenant();
+      await store().createDeployment(aDeployment(tenant, 'shop'));
+      const ids = Array.from({ length: 10 }, (_, i) => `exec-${i}`);
+      const { won, lost } = await settle(ids.map((id) => store().acquireLock(tenant, 'shop', lock(id))));
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(9);
+      const holder = (await store().getDeployment(tenant, 'shop'))?.lock?.executionId;
+      for (const error of lost) {
+        expect(error).toBeInstanceOf(OperationInProgressError);
+        expect((error as OperationInProgressError).executionId).toBe(holder);
+      }
+    });
+  });
+
+  describe(`${name}: targets`, () => {
+    it('creates at version 0 → 1, updates conditionally, and refuses a second create', async () => {
+      const tenant = freshTenant();
+      const created = await store().putTarget(aTarget(tenant, 'shop', 'alpha'));
+      expect(created.recordVersion).toBe(1);
+      await expect(store().putTarget(aTarget(tenant, 'shop', 'alpha'))).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+      const applied = await store().putTarget({
+        ...created,
+        status: 'Succeeded',
+        appliedRevision: 1,
+        attempts: 1,
+      });
+      expect(applied.recordVersion).toBe(2);
+      await expect(store().putTarget({ ...created, status: 'Failed' })).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+      const read = await store().getTarget(tenant, 'shop', 'alpha');
+      expect(read).toEqual(applied);
+      expect(Object.keys(read ?? {}).every((k) => k in Target.shape)).toBe(true);
+    });
+
+    it('says NotFoundError when updating a target that was deleted', async () => {
+      const tenant = freshTenant();
+      const created = await store().putTarget(aTarget(tenant, 'shop', 'alpha'));
+      await store().deleteTarget(tenant, 'shop', 'alpha');
+      await store().deleteTarget(tenant, 'shop', 'alpha');
+      await expect(store().putTarget(created)).rejects.toBeInstanceOf(NotFoundError);
+      expect(await store().getTarget(tenant, 'shop', 'alpha')).toBeUndefined();
+    });
+
+    it('clears a failure when the update leaves it out', async () => {
+      const tenant = freshTenant();
+      const failed = await store().putTarget(
+        aTarget(tenant, 'shop', 'alpha', { status: 'Failed', failure: 'Unreachable', reason: 'refused' }),
+      );
+      const { failure: _f, reason: _r, ...rest } = failed;
+      await store().putTarget({ ...rest, status: 'Succeeded' });
+      const read = await store().getTarget(tenant, 'shop', 'alpha');
+      expect(read?.failure).toBeUndefined();
+      expect(read?.reason).toBeUndefined();
+    });
+
+    it('lists targets of a deployment by cluster, and of a cluster across deployments', async () => {
+      const tenant = freshTenant();
+      for (const d of ['web', 'api']) {
+        for (const c of ['gamma', 'alpha', 'beta']) await store().putTarget(aTarget(tenant, d, c));
+      }
+      await store().putTarget(aTarget(freshTenant(), 'web', 'alpha'));
+      expect((await store().listTargets(tenant, 'web')).map((t) => t.cluster)).toEqual([
+        'alpha',
+        'beta',
+        'gamma',
+      ]);
+      const onAlpha = await store().listTargetsByCluster(tenant, 'alpha');
+      expect(onAlpha.map((t) => t.deployment)).toEqual(['api', 'web']);
+      expect(Object.keys(onAlpha[0] ?? {}).every((k) => k in Target.shape)).toBe(true);
+      await store().deleteTarget(tenant, 'web', 'alpha');
+      expect((await store().listTargetsByCluster(tenant, 'alpha')).map((t) => t.deployment)).toEqual(['api']);
+    });
+
+    it('lets exactly one of two concurrent updates from the same version win', async () => {
+      const tenant = freshTenant();
+      const created = await store().putTarget(aTarget(tenant, 'shop', 'alpha'));
+      const { won, lost } = await settle([
+        store().putTarget({ ...created, status: 'Succeeded' }),
+        store().putTarget({ ...created, status: 'Failed', failure: 'Unreachable', reason: 'refused' }),
+      ]);
+      expect(won).toHaveLength(1);
+      expect(lost[0]).toBeInstanceOf(VersionConflictError);
+      expect((await store().getTarget(tenant, 'shop', 'alpha'))?.status).toBe(won[0]?.status);
+    });
+
+    it('lets exactly one of many concurrent creates of the same target win', async () => {
+      const tenant = freshTenant();
+      const { won, lost } = await settle(
+        Array.from({ length: 8 }, (_, i) =>
+          store().putTarget(aTarget(tenant, 'shop', 'alpha', { attempts: i })),
+        ),
+      );
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(7);
+      for (const error of lost) expect(error).toBeInstanceOf(VersionConflictError);
+    });
+
+    const many = options.manyTargets ?? 10_000;
+    it(`lists all of ${many} targets of one deployment`, async () => {
+      const tenant = freshTenant();
+      const clusters = Array.from({ length: many }, (_, i) => `c-${String(i).padStart(5, '0')}`);
+      await pool(clusters, 50, (c) => store().putTarget(aTarget(tenant, 'fleet', c, {}, 4)));
+      const listed = await store().listTargets(tenant, 'fleet');
+      expect(listed).toHaveLength(many);
+      expect(listed.map((t) => t.cluster)).toEqual(clusters);
+    });
+  });
+
+  describe(`${name}: executions`, () => {
+    it('creates once, lists newest first, by deployment and with a limit', async () => {
+      const tenant = freshTenant();
+      const ids = executionIds(7);
+      for (const [i, id] of ids.entries()) {
+        await store().createExecution(anExecution(tenant, id, { deployment: i % 2 === 0 ? 'shop' : 'cart' }));
+      }
+      await store().createExecution(
+        anExecution(tenant, '01K-discovery', { type: 'discovery', deployment: undefined }),
+      );
+      await expect(store().createExecution(anExecution(tenant, ids[0] ?? ''))).rejects.toBeInstanceOf(
+        AlreadyExistsError,
+      );
+      const all = await store().listExecutions(tenant);
+      expect(all.map((e) => e.id)).toEqual(['01K-discovery', ...[...ids].reverse()]);
+      expect((await store().listExecutions(tenant, { limit: 3 })).map((e) => e.id)).toEqual([
+        '01K-discovery',
+        ids[6],
+        ids[5],
+      ]);
+      expect((await store().listExecutions(tenant, { deployment: 'shop' })).map((e) => e.id)).toEqual([
+        ids[6],
+        ids[4],
+        ids[2],
+        ids[0],
+      ]);
+      expect(
+        (await store().listExecutions(tenant, { deployment: 'cart', limit: 2 })).map((e) => e.id),
+      ).toEqual([ids[5], ids[3]]);
+      expect(Object.keys(all[0] ?? {}).every((k) => k in Execution.shape)).toBe(true);
+    });
+
+    it('adds to the counts atomically and returns the new counts', async () => {
+      const tenant = freshTenant();
+      await store().createExecution(anExecution(tenant, 'e1', { counts: { ...ZERO, total: 5, pending: 5 } }));
+      expect(await store().addExecutionCounts(tenant, 'e1', { pending: -2, succeeded: 2 })).toEqual({
+        ...ZERO,
+        total: 5,
+        pending: 3,
+        succeeded: 2,
+      });
+      expect((await store().getExecution(tenant, 'e1'))?.counts).toEqual({
+        ...ZERO,
+        total: 5,
+        pending: 3,
+        succeeded: 2,
+      });
+      expect(await store().addExecutionCounts(tenant, 'e1', {})).toEqual({
+        ...ZERO,
+        total: 5,
+        pending: 3,
+        succeeded: 2,
+      });
+    });
+
+    it('sums 30 concurrent count additions exactly', async () => {
+      const tenant = freshTenant();
+      await store().createExecution(
+        anExecution(tenant, 'e1', { counts: { ...ZERO, total: 30, pending: 30 } }),
+      );
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          store().addExecutionCounts(
+            tenant,
+            'e1',
+            i % 3 === 0 ? { pending: -1, failed: 1 } : { pending: -1, succeeded: 1 },
+          ),
+        ),
+      );
+      expect((await store().getExecution(tenant, 'e1'))?.counts).toEqual({
+        ...ZERO,
+        total: 30,
+        pending: 0,
+        succeeded: 20,
+        failed: 10,
+      });
+    });
+
+    it('refuses counts of a missing execution and deltas that are not counts', async () => {
+      const tenant = freshTenant();
+      await expect(store().addExecutionCounts(tenant, 'ghost', { failed: 1 })).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+      await store().createExecution(anExecution(tenant, 'e1'));
+      await expect(
+        store().addExecutionCounts(tenant, 'e1', { bogus: 1 } as unknown as Partial<ProgressCounts>),
+      ).rejects.toBeInstanceOf(ValidationError);
+      await expect(store().addExecutionCounts(tenant, 'e1', { failed: 0.5 })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+    });
+
+    it('updates conditionally and never overwrites the counts', async () => {
+      const tenant = freshTenant();
+      const created = await store().createExecution(
+        anExecution(tenant, 'e1', { counts: { ...ZERO, total: 2, pending: 2 } }),
+      );
+      await store().addExecutionCounts(tenant, 'e1', { pending: -2, succeeded: 2 });
+      const ended = await store().updateExecution({
+        ...created,
+        status: 'Succeeded',
+        endedAt: '2025-01-01T00:10:00.000Z',
+        counts: { ...ZERO },
+      });
+      expect(ended.recordVersion).toBe(2);
+      expect(ended.counts).toEqual({ ...ZERO, total: 2, succeeded: 2 });
+      expect(await store().getExecution(tenant, 'e1')).toEqual(ended);
+      await expect(store().updateExecution({ ...created, status: 'Failed' })).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+      await expect(
+        store().updateExecution(anExecution(tenant, 'ghost', { recordVersion: 1 })),
+      ).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('writes results as upserts (the last one for a cluster wins) and lists them by cluster', async () => {
+      const tenant = freshTenant();
+      const clusters = Array.from({ length: 60 }, (_, i) => `c-${String(59 - i).padStart(2, '0')}`);
+      await store().putResults(clusters.map((c) => aResult(tenant, 'e1', c, { status: 'Progressing' })));
+      await store().putResults([
+        aResult(tenant, 'e1', 'c-07', { status: 'Failed', failure: 'Unreachable', reason: 'first' }),
+        aResult(tenant, 'e1', 'c-07', { status: 'Failed', failure: 'Unreachable', reason: 'second' }),
+        aResult(tenant, 'e1', 'c-08', { status: 'Succeeded' }),
+      ]);
+      const results = await store().listResults(tenant, 'e1');
+      expect(results.map((r) => r.cluster)).toEqual([...clusters].sort());
+      expect(results.find((r) => r.cluster === 'c-07')?.reason).toBe('second');
+      expect(results.find((r) => r.cluster === 'c-08')?.status).toBe('Succeeded');
+      expect(Object.keys(results[0] ?? {}).every((k) => k in ExecutionResult.shape)).toBe(true);
+      expect(await store().listResults(tenant, 'e2')).toEqual([]);
+    });
+
+    it('rejects a batch of results when any is invalid, writing none of them', async () => {
+      const tenant = freshTenant();
+      const error = await store()
+        .putResults([aResult(tenant, 'e1', 'good'), aResult(tenant, 'e1', 'Bad_Name')])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues.map((i) => i.path)).toContain('results[1].cluster');
+      expect(await store().listResults(tenant, 'e1')).toEqual([]);
+    });
+
+    it('stores plan batches and reads each back by index', async () => {
+      const tenant = freshTenant();
+      const batches = Array.from({ length: 30 }, (_, i) => aBatch(tenant, 'e1', i, [`c-${i}-a`, `c-${i}-b`]));
+      await store().putBatches(batches);
+      expect(await store().getBatch(tenant, 'e1', 17)).toEqual(batches[17]);
+      expect(await store().getBatch(tenant, 'e1', 30)).toBeUndefined();
+      expect(await store().getBatch(tenant, 'e2', 0)).toBeUndefined();
+    });
+  });
+}
