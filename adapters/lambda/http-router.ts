@@ -1,0 +1,133 @@
+/**
+ * A tiny router for API Gateway HTTP API events. Each route declares its method, path template,
+ * the zod schemas of its path parameters, query and body, and its responses; the router matches
+ * the request, validates every part (a ValidationError names the field) and calls the route.
+ * The same declarations generate the OpenAPI document, so the two cannot disagree.
+ */
+import type { z } from 'zod';
+import { ValidationError } from '../../domain/errors.ts';
+import { parseOrThrow } from '../../domain/validation.ts';
+import { MethodNotAllowedError, RouteNotFoundError } from './http-errors.ts';
+import type { HttpEvent } from './http-json-body.ts';
+import type { Reply } from './http-response.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One documented response of a route. */
+export interface ResponseSpec {
+  readonly description: string;
+  /** Schema of the JSON body; none for 204. */
+  readonly schema?: z.ZodType;
+}
+
+/** What a route's handler receives: validated parts of the request. */
+export interface RouteRequest<P, Q, B> {
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly event: HttpEvent;
+}
+
+/** A route as declared by a handler module. */
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  readonly method: HttpMethod;
+  /** Path template, with `{param}` segments: `/clusters/{name}`. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly params?: P;
+  readonly query?: Q;
+  readonly body?: B;
+  /** Status code → response; error responses are added to the document for every route. */
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  readonly handle: (request: RouteRequest<z.output<P>, z.output<Q>, z.output<B>>) => Promise<Reply>;
+}
+
+/** A route with its types erased, as routers and the OpenAPI generator hold them. */
+export interface Route {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly body?: z.ZodType;
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  readonly handle: (request: RouteRequest<unknown, unknown, unknown>) => Promise<Reply>;
+}
+
+/** Declare a route; the handler's request is typed from the schemas. */
+export function defineRoute<
+  P extends z.ZodType = z.ZodType<Record<string, never>>,
+  Q extends z.ZodType = z.ZodType<Record<string, never>>,
+  B extends z.ZodType = z.ZodType<undefined>,
+>(spec: RouteSpec<P, Q, B>): Route {
+  return spec as unknown as Route;
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1] ?? '');
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}/?$`), names };
+}
+
+/** The request path without a named stage prefix (`/prod/clusters` → `/clusters`). */
+function pathOf(event: HttpEvent): string {
+  const raw = event.rawPath || event.requestContext?.http?.path || '/';
+  const stage = event.requestContext?.stage;
+  if (stage && stage !== '$default' && raw.startsWith(`/${stage}/`)) return raw.slice(stage.length + 1);
+  return raw;
+}
+
+function decode(segment: string, name: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ValidationError([{ path: name, message: 'is not valid URL encoding' }]);
+  }
+}
+
+/** A function answering events with the matching route; unknown paths 404, wrong methods 405. */
+export function createRouter(routes: readonly Route[]): (event: HttpEvent) => Promise<Reply> {
+  const compiled = routes.map(compile);
+  return async (event) => {
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    const path = pathOf(event);
+    const matches = compiled
+      .map((c) => ({ c, m: c.pattern.exec(path) }))
+      .filter((x): x is { c: CompiledRoute; m: RegExpExecArray } => x.m !== null);
+    if (matches.length === 0) throw new RouteNotFoundError(method, path);
+    // A literal segment beats a parameter: `/clusters/import` is not cluster "import".
+    const forMethod = matches
+      .filter(({ c }) => c.route.method === method)
+      .sort((a, b) => a.c.names.length - b.c.names.length);
+    const hit = forMethod[0];
+    if (!hit) {
+      throw new MethodNotAllowedError(method, path, [...new Set(matches.map(({ c }) => c.route.method))]);
+    }
+    const { route, names } = hit.c;
+    const rawParams = Object.fromEntries(names.map((name, i) => [name, decode(hit.m[i + 1] ?? '', name)]));
+    const params = route.params ? parseOrThrow(route.params, rawParams) : rawParams;
+    const query = route.query ? parseOrThrow(route.query, event.queryStringParameters ?? {}) : {};
+    const body = route.body ? parseOrThrow(route.body, event.parsedBody ?? {}) : undefined;
+    return route.handle({ params, query, body, event });
+  };
+}

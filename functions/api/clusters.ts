@@ -1,0 +1,128 @@
+/**
+ * Clusters API: register, import from a kubeconfig, list (with a label selector), get, change
+ * labels, deregister. Thin over usecases/clusters.
+ */
+import { z } from 'zod';
+import { created, ok } from '../../adapters/lambda/http-response.ts';
+import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
+import { Cluster, ClusterInput, Dns1123Label } from '../../domain/model.ts';
+import {
+  deregisterCluster,
+  getCluster,
+  ImportClustersInput,
+  ImportClustersResult,
+  importClusters,
+  LabelPatch,
+  labelCluster,
+  listClusters,
+  registerCluster,
+} from '../../usecases/clusters/index.ts';
+import type { DepsProvider } from '../../usecases/deps.ts';
+import { type ApiHandlerOptions, apiHandler } from './http.ts';
+import { ClusterList, DeregisterResult } from './schemas.ts';
+
+const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Cluster name' }) });
+const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** The routes of the clusters API. */
+export function clusterRoutes(deps: DepsProvider): Route[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/clusters',
+      operationId: 'registerCluster',
+      summary: 'Register a cluster',
+      description:
+        'A token or kubeconfig in the body goes to the secret store; the record keeps a reference. ' +
+        'The cluster is asked for its version and nodes first (provider, region and capabilities ' +
+        'come from them unless given) unless probe=false.',
+      tags: ['clusters'],
+      query: z.object({
+        probe: Flag.optional().meta({ description: 'Ask the cluster first (default true)' }),
+      }),
+      body: ClusterInput,
+      responses: {
+        201: { description: 'Registered', schema: Cluster },
+        409: { description: 'A cluster of that name exists' },
+        502: { description: 'The cluster could not be reached' },
+      },
+      // The use case gets the body as sent: it tells a provider or region given from a default.
+      handle: async ({ query, event }) =>
+        created(await registerCluster(await deps(), event.parsedBody, { probe: query.probe ?? true })),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/clusters/import',
+      operationId: 'importClusters',
+      summary: 'Import clusters from a kubeconfig, one per context',
+      description:
+        'Each context becomes a cluster named after it (or `name`); importing again updates the ' +
+        'cluster, merges its labels and replaces its credentials. A context that fails is listed ' +
+        'in `failed` and does not stop the others.',
+      tags: ['clusters'],
+      body: ImportClustersInput,
+      responses: { 200: { description: 'What happened to each context', schema: ImportClustersResult } },
+      handle: async ({ body }) => ok(await importClusters(await deps(), body)),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/clusters',
+      operationId: 'listClusters',
+      summary: 'List clusters, optionally filtered by a label selector',
+      tags: ['clusters'],
+      query: z.object({
+        selector: z
+          .string()
+          .optional()
+          .meta({ description: 'Label selector: `env=prod,tier in (web,api),!legacy`' }),
+      }),
+      responses: { 200: { description: 'Matching clusters, by name', schema: ClusterList } },
+      handle: async ({ query }) =>
+        ok({ items: await listClusters(await deps(), { selector: query.selector }) }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/clusters/{name}',
+      operationId: 'getCluster',
+      summary: 'Get one cluster',
+      tags: ['clusters'],
+      params: NameParam,
+      responses: { 200: { description: 'The cluster', schema: Cluster } },
+      handle: async ({ params }) => ok(await getCluster(await deps(), params.name)),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      path: '/clusters/{name}',
+      operationId: 'labelCluster',
+      summary: "Set or remove a cluster's labels",
+      tags: ['clusters'],
+      params: NameParam,
+      body: LabelPatch,
+      responses: { 200: { description: 'The cluster with its new labels', schema: Cluster } },
+      handle: async ({ params, body }) => ok(await labelCluster(await deps(), params.name, body)),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/clusters/{name}',
+      operationId: 'deregisterCluster',
+      summary: 'Deregister a cluster',
+      description:
+        'Refused (409, naming them) while deployments have targets on the cluster, unless force=true; ' +
+        'then those targets are dropped. Objects in the cluster are left as they are.',
+      tags: ['clusters'],
+      params: NameParam,
+      query: z.object({ force: Flag.optional().meta({ description: 'Deregister even if targeted' }) }),
+      responses: {
+        200: { description: 'Deregistered', schema: DeregisterResult },
+        409: { description: 'Deployments still target the cluster' },
+      },
+      handle: async ({ params, query }) =>
+        ok(await deregisterCluster(await deps(), params.name, { force: query.force ?? false })),
+    }),
+  ];
+}
+
+/** The clusters API handler over the given dependencies. */
+export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
+  return apiHandler(clusterRoutes(deps), options);
+}

@@ -1,0 +1,17 @@
+/**
+ * The API's resource groups: one handler module (and one Lambda function on AWS) per group, each
+ * owning the paths under its prefix. The local API server dispatches on the prefix; the OpenAPI
+ * document lists every group's routes.
+ */
+import type { Route } from '../../adapters/lambda/http-router.ts';
+import type { DepsProvider } from '../../usecases/deps.ts';
+import { clusterRoutes } from './clusters.ts';
+
+/** One resource group: its first path segment and its routes. */
+export interface RouteGroup {
+  readonly prefix: string;
+  readonly routes: (deps: DepsProvider) => Route[];
+}
+
+/** Every group except the OpenAPI document itself (functions/api/openapi.ts). */
+export const API_ROUTE_GROUPS: readonly RouteGroup[] = [{ prefix: 'clusters', routes: clusterRoutes }];

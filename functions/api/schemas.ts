@@ -1,0 +1,79 @@
+/**
+ * Shapes of the API's answers that are not records of the model, as zod schemas with ids: the
+ * OpenAPI document is generated from them, and tests parse answers with them.
+ */
+import { z } from 'zod';
+import {
+  Cluster,
+  Deployment,
+  Execution,
+  ExecutionResult,
+  Revision,
+  ServiceVersion,
+  Target,
+} from '../../domain/model.ts';
+
+/** Every error answer. */
+export const ErrorBody = z
+  .object({
+    error: z.string().meta({ description: 'Error name, e.g. ValidationError, NotFoundError' }),
+    message: z.string(),
+    issues: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'For bad input: each bad field (dotted path) and why' }),
+    requestId: z.string().optional(),
+  })
+  .meta({ id: 'Error' });
+
+export const ClusterList = z.object({ items: z.array(Cluster) }).meta({ id: 'ClusterList' });
+
+export const DeregisterResult = z
+  .object({
+    cluster: z.string(),
+    deployments: z.array(z.string()).meta({ description: 'Deployments whose targets on it were dropped' }),
+  })
+  .meta({ id: 'DeregisterResult' });
+
+export const ServiceList = z
+  .object({ items: z.array(z.object({ name: z.string(), latestVersion: z.number().int().optional() })) })
+  .meta({ id: 'ServiceList' });
+
+export const ServiceVersionList = z
+  .object({ items: z.array(ServiceVersion) })
+  .meta({ id: 'ServiceVersionList' });
+
+export const DeploymentList = z.object({ items: z.array(Deployment) }).meta({ id: 'DeploymentList' });
+
+/** The answer to a create-or-update: the new revision and the execution working on it. */
+export const DeploymentAccepted = z
+  .object({
+    deployment: Deployment,
+    revision: Revision,
+    executionId: z.string().optional().meta({ description: 'Absent when nothing had to change' }),
+    unchanged: z.boolean(),
+    targets: z.number().int().nonnegative(),
+    unfit: z.array(z.object({ cluster: z.string(), reasons: z.array(z.string()) })),
+  })
+  .meta({ id: 'DeploymentAccepted' });
+
+/** One deployment with the state of each of its targets. */
+export const DeploymentDetail = z
+  .object({
+    deployment: Deployment,
+    revision: Revision.optional().meta({ description: 'The revision the fleet should be at' }),
+    targets: z.array(Target),
+  })
+  .meta({ id: 'DeploymentDetail' });
+
+/** Revisions and executions of one deployment, newest first. */
+export const DeploymentHistory = z
+  .object({ revisions: z.array(Revision), executions: z.array(Execution) })
+  .meta({ id: 'DeploymentHistory' });
+
+/** One execution with its progress counts and the result of each cluster. */
+export const ExecutionDetail = z
+  .object({ execution: Execution, results: z.array(ExecutionResult) })
+  .meta({ id: 'ExecutionDetail' });
+
+export const ExecutionList = z.object({ items: z.array(Execution) }).meta({ id: 'ExecutionList' });

@@ -1,0 +1,226 @@
+/**
+ * The local API server: node:http on 127.0.0.1 that turns each request into the API Gateway HTTP
+ * API event (payload format 2.0) and calls the very same handlers the Lambda functions run. It
+ * does what API Gateway does on AWS in front of them: bearer-token auth and a body size limit.
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { errorReply, RouteNotFoundError } from '../adapters/lambda/http-errors.ts';
+import { formatBytes, type HttpEvent, MAX_BODY_BYTES } from '../adapters/lambda/http-json-body.ts';
+import { PayloadTooLargeError, UnauthorizedError } from '../domain/errors.ts';
+import { type ApiHandler, apiHandler } from '../functions/api/http.ts';
+import { openApiRoutes } from '../functions/api/openapi.ts';
+import { API_ROUTE_GROUPS } from '../functions/api/route-groups.ts';
+import type { DepsProvider } from '../usecases/deps.ts';
+
+export interface ApiServerOptions {
+  readonly deps: DepsProvider;
+  /** @default 0 (an ephemeral port) */
+  readonly port?: number;
+  /** @default "127.0.0.1" */
+  readonly host?: string;
+  /** The bearer token clients must send. @default a new random token */
+  readonly token?: string;
+  /** @default MAX_BODY_BYTES */
+  readonly maxBodyBytes?: number;
+}
+
+/** A running local API server. */
+export interface ApiServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  /** The bearer token; secret: never log it. */
+  readonly token: string;
+  stop(): Promise<void>;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Constant-time comparison of the presented token with the expected one. */
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match !== null && timingSafeEqual(digest(match[1] ?? ''), expected);
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge(`request body is ${formatBytes(declared)}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge(`request body is over ${formatBytes(size)}`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name === 'authorization') continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+/** The HTTP API event API Gateway would send for this request. */
+function toEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string): HttpEvent {
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers: headersOf(req),
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: url.host,
+      domainPrefix: 'local',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: req.headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 ? { body: body.toString('utf8') } : {}),
+    isBase64Encoded: false,
+  };
+}
+
+function lambdaContext(requestId: string): Context {
+  const deadline = Date.now() + 15 * 60 * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'flotilla-api-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:flotilla-api-local',
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: 'local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  const body = result.body ?? '';
+  const bytes = result.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  const headers: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(result.headers ?? {})) headers[key] = String(value);
+  headers['content-length'] = bytes.length;
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(bytes);
+}
+
+function sendError(
+  res: ServerResponse,
+  error: unknown,
+  requestId: string,
+  extra: Record<string, string> = {},
+): void {
+  const { status, body } = errorReply(error, requestId);
+  send(res, {
+    statusCode: status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...extra },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Start the server; it serves until stop(). */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const expected = digest(token);
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const handlers = new Map<string, ApiHandler>();
+  for (const group of API_ROUTE_GROUPS) {
+    handlers.set(group.prefix, apiHandler(group.routes(options.deps), { maxBodyBytes }));
+  }
+  handlers.set('openapi.json', apiHandler(openApiRoutes(), { maxBodyBytes }));
+
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (!authorized(req.headers.authorization, expected)) {
+        req.resume();
+        sendError(res, new UnauthorizedError('missing or wrong bearer token'), requestId, {
+          'www-authenticate': 'Bearer realm="flotilla"',
+        });
+        return;
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req, maxBodyBytes);
+      } catch (error) {
+        if (!(error instanceof BodyTooLarge)) throw error;
+        // Answer at once and drop the connection: reading the rest of a huge body is wasted work.
+        res.setHeader('connection', 'close');
+        sendError(
+          res,
+          new PayloadTooLargeError(`${error.message}; the limit is ${formatBytes(maxBodyBytes)}`),
+          requestId,
+        );
+        req.destroy();
+        return;
+      }
+      const prefix = url.pathname.split('/')[1] ?? '';
+      const handler = handlers.get(prefix);
+      if (!handler) {
+        sendError(res, new RouteNotFoundError(req.method ?? 'GET', url.pathname), requestId);
+        return;
+      }
+      const result = await handler(toEvent(req, url, body, requestId), lambdaContext(requestId));
+      send(res, result);
+    } catch (error) {
+      if (!res.headersSent) sendError(res, error, requestId);
+      else res.destroy();
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    void serve(req, res);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    token,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
