@@ -28,6 +28,11 @@ export interface Tunables {
   readonly progressDeadlineSeconds: number;
   /** Timeout of one request to a cluster's API server, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /**
+   * Distinct values sets rendered while the create request waits (so a chart that does not
+   * render fails the request); the plan step renders the rest. Default 8.
+   */
+  readonly requestRenderLimit?: number;
 }
 
 export const DEFAULT_TUNABLES: Tunables = {
@@ -37,6 +42,7 @@ export const DEFAULT_TUNABLES: Tunables = {
   healthPollSeconds: 5,
   progressDeadlineSeconds: 300,
   requestTimeoutMs: 10_000,
+  requestRenderLimit: 8,
 };
 
 export interface Deps {

@@ -1,0 +1,87 @@
+/**
+ * How every step handler (functions/steps/*) is built: a middy chain with the powertools Logger
+ * context, a zod parse of the event the state machine sends (bad input is a ValidationError
+ * naming the field), and one call into a use case with dependencies from whoever hosts the
+ * handler. Errors keep their `name`: Step Functions' Retry and Catch match on it.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { describeError, ValidationError } from '../../domain/errors.ts';
+import { issuesOf } from '../../domain/validation.ts';
+import type { Deps, DepsProvider } from '../../usecases/deps.ts';
+
+/** The step handlers' logger (level from POWERTOOLS_LOG_LEVEL). */
+export const stepLogger = new Logger({ serviceName: 'flotilla', persistentKeys: { component: 'steps' } });
+
+/** Parse the event with `schema`; a mismatch is a ValidationError whose paths start at `event`. */
+export function parseEvent<S extends z.ZodType>(schema: S): MiddlewareObj<unknown> {
+  return {
+    before: (request) => {
+      const parsed = schema.safeParse(request.event);
+      if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, 'event'));
+      request.event = parsed.data;
+    },
+  };
+}
+
+/**
+ * Log a failing step once, by name and message only (never the event: it is ids anyway, and
+ * causes from adapters are already secret-free), and let the error through unchanged.
+ */
+function logFailures(step: string): MiddlewareObj<unknown> {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      stepLogger.warn('step failed', {
+        step,
+        errorName: error instanceof Error ? error.name : 'Error',
+        errorMessage: describeError(error),
+      });
+    },
+  };
+}
+
+export interface StepDefinition<S extends z.ZodType, R> {
+  /** The step's name, as in functions/steps/<name>.ts. */
+  readonly name: string;
+  readonly schema: S;
+  readonly deps: DepsProvider;
+  readonly run: (deps: Deps, input: z.output<S>) => Promise<R>;
+}
+
+/** A step handler: `(event, context) => Promise<result>`, the same on Lambda and in-process. */
+export type StepHandler<R> = (event: unknown, context: Context) => Promise<R>;
+
+/** Build a step handler from its definition. */
+export function stepHandler<S extends z.ZodType, R>(definition: StepDefinition<S, R>): StepHandler<R> {
+  const handler = middy<unknown, R>({ timeoutEarlyInMillis: 0 })
+    .use(injectLambdaContext(stepLogger, { resetKeys: true }))
+    .use(parseEvent(definition.schema))
+    .use(logFailures(definition.name))
+    .handler(async (event) => definition.run(await definition.deps(), event as z.output<S>));
+  return (event, context) => handler(event, context);
+}
+
+/**
+ * A Lambda context for handlers invoked in-process (the local runner, tests): the fields the
+ * logger and middy read, with the function named after the step.
+ */
+export function localContext(functionName: string, requestId: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: `/flotilla/local/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 900_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

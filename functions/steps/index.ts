@@ -1,0 +1,21 @@
+/**
+ * Every step handler by its substitution key (statemachines/substitutions.ts): how the local
+ * runner binds a Task state to the same handler Lambda runs.
+ */
+import type { StepHandler } from '../../adapters/lambda/step-handler.ts';
+import type { SubstitutionKey } from '../../statemachines/substitutions.ts';
+import type { DepsProvider } from '../../usecases/deps.ts';
+import * as applyBatch from './apply-batch.ts';
+import * as checkBatchHealth from './check-batch-health.ts';
+import * as failDeploy from './fail-deploy.ts';
+import * as finishDeploy from './finish-deploy.ts';
+import * as planDeploy from './plan-deploy.ts';
+
+export const STEP_HANDLERS: Readonly<Record<SubstitutionKey, (deps: DepsProvider) => StepHandler<unknown>>> =
+  {
+    PlanDeployFunctionArn: planDeploy.createHandler,
+    ApplyBatchFunctionArn: applyBatch.createHandler,
+    CheckBatchHealthFunctionArn: checkBatchHealth.createHandler,
+    FinishDeployFunctionArn: finishDeploy.createHandler,
+    FailDeployFunctionArn: failDeploy.createHandler,
+  };

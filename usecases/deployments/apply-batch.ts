@@ -1,0 +1,312 @@
+/**
+ * Apply one plan batch: every cluster of the batch at once, each one independently. A cluster's
+ * failure (unreachable, unauthorized, a rejected object) is that target's result; only failures
+ * of Flotilla's own dependencies (the store, the blob store) are thrown, so the workflow retries
+ * the batch — which is safe: a target this execution already handled is left as it is.
+ */
+import { describeError } from '../../domain/errors.ts';
+import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
+import { describeRef, inventoryDiff, sortForApply, sortRefs, stampObjects } from '../../domain/manifests.ts';
+import type {
+  ExecutionResult,
+  FailureCode,
+  Health,
+  InventoryItem,
+  RenderedManifests,
+  Target,
+} from '../../domain/model.ts';
+import type { ApplyOutcome, ClusterClient } from '../../domain/ports.ts';
+import type { Deps } from '../deps.ts';
+import {
+  type BatchInput,
+  type BatchProgress,
+  CountDelta,
+  clearOutcome,
+  loadBatch,
+  loadRun,
+  REMOVE,
+  type RunContext,
+  resultOf,
+} from './records.ts';
+import { loadRender } from './renders.ts';
+
+/** The per-cluster failure a thrown cluster error stands for. */
+export function failureOfError(error: unknown): FailureCode {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'ClusterUnreachableError') return 'Unreachable';
+  if (name === 'UnauthorizedError' || name === 'CredentialsError') return 'Unauthorized';
+  return 'ApplyFailed';
+}
+
+interface Applied {
+  readonly target: Target;
+  /** Absent when an earlier run of the step already handled this target. */
+  readonly result?: ExecutionResult;
+  readonly previousStatus: Target['status'];
+}
+
+/** Merge two inventories by object identity, later entries winning. */
+function mergeInventory(a: readonly InventoryItem[], b: readonly InventoryItem[]): InventoryItem[] {
+  const key = (r: InventoryItem) => `${r.apiVersion}|${r.kind}|${r.namespace ?? ''}|${r.name}`;
+  const byKey = new Map<string, InventoryItem>();
+  for (const item of [...a, ...b]) byKey.set(key(item), item);
+  return sortRefs([...byKey.values()]);
+}
+
+function inventoryOf(outcomes: readonly ApplyOutcome[]): InventoryItem[] {
+  return outcomes.flatMap((o) =>
+    o.ok ? [{ ...o.ref, ...(o.generation !== undefined ? { generation: o.generation } : {}) }] : [],
+  );
+}
+
+/** Health right after the apply, from the objects the server answered with. */
+function healthAfterApply(outcomes: readonly ApplyOutcome[]): Health {
+  const watched = outcomes.filter((o) => o.ok && needsHealthWait(o.ref));
+  return aggregateHealth(
+    watched.map((o) => ({
+      name: describeRef(o.ref),
+      health:
+        o.ok && o.live
+          ? healthOf(o.live, o.generation)
+          : { status: 'Unknown' as const, message: 'not read since the apply' },
+    })),
+  );
+}
+
+/** Apply the batch `input.batch` of an execution; returns how many targets wait for health. */
+export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchProgress> {
+  const { store } = deps;
+  const run = await loadRun(store, input);
+  const batch = await loadBatch(store, input);
+  const renders = new Map<string, Promise<RenderedManifests>>();
+  const renderOf = (digest: string) => {
+    let render = renders.get(digest);
+    if (!render) {
+      render = loadRender(deps.blobs, digest);
+      renders.set(digest, render);
+    }
+    return render;
+  };
+
+  const applied = await Promise.all(
+    Object.entries(batch.clusters).map(([cluster, renderDigest]) =>
+      applyOne(deps, run, { cluster, renderDigest, batch: batch.index, wave: batch.wave }, renderOf),
+    ),
+  );
+
+  const results = applied.flatMap((a) => (a.result ? [a.result] : []));
+  const delta = new CountDelta();
+  for (const a of applied) if (a.result) delta.move(a.previousStatus, a.target.status);
+  if (results.length > 0) await store.putResults(results);
+  if (!delta.empty) await store.addExecutionCounts(input.tenant, input.executionId, delta.delta);
+
+  const pending = applied.filter((a) => a.target.status === 'Progressing').length;
+  return { pending, waitSeconds: pending > 0 ? deps.tunables.healthPollSeconds : 0 };
+}
+
+interface Member {
+  readonly cluster: string;
+  readonly renderDigest: string;
+  readonly batch: number;
+  readonly wave: number;
+}
+
+/**
+ * Apply to one cluster and write its target. A target an earlier run of this step already
+ * handled is returned as it is, without a result: nothing is applied or counted twice.
+ */
+async function applyOne(
+  deps: Deps,
+  run: RunContext,
+  member: Member,
+  renderOf: (digest: string) => Promise<RenderedManifests>,
+): Promise<Applied> {
+  const { store, clock } = deps;
+  const { execution, deployment, revision } = run;
+  const tenant = execution.tenant;
+  const started = clock.now();
+  const target = await store.getTarget(tenant, deployment.name, member.cluster);
+  if (
+    target &&
+    target.executionId === execution.id &&
+    target.desiredRevision === revision.revision &&
+    target.status !== 'Pending'
+  ) {
+    return { target, previousStatus: target.status };
+  }
+  const previous: Target = target ?? {
+    tenant,
+    deployment: deployment.name,
+    cluster: member.cluster,
+    desiredRevision: revision.revision,
+    status: 'Pending',
+    health: { status: 'Missing', message: 'not applied yet' },
+    inventory: [],
+    attempts: 0,
+    updatedAt: started.toISOString(),
+    recordVersion: 0,
+  };
+  const removing = member.renderDigest === REMOVE;
+  // Read before touching the cluster: a blob-store failure is Flotilla's, and is retried.
+  const manifests = removing ? undefined : await renderOf(member.renderDigest);
+  const cluster = await store.getCluster(tenant, member.cluster);
+
+  let next: Target = {
+    ...clearOutcome(previous),
+    desiredRevision: revision.revision,
+    executionId: execution.id,
+    wave: member.wave,
+    attempts: previous.attempts + 1,
+  };
+  let objects = 0;
+
+  const unchanged =
+    !removing &&
+    previous.status === 'Succeeded' &&
+    previous.appliedRevision === revision.revision &&
+    previous.renderDigest === member.renderDigest;
+
+  if (unchanged) {
+    next = { ...next, status: 'Succeeded', attempts: previous.attempts };
+    objects = previous.inventory.length;
+  } else if (!cluster) {
+    next = removing
+      ? { ...next, status: 'Removed', inventory: [], reason: 'the cluster is no longer registered' }
+      : {
+          ...next,
+          status: 'Failed',
+          failure: 'ApplyFailed',
+          reason: `cluster "${member.cluster}" is no longer registered`,
+        };
+  } else {
+    try {
+      const client = await deps.clusters.client(cluster);
+      if (removing || !manifests) {
+        const pruned = await prune(client, previous.inventory, []);
+        if (pruned.error) throw pruned.error;
+        next = {
+          ...next,
+          status: 'Removed',
+          health: { status: 'Missing', message: 'removed: the placement no longer selects this cluster' },
+          inventory: [],
+        };
+      } else {
+        const result = await applyManifests(client, manifests, previous, {
+          tenant,
+          deployment: deployment.name,
+          revision: revision.revision,
+        });
+        objects = result.objects;
+        next = { ...next, ...result.change };
+        if (next.status !== 'Failed') {
+          next = {
+            ...next,
+            appliedRevision: revision.revision,
+            renderDigest: member.renderDigest,
+            appliedAt: clock.now().toISOString(),
+          };
+        }
+      }
+    } catch (error) {
+      next = {
+        ...next,
+        status: 'Failed',
+        failure: failureOfError(error),
+        reason: describeError(error),
+      };
+    }
+  }
+
+  const now = clock.now();
+  next = { ...next, updatedAt: now.toISOString() };
+  const written = await store.putTarget(next);
+  return {
+    target: written,
+    previousStatus: previous.executionId === execution.id ? previous.status : 'Pending',
+    result: resultOf(written, {
+      executionId: execution.id,
+      batch: member.batch,
+      wave: member.wave,
+      objects,
+      durationMs: now.getTime() - started.getTime(),
+      now: now.toISOString(),
+    }),
+  };
+}
+
+/**
+ * Delete what `previous` has and `keep` does not, last-applied first. A delete that fails is
+ * reported with the objects still to delete, so they stay in the inventory for the next run.
+ */
+async function prune(
+  client: ClusterClient,
+  previous: readonly InventoryItem[],
+  keep: readonly InventoryItem[],
+): Promise<{ left: InventoryItem[]; error?: unknown }> {
+  const gone = inventoryDiff(previous, keep);
+  for (const [i, ref] of gone.entries()) {
+    try {
+      await client.delete(ref);
+    } catch (error) {
+      return { left: gone.slice(i), error };
+    }
+  }
+  return { left: [] };
+}
+
+/**
+ * Server-side apply of one render (CRDs first, then the rest in apply order, taking Flotilla's
+ * fields from other managers), then prune what the previous inventory had and this one does not.
+ */
+async function applyManifests(
+  client: ClusterClient,
+  manifests: RenderedManifests,
+  previous: Target,
+  stamp: { tenant: string; deployment: string; revision: number },
+): Promise<{ change: Partial<Target>; objects: number }> {
+  const crds = stampObjects(manifests.crds, stamp);
+  const objects = sortForApply(stampObjects(manifests.objects, stamp));
+  const count = crds.length + objects.length;
+  const outcomes: ApplyOutcome[] = crds.length > 0 ? await client.apply(crds, { force: true }) : [];
+  if (!outcomes.some((o) => !o.ok)) outcomes.push(...(await client.apply(objects, { force: true })));
+
+  const failures = outcomes.filter((o): o is Extract<ApplyOutcome, { ok: false }> => !o.ok);
+  const appliedItems = inventoryOf(outcomes);
+  const first = failures[0];
+  if (first) {
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
+    return {
+      objects: count,
+      change: {
+        status: 'Failed',
+        failure: first.failure,
+        reason: `${describeRef(first.ref)}: ${first.message}${more}`,
+        // Keep what this apply created, so a later prune or rollback can find it.
+        inventory: mergeInventory(previous.inventory, appliedItems),
+      },
+    };
+  }
+
+  const pruned = await prune(client, previous.inventory, appliedItems);
+  if (pruned.error !== undefined) {
+    const ref = pruned.left[0];
+    return {
+      objects: count,
+      change: {
+        status: 'Failed',
+        failure: failureOfError(pruned.error),
+        reason: `pruning ${ref ? describeRef(ref) : 'objects'}: ${describeError(pruned.error)}`,
+        inventory: mergeInventory(pruned.left, appliedItems),
+      },
+    };
+  }
+  const health = healthAfterApply(outcomes);
+  return {
+    objects: count,
+    change: {
+      status: health.status === 'Healthy' ? 'Succeeded' : 'Progressing',
+      health,
+      inventory: sortRefs(appliedItems),
+    },
+  };
+}

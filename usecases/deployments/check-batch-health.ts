@@ -1,0 +1,156 @@
+/**
+ * Poll the health of one batch: for each target still progressing in this execution, read only
+ * the objects whose health matters, against the generation Flotilla applied (stale status never
+ * counts). Healthy → Succeeded; Degraded → Failed; still not healthy past appliedAt + the
+ * progress deadline → Failed. A cluster that cannot be reached keeps its deadline: it fails at
+ * the deadline and never holds the batch longer.
+ */
+import { describeError } from '../../domain/errors.ts';
+import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
+import { describeRef } from '../../domain/manifests.ts';
+import type { ExecutionResult, Health, Target } from '../../domain/model.ts';
+import type { Deps } from '../deps.ts';
+import { failureOfError } from './apply-batch.ts';
+import {
+  type BatchInput,
+  type BatchProgress,
+  CountDelta,
+  loadBatch,
+  loadRun,
+  type RunContext,
+  resultOf,
+} from './records.ts';
+import { progressDeadlineSeconds } from './strategy.ts';
+
+interface Checked {
+  readonly target: Target;
+  /** The written target when it changed. */
+  readonly changed?: Target;
+  /** Milliseconds until its deadline, for targets still progressing. */
+  readonly remainingMs?: number;
+}
+
+/** Check the health of batch `input.batch`; returns how many targets still wait. */
+export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<BatchProgress> {
+  const { store } = deps;
+  const run = await loadRun(store, input);
+  const batch = await loadBatch(store, input);
+  const deadlineMs = progressDeadlineSeconds(run.revision, deps.tunables) * 1000;
+
+  const checked = await Promise.all(
+    Object.keys(batch.clusters).map((cluster) => checkOne(deps, run, cluster, deadlineMs)),
+  );
+
+  const now = deps.clock.now().toISOString();
+  const delta = new CountDelta();
+  const results: ExecutionResult[] = [];
+  for (const c of checked) {
+    if (!c.changed || c.changed.status === c.target.status) continue;
+    delta.move(c.target.status, c.changed.status);
+    results.push(
+      resultOf(c.changed, {
+        executionId: run.execution.id,
+        batch: batch.index,
+        wave: batch.wave,
+        objects: c.changed.inventory.length,
+        ...(c.changed.appliedAt
+          ? { durationMs: Math.max(0, Date.parse(now) - Date.parse(c.changed.appliedAt)) }
+          : {}),
+        now,
+      }),
+    );
+  }
+  if (results.length > 0) await store.putResults(results);
+  if (!delta.empty) await store.addExecutionCounts(input.tenant, input.executionId, delta.delta);
+
+  const waiting = checked.filter((c) => (c.changed ?? c.target).status === 'Progressing');
+  if (waiting.length === 0) return { pending: 0, waitSeconds: 0 };
+  // Never sleep past the first deadline: a target that times out is reported at its deadline.
+  const soonest = Math.min(...waiting.map((c) => c.remainingMs ?? Number.POSITIVE_INFINITY));
+  const poll = deps.tunables.healthPollSeconds;
+  const waitSeconds = Math.max(1, Math.min(poll, Math.ceil(soonest / 1000)));
+  return { pending: waiting.length, waitSeconds };
+}
+
+async function checkOne(
+  deps: Deps,
+  run: RunContext,
+  clusterName: string,
+  deadlineMs: number,
+): Promise<Checked> {
+  const { store, clock } = deps;
+  const { execution, deployment } = run;
+  const target = await store.getTarget(execution.tenant, deployment.name, clusterName);
+  if (!target) {
+    return {
+      target: {
+        tenant: execution.tenant,
+        deployment: deployment.name,
+        cluster: clusterName,
+        desiredRevision: run.revision.revision,
+        status: 'Pending',
+        health: { status: 'Missing' },
+        inventory: [],
+        attempts: 0,
+        updatedAt: clock.now().toISOString(),
+        recordVersion: 0,
+      },
+    };
+  }
+  if (target.executionId !== execution.id || target.status !== 'Progressing') return { target };
+
+  const appliedAt = target.appliedAt ? Date.parse(target.appliedAt) : Date.parse(target.updatedAt);
+  const deadline = appliedAt + deadlineMs;
+  let health: Health;
+  let unreachable: unknown;
+  try {
+    const cluster = await store.getCluster(execution.tenant, clusterName);
+    if (!cluster) throw new Error(`cluster "${clusterName}" is no longer registered`);
+    const client = await deps.clusters.client(cluster);
+    const watched = target.inventory.filter((item) => needsHealthWait(item));
+    const live = await Promise.all(watched.map((item) => client.get(item)));
+    health = aggregateHealth(
+      watched.map((item, i) => ({ name: describeRef(item), health: healthOf(live[i], item.generation) })),
+    );
+  } catch (error) {
+    unreachable = error;
+    health = { status: 'Unknown', message: describeError(error) };
+  }
+
+  const now = clock.now();
+  const remainingMs = deadline - now.getTime();
+  let next: Target | undefined;
+  if (unreachable === undefined && health.status === 'Healthy') {
+    next = { ...target, status: 'Succeeded', health };
+  } else if (unreachable === undefined && health.status === 'Degraded') {
+    next = { ...target, status: 'Failed', health, failure: 'Degraded', reason: health.message ?? 'degraded' };
+  } else if (remainingMs <= 0) {
+    const waited = Math.round(deadlineMs / 1000);
+    next =
+      unreachable !== undefined
+        ? {
+            ...target,
+            status: 'Failed',
+            health,
+            failure: failureOfError(unreachable),
+            reason: `no health read within ${waited}s of the apply: ${describeError(unreachable)}`,
+          }
+        : {
+            ...target,
+            status: 'Failed',
+            health,
+            failure: 'HealthTimeout',
+            reason: `not healthy within ${waited}s of the apply: ${health.message ?? health.status}`,
+          };
+  } else if (
+    unreachable === undefined &&
+    (health.status !== target.health.status || health.message !== target.health.message)
+  ) {
+    // Still progressing: record what it is waiting for, so status views say something true.
+    next = { ...target, health };
+  }
+
+  if (!next) return { target, remainingMs };
+  const changed = await store.putTarget({ ...next, updatedAt: now.toISOString() });
+  return { target, changed, remainingMs };
+}

@@ -1,0 +1,382 @@
+/**
+ * Create or update a deployment (the API's synchronous half of a deploy): validate everything
+ * first — the input, the source, placement, per-cluster values, the renders — and only then
+ * write the service version, the revision, the deployment (taking its lock), the execution, and
+ * start the deploy workflow with ids only. Bad input stores nothing and starts nothing.
+ */
+import {
+  describeError,
+  type FieldIssue,
+  OperationInProgressError,
+  RenderError,
+  ValidationError,
+  VersionConflictError,
+} from '../../domain/errors.ts';
+import { makeEvent } from '../../domain/events.ts';
+import {
+  type Deployment,
+  DeploymentInput,
+  type Execution,
+  type Revision,
+  type ServiceVersion,
+  type Target,
+} from '../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { parseOrThrow } from '../../domain/validation.ts';
+import { digestOf, referenceProblems } from '../../domain/values.ts';
+import type { Deps } from '../deps.ts';
+import { retryOnConflict } from '../shared/conflicts.ts';
+import { renderSets } from './renders.ts';
+import { type Resolution, resolveTargets } from './resolve.ts';
+
+export interface CreateDeploymentOptions {
+  /** @default "default" */
+  readonly tenant?: string;
+}
+
+export interface CreateDeploymentResult {
+  readonly deployment: Deployment;
+  readonly revision: Revision;
+  /** The execution started; absent when nothing had to change. */
+  readonly executionId?: string;
+  /** True when the spec equals the current revision and every target is already there. */
+  readonly unchanged: boolean;
+  /** Clusters the placement picks that cannot run the service, and why (they get no target). */
+  readonly unfit: ReadonlyArray<{ cluster: string; reasons: string[] }>;
+  /** How many targets the execution works on. */
+  readonly targets: number;
+}
+
+const DEFAULT_RENDER_LIMIT = 8;
+/** At most this many per-cluster value problems are listed in one error. */
+const MAX_ISSUES = 20;
+
+function nameOf(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/** What makes two service versions the same content. */
+function contentDigest(v: Pick<ServiceVersion, 'source' | 'defaults' | 'requirements'>): string {
+  return digestOf({ source: v.source, defaults: v.defaults, requirements: v.requirements });
+}
+
+/** Create-once writes that lose a race surface as a conflict: read again and retry. */
+async function createOnce<T>(resource: string, id: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (nameOf(error) === 'AlreadyExistsError')
+      throw new VersionConflictError(resource, id, { cause: error });
+    throw error;
+  }
+}
+
+function placementProblems(resolution: Resolution): ValidationError | undefined {
+  const { decision, problems, resolved } = resolution;
+  if (decision.unknown.length > 0) {
+    return new ValidationError([
+      {
+        path: 'target.clusters',
+        message: `unknown cluster(s): ${decision.unknown.join(', ')}; register them first or fix the names`,
+      },
+    ]);
+  }
+  if (problems.length > 0) {
+    const issues: FieldIssue[] = problems.flatMap((p) => [...p.error.issues]).slice(0, MAX_ISSUES);
+    return new ValidationError(issues);
+  }
+  if (resolved.length === 0) {
+    const unfit = decision.unfit
+      .slice(0, 5)
+      .map((u) => `${u.cluster} (${u.reasons.join('; ')})`)
+      .join(', ');
+    return new ValidationError([
+      {
+        path: 'target',
+        message: unfit
+          ? `selects no cluster that can run the service; unfit: ${unfit}`
+          : 'selects no registered cluster',
+      },
+    ]);
+  }
+  return undefined;
+}
+
+/**
+ * Validate and start a deploy. Throws ValidationError (bad input, unknown clusters, empty
+ * placement, unresolved values), RenderError (the source does not render), or
+ * OperationInProgressError (another operation holds the deployment) before anything is written.
+ */
+export async function createDeployment(
+  deps: Deps,
+  request: unknown,
+  options: CreateDeploymentOptions = {},
+): Promise<CreateDeploymentResult> {
+  const { store } = deps;
+  const input = parseOrThrow(DeploymentInput, request);
+  const referenceProblem = referenceProblems(input.values);
+  if (referenceProblem) throw referenceProblem;
+  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const serviceName = input.service ?? input.name;
+  const now = deps.clock.now().toISOString();
+
+  const existing = await store.getDeployment(tenant, input.name);
+  if (existing?.lock) {
+    throw new OperationInProgressError(input.name, existing.lock.operation, existing.lock.executionId);
+  }
+
+  // The service version: reuse the latest when the content is the same.
+  const latest = (await store.listServiceVersions(tenant, serviceName))[0];
+  const ingested = input.source ? await deps.renderer.ingest(input.source) : undefined;
+  const content = ingested ?? latest;
+  if (!content) {
+    throw new ValidationError([
+      { path: 'source', message: `service "${serviceName}" has no version yet; give a chart or manifests` },
+    ]);
+  }
+  const candidate = {
+    source: content.source,
+    defaults: content.defaults,
+    requirements: input.requirements ?? latest?.requirements ?? {},
+  };
+  const reuse = latest !== undefined && contentDigest(latest) === contentDigest(candidate);
+  const serviceVersion: ServiceVersion =
+    reuse && latest
+      ? latest
+      : { tenant, service: serviceName, version: (latest?.version ?? 0) + 1, ...candidate, createdAt: now };
+
+  // Placement and per-cluster values.
+  const clusters = await store.listClusters(tenant);
+  const resolution = resolveTargets(clusters, {
+    target: input.target,
+    values: input.values,
+    defaults: serviceVersion.defaults,
+    requirements: serviceVersion.requirements,
+  });
+  const placementProblem = placementProblems(resolution);
+  if (placementProblem) throw placementProblem;
+
+  // Render (bounded): a source that does not render fails the request, not the workflow.
+  const limit = deps.tunables.requestRenderLimit ?? DEFAULT_RENDER_LIMIT;
+  const renderNow = new Map([...resolution.sets.entries()].slice(0, limit));
+  const renders = await renderSets(
+    deps.renderer,
+    deps.blobs,
+    { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace },
+    renderNow,
+  );
+  for (const [valuesDigest, outcome] of renders) {
+    if (outcome.ok) continue;
+    const example = resolution.resolved.find((r) => r.valuesDigest === valuesDigest)?.cluster.name;
+    const where = resolution.sets.size > 1 && example ? ` (values of cluster "${example}")` : '';
+    if (outcome.error.name === 'ValidationError') throw outcome.error;
+    throw new RenderError(`${outcome.message}${where}`, { cause: outcome.error });
+  }
+
+  const specDigest = digestOf({
+    service: serviceName,
+    serviceVersion: serviceVersion.version,
+    namespace: input.namespace,
+    values: input.values,
+    target: input.target,
+    strategy: input.strategy ?? null,
+    drift: input.drift ?? null,
+  });
+  const current = existing ? await store.getRevision(tenant, input.name, existing.revision) : undefined;
+  const identical = current !== undefined && current.specDigest === specDigest;
+
+  // Which targets the execution works on.
+  let workCount = resolution.resolved.length;
+  if (identical && existing && current) {
+    const targets = await store.listTargets(tenant, input.name);
+    workCount = targetsBehind(resolution, renders, targets, current.revision);
+    if (workCount === 0) {
+      return {
+        deployment: existing,
+        revision: current,
+        unchanged: true,
+        unfit: resolution.decision.unfit,
+        targets: 0,
+      };
+    }
+  }
+
+  // Everything checked: take the deployment, then write in an order where a lost race leaves
+  // nothing that matters. The store's lock write is conditional: a held lock stops us here.
+  const executionId = deps.ids.next();
+  const operation = identical ? 'resume' : 'deploy';
+  const lock = { executionId, operation, since: now };
+  if (existing) await store.acquireLock(tenant, input.name, lock);
+
+  let revision: Revision;
+  let deployment: Deployment;
+  let execution: Execution;
+  try {
+    if (!reuse) {
+      await createOnce('service version', `${serviceName}@${serviceVersion.version}`, () =>
+        store.putServiceVersion(serviceVersion),
+      );
+    }
+    if (identical && current) {
+      revision = current;
+    } else {
+      const newest = (await store.listRevisions(tenant, input.name))[0]?.revision ?? 0;
+      revision = {
+        tenant,
+        deployment: input.name,
+        // Past any orphan left by a request that lost the deployment race after writing its revision.
+        revision: Math.max(existing?.revision ?? 0, newest) + 1,
+        service: serviceName,
+        serviceVersion: serviceVersion.version,
+        namespace: input.namespace,
+        values: input.values,
+        target: input.target,
+        ...(input.strategy ? { strategy: input.strategy } : {}),
+        ...(input.drift ? { drift: input.drift } : {}),
+        specDigest,
+        createdAt: now,
+      };
+      const written = revision;
+      await createOnce('revision', `${input.name}#${written.revision}`, () => store.putRevision(written));
+    }
+    const number = revision.revision;
+    if (existing) {
+      deployment = await retryOnConflict(async () => {
+        const fresh = (await store.getDeployment(tenant, input.name)) ?? existing;
+        const { message: _previousMessage, ...rest } = fresh;
+        return store.updateDeployment({
+          ...rest,
+          namespace: input.namespace,
+          service: serviceName,
+          revision: number,
+          status: 'Progressing',
+          lastExecutionId: executionId,
+          updatedAt: now,
+        });
+      });
+    } else {
+      deployment = await createOnce('deployment', input.name, () =>
+        store.createDeployment({
+          tenant,
+          name: input.name,
+          namespace: input.namespace,
+          service: serviceName,
+          revision: number,
+          status: 'Progressing',
+          lastExecutionId: executionId,
+          lock,
+          createdAt: now,
+          updatedAt: now,
+          recordVersion: 0,
+        }),
+      );
+    }
+    execution = await store.createExecution({
+      tenant,
+      id: executionId,
+      type: operation,
+      deployment: input.name,
+      revision: number,
+      status: 'Running',
+      counts: { total: workCount, pending: workCount, progressing: 0, succeeded: 0, failed: 0, skipped: 0 },
+      batches: 0,
+      startedAt: now,
+      recordVersion: 0,
+    });
+  } catch (error) {
+    if (existing) await store.releaseLock(tenant, input.name, executionId);
+    throw error;
+  }
+
+  let ref: string;
+  try {
+    ref = (await deps.workflows.start('deploy', { tenant, executionId })).ref;
+  } catch (error) {
+    await abandon(
+      deps,
+      tenant,
+      input.name,
+      executionId,
+      `the workflow did not start: ${describeError(error)}`,
+    );
+    throw error;
+  }
+  execution = await retryOnConflict(async () => {
+    const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
+    return store.updateExecution({ ...fresh, workflowRef: ref });
+  });
+
+  await deps.bus
+    .publish([
+      makeEvent('DeploymentStarted', deps.clock.now(), {
+        tenant,
+        deployment: input.name,
+        executionId,
+        revision: revision.revision,
+        operation,
+        targets: workCount,
+      }),
+    ])
+    // The deploy runs whether or not the notice went out; the request must not fail for it.
+    .catch(() => undefined);
+
+  return {
+    deployment,
+    revision,
+    executionId,
+    unchanged: false,
+    unfit: resolution.decision.unfit,
+    targets: workCount,
+  };
+}
+
+/**
+ * How many targets are not where the current revision wants them: selected clusters not
+ * Succeeded at `revision` with the render their values give now, plus targets of clusters the
+ * placement no longer selects (to remove). Unknown renders (beyond the request's render limit)
+ * count as behind; the plan step decides precisely.
+ */
+function targetsBehind(
+  resolution: Resolution,
+  renders: ReadonlyMap<string, { ok: boolean; renderDigest?: string }>,
+  targets: readonly Target[],
+  revision: number,
+): number {
+  const byCluster = new Map(targets.map((t) => [t.cluster, t]));
+  const selected = new Set(resolution.resolved.map((r) => r.cluster.name));
+  const behind = resolution.resolved.filter((r) => {
+    const target = byCluster.get(r.cluster.name);
+    const expected = renders.get(r.valuesDigest)?.renderDigest;
+    return !(
+      target &&
+      target.status === 'Succeeded' &&
+      target.appliedRevision === revision &&
+      expected !== undefined &&
+      target.renderDigest === expected
+    );
+  }).length;
+  const stale = targets.filter((t) => !selected.has(t.cluster) && t.status !== 'Removed').length;
+  return behind + stale;
+}
+
+/** Undo the lock of an execution that never started: the deployment is free again. */
+async function abandon(
+  deps: Deps,
+  tenant: string,
+  deployment: string,
+  executionId: string,
+  message: string,
+): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  await retryOnConflict(async () => {
+    const execution = await deps.store.getExecution(tenant, executionId);
+    if (execution)
+      await deps.store.updateExecution({ ...execution, status: 'Failed', message, endedAt: now });
+  });
+  await retryOnConflict(async () => {
+    const current = await deps.store.getDeployment(tenant, deployment);
+    if (!current || current.lock?.executionId !== executionId) return;
+    await deps.store.updateDeployment({ ...current, status: 'Failed', message, updatedAt: now });
+  });
+  await deps.store.releaseLock(tenant, deployment, executionId);
+}
