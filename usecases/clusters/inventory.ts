@@ -126,12 +126,12 @@ export function providerOf(node: KubeObject, version: string): Provider | undefi
   )
     return 'OPENSHIFT';
   if (has('run.tanzu.vmware.com/') || /\+vmware/.test(version)) return 'TANZU';
+  // Rancher-managed (RKE2, or any cluster Rancher imported); a bare k3s box stays OTHER.
   if (
-    providerId.startsWith('k3s://') ||
     providerId.startsWith('rke2://') ||
     has('rke.cattle.io/') ||
     has('cattle.io/') ||
-    /\+(k3s|rke2)/.test(version)
+    /\+rke2/.test(version)
   ) {
     return 'RANCHER';
   }

@@ -1,0 +1,300 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { Target } from '../../../../domain/model.ts';
+import {
+  deregisterCluster,
+  getCluster,
+  importClusters,
+  labelArgsToPatch,
+  labelCluster,
+  listClusters,
+  registerCluster,
+} from '../../../../usecases/clusters/index.ts';
+import { clusterDeps, eksNode, node } from './fakes.ts';
+
+function fleetKubeconfig(contexts: Array<{ name: string; server: string; token?: string }>): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: contexts.map((c) => ({
+      name: c.name,
+      cluster: { server: c.server, 'certificate-authority-data': 'Q0E=' },
+    })),
+    users: contexts.map((c) => ({ name: c.name, user: c.token ? { token: c.token } : {} })),
+    contexts: contexts.map((c) => ({ name: c.name, context: { cluster: c.name, user: c.name } })),
+  });
+}
+
+function target(deployment: string, cluster: string, status: Target['status'] = 'Succeeded'): Target {
+  return {
+    tenant: 'default',
+    deployment,
+    cluster,
+    desiredRevision: 1,
+    status,
+    health: { status: 'Healthy' },
+    inventory: [],
+    attempts: 1,
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    recordVersion: 0,
+  };
+}
+
+describe('registerCluster', () => {
+  it('keeps the token in the secret store and only a reference on the record', async () => {
+    // Prepare
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', { version: 'v1.31.2-eks-1', nodes: [eksNode('n1')] });
+    // Act
+    const cluster = await registerCluster(deps, {
+      name: 'prod-eu',
+      endpoint: 'https://a.example',
+      token: 'very-secret-token',
+      labels: { env: 'prod' },
+    });
+    // Assess
+    expect(cluster.auth).toEqual({
+      type: 'token',
+      secretRef: 'mem:flotilla/default/clusters/prod-eu/id0001',
+    });
+    expect(deps.secrets.values.get('mem:flotilla/default/clusters/prod-eu/id0001')).toBe('very-secret-token');
+    const stored = await deps.store.getCluster('default', 'prod-eu');
+    expect(JSON.stringify(stored)).not.toContain('very-secret-token');
+    expect(stored).toMatchObject({
+      provider: 'EKS',
+      region: 'eu-west-1',
+      version: '1.31.2-eks-1',
+      status: 'Active',
+    });
+    expect(deps.bus.events.map((e) => e.type)).toEqual(['ClusterRegistered']);
+    expect(JSON.stringify(deps.bus.events)).not.toContain('very-secret-token');
+  });
+
+  it('lets the input override provider and region read from the nodes', async () => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', { nodes: [eksNode('n1')] });
+    const cluster = await registerCluster(deps, {
+      name: 'x',
+      endpoint: 'https://a.example',
+      token: 't',
+      provider: 'OTHER',
+      region: 'lab',
+    });
+    expect(cluster).toMatchObject({ provider: 'OTHER', region: 'lab' });
+  });
+
+  it('writes nothing and removes the secret when the cluster is unreachable', async () => {
+    const deps = clusterDeps();
+    await expect(
+      registerCluster(deps, { name: 'gone', endpoint: 'https://nowhere.example', token: 't' }),
+    ).rejects.toMatchObject({ name: 'ClusterUnreachableError' });
+    expect(await deps.store.listClusters('default')).toEqual([]);
+    expect(deps.secrets.values.size).toBe(0);
+    expect(deps.bus.events).toEqual([]);
+  });
+
+  it('names the token field when the cluster rejects it', async () => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', { fail: 'unauthorized' });
+    await expect(
+      registerCluster(deps, { name: 'x', endpoint: 'https://a.example', token: 't' }),
+    ).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: [{ path: 'token', message: expect.stringContaining('rejected these credentials') }],
+    });
+  });
+
+  it.each([
+    [{ name: 'Bad_Name', endpoint: 'https://a.example', token: 't' }, 'name'],
+    [{ name: 'x', endpoint: 'ftp://a.example', token: 't' }, 'endpoint'],
+    [{ name: 'x', endpoint: 'https://a.example' }, 'auth'],
+    [{ name: 'x', endpoint: 'https://a.example', token: 't', kubeconfig: 'k' }, 'kubeconfig'],
+    [
+      { name: 'x', endpoint: 'https://a.example', token: 't', labels: { 'bad key!': 'v' } },
+      'labels.bad key!',
+    ],
+  ])('rejects bad input naming the field (%j)', async (input, field) => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', {});
+    await expect(registerCluster(deps, input)).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: expect.arrayContaining([expect.objectContaining({ path: field })]),
+    });
+    expect(await deps.store.listClusters('default')).toEqual([]);
+  });
+
+  it('refuses a second cluster of the same name', async () => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', {});
+    await registerCluster(deps, { name: 'x', endpoint: 'https://a.example', token: 't' });
+    await expect(
+      registerCluster(deps, { name: 'x', endpoint: 'https://a.example', token: 't2' }),
+    ).rejects.toMatchObject({
+      name: 'AlreadyExistsError',
+    });
+    expect(deps.secrets.values.size).toBe(1);
+  });
+});
+
+describe('importClusters', () => {
+  it('imports each context, and an unreachable one fails alone', async () => {
+    // Prepare
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://one.example', { nodes: [eksNode('n1')] });
+    deps.clusters.servers.set('https://two.example', {
+      version: 'v1.30.4-gke.100',
+      nodes: [
+        node('g', { 'cloud.google.com/gke-nodepool': 'p', 'topology.kubernetes.io/region': 'europe-west1' }),
+      ],
+    });
+    const kubeconfig = fleetKubeconfig([
+      { name: 'one', server: 'https://one.example', token: 't1' },
+      { name: 'two', server: 'https://two.example', token: 't2' },
+      { name: 'three', server: 'https://three.example', token: 't3' },
+    ]);
+    // Act
+    const result = await importClusters(deps, { kubeconfig, labels: { env: 'prod' } });
+    // Assess
+    expect(result.imported.map((i) => [i.context, i.cluster.name, i.cluster.provider, i.created])).toEqual([
+      ['one', 'one', 'EKS', true],
+      ['two', 'two', 'GKE', true],
+    ]);
+    expect(result.failed).toEqual([
+      { context: 'three', message: expect.stringContaining('cluster "three" is unreachable') },
+    ]);
+    expect((await listClusters(deps)).map((c) => c.name)).toEqual(['one', 'two']);
+    expect(deps.secrets.values.size).toBe(2);
+  });
+
+  it('updates the cluster and merges its labels when imported again, replacing the secret', async () => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://one.example', { nodes: [eksNode('n1')] });
+    const kubeconfig = fleetKubeconfig([{ name: 'one', server: 'https://one.example', token: 't1' }]);
+    const first = await importClusters(deps, { kubeconfig, labels: { env: 'prod', tier: 'web' } });
+    const firstRef = first.imported[0]?.cluster.auth;
+    const again = await importClusters(deps, { kubeconfig, labels: { tier: 'api' } });
+    expect(again.imported[0]).toMatchObject({
+      created: false,
+      cluster: { labels: { env: 'prod', tier: 'api' } },
+    });
+    expect(again.imported[0]?.cluster.recordVersion).toBeGreaterThan(
+      first.imported[0]?.cluster.recordVersion ?? 0,
+    );
+    expect(firstRef?.type === 'token' && deps.secrets.deleted).toEqual([
+      firstRef?.type === 'token' ? firstRef.secretRef : '',
+    ]);
+    expect(deps.secrets.values.size).toBe(1);
+    expect(deps.bus.events.filter((e) => e.type === 'ClusterRegistered')).toHaveLength(1);
+  });
+
+  it('uses --name for a single context', async () => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://one.example', {});
+    const kubeconfig = fleetKubeconfig([
+      { name: 'one', server: 'https://one.example', token: 't1' },
+      { name: 'two', server: 'https://two.example', token: 't2' },
+    ]);
+    const result = await importClusters(deps, { kubeconfig, contexts: ['one'], name: 'renamed' });
+    expect(result.imported.map((i) => i.cluster.name)).toEqual(['renamed']);
+  });
+
+  it.each([
+    [{ contexts: ['nope'] }, 'contexts[0]'],
+    [{ name: 'x' }, 'name'],
+    [{ kubeconfig: '{{{' }, 'kubeconfig'],
+  ])('rejects a bad request before writing anything (%j)', async (extra, field) => {
+    const deps = clusterDeps();
+    const kubeconfig = fleetKubeconfig([
+      { name: 'one', server: 'https://one.example', token: 't1' },
+      { name: 'two', server: 'https://two.example', token: 't2' },
+    ]);
+    await expect(importClusters(deps, { kubeconfig, ...extra })).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: [expect.objectContaining({ path: field })],
+    });
+    expect(await deps.store.listClusters('default')).toEqual([]);
+  });
+
+  it('reports a context without credentials without probing it', async () => {
+    const deps = clusterDeps();
+    const kubeconfig = fleetKubeconfig([{ name: 'bare', server: 'https://one.example' }]);
+    const result = await importClusters(deps, { kubeconfig });
+    expect(result.failed).toEqual([{ context: 'bare', message: expect.stringContaining('no token') }]);
+    expect(deps.clusters.asked).toEqual([]);
+  });
+});
+
+describe('listClusters, labelCluster', () => {
+  async function threeClusters() {
+    const deps = clusterDeps();
+    for (const [name, env] of [
+      ['a', 'prod'],
+      ['b', 'dev'],
+      ['c', 'prod'],
+    ] as const) {
+      deps.clusters.servers.set(`https://${name}.example`, {});
+      await registerCluster(deps, { name, endpoint: `https://${name}.example`, token: 't', labels: { env } });
+    }
+    return deps;
+  }
+
+  it('filters by a selector string', async () => {
+    const deps = await threeClusters();
+    expect((await listClusters(deps, { selector: 'env=prod' })).map((c) => c.name)).toEqual(['a', 'c']);
+    expect((await listClusters(deps, { selector: 'env notin (prod)' })).map((c) => c.name)).toEqual(['b']);
+    await expect(listClusters(deps, { selector: 'env in ()' })).rejects.toMatchObject({
+      issues: [expect.objectContaining({ path: 'selector' })],
+    });
+  });
+
+  it('sets, overwrites and removes labels', async () => {
+    const deps = await threeClusters();
+    const updated = await labelCluster(deps, 'a', labelArgsToPatch(['env=staging', 'tier=web']));
+    expect(updated.labels).toEqual({ env: 'staging', tier: 'web' });
+    const removed = await labelCluster(deps, 'a', labelArgsToPatch(['env-']));
+    expect(removed.labels).toEqual({ tier: 'web' });
+    expect((await getCluster(deps, 'a')).labels).toEqual({ tier: 'web' });
+  });
+
+  it('rejects malformed label arguments', () => {
+    expect(() => labelArgsToPatch(['env'])).toThrow(/labels\[0\]: "env": expected key=value or key-/);
+    expect(() => labelArgsToPatch(['env=not valid'])).toThrow(/label value "not valid"/);
+  });
+
+  it('404s an unknown cluster', async () => {
+    const deps = await threeClusters();
+    await expect(labelCluster(deps, 'zzz', { labels: { a: 'b' } })).rejects.toMatchObject({
+      name: 'NotFoundError',
+    });
+  });
+});
+
+describe('deregisterCluster', () => {
+  it('refuses while deployments target the cluster, naming them, unless forced', async () => {
+    // Prepare
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', {});
+    const cluster = await registerCluster(deps, { name: 'a', endpoint: 'https://a.example', token: 't' });
+    await deps.store.putTarget(target('shop', 'a'));
+    await deps.store.putTarget(target('cart', 'a'));
+    // Act / Assess
+    await expect(deregisterCluster(deps, 'a')).rejects.toThrow(/still a target of deployments cart, shop/);
+    expect(await deps.store.getCluster('default', 'a')).toBeDefined();
+    const result = await deregisterCluster(deps, 'a', { force: true });
+    expect(result).toEqual({ cluster: 'a', deployments: ['cart', 'shop'] });
+    expect(await deps.store.getCluster('default', 'a')).toBeUndefined();
+    expect(await deps.store.listTargetsByCluster('default', 'a')).toEqual([]);
+    expect(cluster.auth.type === 'token' && deps.secrets.deleted).toEqual([
+      cluster.auth.type === 'token' ? cluster.auth.secretRef : '',
+    ]);
+    expect(deps.bus.events.at(-1)).toMatchObject({ type: 'ClusterDeregistered', detail: { cluster: 'a' } });
+  });
+
+  it('ignores targets already removed', async () => {
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', {});
+    await registerCluster(deps, { name: 'a', endpoint: 'https://a.example', token: 't' });
+    await deps.store.putTarget(target('old', 'a', 'Removed'));
+    await expect(deregisterCluster(deps, 'a')).resolves.toEqual({ cluster: 'a', deployments: [] });
+  });
+});
