@@ -99,7 +99,12 @@ export function clusterDeps() {
     secrets: new RecordingSecrets(),
     clusters: new FakeGateway(),
     bus: new RecordingBus(),
-    clock: { now: () => new Date((t += 1000)) },
+    clock: {
+      now: () => {
+        t += 1000;
+        return new Date(t);
+      },
+    },
     ids: { next: () => `ID${String(++n).padStart(4, '0')}` },
   };
   return deps satisfies ClusterDeps;
