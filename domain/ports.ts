@@ -3,6 +3,7 @@
  * (DynamoDB, Kubernetes, Helm, EKS, Secrets Manager, EventBridge, Step Functions, and the local
  * runtime's equivalents); tests use in-memory fakes that record calls.
  */
+import type { ConnectorProvider, ConnectorRegistration, DiscoveryReport } from './discovery.ts';
 import type { FlotillaEvent } from './events.ts';
 import type {
   Cluster,
@@ -230,4 +231,39 @@ export interface WorkflowEngine {
 
 export interface EventBus {
   publish(events: readonly FlotillaEvent[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters from AWS: discovery and the EKS Connector
+
+export interface ClusterDiscovery {
+  /**
+   * List and describe the clusters of each region (connected ones included). A region that
+   * fails is reported in `failures`, never thrown, so the others still count.
+   */
+  discover(regions: readonly string[]): Promise<DiscoveryReport>;
+}
+
+export interface ConnectorRequest {
+  readonly name: string;
+  readonly provider: ConnectorProvider;
+  /** The IAM role the connector agent assumes. */
+  readonly roleArn: string;
+  /** IAM identities given console visibility (a ClusterRole bound to them in the manifests). */
+  readonly consoleUsers: readonly string[];
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface ClusterConnector {
+  /** The region registrations are made in. */
+  readonly region: string;
+  /**
+   * Register a cluster with the EKS Connector (AlreadyExistsError when the name is taken). The
+   * manifests carry the activation code: hand them to the user once, store them nowhere.
+   */
+  register(
+    request: ConnectorRequest,
+  ): Promise<{ registration: ConnectorRegistration; manifests: KubeObject[] }>;
+  /** True when a registration was removed, false when there was none. @default region: `this.region` */
+  deregister(name: string, region?: string): Promise<boolean>;
 }
