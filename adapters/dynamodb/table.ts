@@ -36,6 +36,13 @@ export interface TableDefinition {
   readonly timeToLiveAttribute: string;
   /** On-demand capacity: Flotilla is idle most of the time and bursty during a rollout. */
   readonly billingMode: 'PAY_PER_REQUEST';
+  /** Point-in-time recovery on the deployed table (the state of a fleet is worth 35 days of undo). */
+  readonly pointInTimeRecovery: boolean;
+  /**
+   * Encryption at rest on the deployed table: a KMS key AWS manages for the account, so access
+   * to the key shows in CloudTrail (the construct may offer a customer-managed key instead).
+   */
+  readonly encryption: 'AWS_MANAGED';
 }
 
 /** The Flotilla table. */
@@ -53,12 +60,17 @@ export const FLOTILLA_TABLE: TableDefinition = {
   ],
   timeToLiveAttribute: 'expiresAt',
   billingMode: 'PAY_PER_REQUEST',
+  pointInTimeRecovery: true,
+  encryption: 'AWS_MANAGED',
 };
 
 /** The name of the one global secondary index (targets by cluster, executions by deployment). */
 export const GSI1 = 'gsi1';
 
-/** A CreateTable request for the table under `tableName`. */
+/**
+ * A CreateTable request for the table under `tableName` (keys, indexes and billing: what a local
+ * server understands; PITR, encryption and TTL are settings of the deployed table).
+ */
 export function createTableInput(
   tableName: string = FLOTILLA_TABLE.defaultName,
   table: TableDefinition = FLOTILLA_TABLE,
