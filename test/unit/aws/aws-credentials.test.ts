@@ -1,9 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EksTokenSigner, type EksTokenRequest, type EksTokenSource } from '../../../adapters/eks/token.ts';
+import { stringify } from 'yaml';
+import { type EksTokenRequest, EksTokenSigner, type EksTokenSource } from '../../../adapters/eks/token.ts';
 import { ManualClock } from '../../../adapters/local/clock.ts';
 import { AwsCredentialsProvider } from '../../../adapters/secrets/aws-credentials.ts';
 import { SecretsManagerSecretStore, secretsManagerApi } from '../../../adapters/secrets/secrets-manager.ts';
@@ -12,7 +12,8 @@ import { Capabilities, type Cluster, type ClusterAuth } from '../../../domain/mo
 import type { SecretStore } from '../../../domain/ports.ts';
 
 const TOKEN_VALUE = 'bearer-secret-0123456789';
-const ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:flotilla/default/clusters/edge-1/01h-AbCdEf';
+const ARN =
+  'arn:aws:secretsmanager:eu-west-1:111122223333:secret:flotilla/default/clusters/edge-1/01h-AbCdEf';
 
 function cluster(name: string, auth: ClusterAuth, extra: Partial<Cluster> = {}): Cluster {
   return {
@@ -41,7 +42,11 @@ class CountingTokens implements EksTokenSource {
   async token(request: EksTokenRequest) {
     this.calls.push(request);
     const signedAt = new Date();
-    return { token: `k8s-aws-v1.t${this.calls.length}`, signedAt, expiresAt: new Date(signedAt.getTime() + 840_000) };
+    return {
+      token: `k8s-aws-v1.t${this.calls.length}`,
+      signedAt,
+      expiresAt: new Date(signedAt.getTime() + 840_000),
+    };
   }
 }
 
@@ -87,7 +92,11 @@ describe('AwsCredentialsProvider', () => {
     const third = await provider.connectionFor(eks);
 
     // Assess
-    expect(first).toEqual({ server: 'https://prod.example.com', caData: 'LS0tQ0EtLS0=', token: 'k8s-aws-v1.t1' });
+    expect(first).toEqual({
+      server: 'https://prod.example.com',
+      caData: 'LS0tQ0EtLS0=',
+      token: 'k8s-aws-v1.t1',
+    });
     expect(second.token).toBe('k8s-aws-v1.t1');
     expect(third.token).toBe('k8s-aws-v1.t2');
     expect(tokens.calls).toEqual([
@@ -108,7 +117,11 @@ describe('AwsCredentialsProvider', () => {
     // Prepare
     const { clock, secrets, provider } = setup();
     secrets.values.set(ARN, `${TOKEN_VALUE}\n`);
-    const edge = cluster('edge-1', { type: 'token', secretRef: ARN }, { provider: 'OTHER', source: 'manual' });
+    const edge = cluster(
+      'edge-1',
+      { type: 'token', secretRef: ARN },
+      { provider: 'OTHER', source: 'manual' },
+    );
 
     // Act
     const batch = await Promise.all(Array.from({ length: 5 }, () => provider.connectionFor(edge)));
@@ -195,7 +208,9 @@ describe('AwsCredentialsProvider', () => {
       { type: 'eks', clusterName: 'aks-1', region: 'eu-west-1' },
       { provider: 'AKS', source: 'connector', endpoint: '', status: 'Pending' },
     );
-    await expect(provider.connectionFor(connected)).rejects.toThrow(/console visibility only.*bearer token or kubeconfig/);
+    await expect(provider.connectionFor(connected)).rejects.toThrow(
+      /console visibility only.*bearer token or kubeconfig/,
+    );
     expect(tokens.calls).toHaveLength(0);
   });
 });
@@ -212,7 +227,9 @@ describe('the Secrets Manager path', () => {
       api: secretsManagerApi(new SecretsManagerClient({ region: 'eu-west-1' })),
     });
     const provider = new AwsCredentialsProvider({
-      tokens: new EksTokenSigner({ credentialsFor: () => async () => ({ accessKeyId: 'A', secretAccessKey: 'S' }) }),
+      tokens: new EksTokenSigner({
+        credentialsFor: () => async () => ({ accessKeyId: 'A', secretAccessKey: 'S' }),
+      }),
       secrets,
       clock,
     });
@@ -231,7 +248,10 @@ describe('the Secrets Manager path', () => {
     // A throttled read after expiry keeps its retryable type and carries no value.
     sm.reset();
     sm.on(GetSecretValueCommand).rejects(
-      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }),
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      }),
     );
     clock.advance(61_000);
     const error = await provider.connectionFor(edge).catch((e: unknown) => e);

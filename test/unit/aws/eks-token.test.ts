@@ -16,7 +16,10 @@ const staticCredentials: CredentialsFor = () => async () => KEYS;
 
 /** RFC 3986 encoding, as SigV4 canonical requests want it. */
 function rfc3986(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** SigV4 recomputed from scratch, to check the signature covers what the token claims. */
@@ -85,9 +88,13 @@ describe('EKS token', () => {
     const { token } = await signer.token({ clusterName: 'prod-eu', region: 'eu-west-1' });
     const { query, host } = decodeEksToken(token);
 
-    expect(query.get('X-Amz-Signature')).toBe(expectedSignature(query, host, 'prod-eu', KEYS.secretAccessKey));
+    expect(query.get('X-Amz-Signature')).toBe(
+      expectedSignature(query, host, 'prod-eu', KEYS.secretAccessKey),
+    );
     // The same URL claimed for another cluster does not verify.
-    expect(query.get('X-Amz-Signature')).not.toBe(expectedSignature(query, host, 'other', KEYS.secretAccessKey));
+    expect(query.get('X-Amz-Signature')).not.toBe(
+      expectedSignature(query, host, 'other', KEYS.secretAccessKey),
+    );
   });
 
   it('gives different clusters different signatures, and the same inputs the same token', async () => {
@@ -154,6 +161,8 @@ describe('EKS token', () => {
   });
 
   it('refuses a malformed region', async () => {
-    await expect(signer.token({ clusterName: 'alpha', region: 'nowhere' })).rejects.toBeInstanceOf(CredentialsError);
+    await expect(signer.token({ clusterName: 'alpha', region: 'nowhere' })).rejects.toBeInstanceOf(
+      CredentialsError,
+    );
   });
 });

@@ -13,15 +13,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SecretsManagerSecretStore, secretsManagerApi } from '../../../adapters/secrets/secrets-manager.ts';
-import {
-  CredentialsError,
-  NotFoundError,
-  TransientError,
-  ValidationError,
-} from '../../../domain/errors.ts';
+import { CredentialsError, NotFoundError, TransientError, ValidationError } from '../../../domain/errors.ts';
 
 const sm = mockClient(SecretsManagerClient);
-const ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:flotilla/default/clusters/edge-1/01h-AbCdEf';
+const ARN =
+  'arn:aws:secretsmanager:eu-west-1:111122223333:secret:flotilla/default/clusters/edge-1/01h-AbCdEf';
 const SECRET = 'eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.sig-value-123';
 
 function store(options: Partial<ConstructorParameters<typeof SecretsManagerSecretStore>[0]> = {}) {
@@ -59,7 +55,9 @@ describe('SecretsManagerSecretStore', () => {
   it('keeps a name that already carries the prefix as it is', async () => {
     sm.on(CreateSecretCommand).resolves({ ARN });
     await store().put('flotilla/default/clusters/edge-1/01h', SECRET);
-    expect(sm).toHaveReceivedCommandWith(CreateSecretCommand, { Name: 'flotilla/default/clusters/edge-1/01h' });
+    expect(sm).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'flotilla/default/clusters/edge-1/01h',
+    });
   });
 
   it('stores a new version when the name exists', async () => {
@@ -78,7 +76,8 @@ describe('SecretsManagerSecretStore', () => {
   it('restores a secret waiting out its recovery window before writing to it', async () => {
     sm.on(CreateSecretCommand).rejects(
       new InvalidRequestException({
-        message: "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        message:
+          "You can't create this secret because a secret with this name is already scheduled for deletion.",
         $metadata: {},
       }),
     );
@@ -102,7 +101,10 @@ describe('SecretsManagerSecretStore', () => {
 
   it('maps a missing secret to NotFoundError naming only its last segment', async () => {
     sm.on(GetSecretValueCommand).rejects(
-      new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }),
+      new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret.",
+        $metadata: {},
+      }),
     );
     const error = await store()
       .get(ARN)
@@ -147,8 +149,8 @@ describe('SecretsManagerSecretStore', () => {
       .put('default/clusters/edge-1/01h', SECRET)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
-    expect(JSON.stringify({ message: (error as Error).message, issues: (error as ValidationError).issues })).not.toContain(
-      SECRET,
-    );
+    expect(
+      JSON.stringify({ message: (error as Error).message, issues: (error as ValidationError).issues }),
+    ).not.toContain(SECRET);
   });
 });
