@@ -37,12 +37,20 @@ export interface IdGenerator {
 // The store. Records carry `recordVersion`; every update is conditional on it and returns the
 // record with the version incremented (VersionConflictError when someone else wrote first).
 // Creates fail with AlreadyExistsError. Nothing here exposes DynamoDB keys.
+//
+// Versions: a record not stored yet has recordVersion 0; a create stores it at 1, whatever it
+// was given. A versioned write of a record that is gone fails with NotFoundError. Every record
+// is checked against its zod schema before it is written (ValidationError naming the field,
+// nothing stored). Lists are ordered: names ascending; revisions, service versions and
+// executions newest first. Reads through an index (targets of a cluster, executions of a
+// deployment) are eventually consistent on AWS; everything else reads what was last written.
 
 export interface ClusterStore {
   createCluster(cluster: Cluster): Promise<Cluster>;
   updateCluster(cluster: Cluster): Promise<Cluster>;
   getCluster(tenant: string, name: string): Promise<Cluster | undefined>;
   listClusters(tenant: string): Promise<Cluster[]>;
+  /** NotFoundError when absent; VersionConflictError when `expectedVersion` is given and differs. */
   deleteCluster(tenant: string, name: string, expectedVersion?: number): Promise<void>;
 }
 
@@ -58,9 +66,14 @@ export interface ServiceStore {
 
 export interface DeploymentStore {
   createDeployment(deployment: Deployment): Promise<Deployment>;
+  /**
+   * Writes every field except `lock` (only acquireLock/releaseLock change it, so an update never
+   * frees or steals a lock); returns the stored record, lock included.
+   */
   updateDeployment(deployment: Deployment): Promise<Deployment>;
   getDeployment(tenant: string, name: string): Promise<Deployment | undefined>;
   listDeployments(tenant: string): Promise<Deployment[]>;
+  /** Removes the deployment, then its revisions and targets. NotFoundError when absent. */
   deleteDeployment(tenant: string, name: string, expectedVersion?: number): Promise<void>;
   /** Revisions are immutable: create once (AlreadyExistsError), read many. */
   putRevision(revision: Revision): Promise<void>;
@@ -70,24 +83,35 @@ export interface DeploymentStore {
 }
 
 export interface TargetStore {
-  /** Create (recordVersion 0) or update (conditional on recordVersion). */
+  /**
+   * Create (recordVersion 0) or update (conditional on recordVersion); VersionConflictError when
+   * the stored version differs (a create that finds one existing included), NotFoundError when
+   * an update finds it deleted.
+   */
   putTarget(target: Target): Promise<Target>;
   getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined>;
   listTargets(tenant: string, deployment: string): Promise<Target[]>;
-  /** Every target placed on one cluster, across deployments. */
+  /** Every target placed on one cluster, across deployments (ordered by deployment). */
   listTargetsByCluster(tenant: string, cluster: string): Promise<Target[]>;
+  /** Idempotent: deleting a target that is not there is not an error. */
   deleteTarget(tenant: string, deployment: string, cluster: string): Promise<void>;
 }
 
 export interface ExecutionStore {
   createExecution(execution: Execution): Promise<Execution>;
+  /**
+   * Writes every field except `counts` (owned by addExecutionCounts, so concurrent increments are
+   * never lost); returns the stored record with its current counts. A final status (Succeeded,
+   * Failed, RolledBack, Cancelled) starts the record's retention: it expires 90 days after
+   * `endedAt` on AWS.
+   */
   updateExecution(execution: Execution): Promise<Execution>;
   getExecution(tenant: string, id: string): Promise<Execution | undefined>;
   /** Newest first; optionally only those of one deployment. */
   listExecutions(tenant: string, options?: { deployment?: string; limit?: number }): Promise<Execution[]>;
   /** Atomically add to the progress counts (negative deltas allowed); returns the new counts. */
   addExecutionCounts(tenant: string, id: string, delta: Partial<ProgressCounts>): Promise<ProgressCounts>;
-  /** Write per-cluster results (upsert, no condition). */
+  /** Write per-cluster results (upsert, no condition; of two for one cluster, the later wins). */
   putResults(results: readonly ExecutionResult[]): Promise<void>;
   listResults(tenant: string, executionId: string): Promise<ExecutionResult[]>;
   putBatches(batches: readonly PlanBatch[]): Promise<void>;
