@@ -1,0 +1,674 @@
+/**
+ * The simulated control plane: what kube-controller-manager, the scheduler and cloud
+ * controllers would write. Deployments get a ReplicaSet and progress to available after the
+ * ready delay; StatefulSets, DaemonSets and ReplicaSets report ready replicas; Jobs complete;
+ * Pods run; PVCs bind; LoadBalancer Services get an address; PodDisruptionBudgets report.
+ * Workloads under the never-ready fault stop short and Deployments report
+ * ProgressDeadlineExceeded. Everything reacts to change events; nothing polls.
+ */
+import { createHash } from 'node:crypto';
+import type { ChangeEvent, ClusterState, WriteContext } from './cluster.ts';
+import { ApiError } from './errors.ts';
+import { neverReady } from './faults.ts';
+import {
+  asArray,
+  asNumber,
+  asObject,
+  asString,
+  deepEqual,
+  type JsonObject,
+  type KubeObject,
+  meta,
+  timestamp,
+} from './json.ts';
+import type { SimProvider } from './profiles.ts';
+import { hashHex } from './profiles.ts';
+import type { ResourceType } from './resources.ts';
+import { labelsOf, selectorObjectMatcher } from './selectors.ts';
+
+const MANAGER = 'kube-controller-manager';
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
+
+/** Options of the simulated control plane. */
+export interface ControllerOptions {
+  /** How long workloads take to become ready (and, for never-ready ones, to hit their deadline). */
+  readonly readyDelayMs: number;
+  readonly provider: SimProvider;
+  readonly region: string;
+}
+
+/** A short hash like the pod-template-hash label (`5d8f7c9b6b`). */
+export function templateHash(template: unknown): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(template ?? null))
+    .digest();
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let out = '';
+  for (let i = 0; i < 10; i++) out += alphabet[(digest[i] ?? 0) % alphabet.length];
+  return out;
+}
+
+function condition(
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  previous?: JsonObject,
+): JsonObject {
+  const now = timestamp();
+  const same = previous && previous.status === status;
+  const c: JsonObject = {
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: same ? (previous.lastTransitionTime ?? now) : now,
+  };
+  if (type === 'Available' || type === 'Progressing') c.lastUpdateTime = now;
+  return c;
+}
+
+function findCondition(obj: KubeObject, type: string): JsonObject | undefined {
+  for (const c of asArray(asObject(obj.status)?.conditions) ?? []) {
+    const o = asObject(c);
+    if (o?.type === type) return o;
+  }
+  return undefined;
+}
+
+function desiredReplicas(obj: KubeObject): number {
+  const r = asObject(obj.spec)?.replicas;
+  return typeof r === 'number' ? r : 1;
+}
+
+/** Attaches the simulated controllers to a cluster. */
+export class Controllers {
+  private readonly cluster: ClusterState;
+  private readonly options: ControllerOptions;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly queued = new Set<string>();
+
+  constructor(cluster: ClusterState, options: ControllerOptions) {
+    this.cluster = cluster;
+    this.options = options;
+    cluster.subscribe((event) => this.onChange(event));
+  }
+
+  /** Re-evaluates every workload (after the faults changed). */
+  resync(): void {
+    for (const entry of this.cluster.everything()) {
+      if (WORKLOADS.has(entry.type.kind) && !entry.type.crd) this.enqueue(entry.type, entry.object);
+    }
+  }
+
+  /** Cancels pending work. */
+  stop(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private onChange(event: ChangeEvent): void {
+    const { resource, object } = event;
+    if (resource.crd) return;
+    const uid = asString(meta(object).uid) ?? '';
+    if (event.type === 'DELETED') {
+      const t = this.timers.get(uid);
+      if (t) clearTimeout(t);
+      this.timers.delete(uid);
+      return;
+    }
+    if (meta(object).deletionTimestamp !== undefined) return;
+    const status = asObject(object.status);
+    switch (resource.kind) {
+      case 'Deployment':
+      case 'StatefulSet':
+      case 'DaemonSet':
+      case 'ReplicaSet':
+      case 'PodDisruptionBudget':
+        if (status?.observedGeneration !== meta(object).generation) this.enqueue(resource, object);
+        break;
+      case 'Job':
+        if (status?.startTime === undefined) this.enqueue(resource, object);
+        break;
+      case 'Pod':
+        if (status?.phase === undefined) this.enqueue(resource, object);
+        break;
+      case 'PersistentVolumeClaim':
+        if (status?.phase === undefined) this.enqueue(resource, object);
+        break;
+      case 'Service':
+        if (
+          asObject(object.spec)?.type === 'LoadBalancer' &&
+          asArray(asObject(status?.loadBalancer)?.ingress) === undefined
+        ) {
+          this.enqueue(resource, object);
+        }
+        break;
+    }
+  }
+
+  private enqueue(type: ResourceType, obj: KubeObject): void {
+    const uid = asString(meta(obj).uid) ?? '';
+    if (this.queued.has(uid)) return;
+    this.queued.add(uid);
+    this.cluster.later(() => {
+      this.queued.delete(uid);
+      const m = meta(obj);
+      const current = this.cluster.find(type, asString(m.namespace), asString(m.name) ?? '');
+      if (!current || meta(current).uid !== uid || meta(current).deletionTimestamp !== undefined) return;
+      try {
+        this.reconcile(type, current);
+      } catch (error) {
+        // A rejected or conflicting controller write is retried on the next change, as a
+        // controller's work queue would.
+        if (!(error instanceof ApiError)) throw error;
+      }
+    });
+  }
+
+  private reconcile(type: ResourceType, obj: KubeObject): void {
+    switch (type.kind) {
+      case 'Deployment':
+        this.deployment(type, obj);
+        break;
+      case 'StatefulSet':
+      case 'DaemonSet':
+      case 'ReplicaSet':
+        this.replicated(type, obj);
+        break;
+      case 'Job':
+        this.job(type, obj);
+        break;
+      case 'Pod':
+        this.pod(type, obj);
+        break;
+      case 'PersistentVolumeClaim':
+        this.afterDelay(type, obj, (current) => {
+          this.writeStatus(type, current, this.pvcStatus(current));
+        });
+        break;
+      case 'Service':
+        this.afterDelay(type, obj, (current) => {
+          this.writeStatus(type, current, this.loadBalancerStatus(current));
+        });
+        break;
+      case 'PodDisruptionBudget':
+        this.writeStatus(type, obj, {
+          ...(asObject(obj.status) ?? {}),
+          observedGeneration: meta(obj).generation ?? 1,
+          disruptionsAllowed: 0,
+          currentHealthy: 0,
+          desiredHealthy: 0,
+          expectedPods: 0,
+        });
+        break;
+    }
+  }
+
+  /** Runs `work` on the current version of `obj` after the ready delay (replacing pending work). */
+  private afterDelay(type: ResourceType, obj: KubeObject, work: (current: KubeObject) => void): void {
+    const m = meta(obj);
+    const uid = asString(m.uid) ?? '';
+    const run = () => {
+      this.timers.delete(uid);
+      if (this.cluster.isStopped) return;
+      const current = this.cluster.find(type, asString(m.namespace), asString(m.name) ?? '');
+      if (!current || meta(current).uid !== uid) return;
+      try {
+        work(current);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+      }
+    };
+    const pending = this.timers.get(uid);
+    if (pending) clearTimeout(pending);
+    if (this.options.readyDelayMs <= 0) {
+      this.timers.delete(uid);
+      run();
+      return;
+    }
+    const timer = setTimeout(run, this.options.readyDelayMs);
+    timer.unref();
+    this.timers.set(uid, timer);
+  }
+
+  private context(type: ResourceType, subresource: '' | 'status'): WriteContext {
+    return { manager: MANAGER, version: type.versions[0] ?? 'v1', subresource, internal: true };
+  }
+
+  private writeStatus(type: ResourceType, obj: KubeObject, status: JsonObject): KubeObject {
+    const m = meta(obj);
+    if (deepEqual(obj.status, status)) return obj;
+    return this.cluster.update(
+      type,
+      asString(m.namespace),
+      asString(m.name) ?? '',
+      { ...obj, status },
+      this.context(type, 'status'),
+    );
+  }
+
+  private deployment(type: ResourceType, obj: KubeObject): void {
+    const m = meta(obj);
+    const name = asString(m.name) ?? '';
+    const spec = asObject(obj.spec) ?? {};
+    const generation = asNumber(m.generation) ?? 1;
+    const desired = desiredReplicas(obj);
+    const previous = asObject(obj.status) ?? {};
+    if (spec.paused === true) {
+      this.writeStatus(type, obj, {
+        ...previous,
+        observedGeneration: generation,
+        conditions: [
+          condition(
+            'Progressing',
+            'Unknown',
+            'DeploymentPaused',
+            'Deployment is paused',
+            findCondition(obj, 'Progressing'),
+          ),
+        ],
+      });
+      return;
+    }
+    const template = asObject(spec.template) ?? {};
+    const hash = templateHash(template);
+    const rsName = `${name}-${hash}`;
+    const rsType = this.cluster.typeOf('apps/v1', 'ReplicaSet');
+    if (rsType) this.ensureReplicaSet(rsType, obj, rsName, hash, desired);
+    const never = neverReady(this.cluster.faults, 'Deployment');
+    const alreadyReady =
+      !never &&
+      previous.observedGeneration !== undefined &&
+      findCondition(obj, 'Progressing')?.reason === 'NewReplicaSetAvailable' &&
+      asString(findCondition(obj, 'Progressing')?.message)?.includes(`"${rsName}"`) &&
+      asNumber(previous.readyReplicas) === desired;
+    const ready = (current: KubeObject): void => {
+      const s = asObject(current.status) ?? {};
+      if (never) {
+        this.writeStatus(type, current, {
+          ...s,
+          observedGeneration: generation,
+          replicas: desired,
+          updatedReplicas: desired,
+          readyReplicas: 0,
+          availableReplicas: 0,
+          unavailableReplicas: desired,
+          conditions: [
+            condition(
+              'Available',
+              'False',
+              'MinimumReplicasUnavailable',
+              'Deployment does not have minimum availability.',
+              findCondition(current, 'Available'),
+            ),
+            condition(
+              'Progressing',
+              'False',
+              'ProgressDeadlineExceeded',
+              `ReplicaSet "${rsName}" has timed out progressing.`,
+              findCondition(current, 'Progressing'),
+            ),
+          ],
+        });
+        return;
+      }
+      const status: JsonObject = {
+        observedGeneration: generation,
+        replicas: desired,
+        updatedReplicas: desired,
+        readyReplicas: desired,
+        availableReplicas: desired,
+        conditions: [
+          condition(
+            'Available',
+            'True',
+            'MinimumReplicasAvailable',
+            'Deployment has minimum availability.',
+            findCondition(current, 'Available'),
+          ),
+          condition(
+            'Progressing',
+            'True',
+            'NewReplicaSetAvailable',
+            `ReplicaSet "${rsName}" has successfully progressed.`,
+            findCondition(current, 'Progressing'),
+          ),
+        ],
+      };
+      if (desired === 0) {
+        delete status.readyReplicas;
+        delete status.availableReplicas;
+      }
+      this.writeStatus(type, current, status);
+    };
+    if (alreadyReady || desired === 0 || this.options.readyDelayMs <= 0) {
+      ready(obj);
+      return;
+    }
+    const progressing = this.writeStatus(type, obj, {
+      observedGeneration: generation,
+      replicas: desired,
+      updatedReplicas: desired,
+      readyReplicas: 0,
+      availableReplicas: 0,
+      unavailableReplicas: desired,
+      conditions: [
+        condition(
+          'Available',
+          'False',
+          'MinimumReplicasUnavailable',
+          'Deployment does not have minimum availability.',
+          findCondition(obj, 'Available'),
+        ),
+        condition(
+          'Progressing',
+          'True',
+          'ReplicaSetUpdated',
+          `ReplicaSet "${rsName}" is progressing.`,
+          findCondition(obj, 'Progressing'),
+        ),
+      ],
+    });
+    this.afterDelay(type, progressing, ready);
+  }
+
+  private ensureReplicaSet(
+    rsType: ResourceType,
+    deployment: KubeObject,
+    rsName: string,
+    hash: string,
+    desired: number,
+  ): void {
+    const m = meta(deployment);
+    const namespace = asString(m.namespace);
+    const uid = asString(m.uid) ?? '';
+    const spec = asObject(deployment.spec) ?? {};
+    const template = asObject(spec.template) ?? {};
+    const templateMeta = asObject(template.metadata) ?? {};
+    const ctx = this.context(rsType, '');
+    for (const rs of this.cluster.all(rsType, namespace)) {
+      const owned = (asArray(meta(rs).ownerReferences) ?? []).some((r) => asObject(r)?.uid === uid);
+      if (!owned || meta(rs).name === rsName) continue;
+      if (desiredReplicas(rs) !== 0) {
+        this.cluster.update(
+          rsType,
+          namespace,
+          asString(meta(rs).name) ?? '',
+          { ...rs, spec: { ...(asObject(rs.spec) ?? {}), replicas: 0 } },
+          ctx,
+        );
+      }
+    }
+    const existing = this.cluster.find(rsType, namespace, rsName);
+    if (existing) {
+      if (desiredReplicas(existing) !== desired) {
+        this.cluster.update(
+          rsType,
+          namespace,
+          rsName,
+          { ...existing, spec: { ...(asObject(existing.spec) ?? {}), replicas: desired } },
+          ctx,
+        );
+      }
+      return;
+    }
+    const selector = asObject(spec.selector) ?? {};
+    const labels = { ...(asObject(templateMeta.labels) ?? {}), 'pod-template-hash': hash };
+    this.cluster.create(
+      rsType,
+      namespace,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: rsName,
+          namespace: namespace ?? null,
+          labels,
+          annotations: {
+            'deployment.kubernetes.io/desired-replicas': String(desired),
+            'deployment.kubernetes.io/max-replicas': String(desired + Math.ceil(desired / 4)),
+            'deployment.kubernetes.io/revision': String(this.nextRevision(rsType, deployment)),
+          },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: asString(m.name) ?? '',
+              uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          replicas: desired,
+          selector: {
+            ...selector,
+            matchLabels: { ...(asObject(selector.matchLabels) ?? {}), 'pod-template-hash': hash },
+          },
+          template: { ...template, metadata: { ...templateMeta, labels } },
+        },
+      },
+      ctx,
+    );
+  }
+
+  private nextRevision(rsType: ResourceType, deployment: KubeObject): number {
+    const uid = meta(deployment).uid;
+    let max = 0;
+    for (const rs of this.cluster.all(rsType, asString(meta(deployment).namespace))) {
+      if (!(asArray(meta(rs).ownerReferences) ?? []).some((r) => asObject(r)?.uid === uid)) continue;
+      const rev = Number(asObject(meta(rs).annotations)?.['deployment.kubernetes.io/revision'] ?? 0);
+      if (rev > max) max = rev;
+    }
+    return max + 1;
+  }
+
+  private schedulableNodes(template: JsonObject | undefined): number {
+    const nodeType = this.cluster.typeOf('v1', 'Node');
+    if (!nodeType) return 0;
+    const podSpec = asObject(template?.spec) ?? {};
+    const nodeSelector = asObject(podSpec.nodeSelector) ?? {};
+    const tolerations = (asArray(podSpec.tolerations) ?? []).map(asObject);
+    let count = 0;
+    for (const node of this.cluster.all(nodeType)) {
+      const labels = labelsOf(node);
+      if (!Object.entries(nodeSelector).every(([k, v]) => labels[k] === v)) continue;
+      const taints = (asArray(asObject(node.spec)?.taints) ?? []).map(asObject);
+      const tolerated = taints.every((t) => {
+        if (!t || (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute')) return true;
+        return tolerations.some(
+          (tol) =>
+            tol &&
+            (tol.key === undefined || tol.key === t.key) &&
+            (tol.operator === 'Exists' || tol.value === t.value) &&
+            (tol.effect === undefined || tol.effect === t.effect),
+        );
+      });
+      if (tolerated) count++;
+    }
+    return count;
+  }
+
+  private replicated(type: ResourceType, obj: KubeObject): void {
+    const m = meta(obj);
+    const name = asString(m.name) ?? '';
+    const generation = asNumber(m.generation) ?? 1;
+    const spec = asObject(obj.spec) ?? {};
+    const previous = asObject(obj.status) ?? {};
+    const never = neverReady(this.cluster.faults, type.kind);
+    const revision = `${name}-${templateHash(spec.template)}`;
+    const desired =
+      type.kind === 'DaemonSet' ? this.schedulableNodes(asObject(spec.template)) : desiredReplicas(obj);
+    const statusFor = (ready: boolean): JsonObject => {
+      const n = ready && !never ? desired : 0;
+      switch (type.kind) {
+        case 'DaemonSet':
+          return {
+            observedGeneration: generation,
+            desiredNumberScheduled: desired,
+            currentNumberScheduled: desired,
+            updatedNumberScheduled: desired,
+            numberMisscheduled: 0,
+            numberReady: n,
+            numberAvailable: n,
+            ...(desired - n > 0 ? { numberUnavailable: desired - n } : {}),
+          };
+        case 'StatefulSet':
+          return {
+            observedGeneration: generation,
+            replicas: desired,
+            currentReplicas: ready ? desired : (asNumber(previous.currentReplicas) ?? 0),
+            updatedReplicas: desired,
+            readyReplicas: n,
+            availableReplicas: n,
+            currentRevision:
+              ready || previous.currentRevision === undefined
+                ? revision
+                : (previous.currentRevision ?? revision),
+            updateRevision: revision,
+            collisionCount: 0,
+          };
+        default:
+          return {
+            observedGeneration: generation,
+            replicas: desired,
+            fullyLabeledReplicas: desired,
+            readyReplicas: n,
+            availableReplicas: n,
+          };
+      }
+    };
+    if (desired === 0 || this.options.readyDelayMs <= 0 || (!never && deepEqual(previous, statusFor(true)))) {
+      this.writeStatus(type, obj, statusFor(true));
+      return;
+    }
+    const progressing = this.writeStatus(type, obj, statusFor(false));
+    if (!never)
+      this.afterDelay(type, progressing, (current) => this.writeStatus(type, current, statusFor(true)));
+  }
+
+  private job(type: ResourceType, obj: KubeObject): void {
+    const spec = asObject(obj.spec) ?? {};
+    const completions = asNumber(spec.completions) ?? 1;
+    const parallelism = asNumber(spec.parallelism) ?? 1;
+    const previous = asObject(obj.status) ?? {};
+    if (findCondition(obj, 'Complete') || findCondition(obj, 'Failed')) return;
+    const start = asString(previous.startTime) ?? timestamp();
+    const running = this.writeStatus(type, obj, {
+      startTime: start,
+      active: Math.min(parallelism, completions),
+      ready: 0,
+      terminating: 0,
+      uncountedTerminatedPods: {},
+    });
+    if (neverReady(this.cluster.faults, 'Job') || spec.suspend === true) return;
+    this.afterDelay(type, running, (current) => {
+      const now = timestamp();
+      this.writeStatus(type, current, {
+        startTime: start,
+        completionTime: now,
+        succeeded: completions,
+        ready: 0,
+        terminating: 0,
+        uncountedTerminatedPods: {},
+        conditions: [
+          {
+            type: 'SuccessCriteriaMet',
+            status: 'True',
+            reason: 'CompletionsReached',
+            message: 'Reached expected number of succeeded pods',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+          },
+          {
+            type: 'Complete',
+            status: 'True',
+            reason: 'CompletionsReached',
+            message: 'Reached expected number of succeeded pods',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+          },
+        ],
+      });
+    });
+  }
+
+  private pod(type: ResourceType, obj: KubeObject): void {
+    const now = timestamp();
+    const pending = this.writeStatus(type, obj, {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }],
+      qosClass: 'BestEffort',
+    });
+    if (neverReady(this.cluster.faults, 'Pod')) return;
+    this.afterDelay(type, pending, (current) => {
+      const at = timestamp();
+      const containers = (asArray(asObject(current.spec)?.containers) ?? []).map(asObject);
+      const uid = asString(meta(current).uid) ?? '';
+      const h = hashHex(uid, 4);
+      const cond = (t: string): JsonObject => ({
+        type: t,
+        status: 'True',
+        lastProbeTime: null,
+        lastTransitionTime: at,
+      });
+      this.writeStatus(type, current, {
+        phase: 'Running',
+        conditions: [
+          cond('PodReadyToStartContainers'),
+          cond('Initialized'),
+          cond('Ready'),
+          cond('ContainersReady'),
+          cond('PodScheduled'),
+        ],
+        hostIP: `10.0.${parseInt(h.slice(0, 2), 16)}.10`,
+        podIP: `10.244.${parseInt(h.slice(0, 2), 16) % 64}.${(parseInt(h.slice(2, 4), 16) % 250) + 2}`,
+        startTime: at,
+        qosClass: 'BestEffort',
+        containerStatuses: containers.map((c) => ({
+          name: asString(c?.name) ?? '',
+          image: asString(c?.image) ?? '',
+          imageID: '',
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: at } },
+        })),
+      });
+    });
+  }
+
+  private pvcStatus(obj: KubeObject): JsonObject {
+    const spec = asObject(obj.spec) ?? {};
+    const requests = asObject(asObject(spec.resources)?.requests) ?? {};
+    return {
+      phase: 'Bound',
+      accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+      capacity: { storage: requests.storage ?? '1Gi' },
+    };
+  }
+
+  private loadBalancerStatus(obj: KubeObject): JsonObject {
+    const uid = asString(meta(obj).uid) ?? '';
+    const h = hashHex(uid, 40);
+    const octet = (i: number) => parseInt(h.slice(i * 2, i * 2 + 2), 16);
+    const ingress: JsonObject =
+      this.options.provider === 'EKS'
+        ? {
+            hostname: `a${h.slice(0, 32)}-${(octet(16) * 1e7 + 1234567).toFixed(0)}.${this.options.region}.elb.amazonaws.com`,
+          }
+        : this.options.provider === 'GKE'
+          ? { ip: `34.${octet(0)}.${octet(1)}.${octet(2)}`, ipMode: 'VIP' }
+          : this.options.provider === 'AKS'
+            ? { ip: `20.${octet(0)}.${octet(1)}.${octet(2)}`, ipMode: 'VIP' }
+            : { ip: `192.168.${octet(0)}.${octet(1)}`, ipMode: 'VIP' };
+    return { loadBalancer: { ingress: [ingress] } };
+  }
+}
+
+/** True when a workload selector of `owner` selects `labels` (used by DaemonSet and tests). */
+export function selects(owner: KubeObject, labels: Record<string, string>): boolean {
+  return selectorObjectMatcher(asObject(owner.spec)?.selector).matches(labels);
+}
