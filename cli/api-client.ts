@@ -1,0 +1,175 @@
+/**
+ * The CLI's client of the Flotilla API (the local one `flotilla up` starts, or one on AWS): JSON
+ * over fetch with a bearer token. Where to reach it: `--api`/`FLOTILLA_API` and
+ * `--token`/`FLOTILLA_TOKEN`, else the endpoint file the local control plane writes.
+ */
+import type {
+  Cluster,
+  Deployment,
+  Execution,
+  ExecutionResult,
+  Revision,
+  ServiceVersion,
+  Target,
+} from '../domain/model.ts';
+import { readEndpointFile } from '../local/endpoint-file.ts';
+import type { DeploymentRequest } from './deployment-file.ts';
+import { ApiError, CliError } from './errors.ts';
+
+/** Options every API-using command takes. */
+export interface ApiFlags {
+  readonly api?: string;
+  readonly token?: string;
+}
+
+/** Where the API is and how to authenticate. */
+export interface Endpoint {
+  readonly url: string;
+  readonly token?: string;
+}
+
+/** Resolve the endpoint from flags, then the environment, then the local endpoint file. */
+export function resolveEndpoint(flags: ApiFlags, env: NodeJS.ProcessEnv = process.env): Endpoint {
+  const url = flags.api ?? env.FLOTILLA_API;
+  const token = flags.token ?? env.FLOTILLA_TOKEN;
+  const file = readEndpointFile(env);
+  if (url) {
+    const sameAsLocal = file && file.url.replace(/\/+$/, '') === url.replace(/\/+$/, '');
+    return { url, token: token ?? (sameAsLocal ? file.token : undefined) };
+  }
+  if (file) return { url: file.url, token: token ?? file.token };
+  throw new CliError(
+    'no Flotilla API to talk to: start one with `flotilla up`, or pass --api URL (or set FLOTILLA_API)',
+  );
+}
+
+export interface ImportResult {
+  imported: Array<{ context: string; created: boolean; cluster: Cluster }>;
+  failed: Array<{ context: string; message: string }>;
+}
+
+export interface DeploymentAccepted {
+  deployment: Deployment;
+  revision: Revision;
+  executionId?: string;
+  unchanged: boolean;
+  targets: number;
+  unfit: Array<{ cluster: string; reasons: string[] }>;
+}
+
+export interface DeploymentDetail {
+  deployment: Deployment;
+  revision?: Revision;
+  targets: Target[];
+}
+
+export interface DeploymentHistory {
+  revisions: Revision[];
+  executions: Execution[];
+}
+
+export interface ExecutionDetail {
+  execution: Execution;
+  results: ExecutionResult[];
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** A typed client of the API. */
+export class ApiClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+
+  constructor(endpoint: Endpoint) {
+    this.url = endpoint.url.replace(/\/+$/, '');
+    this.#token = endpoint.token;
+  }
+
+  /** One request; an error answer becomes an ApiError carrying the API's message. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new CliError(
+        `cannot reach the Flotilla API at ${this.url} (${describeFetchError(error)}); is \`flotilla up\` running?`,
+      );
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new CliError(
+        `the API at ${this.url} answered ${response.status} with something that is not JSON`,
+      );
+    }
+    if (!response.ok) {
+      const err = (parsed ?? {}) as {
+        error?: string;
+        message?: string;
+        issues?: Array<{ path: string; message: string }>;
+      };
+      throw new ApiError(
+        response.status,
+        err.error ?? `HTTP ${response.status}`,
+        err.message ?? `HTTP ${response.status}`,
+        err.issues,
+      );
+    }
+    return parsed as T;
+  }
+
+  listClusters(selector?: string): Promise<{ items: Cluster[] }> {
+    const query = selector ? `?selector=${encodeURIComponent(selector)}` : '';
+    return this.request('GET', `/clusters${query}`);
+  }
+  getCluster(name: string): Promise<Cluster> {
+    return this.request('GET', `/clusters/${encodeURIComponent(name)}`);
+  }
+  importClusters(body: {
+    kubeconfig: string;
+    contexts?: string[];
+    name?: string;
+    labels?: Record<string, string>;
+  }): Promise<ImportResult> {
+    return this.request('POST', '/clusters/import', body);
+  }
+  labelCluster(name: string, labels: Record<string, string | null>): Promise<Cluster> {
+    return this.request('PATCH', `/clusters/${encodeURIComponent(name)}`, { labels });
+  }
+  deregisterCluster(name: string, force: boolean): Promise<{ cluster: string; deployments: string[] }> {
+    return this.request('DELETE', `/clusters/${encodeURIComponent(name)}${force ? '?force=true' : ''}`);
+  }
+  deploy(input: DeploymentRequest): Promise<DeploymentAccepted> {
+    return this.request('PUT', `/deployments/${encodeURIComponent(input.name)}`, input);
+  }
+  listDeployments(): Promise<{ items: Deployment[] }> {
+    return this.request('GET', '/deployments');
+  }
+  getDeployment(name: string): Promise<DeploymentDetail> {
+    return this.request('GET', `/deployments/${encodeURIComponent(name)}`);
+  }
+  history(name: string): Promise<DeploymentHistory> {
+    return this.request('GET', `/deployments/${encodeURIComponent(name)}/history`);
+  }
+  getExecution(id: string): Promise<ExecutionDetail> {
+    return this.request('GET', `/executions/${encodeURIComponent(id)}`);
+  }
+  listServices(): Promise<{ items: Array<{ name: string; latestVersion?: number }> }> {
+    return this.request('GET', '/services');
+  }
+  serviceVersions(name: string): Promise<{ items: ServiceVersion[] }> {
+    return this.request('GET', `/services/${encodeURIComponent(name)}/versions`);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * `flotilla clusters import|list|get|label|deregister`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parse, stringify } from 'yaml';
+import type { Cluster } from '../../domain/model.ts';
+import { FILE_FIELDS } from '../../usecases/clusters/kubeconfig.ts';
+import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
+import { CliError, oneLine } from '../errors.ts';
+import { formatLabels, print, renderTable } from '../output.ts';
+import { type CommonOptions, collect, setup, withCommonOptions } from './shared.ts';
+
+function clusterRows(clusters: readonly Cluster[]) {
+  return {
+    headers: ['NAME', 'PROVIDER', 'REGION', 'VERSION', 'STATUS', 'NODES', 'LABELS'],
+    rows: clusters.map((c) => [
+      c.name,
+      c.provider,
+      c.region,
+      c.version,
+      c.status,
+      c.capabilities.nodes,
+      formatLabels(c.labels),
+    ]),
+  };
+}
+
+function describeCluster(c: Cluster): string {
+  const caps = c.capabilities;
+  const flags = (['gpu', 'sriov', 'hugepages', 'avx512'] as const).filter((f) => caps[f]);
+  const lines = [
+    ['Name', c.name],
+    ['Provider', c.provider],
+    ['Region', c.region],
+    ['Version', c.version],
+    ['Status', c.statusReason ? `${c.status} (${c.statusReason})` : c.status],
+    ['Endpoint', c.endpoint],
+    ['Auth', c.auth.type],
+    ['Labels', formatLabels(c.labels)],
+    ['Nodes', String(caps.nodes)],
+    ['CPU', `${caps.cpu} cores`],
+    ['Memory', `${(caps.memoryBytes / 2 ** 30).toFixed(1)} GiB`],
+    ['Architectures', caps.architectures.join(', ')],
+    ['Capabilities', flags.length > 0 ? flags.join(', ') : '<none>'],
+    ['Instance types', caps.instanceTypes.join(', ')],
+    ['Zones', caps.zones.join(', ')],
+    ['Source', c.source],
+    ['Updated', c.updatedAt],
+  ];
+  return lines
+    .map(([k, v]) => `${`${k}:`.padEnd(16)}${v}`)
+    .join('\n')
+    .concat('\n');
+}
+
+/** Parse `-l k=v` options into labels. */
+function parseLabels(args: readonly string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const arg of args ?? []) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new CliError(`-l ${arg}: expected key=value`);
+    labels[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  return labels;
+}
+
+/**
+ * A kubeconfig with file references (certificate-authority, client-certificate, client-key,
+ * tokenFile) replaced by their content, read relative to the kubeconfig: the control plane
+ * cannot read the user's files.
+ */
+export function inlineKubeconfig(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError(
+      `--kubeconfig ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : oneLine(error)}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (error) {
+    throw new CliError(`--kubeconfig ${path}: not valid YAML: ${oneLine(error)}`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw new CliError(`--kubeconfig ${path}: not a kubeconfig`);
+  const base = dirname(resolve(path));
+  let changed = false;
+  const inline = (entries: unknown, key: 'cluster' | 'user') => {
+    if (!Array.isArray(entries)) return;
+    for (const entry of entries) {
+      const body = (entry as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
+      if (!body || typeof body !== 'object') continue;
+      for (const [field, dataField] of Object.entries(FILE_FIELDS[key])) {
+        const file = body[field];
+        if (typeof file !== 'string') continue;
+        const abs = isAbsolute(file) ? file : resolve(base, file);
+        let content: Buffer;
+        try {
+          content = readFileSync(abs);
+        } catch {
+          throw new CliError(
+            `--kubeconfig ${path}: ${key} ${String((entry as { name?: unknown }).name)} refers to ${abs}, which cannot be read`,
+          );
+        }
+        body[dataField] =
+          dataField === 'token' ? content.toString('utf8').trim() : content.toString('base64');
+        delete body[field];
+        changed = true;
+      }
+    }
+  };
+  const root = doc as Record<string, unknown>;
+  inline(root.clusters, 'cluster');
+  inline(root.users, 'user');
+  return changed ? stringify(root) : text;
+}
+
+interface ImportOptions extends CommonOptions {
+  readonly kubeconfig: string;
+  readonly context?: string[];
+  readonly name?: string;
+  readonly label?: string[];
+}
+
+/** Register the `clusters` command group. */
+export function registerClusters(program: Command): void {
+  const clusters = program.command('clusters').description('Register, list and label clusters');
+
+  withCommonOptions(
+    clusters
+      .command('import')
+      .description('Import clusters from a kubeconfig: one per context, named after it (again: update)')
+      .requiredOption('--kubeconfig <file>', 'kubeconfig to import from')
+      .option('--context <name>', 'a context to import (repeatable; default: all)', collect)
+      .option('--name <name>', 'cluster name, when importing one context')
+      .option('-l, --label <key=value>', 'label to set on every imported cluster (repeatable)', collect),
+  ).action(async (options: ImportOptions) => {
+    const { client, format } = setup(options);
+    const kubeconfig = inlineKubeconfig(options.kubeconfig);
+    const result = await client.importClusters({
+      kubeconfig,
+      ...(options.context ? { contexts: options.context } : {}),
+      ...(options.name ? { name: options.name } : {}),
+      labels: parseLabels(options.label),
+    });
+    print(format, result, () => {
+      const lines = renderTable({
+        headers: ['CONTEXT', 'CLUSTER', 'RESULT', 'PROVIDER', 'REGION', 'VERSION', 'NODES'],
+        rows: [
+          ...result.imported.map((i) => [
+            i.context,
+            i.cluster.name,
+            i.created ? 'imported' : 'updated',
+            i.cluster.provider,
+            i.cluster.region,
+            i.cluster.version,
+            i.cluster.capabilities.nodes,
+          ]),
+          ...result.failed.map((f) => [f.context, '', `failed: ${f.message}`]),
+        ],
+      });
+      return `${lines}${result.imported.length} imported, ${result.failed.length} failed\n`;
+    });
+    if (result.failed.length > 0) {
+      throw new CliError(
+        `${result.failed.length} of ${result.imported.length + result.failed.length} contexts failed to import`,
+      );
+    }
+  });
+
+  withCommonOptions(
+    clusters
+      .command('list')
+      .description('List clusters')
+      .option('-l, --selector <selector>', 'label selector, e.g. "env=prod,tier in (web,api)"'),
+  ).action(async (options: CommonOptions & { selector?: string }) => {
+    const { client, format } = setup(options);
+    const { items } = await client.listClusters(options.selector);
+    print(format, items, () => (items.length === 0 ? 'No clusters.\n' : clusterRows(items)));
+  });
+
+  withCommonOptions(clusters.command('get').description('Show one cluster').argument('<name>')).action(
+    async (name: string, options: CommonOptions) => {
+      const { client, format } = setup(options);
+      const cluster = await client.getCluster(name);
+      print(format, cluster, () => describeCluster(cluster));
+    },
+  );
+
+  withCommonOptions(
+    clusters
+      .command('label')
+      .description("Set (key=value) or remove (key-) a cluster's labels")
+      .argument('<name>')
+      .argument('<labels...>', 'key=value to set, key- to remove'),
+  ).action(async (name: string, args: string[], options: CommonOptions) => {
+    const { client, format } = setup(options);
+    let patch: ReturnType<typeof labelArgsToPatch>;
+    try {
+      patch = labelArgsToPatch(args);
+    } catch (error) {
+      throw new CliError(oneLine(error));
+    }
+    const cluster = await client.labelCluster(name, patch.labels);
+    print(format, cluster, () => `cluster ${cluster.name} labeled: ${formatLabels(cluster.labels)}\n`);
+  });
+
+  withCommonOptions(
+    clusters
+      .command('deregister')
+      .description('Forget a cluster (refused while deployments target it, unless --force)')
+      .argument('<name>')
+      .option('--force', 'deregister even though deployments target it (their targets are dropped)'),
+  ).action(async (name: string, options: CommonOptions & { force?: boolean }) => {
+    const { client, format } = setup(options);
+    const result = await client.deregisterCluster(name, options.force ?? false);
+    print(format, result, () =>
+      result.deployments.length > 0
+        ? `cluster ${name} deregistered; dropped its targets of ${result.deployments.join(', ')}\n`
+        : `cluster ${name} deregistered\n`,
+    );
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * `flotilla deploy -f FILE`, `flotilla status [NAME]`, `flotilla history NAME`.
+ */
+import type { Command } from 'commander';
+import type { Execution, ExecutionResult, Target } from '../../domain/model.ts';
+import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-client.ts';
+import { loadDeploymentFile } from '../deployment-file.ts';
+import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
+import { ago, type Format, print, renderTable } from '../output.ts';
+import { followExecution } from '../progress.ts';
+import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
+
+/** The per-cluster results of an execution, as a table. */
+export function resultsTable(results: readonly ExecutionResult[]): string {
+  return renderTable({
+    headers: ['CLUSTER', 'STATUS', 'HEALTH', 'OBJECTS', 'TIME', 'REASON'],
+    rows: [...results]
+      .sort((a, b) => a.cluster.localeCompare(b.cluster))
+      .map((r) => [
+        r.cluster,
+        r.status,
+        r.health.status,
+        r.objects,
+        r.durationMs === undefined ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
+        r.reason ?? '',
+      ]),
+  });
+}
+
+/** `deploy shop revision 3: 23 succeeded, 1 failed of 24 in 4.2s (execution …)`. */
+export function summaryLine(execution: Execution): string {
+  const c = execution.counts;
+  const parts = [`${c.succeeded} succeeded`];
+  if (c.failed > 0) parts.push(`${c.failed} failed`);
+  if (c.skipped > 0) parts.push(`${c.skipped} skipped`);
+  const seconds =
+    execution.endedAt !== undefined
+      ? ` in ${((Date.parse(execution.endedAt) - Date.parse(execution.startedAt)) / 1000).toFixed(1)}s`
+      : '';
+  return `${execution.type} ${execution.deployment ?? ''} revision ${execution.revision ?? '?'}: ${execution.status}, ${parts.join(', ')} of ${c.total} clusters${seconds} (execution ${execution.id})`;
+}
+
+/** Whether an execution that ended should make the command fail. */
+export function failed(detail: ExecutionDetail): boolean {
+  return detail.execution.status !== 'Succeeded' || detail.execution.counts.failed > 0;
+}
+
+/** Follow an accepted deploy to its end and print it; returns the final detail. */
+export async function followDeploy(
+  client: ApiClient,
+  accepted: DeploymentAccepted,
+  format: Format,
+  options: { quiet?: boolean } = {},
+): Promise<ExecutionDetail | undefined> {
+  if (!accepted.executionId) return undefined;
+  const detail = await followExecution(client, accepted.executionId, {
+    quiet: options.quiet || format !== 'table',
+  });
+  print(format, detail, () => `${resultsTable(detail.results)}${summaryLine(detail.execution)}\n`);
+  return detail;
+}
+
+function targetsTable(targets: readonly Target[]): string {
+  return renderTable({
+    headers: ['CLUSTER', 'STATUS', 'HEALTH', 'REVISION', 'UPDATED', 'REASON'],
+    rows: [...targets]
+      .sort((a, b) => a.cluster.localeCompare(b.cluster))
+      .map((t) => [
+        t.cluster,
+        t.status,
+        t.health.status,
+        t.appliedRevision === undefined || t.appliedRevision === t.desiredRevision
+          ? String(t.appliedRevision ?? '-')
+          : `${t.appliedRevision} → ${t.desiredRevision}`,
+        ago(t.updatedAt),
+        t.reason ?? t.health.message ?? '',
+      ]),
+  });
+}
+
+/** Register `deploy`, `status` and `history`. */
+export function registerDeploy(program: Command): void {
+  withCommonOptions(
+    program
+      .command('deploy')
+      .description('Create or update a deployment from a file, and follow it to the end')
+      .requiredOption(
+        '-f, --file <file>',
+        'deployment file (apiVersion flotilla.dev/v1alpha1, kind Deployment)',
+      )
+      .option('--detach', 'return once the deploy has started'),
+  ).action(async (options: CommonOptions & { file: string; detach?: boolean }) => {
+    const { client, format } = setup(options);
+    let input: ReturnType<typeof loadDeploymentFile>;
+    try {
+      input = loadDeploymentFile(options.file);
+    } catch (error) {
+      throw new CliError(oneLine(error));
+    }
+    const accepted = await client.deploy(input);
+    if (accepted.unchanged || !accepted.executionId) {
+      print(
+        format,
+        accepted,
+        () =>
+          `deployment ${accepted.deployment.name} unchanged at revision ${accepted.revision.revision}: nothing to do\n`,
+      );
+      return;
+    }
+    if (options.detach) {
+      print(
+        format,
+        accepted,
+        () =>
+          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${accepted.targets} clusters (execution ${accepted.executionId})\n`,
+      );
+      return;
+    }
+    if (format === 'table') {
+      process.stderr.write(
+        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${accepted.targets} clusters\n`,
+      );
+    }
+    const detail = await followDeploy(client, accepted, format);
+    if (detail && failed(detail)) {
+      throw new CliError(
+        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${detail.execution.counts.total} clusters failed`,
+        EXIT_TARGETS_FAILED,
+      );
+    }
+  });
+
+  withCommonOptions(
+    program
+      .command('status')
+      .description('Per-cluster status of a deployment (all deployments without a name)')
+      .argument('[name]'),
+  ).action(async (name: string | undefined, options: CommonOptions) => {
+    const { client, format } = setup(options);
+    if (!name) {
+      const { items } = await client.listDeployments();
+      print(format, items, () =>
+        items.length === 0
+          ? 'No deployments.\n'
+          : renderTable({
+              headers: ['NAME', 'NAMESPACE', 'SERVICE', 'REVISION', 'STATUS', 'UPDATED'],
+              rows: items.map((d) => [
+                d.name,
+                d.namespace,
+                d.service,
+                d.revision,
+                d.status,
+                ago(d.updatedAt),
+              ]),
+            }),
+      );
+      return;
+    }
+    const detail = await client.getDeployment(name);
+    const d = detail.deployment;
+    print(format, detail, () => {
+      const head = `deployment ${d.name}: ${d.status}, revision ${d.revision}${d.lastGoodRevision ? ` (last good ${d.lastGoodRevision})` : ''}, namespace ${d.namespace}, service ${d.service}${detail.revision ? ` v${detail.revision.serviceVersion}` : ''}${d.message ? `: ${d.message}` : ''}\n`;
+      return detail.targets.length === 0 ? `${head}no targets\n` : `${head}${targetsTable(detail.targets)}`;
+    });
+  });
+
+  withCommonOptions(
+    program
+      .command('history')
+      .description('Revisions and executions of a deployment, newest first')
+      .argument('<name>'),
+  ).action(async (name: string, options: CommonOptions) => {
+    const { client, format } = setup(options);
+    const history = await client.history(name);
+    print(format, history, () => {
+      const revisions = renderTable({
+        headers: ['REVISION', 'SERVICE', 'NAMESPACE', 'CREATED', 'DIGEST'],
+        rows: history.revisions.map((r) => [
+          r.revision,
+          `${r.service} v${r.serviceVersion}`,
+          r.namespace,
+          r.createdAt,
+          r.specDigest.slice(0, 12),
+        ]),
+      });
+      const executions = renderTable({
+        headers: [
+          'EXECUTION',
+          'TYPE',
+          'REVISION',
+          'STATUS',
+          'SUCCEEDED',
+          'FAILED',
+          'TOTAL',
+          'STARTED',
+          'ENDED',
+        ],
+        rows: history.executions.map((e) => [
+          e.id,
+          e.type,
+          e.revision,
+          e.status,
+          e.counts.succeeded,
+          e.counts.failed,
+          e.counts.total,
+          e.startedAt,
+          e.endedAt ?? '',
+        ]),
+      });
+      return `${revisions}\n${executions}`;
+    });
+  });
+}
