@@ -3,9 +3,10 @@
  * start, lazily (on the first invocation, never at import), from a zod-validated environment.
  * A missing or malformed variable fails fast with one error naming it.
  *
- * Stub: the AWS adapters of issue 4 (the DynamoDB store wiring, EKS credentials, the EventBridge
- * bus, the Step Functions engine, the S3 blob store) are not wired yet; each factory below throws
- * a clear error saying so when a handler first needs its dependencies.
+ * Stub: some AWS adapters (the DynamoDB store wiring, the cluster gateway with EKS credentials —
+ * adapters/secrets/aws-credentials.ts `createAwsCredentialsProvider` — and the S3 blob store) are
+ * not wired yet; each factory below throws a clear error saying so when a handler first needs its
+ * dependencies. The secret store, the EventBridge bus and the Step Functions engine are wired.
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -13,6 +14,9 @@ import { FlotillaError } from '../domain/errors.ts';
 import type { Clock, IdGenerator } from '../domain/ports.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import { DEFAULT_TUNABLES, type Deps, type DepsProvider, type Tunables } from '../usecases/deps.ts';
+import { createEventBridgeBus } from './eventbridge/bus.ts';
+import { createSecretsManagerStore } from './secrets/secrets-manager.ts';
+import { createStepFunctions } from './sfn/engine.ts';
 
 /** The environment every Flotilla function is deployed with. */
 export const AwsEnvironment = z.object({
@@ -21,6 +25,11 @@ export const AwsEnvironment = z.object({
   FLOTILLA_BUCKET: z.string().min(1),
   FLOTILLA_EVENT_BUS: z.string().min(1),
   FLOTILLA_DEPLOY_STATE_MACHINE: z.string().min(1).optional(),
+  FLOTILLA_DISCOVERY_STATE_MACHINE: z.string().min(1).optional(),
+  /** Prefix of the Secrets Manager names of cluster credentials. */
+  FLOTILLA_SECRETS_PREFIX: z.string().min(1).optional(),
+  /** A customer-managed KMS key for those secrets. */
+  FLOTILLA_SECRETS_KMS_KEY: z.string().min(1).optional(),
   FLOTILLA_BATCH_SIZE: z.coerce.number().int().positive().optional(),
   FLOTILLA_MAX_PARALLEL: z.coerce.number().int().positive().optional(),
 });
@@ -61,11 +70,21 @@ async function build(): Promise<Deps> {
   return {
     store: notWired(`the DynamoDB store (table ${env.FLOTILLA_TABLE})`),
     blobs: notWired(`the S3 blob store (bucket ${env.FLOTILLA_BUCKET})`),
-    secrets: notWired('the Secrets Manager secret store'),
+    secrets: createSecretsManagerStore({
+      region: env.AWS_REGION,
+      ...(env.FLOTILLA_SECRETS_PREFIX ? { prefix: env.FLOTILLA_SECRETS_PREFIX } : {}),
+      ...(env.FLOTILLA_SECRETS_KMS_KEY ? { kmsKeyId: env.FLOTILLA_SECRETS_KMS_KEY } : {}),
+    }),
     renderer: notWired('the helm renderer'),
     clusters: notWired('the cluster gateway with EKS credentials'),
-    bus: notWired(`the EventBridge bus ${env.FLOTILLA_EVENT_BUS}`),
-    workflows: notWired('the Step Functions engine'),
+    bus: createEventBridgeBus({ region: env.AWS_REGION, busName: env.FLOTILLA_EVENT_BUS }),
+    workflows: createStepFunctions({
+      region: env.AWS_REGION,
+      stateMachines: {
+        ...(env.FLOTILLA_DEPLOY_STATE_MACHINE ? { deploy: env.FLOTILLA_DEPLOY_STATE_MACHINE } : {}),
+        ...(env.FLOTILLA_DISCOVERY_STATE_MACHINE ? { discovery: env.FLOTILLA_DISCOVERY_STATE_MACHINE } : {}),
+      },
+    }).engine,
     clock: systemClock,
     ids: timeSortableIds,
     tunables: tunablesFrom(env),

@@ -11,7 +11,7 @@ import type { ClusterConnector, ConnectorRequest } from '../../domain/ports.ts';
 import { awsErrorName, isRetryable, type RetryOptions, withRetry } from './aws-errors.ts';
 import { connectorManifests } from './connector-manifests.ts';
 import { reasonOf } from './discovery.ts';
-import type { EksApi, EksApiFactory } from './eks-api.ts';
+import { type EksApi, type EksApiFactory, eksApiFactory } from './eks-api.ts';
 
 export interface EksConnectorOptions {
   /** The EKS API per region. */
@@ -122,4 +122,9 @@ function translate(error: unknown, name: string): Error {
     });
   }
   return new FlotillaError(`EKS failed for "${name}": ${reasonOf(error)}`, { cause: error });
+}
+
+/** The connector with one SDK client per region, for the composition root. */
+export function createEksConnector(options: Omit<EksConnectorOptions, 'api'>): EksConnector {
+  return new EksConnector({ api: eksApiFactory(), ...options });
 }

@@ -11,7 +11,7 @@ import { CONNECTOR_PROVIDERS } from '../../domain/discovery.ts';
 import type { Provider } from '../../domain/model.ts';
 import type { ClusterDiscovery } from '../../domain/ports.ts';
 import { awsErrorName, mapWithLimit, type RetryOptions, withRetry } from './aws-errors.ts';
-import type { EksApiFactory } from './eks-api.ts';
+import { type EksApiFactory, eksApiFactory } from './eks-api.ts';
 import { labelsFromTags } from './tags.ts';
 
 export interface EksDiscoveryOptions {
@@ -147,4 +147,9 @@ export class EksDiscovery implements ClusterDiscovery {
     } while (nextToken);
     return names;
   }
+}
+
+/** Discovery with one SDK client per region, for the composition root. */
+export function createEksDiscovery(options: Omit<EksDiscoveryOptions, 'api'> = {}): EksDiscovery {
+  return new EksDiscovery({ api: eksApiFactory(), ...options });
 }

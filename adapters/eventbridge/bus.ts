@@ -5,7 +5,7 @@
  * passed through the redactor first: the catalogue carries no secrets, and this makes sure.
  */
 import {
-  type EventBridgeClient,
+  EventBridgeClient,
   PutEventsCommand,
   type PutEventsCommandInput,
   type PutEventsCommandOutput,
@@ -135,4 +135,12 @@ export class EventBridgeBus implements EventBus {
       `${pending.length} event(s) could not be delivered to EventBridge (${[...new Set(codes)].join(', ')})`,
     );
   }
+}
+
+/** The bus with its SDK client, for the composition root. */
+export function createEventBridgeBus(options: { region: string; busName: string }): EventBridgeBus {
+  return new EventBridgeBus({
+    api: eventBridgeApi(new EventBridgeClient({ region: options.region })),
+    busName: options.busName,
+  });
 }

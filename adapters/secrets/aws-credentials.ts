@@ -10,7 +10,7 @@
 import { CredentialsError, NotFoundError } from '../../domain/errors.ts';
 import type { Cluster } from '../../domain/model.ts';
 import type { Clock, ClusterConnection, CredentialsProvider, SecretStore } from '../../domain/ports.ts';
-import type { EksTokenSource } from '../eks/token.ts';
+import { EksTokenSigner, type EksTokenSource } from '../eks/token.ts';
 import { connectionFromKubeconfig } from './kubeconfig-connection.ts';
 
 export interface AwsCredentialsProviderOptions {
@@ -138,4 +138,12 @@ export class AwsCredentialsProvider implements CredentialsProvider {
     });
     return value;
   }
+}
+
+/** The provider with the default credential chain behind its EKS tokens, for the composition root. */
+export function createAwsCredentialsProvider(options: {
+  secrets: SecretStore;
+  clock: Clock;
+}): AwsCredentialsProvider {
+  return new AwsCredentialsProvider({ tokens: new EksTokenSigner({ clock: options.clock }), ...options });
 }

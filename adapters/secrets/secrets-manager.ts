@@ -21,7 +21,7 @@ import {
   RestoreSecretCommand,
   type RestoreSecretCommandInput,
   type RestoreSecretCommandOutput,
-  type SecretsManagerClient,
+  SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import {
   CredentialsError,
@@ -196,5 +196,16 @@ export function translate(error: unknown, ref: string): Error {
   }
   return new FlotillaError(`Secrets Manager failed for secret ${label} (${code || 'error'})`, {
     cause: error,
+  });
+}
+
+/** The store with its SDK client, for the composition root. */
+export function createSecretsManagerStore(
+  options: { region: string } & Omit<SecretsManagerStoreOptions, 'api'>,
+): SecretsManagerSecretStore {
+  const { region, ...rest } = options;
+  return new SecretsManagerSecretStore({
+    api: secretsManagerApi(new SecretsManagerClient({ region })),
+    ...rest,
   });
 }

@@ -17,7 +17,7 @@ import {
   SendTaskSuccessCommand,
   type SendTaskSuccessCommandInput,
   type SendTaskSuccessCommandOutput,
-  type SFNClient,
+  SFNClient,
   StartExecutionCommand,
   type StartExecutionCommandInput,
   type StartExecutionCommandOutput,
@@ -197,4 +197,16 @@ export class StepFunctionsTasks {
       throw translate(error, 'a task token');
     }
   }
+}
+
+/** The engine and the task-token helper over one SDK client, for the composition root. */
+export function createStepFunctions(options: {
+  region: string;
+  stateMachines: Readonly<Partial<Record<WorkflowName, string>>>;
+}): { engine: StepFunctionsEngine; tasks: StepFunctionsTasks } {
+  const api = stepFunctionsApi(new SFNClient({ region: options.region }));
+  return {
+    engine: new StepFunctionsEngine({ api, stateMachines: options.stateMachines }),
+    tasks: new StepFunctionsTasks({ api }),
+  };
 }
