@@ -1,11 +1,11 @@
 /**
  * The CredentialsProvider Flotilla uses on AWS. EKS clusters get a short-lived IAM token,
- * signed on the spot and reused for a while (nothing stored); clusters reached with a bearer
- * token or a kubeconfig get it from the secret store (Secrets Manager), read once per batch and
- * kept in memory for a short time so one Lambda invocation over 25 clusters sharing nothing
- * makes 25 reads, and a warm function's next batch a minute later reads again (a rotated secret
- * is picked up quickly). Errors name the cluster and at most the last segment of a secret's
- * reference; values never appear in messages, logs or results.
+ * signed on the spot and reused for 10 of its 15 minutes (nothing stored). Clusters reached with
+ * a bearer token or a kubeconfig get it from the secret store (Secrets Manager): read when a
+ * batch needs it, shared by concurrent callers, and kept in memory for 60 seconds, so a warm
+ * function does not read a secret per cluster per call and a rotated secret is picked up within
+ * a minute. Errors name the cluster and at most the last segment of a secret's reference;
+ * values never appear in messages, logs or results.
  */
 import { CredentialsError, NotFoundError } from '../../domain/errors.ts';
 import type { Cluster } from '../../domain/model.ts';
@@ -56,13 +56,16 @@ export class AwsCredentialsProvider implements CredentialsProvider {
     const base = { server: cluster.endpoint, ...(cluster.caData ? { caData: cluster.caData } : {}) };
     switch (auth.type) {
       case 'eks': {
-        if (cluster.source === 'connector' || !cluster.endpoint) {
+        if (cluster.source === 'connector' || (!cluster.endpoint && cluster.provider !== 'EKS')) {
           // A cluster known only through the EKS Connector has no API endpoint Flotilla can
           // reach with IAM: the connector proxies the console, nothing else.
           throw new CredentialsError(
             `cluster "${cluster.name}" is connected through the EKS Connector, which gives console visibility only; ` +
               'register a bearer token or kubeconfig for it to give Flotilla deploy access',
           );
+        }
+        if (!cluster.endpoint) {
+          throw new CredentialsError(`cluster "${cluster.name}" has no API endpoint yet (${cluster.status})`);
         }
         const token = await this.#eksToken(cluster.name, auth.clusterName, auth.region, auth.roleArn);
         return { ...base, token };

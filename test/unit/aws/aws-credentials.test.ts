@@ -211,6 +211,19 @@ describe('AwsCredentialsProvider', () => {
     await expect(provider.connectionFor(connected)).rejects.toThrow(
       /console visibility only.*bearer token or kubeconfig/,
     );
+    // Found by discovery rather than connected by Flotilla: the same answer.
+    await expect(provider.connectionFor({ ...connected, source: 'discovery' })).rejects.toThrow(
+      /console visibility only/,
+    );
+    // An EKS cluster still being created has no endpoint yet: said as such.
+    const creating = cluster(
+      'new',
+      { type: 'eks', clusterName: 'new', region: 'eu-west-1' },
+      { endpoint: '', status: 'Pending' },
+    );
+    await expect(provider.connectionFor(creating)).rejects.toThrow(
+      'cluster "new" has no API endpoint yet (Pending)',
+    );
     expect(tokens.calls).toHaveLength(0);
   });
 });
