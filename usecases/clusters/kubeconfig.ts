@@ -150,10 +150,16 @@ export function contextAccess(config: Kubeconfig, contextName: string): ContextA
       : undefined;
   const eks = eksExec(user);
   if (eks) return { ok: true, context: contextName, server, caData, eks };
+  // Other credential plugins (gke-gcloud-auth-plugin, kubelogin…) run where the control plane
+  // runs: kept as a kubeconfig, they work locally, and the probe says so clearly where they cannot.
   if (user.exec !== undefined || user['auth-provider'] !== undefined) {
-    return fail(
-      `user "${String(userName)}" gets credentials from a local program (exec/auth-provider), which the control plane cannot run; use a token or client certificate`,
-    );
+    return {
+      ok: true,
+      context: contextName,
+      server,
+      caData,
+      kubeconfig: singleContextKubeconfig(config, contextName),
+    };
   }
   const hasCert =
     typeof user['client-certificate-data'] === 'string' && typeof user['client-key-data'] === 'string';

@@ -69,6 +69,11 @@ describe('contextAccess', () => {
     expect(access.ok && access.kubeconfig).toContain('insecure-skip-tls-verify: true');
   });
 
+  it('keeps other credential plugins as a kubeconfig, for the control plane to run', () => {
+    const access = contextAccess(kubeconfig({ exec: { command: 'gke-gcloud-auth-plugin' } }), 'ctx');
+    expect(access.ok && access.kubeconfig).toContain('gke-gcloud-auth-plugin');
+  });
+
   it('turns aws eks get-token into eks auth, storing nothing secret', () => {
     const access = contextAccess(
       kubeconfig({
@@ -96,7 +101,6 @@ describe('contextAccess', () => {
   });
 
   it.each([
-    [{ exec: { command: 'gke-gcloud-auth-plugin' } }, /local program/],
     [{ tokenFile: '/var/run/token' }, /reads tokenFile from a file/],
     [{}, /has no token or client certificate/],
   ])('explains why a user cannot be used', (user, message) => {
