@@ -49,6 +49,11 @@ export interface ClusterStore {
   createCluster(cluster: Cluster): Promise<Cluster>;
   updateCluster(cluster: Cluster): Promise<Cluster>;
   getCluster(tenant: string, name: string): Promise<Cluster | undefined>;
+  /**
+   * Several clusters in few round trips (BatchGetItem, 100 keys a call): the ones that exist, in
+   * the order asked (duplicates once). For a step that handles a batch of clusters.
+   */
+  getClusters(tenant: string, names: readonly string[]): Promise<Cluster[]>;
   listClusters(tenant: string): Promise<Cluster[]>;
   /** NotFoundError when absent; VersionConflictError when `expectedVersion` is given and differs. */
   deleteCluster(tenant: string, name: string, expectedVersion?: number): Promise<void>;
@@ -90,6 +95,8 @@ export interface TargetStore {
    */
   putTarget(target: Target): Promise<Target>;
   getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined>;
+  /** Several targets of one deployment in few round trips: the ones that exist, in the order asked. */
+  getTargets(tenant: string, deployment: string, clusters: readonly string[]): Promise<Target[]>;
   listTargets(tenant: string, deployment: string): Promise<Target[]>;
   /** Every target placed on one cluster, across deployments (ordered by deployment). */
   listTargetsByCluster(tenant: string, cluster: string): Promise<Target[]>;

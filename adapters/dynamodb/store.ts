@@ -40,6 +40,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -104,7 +105,7 @@ export interface DynamoStoreOptions {
   /** Days finished executions, results and batches are kept. @default 90 */
   readonly retentionDays?: number;
   readonly batchRetry?: Partial<BatchRetryOptions>;
-  /** BatchWriteItem calls (of 25 items) in flight at once. @default 4 */
+  /** BatchWriteItem (25 items) or BatchGetItem (100 keys) calls in flight at once. @default 4 */
   readonly batchConcurrency?: number;
 }
 
@@ -210,6 +211,11 @@ export class DynamoStore implements Store {
   async getCluster(tenant: string, name: string): Promise<Cluster | undefined> {
     const item = await this.#get(keys.cluster(tenant, name));
     return item && recordOf<Cluster>(item);
+  }
+
+  async getClusters(tenant: string, names: readonly string[]): Promise<Cluster[]> {
+    const items = await this.#batchGet(names.map((name) => keys.cluster(tenant, name)));
+    return items.map((item) => recordOf<Cluster>(item));
   }
 
   async listClusters(tenant: string): Promise<Cluster[]> {
@@ -454,6 +460,11 @@ export class DynamoStore implements Store {
     return item && recordOf<Target>(item);
   }
 
+  async getTargets(tenant: string, deployment: string, clusters: readonly string[]): Promise<Target[]> {
+    const items = await this.#batchGet(clusters.map((cluster) => keys.target(tenant, deployment, cluster)));
+    return items.map((item) => recordOf<Target>(item));
+  }
+
   async listTargets(tenant: string, deployment: string): Promise<Target[]> {
     const items = await this.#query({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -655,6 +666,60 @@ export class DynamoStore implements Store {
     return out.Item;
   }
 
+  /**
+   * The items at `keys` that exist, in the order of `keys` (each key once): BatchGetItem, 100 keys
+   * a call, strongly consistent, unprocessed keys retried like unprocessed writes.
+   */
+  async #batchGet(wanted: readonly ItemKey[]): Promise<Item[]> {
+    const unique = new Map<string, ItemKey>();
+    for (const key of wanted) unique.set(`${key.pk}\u0000${key.sk}`, key);
+    const found = new Map<string, Item>();
+    const chunks: ItemKey[][] = [];
+    const all = [...unique.values()];
+    for (let i = 0; i < all.length; i += 100) chunks.push(all.slice(i, i + 100));
+    await this.#inParallel(chunks, async (chunk) => {
+      let pending: ItemKey[] = chunk;
+      for (let attempt = 1; ; attempt++) {
+        const out = await this.#send('BatchGetItem', () =>
+          this.#doc.send(
+            new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: pending, ConsistentRead: true } } }),
+          ),
+        );
+        for (const item of out.Responses?.[this.#table] ?? [])
+          found.set(`${String(item.pk)}\u0000${String(item.sk)}`, item);
+        pending = (out.UnprocessedKeys?.[this.#table]?.Keys ?? []) as ItemKey[];
+        if (pending.length === 0) return;
+        if (attempt >= this.#retry.attempts) {
+          throw new TransientError(
+            `store BatchGetItem left ${pending.length} key(s) unread after ${attempt} attempts; try again`,
+          );
+        }
+        await this.#backoff(attempt);
+      }
+    });
+    return [...unique.keys()].flatMap((id): Item[] => {
+      const item = found.get(id);
+      return item ? [item] : [];
+    });
+  }
+
+  /** Run `work` over `items`, at most batchConcurrency at once. */
+  async #inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#batchConcurrency, items.length) }, worker));
+  }
+
+  async #backoff(attempt: number): Promise<void> {
+    const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    await sleep(Math.random() * cap);
+  }
+
   /** Every item of a query (following LastEvaluatedKey), or the first `limit`. */
   async #query(
     input: Omit<QueryCommandInput, 'TableName'>,
@@ -808,14 +873,7 @@ export class DynamoStore implements Store {
     const unique = [...byKey.values()];
     const chunks: WriteRequest[][] = [];
     for (let i = 0; i < unique.length; i += 25) chunks.push(unique.slice(i, i + 25));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++];
-        if (chunk) await this.#writeChunk(chunk);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#batchConcurrency, chunks.length) }, worker));
+    await this.#inParallel(chunks, (chunk) => this.#writeChunk(chunk));
   }
 
   async #writeChunk(chunk: WriteRequest[]): Promise<void> {
@@ -832,8 +890,7 @@ export class DynamoStore implements Store {
         );
       }
       pending = unprocessed;
-      const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-      await sleep(Math.random() * cap);
+      await this.#backoff(attempt);
     }
   }
 }

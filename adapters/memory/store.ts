@@ -176,6 +176,11 @@ export class MemoryStore implements Store {
     return this.#table.get<Cluster>(keys.cluster(tenant, name));
   }
 
+  async getClusters(tenant: string, names: readonly string[]): Promise<Cluster[]> {
+    await this.#tick();
+    return [...new Set(names)].flatMap((name) => this.#table.get<Cluster>(keys.cluster(tenant, name)) ?? []);
+  }
+
   async listClusters(tenant: string): Promise<Cluster[]> {
     await this.#tick();
     return this.#table.query<Cluster>(keys.clusters(tenant));
@@ -330,6 +335,13 @@ export class MemoryStore implements Store {
   async getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined> {
     await this.#tick();
     return this.#table.get<Target>(keys.target(tenant, deployment, cluster));
+  }
+
+  async getTargets(tenant: string, deployment: string, clusters: readonly string[]): Promise<Target[]> {
+    await this.#tick();
+    return [...new Set(clusters)].flatMap(
+      (cluster) => this.#table.get<Target>(keys.target(tenant, deployment, cluster)) ?? [],
+    );
   }
 
   async listTargets(tenant: string, deployment: string): Promise<Target[]> {

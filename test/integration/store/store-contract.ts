@@ -173,6 +173,17 @@ export function storeContract(name: string, options: StoreContractOptions): void
       await expect(store().deleteCluster(tenant, 'alpha')).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it('reads many clusters at once: those that exist, in the order asked, each once', async () => {
+      const tenant = freshTenant();
+      const names = Array.from({ length: 130 }, (_, i) => `c-${String(i).padStart(3, '0')}`);
+      await pool(names, 20, (n) => store().createCluster(aCluster(tenant, n)));
+      const wanted = ['c-129', 'ghost', 'c-000', 'c-129', ...names.slice(1, 120).reverse()];
+      const got = await store().getClusters(tenant, wanted);
+      expect(got.map((c) => c.name)).toEqual(['c-129', 'c-000', ...names.slice(1, 120).reverse()]);
+      expect(got[0]).toEqual(await store().getCluster(tenant, 'c-129'));
+      expect(await store().getClusters(tenant, [])).toEqual([]);
+    });
+
     it('lets exactly one of two concurrent updates from the same version win', async () => {
       const tenant = freshTenant();
       const created = await store().createCluster(aCluster(tenant, 'alpha'));
@@ -408,6 +419,15 @@ export function storeContract(name: string, options: StoreContractOptions): void
       expect(won).toHaveLength(1);
       expect(lost[0]).toBeInstanceOf(VersionConflictError);
       expect((await store().getTarget(tenant, 'shop', 'alpha'))?.status).toBe(won[0]?.status);
+    });
+
+    it('reads many targets of a deployment at once, in the order asked', async () => {
+      const tenant = freshTenant();
+      for (const c of ['a', 'b', 'c']) await store().putTarget(aTarget(tenant, 'web', c));
+      await store().putTarget(aTarget(tenant, 'api', 'd'));
+      const got = await store().getTargets(tenant, 'web', ['c', 'd', 'a']);
+      expect(got.map((t) => t.cluster)).toEqual(['c', 'a']);
+      expect(Object.keys(got[0] ?? {}).every((k) => k in Target.shape)).toBe(true);
     });
 
     it('lets exactly one of many concurrent creates of the same target win', async () => {

@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -92,6 +93,28 @@ describe('DynamoStore batch writes', () => {
     const items = ddb.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.tbl ?? [];
     expect(items).toHaveLength(1);
     expect(items[0]?.PutRequest?.Item?.reason).toBe('second');
+  });
+});
+
+describe('DynamoStore batch reads', () => {
+  it('asks for 100 keys a call, consistently, and retries unprocessed keys', async () => {
+    const names = Array.from({ length: 150 }, (_, i) => `c-${i}`);
+    const item = (name: string) => ({ pk: 'T#default#CLUSTER', sk: name, name });
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({
+        Responses: { tbl: names.slice(0, 99).map(item) },
+        UnprocessedKeys: { tbl: { Keys: [{ pk: 'T#default#CLUSTER', sk: 'c-99' }] } },
+      })
+      .resolvesOnce({ Responses: { tbl: names.slice(100).map(item) } })
+      .resolves({ Responses: { tbl: [item('c-99')] } });
+
+    const got = await store.getClusters('default', names);
+
+    expect(got.map((c) => c.name)).toEqual(names);
+    const calls = ddb.commandCalls(BatchGetCommand);
+    expect(calls.map((c) => c.args[0].input.RequestItems?.tbl?.Keys?.length).sort()).toEqual([1, 100, 50]);
+    expect(calls.every((c) => c.args[0].input.RequestItems?.tbl?.ConsistentRead === true)).toBe(true);
   });
 });
 
