@@ -3,7 +3,8 @@
  * handlers write and to every event detail before it leaves for EventBridge. It is a safety net
  * under the real rule (secrets are never put there in the first place): bearer tokens, EKS
  * `k8s-aws-v1.` tokens, JWTs (service-account tokens), presigned-URL signatures, private keys,
- * kubeconfig documents, and the values of fields whose name says they are secret.
+ * kubeconfig documents, the data of Kubernetes Secret objects, and the values of fields whose
+ * name says they are secret.
  */
 
 export const REDACTED = '[REDACTED]';
@@ -42,23 +43,45 @@ export function redactText(text: string): string {
   return out;
 }
 
-/** The value of field `key`, redacted: secret-named fields wholesale, strings by pattern. */
+/** A Kubernetes Secret object (the connector's activation, say) with its values hidden. */
+function redactSecretObject(value: Record<string, unknown>): Record<string, unknown> {
+  const hide = (data: unknown) =>
+    typeof data === 'object' && data !== null
+      ? Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]))
+      : data;
+  return {
+    ...value,
+    ...('data' in value ? { data: hide(value.data) } : {}),
+    ...('stringData' in value ? { stringData: hide(value.stringData) } : {}),
+  };
+}
+
+function isSecretObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return v.kind === 'Secret' && ('data' in v || 'stringData' in v);
+}
+
+/**
+ * The value of field `key`, redacted: secret-named fields wholesale, Secret objects' data,
+ * strings by pattern. Objects otherwise come back as they are (a JSON replacer then visits their
+ * fields one by one).
+ */
 export function redactField(key: string, value: unknown): unknown {
   if (key && SECRET_KEYS.test(key) && value !== undefined && value !== null && value !== '') return REDACTED;
+  if (isSecretObject(value)) return redactSecretObject(value);
   return typeof value === 'string' ? redactText(value) : value;
 }
 
 /** A deep copy of `value` with every credential hidden (cycles are cut). */
 export function redactValue(value: unknown, key = '', seen = new WeakSet<object>()): unknown {
   const shallow = redactField(key, value);
-  if (shallow !== value || typeof value !== 'object' || value === null) return shallow;
-  if (seen.has(value)) return '[Circular]';
-  seen.add(value);
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, '', seen));
-  if (value instanceof Error) {
-    return { name: value.name, message: redactText(value.message) };
-  }
+  if (typeof shallow !== 'object' || shallow === null) return shallow;
+  if (seen.has(shallow)) return '[Circular]';
+  seen.add(shallow);
+  if (Array.isArray(shallow)) return shallow.map((item) => redactValue(item, '', seen));
+  if (shallow instanceof Error) return { name: shallow.name, message: redactText(shallow.message) };
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, k, seen);
+  for (const [k, v] of Object.entries(shallow)) out[k] = redactValue(v, k, seen);
   return out;
 }

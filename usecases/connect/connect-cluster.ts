@@ -41,7 +41,11 @@ export interface ConnectOptions {
 export interface ConnectResult {
   readonly cluster: Cluster;
   /** One-time secret: show it, never store or log it. */
-  readonly activation: { readonly id: string; readonly code: string; readonly expiresAt?: string };
+  readonly activation: {
+    readonly activationId: string;
+    readonly activationCode: string;
+    readonly expiresAt?: string;
+  };
   /** Apply these in the cluster (`kubectl apply -f`); they hold the activation code. */
   readonly manifests: KubeObject[];
   /** Plain sentences for the user: what to do next, what the connector does and does not give. */
@@ -116,8 +120,8 @@ export async function connectCluster(
   return {
     cluster,
     activation: {
-      id: registration.activationId,
-      code: registration.activationCode,
+      activationId: registration.activationId,
+      activationCode: registration.activationCode,
       ...(expiry ? { expiresAt: expiry } : {}),
     },
     manifests,

@@ -16,6 +16,7 @@ import { eksApiFactory } from '../../../adapters/eks/eks-api.ts';
 import { ManualClock } from '../../../adapters/local/clock.ts';
 import { LocalEventBus } from '../../../adapters/local/event-bus.ts';
 import { MemoryStore } from '../../../adapters/memory/store.ts';
+import { redactValue } from '../../../adapters/secrets/redact.ts';
 import {
   AlreadyExistsError,
   InvalidStateError,
@@ -235,8 +236,8 @@ describe('connectCluster', () => {
       tags: { 'flotilla:managed': 'true', 'flotilla:tenant': 'default' },
     });
     expect(result.activation).toEqual({
-      id: 'a1b2c3d4-activation',
-      code: CODE,
+      activationId: 'a1b2c3d4-activation',
+      activationCode: CODE,
       expiresAt: '2025-06-04T12:00:00.000Z',
     });
     expect(result.manifests.length).toBeGreaterThan(5);
@@ -254,6 +255,9 @@ describe('connectCluster', () => {
       labels: { site: 'paris-01' },
       auth: { type: 'eks', clusterName: 'edge-aks', region: 'eu-west-1' },
     });
+    // Logged by mistake, the whole answer shows no code: the field and the Secret are redacted.
+    expect(JSON.stringify(redactValue(result))).not.toContain(CODE);
+    expect(JSON.stringify(redactValue(result))).not.toContain(Buffer.from(CODE).toString('base64'));
     // The one-time code is nowhere but in the answer.
     expect(JSON.stringify(stored)).not.toContain(CODE);
     expect(JSON.stringify(deps.bus.recent())).not.toContain(CODE);

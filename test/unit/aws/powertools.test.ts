@@ -70,10 +70,15 @@ describe('Powertools configuration', () => {
       new ClusterUnreachableError('edge-1', `401 from https://x with token ${EKS_TOKEN}`),
     );
     log.info('inline', { note: `password=hunter2 and header x: ${JWT}` });
+    log.info('manifests', {
+      manifests: [
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { code: 'aHVudGVyMg==' } },
+      ],
+    });
 
     // Assess
     const output = lines.join('');
-    expect(lines.length).toBe(6);
+    expect(lines.length).toBe(7);
     for (const secret of SECRETS) expect(output).not.toContain(secret);
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.every((l) => l.service === 'flotilla')).toBe(true);
@@ -108,6 +113,22 @@ describe('redaction', () => {
     expect(looksLikeKubeconfig('apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n')).toBe(
       false,
     );
+  });
+
+  it('hides the data of Secret objects and cuts cycles', () => {
+    const secret = {
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { code: 'Y29kZQ==' },
+      stringData: { x: 'y' },
+    };
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    expect(redactValue([secret, loop])).toEqual([
+      { kind: 'Secret', metadata: { name: 's' }, data: { code: REDACTED }, stringData: { x: REDACTED } },
+      { name: 'loop', self: '[Circular]' },
+    ]);
+    expect(secret.data.code).toBe('Y29kZQ==');
   });
 
   it('hides secret-named fields deep inside values, and keeps the rest', () => {
