@@ -126,6 +126,16 @@ interface Watcher {
   readonly send: WatchSend;
 }
 
+/**
+ * Namespace contents and a deleted CRD's custom resources are removed this long after the
+ * delete, as the namespace controller and the apiextensions finalizer do (never in the same
+ * instant, so clients deleting a whole manifest find its other objects still there).
+ */
+const CLEANUP_DELAY_MS = 100;
+
+/** The finalizer the API server puts on every CRD. */
+const CRD_CLEANUP = 'customresourcecleanup.apiextensions.k8s.io';
+
 /** How many past events a cluster keeps for watches that resume from a resourceVersion. */
 const HISTORY_LIMIT = 100;
 
@@ -419,6 +429,16 @@ export class ClusterState {
         );
       }
     }
+    if (op === 'CREATE' && type.crd) {
+      const crd = this.find(CRD_TYPE, undefined, type.crd.name);
+      if (crd && meta(crd).deletionTimestamp !== undefined) {
+        throw new ApiError(
+          405,
+          'MethodNotAllowed',
+          `create not allowed while custom resource definition is terminating`,
+        );
+      }
+    }
     for (const rule of this.faults.reject) {
       if (rule.kind !== '*' && rule.kind !== type.kind) continue;
       if (!(rule.operations ?? ['CREATE', 'UPDATE']).includes(op)) continue;
@@ -446,7 +466,13 @@ export class ClusterState {
       ? validateCustom(next, type.crd.schemas[version])
       : validateBuiltin(type.kind, next, prev);
     if (errors.length > 0) throw invalid(type.kind, type.group, name, errors);
-    if (type === CRD_TYPE) next = this.crdStatus(next, prev);
+    if (type === CRD_TYPE) {
+      next = this.crdStatus(next, prev);
+      const finalizers = asArray(meta(next).finalizers) ?? [];
+      if (!prev && !finalizers.includes(CRD_CLEANUP)) {
+        next = { ...next, metadata: { ...meta(next), finalizers: [...finalizers, CRD_CLEANUP] } };
+      }
+    }
     if (type.generation) {
       const prevGen = prev ? (meta(prev).generation as number | undefined) : undefined;
       let generation = 1;
@@ -865,7 +891,7 @@ export class ClusterState {
         status: { ...(asObject(prev.status) ?? {}), phase: 'Terminating' },
       };
       const stored = this.commit(type, key, next, prev);
-      this.later(() => this.drainNamespace(name));
+      this.later(() => this.drainNamespace(name), CLEANUP_DELAY_MS);
       return { object: this.present(type, stored, ctx.version), gone: false };
     }
     if (policy === 'Foreground' && this.dependentsOf(asString(m.uid) ?? '').length > 0) {
@@ -887,6 +913,7 @@ export class ClusterState {
       };
       const stored = this.commit(type, key, next, prev);
       if (finalizers.includes('foregroundDeletion')) this.later(() => this.foregroundDelete(type, stored));
+      if (finalizers.includes(CRD_CLEANUP)) this.later(() => this.cleanupCrd(stored), CLEANUP_DELAY_MS);
       return { object: this.present(type, stored, ctx.version), gone: false };
     }
     const deleted = this.commit(type, key, undefined, prev);
@@ -1056,6 +1083,37 @@ export class ClusterState {
     this.typesEpoch++;
   }
 
+  /** The apiextensions finalizer: delete every custom resource, then let the CRD go. */
+  private cleanupCrd(crd: KubeObject): void {
+    const served = typeFromCrd(crd);
+    const type = served ? this.custom.get(typeKey(served)) : undefined;
+    if (type) {
+      for (const obj of this.all(type)) {
+        const m = meta(obj);
+        try {
+          this.delete(
+            type,
+            asString(m.namespace),
+            asString(m.name) ?? '',
+            { propagationPolicy: 'Background' },
+            gcContext(type),
+          );
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error;
+        }
+      }
+    }
+    const current = this.find(CRD_TYPE, undefined, asString(meta(crd).name) ?? '');
+    if (!current) return;
+    const finalizers = (asArray(meta(current).finalizers) ?? []).filter((f) => f !== CRD_CLEANUP);
+    this.finishUpdate(
+      CRD_TYPE,
+      current,
+      { ...current, metadata: { ...meta(current), finalizers } },
+      gcContext(CRD_TYPE),
+    );
+  }
+
   private unserveCrd(crd: KubeObject): void {
     const type = typeFromCrd(crd);
     if (!type) return;
@@ -1220,11 +1278,16 @@ export class ClusterState {
     this.commit(type, key, next, undefined);
   }
 
-  /** Runs work after the current request (controllers, GC), unless the cluster was removed. */
-  later(work: () => void): void {
-    setImmediate(() => {
+  /**
+   * Runs work after the current request (controllers, GC), or after `delayMs`, unless the
+   * cluster was removed by then.
+   */
+  later(work: () => void, delayMs = 0): void {
+    const run = () => {
       if (!this.stopped) work();
-    });
+    };
+    if (delayMs > 0) setTimeout(run, delayMs).unref();
+    else setImmediate(run);
   }
 
   /** True once the cluster has been removed. */

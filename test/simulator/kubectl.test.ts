@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../simulator/index.ts';
+import { type Toolbox, toolbox } from './tools.ts';
+
+const SHOP = join(import.meta.dirname, '..', 'fixtures', 'manifests', 'shop.yaml');
+
+type Obj = Record<string, unknown> & {
+  metadata?: Record<string, unknown>;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+};
+
+function managers(obj: object | undefined): Array<{ manager: string; operation: string; fields: string }> {
+  const list = ((obj as Obj | undefined)?.metadata?.managedFields ?? []) as Array<Record<string, unknown>>;
+  return list.map((e) => ({
+    manager: String(e.manager),
+    operation: String(e.operation),
+    fields: JSON.stringify(e.fieldsV1),
+  }));
+}
+
+describe('the real kubectl against the simulator', () => {
+  let sim: Simulator;
+  let tools: Toolbox;
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
+
+  beforeAll(async () => {
+    sim = await startSimulator({ clusters: 2, readyDelayMs: 300 });
+    tools = toolbox(sim);
+  });
+
+  afterAll(async () => {
+    await sim.stop();
+    tools.cleanup();
+  });
+
+  it('applies a multi-document set with CRDs and custom resources, client-side', async () => {
+    // Prepare: kubectl resolves every document's type before applying any, so (as on a real
+    // cluster) the custom resources fail until their CRDs exist; the rest is applied.
+    const first = await tools.kubectl(['apply', '-f', SHOP], { context: 'sim-001' });
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/widgets.example.com created',
+    );
+    expect(first.stdout).toContain('deployment.apps/web created');
+    expect(first.stderr).toMatch(/ensure CRDs are installed first|could not find the requested resource/);
+    expect(sim.cluster('sim-001').list({ kind: 'Widget' })).toEqual([]);
+
+    // Act
+    const second = await tools.kubectl(['apply', '-f', SHOP], { context: 'sim-001' });
+
+    // Assess
+    expect(second.stderr).toBe('');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('widget.example.com/blue-widget created');
+    expect(second.stdout).toContain('gizmo.example.com/global-gizmo created');
+    expect(second.stdout).toContain('deployment.apps/web unchanged');
+    const c = sim.cluster('sim-001');
+    const crd = c.get({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      name: 'widgets.example.com',
+    }) as Obj;
+    expect(JSON.stringify(crd.status?.conditions)).toContain('"type":"Established","status":"True"');
+    const widget = c.get({
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      namespace: 'shop',
+      name: 'blue-widget',
+    }) as Obj;
+    expect(widget.spec).toEqual({ size: 3, color: 'blue' });
+    expect(c.get({ apiVersion: 'example.com/v1', kind: 'Gizmo', name: 'global-gizmo' })).toBeDefined();
+    const deploy = c.get(deployment) as Obj;
+    expect(Object.keys((deploy.metadata?.annotations as object) ?? {})).toContain(
+      'kubectl.kubernetes.io/last-applied-configuration',
+    );
+    expect(managers(deploy).map((m) => `${m.manager}/${m.operation}`)).toContain(
+      'kubectl-client-side-apply/Update',
+    );
+  });
+
+  it('applies the same set server-side, with field ownership recorded', async () => {
+    const first = await tools.kubectl(['apply', '--server-side', '-f', SHOP], { context: 'sim-002' });
+    expect(first.stdout).toContain('deployment.apps/web serverside-applied');
+    const second = await tools.kubectl(['apply', '--server-side', '-f', SHOP], { context: 'sim-002' });
+
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('widget.example.com/blue-widget serverside-applied');
+    const c = sim.cluster('sim-002');
+    const deploy = c.get(deployment) as Obj;
+    const kubectlEntry = managers(deploy).find((m) => m.manager === 'kubectl');
+    expect(kubectlEntry?.operation).toBe('Apply');
+    expect(kubectlEntry?.fields).toContain('"k:{\\"name\\":\\"web\\"}"');
+    expect(kubectlEntry?.fields).toContain('"f:replicas":{}');
+    const gizmo = c.get({ apiVersion: 'example.com/v1', kind: 'Gizmo', name: 'global-gizmo' }) as Obj;
+    expect(managers(gizmo)[0]?.manager).toBe('kubectl');
+  });
+
+  it('lists objects by label as JSON', async () => {
+    const result = await tools.kubectl(
+      ['get', 'deployments,configmaps,widgets', '-n', 'shop', '-l', 'app=web', '-o', 'json'],
+      {
+        context: 'sim-001',
+      },
+    );
+
+    expect(result.code).toBe(0);
+    const list = JSON.parse(result.stdout) as { items: Obj[] };
+    const names = list.items.map((i) => `${String(i.kind)}/${String(i.metadata?.name)}`).sort();
+    expect(names).toEqual(['ConfigMap/web-config', 'Deployment/web', 'Widget/blue-widget']);
+    const expected = sim
+      .cluster('sim-001')
+      .list({ namespace: 'shop', labelSelector: 'app=web' })
+      .filter((o) => ['Deployment', 'ConfigMap', 'Widget'].includes(String(o.kind)));
+    expect(expected).toHaveLength(3);
+  });
+
+  it('follows a rollout until the simulated controller reports it available', async () => {
+    const changed = readFileSync(SHOP, 'utf8').replace('nginx:1.27', 'nginx:1.28');
+    const apply = await tools.kubectl(['apply', '-f', '-'], { context: 'sim-001', input: changed });
+    expect(apply.stdout).toContain('deployment.apps/web configured');
+    const during = sim.cluster('sim-001').get(deployment) as Obj;
+    expect(
+      during.status?.availableReplicas === 2 &&
+        during.status?.observedGeneration === during.metadata?.generation,
+    ).toBe(false);
+
+    const rollout = await tools.kubectl(
+      ['rollout', 'status', 'deployment/web', '-n', 'shop', '--timeout=30s'],
+      { context: 'sim-001' },
+    );
+
+    expect(rollout.code).toBe(0);
+    expect(rollout.stdout).toContain('deployment "web" successfully rolled out');
+    const after = sim.cluster('sim-001').get(deployment) as Obj;
+    expect(after.status?.availableReplicas).toBe(2);
+    expect(after.status?.observedGeneration).toBe(2);
+    const replicaSets = sim.cluster('sim-001').list({ kind: 'ReplicaSet', namespace: 'shop' }) as Obj[];
+    expect(replicaSets.map((rs) => (rs.spec as { replicas: number }).replicas).sort()).toEqual([0, 2]);
+  });
+
+  it('waits for the Available condition', async () => {
+    const result = await tools.kubectl(
+      ['wait', '--for=condition=Available', 'deployment/web', '-n', 'shop', '--timeout=30s'],
+      {
+        context: 'sim-002',
+      },
+    );
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('deployment.apps/web condition met');
+  });
+
+  it('shows the difference an out-of-band change made', async () => {
+    const c = sim.cluster('sim-001');
+    c.edit(deployment, (obj) => {
+      (obj.spec as { replicas: number }).replicas = 7;
+    });
+    expect(c.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name: 'web-config' })).toBe(
+      true,
+    );
+    const current = readFileSync(SHOP, 'utf8').replace('nginx:1.27', 'nginx:1.28');
+    const file = tools.file('shop-current.yaml', current);
+
+    const clientSide = await tools.kubectl(['diff', '-f', file], { context: 'sim-001' });
+    const serverSide = await tools.kubectl(['diff', '--server-side', '--force-conflicts', '-f', file], {
+      context: 'sim-001',
+    });
+
+    expect(clientSide.code).toBe(1);
+    expect(clientSide.stdout).toMatch(/^-\s+replicas: 7$/m);
+    expect(clientSide.stdout).toMatch(/^\+\s+replicas: 2$/m);
+    expect(clientSide.stdout).toMatch(/^\+\s+greeting: hello$/m);
+    expect(serverSide.code).toBe(1);
+    expect(serverSide.stdout).toMatch(/^\+\s+replicas: 2$/m);
+    // dry runs change nothing
+    expect((c.get(deployment) as Obj).spec?.replicas).toBe(7);
+  });
+
+  it('refuses to take fields another manager owns, unless forced', async () => {
+    const scale = tools.file(
+      'scale.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 5\n',
+    );
+
+    const refused = await tools.kubectl(
+      ['apply', '--server-side', '--field-manager=autoscaler', '-f', scale],
+      { context: 'sim-002' },
+    );
+    const forced = await tools.kubectl(
+      ['apply', '--server-side', '--field-manager=autoscaler', '--force-conflicts', '-f', scale],
+      {
+        context: 'sim-002',
+      },
+    );
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas');
+    expect(forced.code).toBe(0);
+    const deploy = sim.cluster('sim-002').get(deployment) as Obj;
+    expect(deploy.spec?.replicas).toBe(5);
+    const owners = managers(deploy);
+    expect(owners.find((m) => m.manager === 'autoscaler')?.fields).toContain('f:replicas');
+    expect(owners.find((m) => m.manager === 'kubectl')?.fields).not.toContain('f:replicas');
+  });
+
+  it('deletes what it applied and waits until it is gone', async () => {
+    const result = await tools.kubectl(['delete', '-f', SHOP, '--wait', '--timeout=30s'], {
+      context: 'sim-002',
+    });
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('namespace "shop" deleted');
+    expect(result.stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io "widgets.example.com" deleted',
+    );
+    const c = sim.cluster('sim-002');
+    expect(c.list({ namespace: 'shop' })).toEqual([]);
+    expect(c.list({ kind: 'ReplicaSet' })).toEqual([]);
+    expect(c.get({ apiVersion: 'v1', kind: 'Namespace', name: 'shop' })).toBeUndefined();
+    expect(c.list({ kind: 'CustomResourceDefinition' })).toEqual([]);
+    const gone = await tools.kubectl(['get', 'widgets', '-A'], { context: 'sim-002' });
+    expect(gone.code).toBe(1);
+    // kubectl's discovery cache may still know the type; either way the server no longer serves it.
+    expect(gone.stderr).toMatch(
+      /doesn't have a resource type "widgets"|could not find the requested resource/,
+    );
+  });
+});

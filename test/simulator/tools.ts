@@ -1,0 +1,79 @@
+/**
+ * Runs the real kubectl and helm (from the kubectl Lambda layer package) against a simulator,
+ * each test file in its own HOME so discovery and OpenAPI caches never leak between runs.
+ * Commands run asynchronously: the simulator serves from the same process.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { layerBinaries } from '../../adapters/tools/layer-binaries.ts';
+import type { Simulator } from '../../simulator/index.ts';
+
+/** What a command printed and how it ended. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A scratch directory with a kubeconfig for a simulator, and runners for kubectl and helm. */
+export interface Toolbox {
+  readonly dir: string;
+  readonly kubeconfig: string;
+  kubectl(args: readonly string[], options?: { input?: string; context?: string }): Promise<CommandResult>;
+  helm(args: readonly string[], options?: { context?: string }): Promise<CommandResult>;
+  /** Writes a file into the scratch directory and returns its path. */
+  file(name: string, content: string): string;
+  cleanup(): void;
+}
+
+function run(
+  bin: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      bin,
+      [...args],
+      { env, maxBuffer: 64 * 1024 * 1024, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Prepares kubectl and helm for a simulator. */
+export function toolbox(sim: Simulator): Toolbox {
+  const { kubectl, helm } = layerBinaries();
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-sim-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, sim.kubeconfig());
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    KUBECONFIG: kubeconfig,
+    HELM_CACHE_HOME: join(dir, 'helm-cache'),
+    HELM_CONFIG_HOME: join(dir, 'helm-config'),
+    HELM_DATA_HOME: join(dir, 'helm-data'),
+  };
+  return {
+    dir,
+    kubeconfig,
+    kubectl: (args, options = {}) =>
+      run(kubectl, [...(options.context ? ['--context', options.context] : []), ...args], env, options.input),
+    helm: (args, options = {}) =>
+      run(helm, [...(options.context ? ['--kube-context', options.context] : []), ...args], env),
+    file: (name, content) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
