@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { created, ok } from '../../adapters/lambda/http-response.ts';
 import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
+import { awsDependencies } from '../../adapters/wiring.ts';
 import { Cluster, ClusterInput, Dns1123Label } from '../../domain/model.ts';
 import {
   deregisterCluster,
@@ -126,3 +127,6 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
   return apiHandler(clusterRoutes(deps), options);
 }
+
+/** The Lambda entry point on AWS. */
+export const handler = createHandler(awsDependencies);

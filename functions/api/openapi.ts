@@ -52,3 +52,6 @@ export function openApiRoutes(): Route[] {
 export function createHandler(_deps?: DepsProvider, options?: ApiHandlerOptions) {
   return apiHandler(openApiRoutes(), options);
 }
+
+/** The Lambda entry point on AWS. */
+export const handler = createHandler();

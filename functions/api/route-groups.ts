@@ -6,6 +6,9 @@
 import type { Route } from '../../adapters/lambda/http-router.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { clusterRoutes } from './clusters.ts';
+import { deploymentRoutes } from './deployments.ts';
+import { executionRoutes } from './executions.ts';
+import { serviceRoutes } from './services.ts';
 
 /** One resource group: its first path segment and its routes. */
 export interface RouteGroup {
@@ -14,4 +17,9 @@ export interface RouteGroup {
 }
 
 /** Every group except the OpenAPI document itself (functions/api/openapi.ts). */
-export const API_ROUTE_GROUPS: readonly RouteGroup[] = [{ prefix: 'clusters', routes: clusterRoutes }];
+export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
+  { prefix: 'clusters', routes: clusterRoutes },
+  { prefix: 'services', routes: serviceRoutes },
+  { prefix: 'deployments', routes: deploymentRoutes },
+  { prefix: 'executions', routes: executionRoutes },
+];

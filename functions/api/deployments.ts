@@ -1,0 +1,147 @@
+/**
+ * Deployments API: create or update (a new revision and an execution), list, get with the
+ * state of every target, history. Thin over usecases/deployments.
+ */
+import { z } from 'zod';
+import { formatBytes } from '../../adapters/lambda/http-json-body.ts';
+import { accepted, ok } from '../../adapters/lambda/http-response.ts';
+import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
+import { awsDependencies } from '../../adapters/wiring.ts';
+import { PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
+import { DeploymentInput, Dns1123Label, MAX_SOURCE_BYTES } from '../../domain/model.ts';
+import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
+import {
+  getDeploymentHistory,
+  getDeploymentStatus,
+  listDeployments,
+} from '../../usecases/deployments/queries.ts';
+import type { DepsProvider } from '../../usecases/deps.ts';
+import { type ApiHandlerOptions, apiHandler } from './http.ts';
+import { DeploymentAccepted, DeploymentDetail, DeploymentHistory, DeploymentList } from './schemas.ts';
+
+const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) });
+
+/** Bytes a base64 string decodes to. */
+function decodedSize(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return Math.floor((base64.length * 3) / 4) - padding;
+}
+
+/**
+ * Refuse an uploaded source over the limit before any work, naming the field (the body limit
+ * only bounds the whole request).
+ */
+export function checkSourceSize(input: DeploymentInput): void {
+  const source = input.source;
+  const limit = formatBytes(MAX_SOURCE_BYTES);
+  if (source?.type === 'chart') {
+    const size = decodedSize(source.archive);
+    if (size > MAX_SOURCE_BYTES) {
+      throw new PayloadTooLargeError(
+        `source.archive: the chart archive is ${formatBytes(size)}; the limit is ${limit}`,
+      );
+    }
+  }
+  if (source?.type === 'manifests') {
+    const size = source.files.reduce((sum, f) => sum + Buffer.byteLength(f.content), 0);
+    if (size > MAX_SOURCE_BYTES) {
+      throw new PayloadTooLargeError(
+        `source.files: the manifests are ${formatBytes(size)} in all; the limit is ${limit}`,
+      );
+    }
+  }
+}
+
+/** The routes of the deployments API. */
+export function deploymentRoutes(deps: DepsProvider): Route[] {
+  const deploy = async (input: DeploymentInput, raw: unknown) => {
+    checkSourceSize(input);
+    const result = await createDeployment(await deps(), raw);
+    return result.executionId ? accepted(result) : ok(result);
+  };
+  const description =
+    'Validates everything first (input, source, placement, per-cluster values, renders): bad input ' +
+    'stores nothing and starts nothing. Then writes a new revision and starts an execution (202). ' +
+    'A spec identical to the current revision with every target there changes nothing (200, unchanged).';
+  const responses = {
+    200: { description: 'Nothing to change', schema: DeploymentAccepted },
+    202: { description: 'A new revision is being deployed (executionId)', schema: DeploymentAccepted },
+    409: { description: 'Another operation holds the deployment' },
+    422: { description: 'The source does not render' },
+  };
+  return [
+    defineRoute({
+      method: 'PUT',
+      path: '/deployments/{name}',
+      operationId: 'putDeployment',
+      summary: 'Create or update a deployment',
+      description: `${description} The body's name must be the path's.`,
+      tags: ['deployments'],
+      params: NameParam,
+      body: DeploymentInput,
+      responses,
+      handle: async ({ params, body, event }) => {
+        if (body.name !== params.name) {
+          throw new ValidationError([{ path: 'name', message: `must be "${params.name}", as in the path` }]);
+        }
+        return deploy(body, event.parsedBody);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/deployments',
+      operationId: 'createDeployment',
+      summary: 'Create or update a deployment',
+      description,
+      tags: ['deployments'],
+      body: DeploymentInput,
+      responses,
+      handle: async ({ body, event }) => deploy(body, event.parsedBody),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/deployments',
+      operationId: 'listDeployments',
+      summary: 'List deployments',
+      tags: ['deployments'],
+      responses: { 200: { description: 'Deployments by name', schema: DeploymentList } },
+      handle: async () => ok({ items: await listDeployments(await deps()) }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/deployments/{name}',
+      operationId: 'getDeployment',
+      summary: 'Get a deployment with the state of each of its clusters',
+      tags: ['deployments'],
+      params: NameParam,
+      responses: { 200: { description: 'The deployment and its targets', schema: DeploymentDetail } },
+      handle: async ({ params }) => ok(await getDeploymentStatus(await deps(), params.name)),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/deployments/{name}/history',
+      operationId: 'getDeploymentHistory',
+      summary: 'Revisions and executions of a deployment, newest first',
+      tags: ['deployments'],
+      params: NameParam,
+      query: z.object({
+        limit: z.coerce.number().int().positive().max(500).optional().meta({ description: 'Default 50' }),
+      }),
+      responses: { 200: { description: 'Revisions and executions', schema: DeploymentHistory } },
+      handle: async ({ params, query }) =>
+        ok(
+          await getDeploymentHistory(await deps(), params.name, {
+            ...(query.limit ? { limit: query.limit } : {}),
+          }),
+        ),
+    }),
+  ];
+}
+
+/** The deployments API handler over the given dependencies. */
+export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
+  return apiHandler(deploymentRoutes(deps), options);
+}
+
+/** The Lambda entry point on AWS. */
+export const handler = createHandler(awsDependencies);
