@@ -137,10 +137,13 @@ export class EventBridgeBus implements EventBus {
   }
 }
 
-/** The bus with its SDK client, for the composition root. */
+/**
+ * The bus with its SDK client, for the composition root. The SDK's own retries are off: this
+ * adapter retries throttled calls and failed entries itself (one layer, not two multiplying).
+ */
 export function createEventBridgeBus(options: { region: string; busName: string }): EventBridgeBus {
   return new EventBridgeBus({
-    api: eventBridgeApi(new EventBridgeClient({ region: options.region })),
+    api: eventBridgeApi(new EventBridgeClient({ region: options.region, maxAttempts: 1 })),
     busName: options.busName,
   });
 }

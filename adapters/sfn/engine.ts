@@ -199,12 +199,15 @@ export class StepFunctionsTasks {
   }
 }
 
-/** The engine and the task-token helper over one SDK client, for the composition root. */
+/**
+ * The engine and the task-token helper over one SDK client, for the composition root. The SDK's
+ * own retries are off: the adapter retries throttled calls itself.
+ */
 export function createStepFunctions(options: {
   region: string;
   stateMachines: Readonly<Partial<Record<WorkflowName, string>>>;
 }): { engine: StepFunctionsEngine; tasks: StepFunctionsTasks } {
-  const api = stepFunctionsApi(new SFNClient({ region: options.region }));
+  const api = stepFunctionsApi(new SFNClient({ region: options.region, maxAttempts: 1 }));
   return {
     engine: new StepFunctionsEngine({ api, stateMachines: options.stateMachines }),
     tasks: new StepFunctionsTasks({ api }),
