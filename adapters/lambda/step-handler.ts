@@ -4,7 +4,6 @@
  * naming the field), and one call into a use case with dependencies from whoever hosts the
  * handler. Errors keep their `name`: Step Functions' Retry and Catch match on it.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -12,9 +11,10 @@ import type { z } from 'zod';
 import { describeError, ValidationError } from '../../domain/errors.ts';
 import { issuesOf } from '../../domain/validation.ts';
 import type { Deps, DepsProvider } from '../../usecases/deps.ts';
+import { createLogger } from './powertools.ts';
 
-/** The step handlers' logger (level from POWERTOOLS_LOG_LEVEL). */
-export const stepLogger = new Logger({ serviceName: 'flotilla', persistentKeys: { component: 'steps' } });
+/** The step handlers' logger (level from POWERTOOLS_LOG_LEVEL; secrets redacted). */
+export const stepLogger = createLogger({ persistentKeys: { component: 'steps' } });
 
 /** Parse the event with `schema`; a mismatch is a ValidationError whose paths start at `event`. */
 export function parseEvent<S extends z.ZodType>(schema: S): MiddlewareObj<unknown> {

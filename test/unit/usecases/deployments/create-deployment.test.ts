@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: values templates use ${cluster.*} literally
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationInProgressError, RenderError, ValidationError } from '../../../../domain/errors.ts';
 import { createDeployment } from '../../../../usecases/deployments/create-deployment.ts';

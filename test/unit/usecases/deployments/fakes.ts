@@ -167,6 +167,7 @@ export type Fault = 'unreachable' | 'unauthorized' | 'reject' | 'degraded' | 'ne
 /** One fake API server: objects by identity, generations, controller status on read. */
 export class FakeCluster implements ClusterClient {
   readonly name: string;
+  readonly fleet?: FakeFleet;
   readonly objects = new Map<string, KubeObject>();
   readonly applied: KubeObject[] = [];
   readonly deleted: ObjectRef[] = [];
@@ -176,8 +177,9 @@ export class FakeCluster implements ClusterClient {
   readyAfterGets = 0;
   #readsSinceApply = new Map<string, number>();
 
-  constructor(name: string) {
+  constructor(name: string, fleet?: FakeFleet) {
     this.name = name;
+    if (fleet) this.fleet = fleet;
   }
 
   #connect(): void {
@@ -223,6 +225,12 @@ export class FakeCluster implements ClusterClient {
 
   async apply(objects: readonly KubeObject[], _options: ApplyOptions): Promise<ApplyOutcome[]> {
     this.#connect();
+    if (this.fleet && this.fleet.applyDelayMs > 0) {
+      this.fleet.inFlight++;
+      this.fleet.peakInFlight = Math.max(this.fleet.peakInFlight, this.fleet.inFlight);
+      await new Promise((resolve) => setTimeout(resolve, this.fleet?.applyDelayMs));
+      this.fleet.inFlight--;
+    }
     return objects.map((object): ApplyOutcome => {
       const ref = refOf(object);
       if (this.fault === 'reject' && object.kind === 'Deployment') {
@@ -281,11 +289,15 @@ export class FakeCluster implements ClusterClient {
 export class FakeFleet implements ClusterGateway {
   readonly clusters = new Map<string, FakeCluster>();
   connects = 0;
+  /** When set, every apply call takes this long, and concurrent applies are counted. */
+  applyDelayMs = 0;
+  inFlight = 0;
+  peakInFlight = 0;
 
   cluster(name: string): FakeCluster {
     let cluster = this.clusters.get(name);
     if (!cluster) {
-      cluster = new FakeCluster(name);
+      cluster = new FakeCluster(name, this);
       this.clusters.set(name, cluster);
     }
     return cluster;

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: values templates use ${cluster.*} literally
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { FlotillaEvent } from '../../../../domain/events.ts';
 import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../../domain/names.ts';

@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_NAMES } from '../../domain/errors.ts';
+import { localArn, localDefinition, statesOf } from '../../local/asl-runner.ts';
+import {
+  DEFINED_WORKFLOWS,
+  definitionText,
+  placeholdersOf,
+  STEP_FUNCTIONS,
+  type SubstitutionKey,
+  substitute,
+  WORKFLOW_TASKS,
+} from '../../statemachines/substitutions.ts';
+
+type Validate = (
+  definition: unknown,
+  options?: { checkArn?: boolean; checkPaths?: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+const validate = createRequire(import.meta.url)('asl-validator') as Validate;
+
+type Json = Record<string, unknown>;
+
+/** Every object in a JSON tree (depth first), for rules that hold anywhere in a definition. */
+function objectsOf(value: unknown): Json[] {
+  if (Array.isArray(value)) return value.flatMap(objectsOf);
+  if (typeof value !== 'object' || value === null) return [];
+  const object = value as Json;
+  return [object, ...Object.values(object).flatMap(objectsOf)];
+}
+
+/** States by name, nested ones included. */
+function stateMap(definition: unknown): Map<string, Json> {
+  const out = new Map<string, Json>();
+  for (const object of objectsOf(definition)) {
+    const states = object.States;
+    if (typeof states !== 'object' || states === null) continue;
+    for (const [name, state] of Object.entries(states as Json)) out.set(name, state as Json);
+  }
+  return out;
+}
+
+describe.each(DEFINED_WORKFLOWS)('statemachines/%s.asl.json', (workflow) => {
+  const text = definitionText(workflow);
+  const raw = JSON.parse(text) as unknown;
+  const states = stateMap(raw);
+
+  it('passes asl-validator once its placeholders are filled, as Step Functions sees it', () => {
+    // As written, `${Key}` Resources are not ARNs yet: the schema only accepts the filled form.
+    const filled = validate(localDefinition(workflow), { checkArn: true, checkPaths: true });
+    expect(filled.errorsText('\n')).toBe('');
+    expect(filled.isValid).toBe(true);
+  });
+
+  it('has a substitution for every placeholder, and a placeholder Resource on every Task', () => {
+    const keys = Object.keys(STEP_FUNCTIONS);
+    expect(placeholdersOf(text).filter((p) => !keys.includes(p))).toEqual([]);
+    const tasks = [...states.entries()].filter(([, s]) => s.Type === 'Task');
+    for (const [name, state] of tasks) {
+      const key = (WORKFLOW_TASKS[workflow] as Record<string, SubstitutionKey>)[name];
+      expect(key, `Task ${name} is missing from WORKFLOW_TASKS.${workflow}`).toBeDefined();
+      expect(state.Resource).toBe(`\${${key}}`);
+    }
+    expect(Object.keys(WORKFLOW_TASKS[workflow]).sort()).toEqual(tasks.map(([n]) => n).sort());
+    expect(() => substitute(text, {})).toThrow(/no substitution for/);
+    expect(
+      placeholdersOf(
+        substitute(text, Object.fromEntries(keys.map((k) => [k, localArn(k as SubstitutionKey)]))),
+      ),
+    ).toEqual([]);
+  });
+
+  it('names in Retry and Catch only errors domain/errors.ts exports, or States.* and Lambda.* ones', () => {
+    const names = objectsOf(raw)
+      .filter((o) => Array.isArray(o.ErrorEquals))
+      .flatMap((o) => o.ErrorEquals as string[]);
+    expect(names.length).toBeGreaterThan(0);
+    const unknown = names.filter(
+      (n) => !(ERROR_NAMES as readonly string[]).includes(n) && !/^(States|Lambda)\.[A-Za-z]+$/.test(n),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('keeps payloads small: Map results are discarded and Task inputs are built from ids', () => {
+    for (const [name, state] of states) {
+      if (state.Type === 'Map') expect(state.ResultPath, `Map ${name}`).toBeNull();
+      if (state.Type === 'Task') expect(state.Parameters, `Task ${name}`).toBeDefined();
+    }
+  });
+
+  it('has a handler module exporting createHandler and handler for every step it uses', async () => {
+    const keys = new Set(Object.values(WORKFLOW_TASKS[workflow]) as SubstitutionKey[]);
+    for (const key of keys) {
+      const file = join(import.meta.dirname, '..', '..', 'functions', 'steps', `${STEP_FUNCTIONS[key]}.ts`);
+      expect(existsSync(file), file).toBe(true);
+      const mod = (await import(file)) as { createHandler?: unknown; handler?: unknown };
+      expect(typeof mod.createHandler).toBe('function');
+      expect(typeof mod.handler).toBe('function');
+    }
+  });
+});
+
+describe('statemachines/deploy.asl.json', () => {
+  const raw = JSON.parse(definitionText('deploy')) as unknown;
+  const states = stateMap(raw);
+
+  it('runs batches in a Distributed Map with its concurrency from the plan and ItemsPath input', () => {
+    const map = states.get('ApplyWave');
+    expect(map?.ItemsPath).toBe('$.current.batches');
+    expect(map?.MaxConcurrencyPath).toBe('$.plan.maxConcurrency');
+    expect((map?.ItemProcessor as Json | undefined)?.ProcessorConfig).toEqual({
+      Mode: 'DISTRIBUTED',
+      ExecutionType: 'STANDARD',
+    });
+    expect(map?.ItemReader).toBeUndefined();
+  });
+
+  it('sends every failure of the plan and apply paths to FailDeploy, which ends in a Fail state', () => {
+    for (const name of ['PlanDeploy', 'ApplyWave', 'FinishDeploy']) {
+      const catches = states.get(name)?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+      expect(catches, name).toContainEqual(
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'FailDeploy' }),
+      );
+    }
+    expect(states.get('FailDeploy')?.Next).toBe('DeployFailed');
+    expect(states.get('DeployFailed')?.Type).toBe('Fail');
+  });
+
+  it('retries the transient errors of every step with backoff', () => {
+    for (const [name, state] of states) {
+      if (state.Type !== 'Task') continue;
+      const retry = state.Retry as Array<{ ErrorEquals: string[]; BackoffRate?: number }>;
+      expect(retry, name).toContainEqual(
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining([
+            'TransientError',
+            'VersionConflictError',
+            'Lambda.TooManyRequestsException',
+          ]),
+          BackoffRate: 2,
+        }),
+      );
+    }
+  });
+
+  it('lists its states for the runner, nested ones included', () => {
+    expect(
+      statesOf(raw as Parameters<typeof statesOf>[0])
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...states.keys()].sort());
+  });
+});
