@@ -81,6 +81,24 @@ export function childExpiry(now: Date, retentionDays: number): number {
   return Math.floor(now.getTime() / 1000) + retentionDays * 86_400;
 }
 
+/**
+ * A copy without `undefined` fields, at any depth: what DynamoDB stores (and gives back) for a
+ * record whose caller cleared a field with `field: undefined`.
+ */
+export function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutUndefined(v)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) out[key] = withoutUndefined(v);
+  return out as T;
+}
+
+/** How many items a listing may return: all (undefined), or a positive whole number; 0 or less is none. */
+export function listLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined) return undefined;
+  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : undefined;
+}
+
 /** Counts plus a delta, every key present (missing deltas are 0). */
 export function addCounts(counts: ProgressCounts, delta: Partial<ProgressCounts>): ProgressCounts {
   const next = { ...counts };

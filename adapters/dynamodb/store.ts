@@ -81,6 +81,8 @@ import {
   DEFAULT_RETENTION_DAYS,
   executionExpiry,
   FIRST_VERSION,
+  listLimit,
+  withoutUndefined,
 } from './rules.ts';
 import { FLOTILLA_TABLE, GSI1 } from './table.ts';
 
@@ -193,7 +195,10 @@ export class DynamoStore implements Store {
   // Clusters
 
   async createCluster(cluster: Cluster): Promise<Cluster> {
-    const record = { ...checkRecord(Cluster, cluster, 'cluster'), recordVersion: FIRST_VERSION };
+    const record = withoutUndefined({
+      ...checkRecord(Cluster, cluster, 'cluster'),
+      recordVersion: FIRST_VERSION,
+    });
     await this.#create({ ...keys.cluster(record.tenant, record.name), entity: 'Cluster', ...record }, () => {
       throw new AlreadyExistsError('cluster', record.name);
     });
@@ -201,7 +206,7 @@ export class DynamoStore implements Store {
   }
 
   async updateCluster(cluster: Cluster): Promise<Cluster> {
-    const record = checkRecord(Cluster, cluster, 'cluster');
+    const record = withoutUndefined(checkRecord(Cluster, cluster, 'cluster'));
     const key = keys.cluster(record.tenant, record.name);
     const next = { ...record, recordVersion: record.recordVersion + 1 };
     await this.#replace({ ...key, entity: 'Cluster', ...next }, record.recordVersion, 'cluster', record.name);
@@ -293,7 +298,10 @@ export class DynamoStore implements Store {
   // Deployments and revisions
 
   async createDeployment(deployment: Deployment): Promise<Deployment> {
-    const record = { ...checkRecord(Deployment, deployment, 'deployment'), recordVersion: FIRST_VERSION };
+    const record = withoutUndefined({
+      ...checkRecord(Deployment, deployment, 'deployment'),
+      recordVersion: FIRST_VERSION,
+    });
     await this.#create(
       { ...keys.deployment(record.tenant, record.name), entity: 'Deployment', ...record },
       () => {
@@ -435,7 +443,7 @@ export class DynamoStore implements Store {
   // Targets
 
   async putTarget(target: Target): Promise<Target> {
-    const record = checkRecord(Target, target, 'target');
+    const record = withoutUndefined(checkRecord(Target, target, 'target'));
     const expected = record.recordVersion;
     const next = { ...record, recordVersion: expected + 1 };
     const item = {
@@ -500,7 +508,10 @@ export class DynamoStore implements Store {
   // Executions, results, batches
 
   async createExecution(execution: Execution): Promise<Execution> {
-    const record = { ...checkRecord(Execution, execution, 'execution'), recordVersion: FIRST_VERSION };
+    const record = withoutUndefined({
+      ...checkRecord(Execution, execution, 'execution'),
+      recordVersion: FIRST_VERSION,
+    });
     const { counts, ...fields } = record;
     const item: Item = { ...keys.execution(record.tenant, record.id), entity: 'Execution', ...fields };
     for (const key of COUNT_KEYS) item[COUNT_ATTRIBUTE(key)] = counts[key];
@@ -544,6 +555,8 @@ export class DynamoStore implements Store {
     tenant: string,
     options: { deployment?: string; limit?: number } = {},
   ): Promise<Execution[]> {
+    const limit = listLimit(options.limit);
+    if (limit === 0) return [];
     const byDeployment = options.deployment !== undefined;
     const items = await this.#query(
       byDeployment
@@ -560,7 +573,7 @@ export class DynamoStore implements Store {
             ExpressionAttributeValues: { ':pk': keys.executions(tenant) },
             ScanIndexForward: false,
           },
-      { consistent: !byDeployment, limit: options.limit },
+      { consistent: !byDeployment, limit },
     );
     return items.map(executionOf);
   }

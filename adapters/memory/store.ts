@@ -26,7 +26,7 @@ import {
 } from '../../domain/model.ts';
 import type { Store } from '../../domain/ports.ts';
 import { type ItemKey, keys } from '../dynamodb/keys.ts';
-import { addCounts, checkCountsDelta, checkRecord, FIRST_VERSION } from '../dynamodb/rules.ts';
+import { addCounts, checkCountsDelta, checkRecord, FIRST_VERSION, listLimit } from '../dynamodb/rules.ts';
 
 /** A deep copy without `undefined` fields: what a round trip through DynamoDB gives back. */
 function copy<T>(value: T): T {
@@ -117,10 +117,10 @@ class MemoryTable {
 export class MemoryStore implements Store {
   readonly #table = new MemoryTable();
 
-  // A turn of the event loop before each operation, as a network call would take: races between
-  // concurrent callers interleave the way they do against a server.
+  // Every operation yields once before it acts, so nothing completes within the call that
+  // started it, as with a server; a microtask, not a timer, so tests with fake timers still run.
   async #tick(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.resolve();
   }
 
   #create(key: ItemKey, record: unknown, exists: () => never, index?: { pk: string; sk: string }): void {
@@ -405,7 +405,7 @@ export class MemoryStore implements Store {
     options: { deployment?: string; limit?: number } = {},
   ): Promise<Execution[]> {
     await this.#tick();
-    const range = { descending: true, limit: options.limit };
+    const range = { descending: true, limit: listLimit(options.limit) };
     return options.deployment === undefined
       ? this.#table.query<Execution>(keys.executions(tenant), range)
       : this.#table.queryIndex<Execution>(keys.executionsOfDeployment(tenant, options.deployment), range);

@@ -379,6 +379,23 @@ export function storeContract(name: string, options: StoreContractOptions): void
       expect(await store().getTarget(tenant, 'shop', 'alpha')).toBeUndefined();
     });
 
+    it('returns and stores no field a caller set to undefined', async () => {
+      const tenant = freshTenant();
+      const failed = await store().putTarget(
+        aTarget(tenant, 'shop', 'alpha', { status: 'Failed', failure: 'Unreachable', reason: 'refused' }),
+      );
+      const cleared = await store().putTarget({
+        ...failed,
+        status: 'Succeeded',
+        failure: undefined,
+        reason: undefined,
+      });
+      expect('failure' in cleared).toBe(false);
+      const read = await store().getTarget(tenant, 'shop', 'alpha');
+      expect(read && 'failure' in read).toBe(false);
+      expect(read?.reason).toBeUndefined();
+    });
+
     it('clears a failure when the update leaves it out', async () => {
       const tenant = freshTenant();
       const failed = await store().putTarget(
@@ -479,6 +496,7 @@ export function storeContract(name: string, options: StoreContractOptions): void
         ids[2],
         ids[0],
       ]);
+      expect(await store().listExecutions(tenant, { limit: 0 })).toEqual([]);
       expect(
         (await store().listExecutions(tenant, { deployment: 'cart', limit: 2 })).map((e) => e.id),
       ).toEqual([ids[5], ids[3]]);
