@@ -8,6 +8,7 @@ import { describeError } from '../../domain/errors.ts';
 import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
 import { describeRef, inventoryDiff, sortForApply, sortRefs, stampObjects } from '../../domain/manifests.ts';
 import type {
+  Cluster,
   ExecutionResult,
   FailureCode,
   Health,
@@ -88,9 +89,21 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
     return render;
   };
 
+  // Two batch reads for the whole batch, not two reads per cluster.
+  const names = Object.keys(batch.clusters);
+  const targets = new Map(
+    (await store.getTargets(input.tenant, run.deployment.name, names)).map((t) => [t.cluster, t]),
+  );
+  const clusters = new Map((await store.getClusters(input.tenant, names)).map((c) => [c.name, c]));
   const applied = await Promise.all(
     Object.entries(batch.clusters).map(([cluster, renderDigest]) =>
-      applyOne(deps, run, { cluster, renderDigest, batch: batch.index, wave: batch.wave }, renderOf),
+      applyOne(
+        deps,
+        run,
+        { cluster, renderDigest, batch: batch.index, wave: batch.wave },
+        { target: targets.get(cluster), cluster: clusters.get(cluster) },
+        renderOf,
+      ),
     ),
   );
 
@@ -119,13 +132,14 @@ async function applyOne(
   deps: Deps,
   run: RunContext,
   member: Member,
+  records: { target: Target | undefined; cluster: Cluster | undefined },
   renderOf: (digest: string) => Promise<RenderedManifests>,
 ): Promise<Applied> {
   const { store, clock } = deps;
   const { execution, deployment, revision } = run;
   const tenant = execution.tenant;
   const started = clock.now();
-  const target = await store.getTarget(tenant, deployment.name, member.cluster);
+  const { target, cluster } = records;
   if (
     target &&
     target.executionId === execution.id &&
@@ -149,7 +163,6 @@ async function applyOne(
   const removing = member.renderDigest === REMOVE;
   // Read before touching the cluster: a blob-store failure is Flotilla's, and is retried.
   const manifests = removing ? undefined : await renderOf(member.renderDigest);
-  const cluster = await store.getCluster(tenant, member.cluster);
 
   let next: Target = {
     ...clearOutcome(previous),

@@ -8,18 +8,10 @@
 import { describeError } from '../../domain/errors.ts';
 import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
 import { describeRef } from '../../domain/manifests.ts';
-import type { ExecutionResult, Health, Target } from '../../domain/model.ts';
+import type { Cluster, ExecutionResult, Health, Target } from '../../domain/model.ts';
 import type { Deps } from '../deps.ts';
 import { failureOfError } from './apply-batch.ts';
-import {
-  type BatchInput,
-  type BatchProgress,
-  CountDelta,
-  loadBatch,
-  loadRun,
-  type RunContext,
-  resultOf,
-} from './records.ts';
+import { type BatchInput, type BatchProgress, CountDelta, loadBatch, loadRun, resultOf } from './records.ts';
 import { progressDeadlineSeconds } from './strategy.ts';
 
 interface Checked {
@@ -37,8 +29,20 @@ export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<B
   const batch = await loadBatch(store, input);
   const deadlineMs = progressDeadlineSeconds(run.revision, deps.tunables) * 1000;
 
+  const names = Object.keys(batch.clusters);
+  const targets = (await store.getTargets(input.tenant, run.deployment.name, names)).filter(
+    (t) => t.executionId === run.execution.id && t.status === 'Progressing',
+  );
+  const clusters = new Map(
+    (
+      await store.getClusters(
+        input.tenant,
+        targets.map((t) => t.cluster),
+      )
+    ).map((c) => [c.name, c]),
+  );
   const checked = await Promise.all(
-    Object.keys(batch.clusters).map((cluster) => checkOne(deps, run, cluster, deadlineMs)),
+    targets.map((target) => checkOne(deps, target, clusters.get(target.cluster), deadlineMs)),
   );
 
   const now = deps.clock.now().toISOString();
@@ -72,40 +76,20 @@ export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<B
   return { pending: waiting.length, waitSeconds };
 }
 
+/** Check one progressing target (its cluster undefined when it is no longer registered). */
 async function checkOne(
   deps: Deps,
-  run: RunContext,
-  clusterName: string,
+  target: Target,
+  cluster: Cluster | undefined,
   deadlineMs: number,
 ): Promise<Checked> {
   const { store, clock } = deps;
-  const { execution, deployment } = run;
-  const target = await store.getTarget(execution.tenant, deployment.name, clusterName);
-  if (!target) {
-    return {
-      target: {
-        tenant: execution.tenant,
-        deployment: deployment.name,
-        cluster: clusterName,
-        desiredRevision: run.revision.revision,
-        status: 'Pending',
-        health: { status: 'Missing' },
-        inventory: [],
-        attempts: 0,
-        updatedAt: clock.now().toISOString(),
-        recordVersion: 0,
-      },
-    };
-  }
-  if (target.executionId !== execution.id || target.status !== 'Progressing') return { target };
-
   const appliedAt = target.appliedAt ? Date.parse(target.appliedAt) : Date.parse(target.updatedAt);
   const deadline = appliedAt + deadlineMs;
   let health: Health;
   let unreachable: unknown;
   try {
-    const cluster = await store.getCluster(execution.tenant, clusterName);
-    if (!cluster) throw new Error(`cluster "${clusterName}" is no longer registered`);
+    if (!cluster) throw new Error(`cluster "${target.cluster}" is no longer registered`);
     const client = await deps.clusters.client(cluster);
     const watched = target.inventory.filter((item) => needsHealthWait(item));
     const live = await Promise.all(watched.map((item) => client.get(item)));
