@@ -13,7 +13,6 @@
  */
 import {
   ApiException,
-  type Configuration,
   HttpMethod,
   type KubernetesObject,
   KubernetesObjectApi,

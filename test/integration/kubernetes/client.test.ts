@@ -169,7 +169,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       });
       expect(greeting?.spec).toEqual({ message: 'Hello from Flotilla', region: 'eu-west-1' });
       const managers = (
-        deployment?.metadata.managedFields as Array<{ manager: string; operation: string }>
+        (deployment?.metadata.managedFields ?? []) as Array<{ manager: string; operation: string }>
       ).map((m) => `${m.manager}/${m.operation}`);
       expect(managers).toContain('flotilla/Apply');
     });
