@@ -204,8 +204,10 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
         name: 'widgets.example.com',
       });
       const schema = (
-        stored?.spec as { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: object } } } }> }
-      ).versions[0]?.schema.openAPIV3Schema.properties.spec;
+        stored?.spec as
+          | { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: object } } } }> }
+          | undefined
+      )?.versions[0]?.schema.openAPIV3Schema.properties.spec;
       expect(schema).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
     });
 
