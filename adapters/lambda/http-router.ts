@@ -121,7 +121,11 @@ export function createRouter(routes: readonly Route[]): (event: HttpEvent) => Pr
       .sort((a, b) => a.c.names.length - b.c.names.length);
     const hit = forMethod[0];
     if (!hit) {
-      throw new MethodNotAllowedError(method, path, [...new Set(matches.map(({ c }) => c.route.method))]);
+      throw new MethodNotAllowedError(
+        method,
+        path,
+        [...new Set(matches.map(({ c }) => c.route.method))].sort(),
+      );
     }
     const { route, names } = hit.c;
     const rawParams = Object.fromEntries(names.map((name, i) => [name, decode(hit.m[i + 1] ?? '', name)]));

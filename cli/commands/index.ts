@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
+import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
+import { registerUp } from './up.ts';
 
 /** Every subcommand registers itself on the program; add new ones here. */
-export const commands: ReadonlyArray<(program: Command) => void> = [registerClusters, registerDeploy];
+export const commands: ReadonlyArray<(program: Command) => void> = [
+  registerUp,
+  registerClusters,
+  registerDeploy,
+  registerDemo,
+];

@@ -1,0 +1,189 @@
+/**
+ * The local composition root: the embedded control plane. It builds the same `Deps` the Lambda
+ * functions get on AWS, from local parts — dynalite behind the real DynamoDB client, local blob
+ * and secret stores, the in-process event bus, the ASL runner executing statemachines/*.asl.json
+ * with the real step handlers, the helm renderer, the Kubernetes gateway with local credentials —
+ * and serves the real API handlers on 127.0.0.1. Optionally it starts a simulated fleet in
+ * process and imports it through the same import use case a user's kubeconfig goes through.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalCredentialsProvider } from '../adapters/credentials/local-credentials.ts';
+import { DynamoStore } from '../adapters/dynamodb/store.ts';
+import { memoizeRenderer } from '../adapters/helm/memo.ts';
+import { HelmRenderer } from '../adapters/helm/renderer.ts';
+import { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
+import { DirectoryBlobStore, MemoryBlobStore } from '../adapters/local/blob-store.ts';
+import { SystemClock } from '../adapters/local/clock.ts';
+import { LocalEventBus } from '../adapters/local/event-bus.ts';
+import { UlidGenerator } from '../adapters/local/ids.ts';
+import { LocalSecretStore } from '../adapters/local/secret-store.ts';
+import type { Labels } from '../domain/model.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
+import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
+import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
+import { type ApiServer, startApiServer } from './api-server.ts';
+import { AslRunner } from './asl-runner.ts';
+import { startDynamoServer } from './dynamodb-server.ts';
+import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
+
+export interface ControlPlaneOptions {
+  /** API port on 127.0.0.1. @default 0 (ephemeral) */
+  readonly port?: number;
+  /** Keep state (table, blobs, secrets) under this directory; in memory when omitted. */
+  readonly dataDir?: string;
+  /** Start a simulated fleet of this many clusters and import it. @default 0 (none) */
+  readonly simulate?: number;
+  /** More simulator options (profile, prefix, readiness delay, faults). */
+  readonly simulator?: Omit<SimulatorOptions, 'clusters' | 'port'>;
+  /** Import every context of this kubeconfig file at start. */
+  readonly kubeconfig?: string;
+  /** Labels for the clusters imported from `kubeconfig`. */
+  readonly kubeconfigLabels?: Labels;
+  /**
+   * Milliseconds each workflow Wait state sleeps instead of its seconds (health polls): scaled
+   * down locally. Health deadlines still count real seconds. @default 250
+   */
+  readonly waitMs?: number;
+  /** Tunables over the defaults. */
+  readonly tunables?: Partial<Tunables>;
+  /** The API token. @default a random one */
+  readonly token?: string;
+  /** Write `{ url, token }` here (0600) for the CLI, and remove it on stop. @default none */
+  readonly endpointFile?: string;
+}
+
+/** A running control plane. */
+export interface ControlPlane {
+  readonly url: string;
+  /** The API's bearer token (secret). */
+  readonly token: string;
+  /** The dependency bundle everything runs on (for tests and in-process tools). */
+  readonly deps: Deps;
+  readonly bus: LocalEventBus;
+  readonly runner: AslRunner;
+  /** The simulated fleet, when `simulate` > 0. */
+  readonly simulator?: Simulator;
+  /** What importing the simulated fleet and/or the kubeconfig gave. */
+  readonly imported: ImportClustersResult;
+  stop(): Promise<void>;
+}
+
+const ENVS = ['prod', 'staging', 'dev'] as const;
+const TIERS = ['web', 'api', 'batch'] as const;
+
+/**
+ * Labels of the i-th simulated cluster: `env` cycles prod, staging, dev; `tier` cycles web, api,
+ * batch every three clusters; so any selector on them picks a predictable, spread-out subset.
+ */
+export function simulatedLabels(index: number): Labels {
+  return {
+    env: ENVS[index % ENVS.length] ?? 'dev',
+    tier: TIERS[Math.floor(index / ENVS.length) % TIERS.length] ?? 'web',
+    fleet: 'simulated',
+  };
+}
+
+function mergeImports(into: ImportClustersResult, more: ImportClustersResult): void {
+  into.imported.push(...more.imported);
+  into.failed.push(...more.failed);
+}
+
+/** Start everything; `stop()` tears it down in reverse order. */
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // Tear down the rest regardless: a half-stopped control plane would hold ports.
+      }
+    }
+  };
+  try {
+    const tunables: Tunables = { ...DEFAULT_TUNABLES, ...options.tunables };
+    const dataDir = options.dataDir;
+    const dynamo = await startDynamoServer(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {});
+    cleanups.push(() => dynamo.stop());
+    const clock = new SystemClock();
+    const blobs = dataDir ? new DirectoryBlobStore(join(dataDir, 'blobs')) : new MemoryBlobStore();
+    const secrets = new LocalSecretStore(dataDir ? { dir: dataDir } : {});
+    const bus = new LocalEventBus();
+    const gateway = new KubernetesGateway({
+      credentials: new LocalCredentialsProvider({ secrets, clock }),
+      requestConcurrency: tunables.requestConcurrency,
+      requestTimeoutMs: tunables.requestTimeoutMs,
+    });
+    cleanups.push(() => gateway.close());
+    const renderer = memoizeRenderer(
+      new HelmRenderer({ blobs, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
+    );
+    const runner = new AslRunner({ deps: () => deps, waitMs: options.waitMs ?? 250 });
+    const deps: Deps = {
+      store: new DynamoStore({ client: dynamo.client, tableName: dynamo.tableName, clock }),
+      blobs,
+      secrets,
+      renderer,
+      clusters: gateway,
+      bus,
+      workflows: runner,
+      clock,
+      ids: new UlidGenerator(),
+      tunables,
+    };
+
+    const imported: ImportClustersResult = { imported: [], failed: [] };
+    let simulator: Simulator | undefined;
+    if ((options.simulate ?? 0) > 0) {
+      simulator = await startSimulator({ ...options.simulator, clusters: options.simulate });
+      cleanups.push(() => simulator?.stop());
+      const kubeconfig = simulator.kubeconfig();
+      // One import per label set: each context gets the labels of its position in the fleet.
+      const groups = new Map<string, { labels: Labels; contexts: string[] }>();
+      simulator.clusters().forEach((cluster, i) => {
+        const labels = simulatedLabels(i);
+        const key = JSON.stringify(labels);
+        const group = groups.get(key) ?? { labels, contexts: [] };
+        group.contexts.push(cluster.context);
+        groups.set(key, group);
+      });
+      for (const group of groups.values()) {
+        mergeImports(
+          imported,
+          await importClusters(deps, { kubeconfig, contexts: group.contexts, labels: group.labels }),
+        );
+      }
+    }
+    if (options.kubeconfig) {
+      const kubeconfig = readFileSync(options.kubeconfig, 'utf8');
+      mergeImports(
+        imported,
+        await importClusters(deps, { kubeconfig, labels: options.kubeconfigLabels ?? {} }),
+      );
+    }
+
+    // Runs are aborted before the fleet and the store they use go away.
+    cleanups.push(() => runner.close());
+    const api: ApiServer = await startApiServer({
+      deps: () => deps,
+      port: options.port ?? 0,
+      ...(options.token ? { token: options.token } : {}),
+    });
+    cleanups.push(() => api.stop());
+    const endpointFile = options.endpointFile;
+    if (endpointFile) {
+      writeEndpointFile(endpointFile, {
+        url: api.url,
+        token: api.token,
+        pid: process.pid,
+        startedAt: clock.now().toISOString(),
+      });
+      cleanups.push(() => removeEndpointFile(endpointFile, api.url));
+    }
+    return { url: api.url, token: api.token, deps, bus, runner, simulator, imported, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
