@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -31,6 +32,11 @@ export interface DynamoServerOptions {
   readonly port?: number;
   /** @default 'flotilla' */
   readonly tableName?: string;
+  /**
+   * Run dynalite in a worker thread, so its request handling uses another core than the code
+   * calling it (the control plane, the handlers, the simulator). @default false
+   */
+  readonly thread?: boolean;
 }
 
 /** A running embedded DynamoDB with the Flotilla table in it. */
@@ -51,7 +57,91 @@ type Dynalite = (options: {
   deleteTableMs?: number;
   updateTableMs?: number;
 }) => Server;
-const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as Dynalite;
+const DYNALITE_OPTIONS = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+
+/** The worker that hosts dynalite when `thread` is set: CommonJS, given its settings in workerData. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const dynalite = require(workerData.module);
+const server = dynalite({ path: workerData.path, ...workerData.options });
+server.once('error', (error) => parentPort.postMessage({ error: String(error && error.message) }));
+server.listen(workerData.port, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  server.closeAllConnections();
+  server.close((error) => {
+    parentPort.postMessage({ stopped: true, error: error ? String(error.message) : undefined });
+    parentPort.close();
+  });
+});
+`;
+
+/** A listening dynalite: its port, and how to close it (with its database). */
+interface Listening {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+async function listenInProcess(options: DynamoServerOptions): Promise<Listening> {
+  // Tables become ACTIVE at once: there is nothing to wait for in a local store.
+  const server: Server = dynalite({ path: options.dataDir, ...DYNALITE_OPTIONS });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      // The SDK keeps connections alive; close() alone would wait for them to time out.
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+async function listenInWorker(options: DynamoServerOptions): Promise<Listening> {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      module: require.resolve('dynalite'),
+      path: options.dataDir,
+      port: options.port ?? 0,
+      options: DYNALITE_OPTIONS,
+    },
+  });
+  type Reply = { port?: number; stopped?: boolean; error?: string };
+  const reply = (): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`the dynalite worker exited (code ${code})`));
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      worker.once('message', (message: Reply) => {
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        resolve(message);
+      });
+    });
+  const started = await reply();
+  if (started.port === undefined) {
+    await worker.terminate();
+    throw new Error(`dynalite could not start: ${started.error ?? 'no port'}`);
+  }
+  return {
+    port: started.port,
+    close: async () => {
+      const stopped = reply();
+      worker.postMessage('stop');
+      const outcome = await stopped;
+      await worker.terminate();
+      if (outcome.error) throw new Error(`dynalite did not close cleanly: ${outcome.error}`);
+    },
+  };
+}
 
 /** Region and credentials the local client signs with; dynalite checks neither. */
 const LOCAL_REGION = 'local';
@@ -71,32 +161,17 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
 export async function startDynamoServer(options: DynamoServerOptions = {}): Promise<DynamoServer> {
   const tableName = options.tableName ?? FLOTILLA_TABLE.defaultName;
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  // Tables become ACTIVE at once: there is nothing to wait for in a local store.
-  const server: Server = dynalite({
-    path: options.dataDir,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const listening = options.thread ? await listenInWorker(options) : await listenInProcess(options);
+  const endpoint = `http://127.0.0.1:${listening.port}`;
   const client = localDynamoClient(endpoint);
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    client.destroy();
-    // The SDK keeps connections alive; close() alone would wait for them to time out.
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      client.destroy();
+      await listening.close();
+    })();
+    return stopped;
   };
 
   try {

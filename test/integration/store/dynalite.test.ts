@@ -84,6 +84,26 @@ describe('startDynamoServer', () => {
     }
   });
 
+  it('runs in a worker thread on request, with the same data on disk', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flotilla-dynalite-'));
+    try {
+      const threaded = await startDynamoServer({ dataDir: dir, thread: true });
+      await new DynamoStore({ client: threaded.client }).createCluster(aCluster('default', 'from-thread'));
+      await threaded.stop();
+
+      const inProcess = await startDynamoServer({ dataDir: dir });
+      try {
+        expect(
+          (await new DynamoStore({ client: inProcess.client }).getCluster('default', 'from-thread'))?.name,
+        ).toBe('from-thread');
+      } finally {
+        await inProcess.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('stops cleanly twice and refuses connections afterwards', async () => {
     const extra = await startDynamoServer();
     await extra.stop();
