@@ -76,6 +76,26 @@ function findCondition(obj: KubeObject, type: string): JsonObject | undefined {
   return undefined;
 }
 
+/** Deployment status counts; like the API server's JSON, zero counts are left out. */
+function replicaCounts(
+  generation: number,
+  replicas: number,
+  updated: number,
+  available: number,
+  conditions: JsonObject[],
+): JsonObject {
+  const status: JsonObject = { observedGeneration: generation };
+  if (replicas > 0) status.replicas = replicas;
+  if (updated > 0) status.updatedReplicas = updated;
+  if (available > 0) {
+    status.readyReplicas = available;
+    status.availableReplicas = available;
+  }
+  if (replicas - available > 0) status.unavailableReplicas = replicas - available;
+  status.conditions = conditions;
+  return status;
+}
+
 function desiredReplicas(obj: KubeObject): number {
   const r = asObject(obj.spec)?.replicas;
   return typeof r === 'number' ? r : 1;
@@ -275,26 +295,25 @@ export class Controllers {
     const hash = templateHash(template);
     const rsName = `${name}-${hash}`;
     const rsType = this.cluster.typeOf('apps/v1', 'ReplicaSet');
-    if (rsType) this.ensureReplicaSet(rsType, obj, rsName, hash, desired);
+    const oldReplicaSets = rsType ? this.ensureReplicaSet(rsType, obj, rsName, hash, desired) : [];
     const never = neverReady(this.cluster.faults, 'Deployment');
+    const progressingBefore = findCondition(obj, 'Progressing');
+    const sameReplicaSet = asString(progressingBefore?.message)?.includes(`"${rsName}"`) === true;
+    const availableBefore = asNumber(previous.availableReplicas) ?? 0;
     const alreadyReady =
       !never &&
-      previous.observedGeneration !== undefined &&
-      findCondition(obj, 'Progressing')?.reason === 'NewReplicaSetAvailable' &&
-      asString(findCondition(obj, 'Progressing')?.message)?.includes(`"${rsName}"`) &&
+      sameReplicaSet &&
+      progressingBefore?.reason === 'NewReplicaSetAvailable' &&
+      availableBefore === desired &&
       asNumber(previous.readyReplicas) === desired;
     const ready = (current: KubeObject): void => {
-      const s = asObject(current.status) ?? {};
-      if (never) {
-        this.writeStatus(type, current, {
-          ...s,
-          observedGeneration: generation,
-          replicas: desired,
-          updatedReplicas: desired,
-          readyReplicas: 0,
-          availableReplicas: 0,
-          unavailableReplicas: desired,
-          conditions: [
+      const n = never ? 0 : desired;
+      if (rsType) {
+        this.replicaSetStatus(rsType, current, rsName, desired, n);
+        for (const old of oldReplicaSets) this.replicaSetStatus(rsType, current, old, 0, 0);
+      }
+      const conditions = never
+        ? [
             condition(
               'Available',
               'False',
@@ -309,58 +328,61 @@ export class Controllers {
               `ReplicaSet "${rsName}" has timed out progressing.`,
               findCondition(current, 'Progressing'),
             ),
-          ],
-        });
-        return;
-      }
-      const status: JsonObject = {
-        observedGeneration: generation,
-        replicas: desired,
-        updatedReplicas: desired,
-        readyReplicas: desired,
-        availableReplicas: desired,
-        conditions: [
-          condition(
-            'Available',
-            'True',
-            'MinimumReplicasAvailable',
-            'Deployment has minimum availability.',
-            findCondition(current, 'Available'),
-          ),
-          condition(
-            'Progressing',
-            'True',
-            'NewReplicaSetAvailable',
-            `ReplicaSet "${rsName}" has successfully progressed.`,
-            findCondition(current, 'Progressing'),
-          ),
-        ],
-      };
-      if (desired === 0) {
-        delete status.readyReplicas;
-        delete status.availableReplicas;
-      }
-      this.writeStatus(type, current, status);
+          ]
+        : [
+            condition(
+              'Available',
+              'True',
+              'MinimumReplicasAvailable',
+              'Deployment has minimum availability.',
+              findCondition(current, 'Available'),
+            ),
+            condition(
+              'Progressing',
+              'True',
+              'NewReplicaSetAvailable',
+              `ReplicaSet "${rsName}" has successfully progressed.`,
+              findCondition(current, 'Progressing'),
+            ),
+          ];
+      this.writeStatus(type, current, replicaCounts(generation, desired, desired, n, conditions));
     };
     if (alreadyReady || desired === 0 || this.options.readyDelayMs <= 0) {
       ready(obj);
       return;
     }
-    const progressing = this.writeStatus(type, obj, {
-      observedGeneration: generation,
-      replicas: desired,
-      updatedReplicas: desired,
-      readyReplicas: 0,
-      availableReplicas: 0,
-      unavailableReplicas: desired,
-      conditions: [
-        condition(
-          'Available',
-          'False',
-          'MinimumReplicasUnavailable',
-          'Deployment does not have minimum availability.',
-          findCondition(obj, 'Available'),
-        ),
+    // Mid-rollout, as kubectl rollout status sees it: the old ReplicaSet's pods still serve
+    // (and count as pending termination) until the new ones are ready.
+    const oldAvailable = sameReplicaSet ? 0 : availableBefore;
+    const available = oldAvailable + (sameReplicaSet ? Math.min(availableBefore, desired) : 0);
+    const wasAvailable = findCondition(obj, 'Available')?.status === 'True' && available > 0;
+    if (rsType)
+      this.replicaSetStatus(
+        rsType,
+        obj,
+        rsName,
+        desired,
+        sameReplicaSet ? Math.min(availableBefore, desired) : 0,
+      );
+    const progressing = this.writeStatus(
+      type,
+      obj,
+      replicaCounts(generation, desired + oldAvailable, desired, available, [
+        wasAvailable
+          ? condition(
+              'Available',
+              'True',
+              'MinimumReplicasAvailable',
+              'Deployment has minimum availability.',
+              findCondition(obj, 'Available'),
+            )
+          : condition(
+              'Available',
+              'False',
+              'MinimumReplicasUnavailable',
+              'Deployment does not have minimum availability.',
+              findCondition(obj, 'Available'),
+            ),
         condition(
           'Progressing',
           'True',
@@ -368,9 +390,28 @@ export class Controllers {
           `ReplicaSet "${rsName}" is progressing.`,
           findCondition(obj, 'Progressing'),
         ),
-      ],
-    });
+      ]),
+    );
     this.afterDelay(type, progressing, ready);
+  }
+
+  /** Writes the status of a Deployment's ReplicaSet (the Deployment controller owns its progress). */
+  private replicaSetStatus(
+    rsType: ResourceType,
+    deployment: KubeObject,
+    name: string,
+    replicas: number,
+    ready: number,
+  ): void {
+    const rs = this.cluster.find(rsType, asString(meta(deployment).namespace), name);
+    if (!rs) return;
+    const status: JsonObject = { observedGeneration: meta(rs).generation ?? 1, replicas };
+    if (replicas > 0) status.fullyLabeledReplicas = replicas;
+    if (ready > 0) {
+      status.readyReplicas = ready;
+      status.availableReplicas = ready;
+    }
+    this.writeStatus(rsType, rs, status);
   }
 
   private ensureReplicaSet(
@@ -379,7 +420,7 @@ export class Controllers {
     rsName: string,
     hash: string,
     desired: number,
-  ): void {
+  ): string[] {
     const m = meta(deployment);
     const namespace = asString(m.namespace);
     const uid = asString(m.uid) ?? '';
@@ -387,9 +428,11 @@ export class Controllers {
     const template = asObject(spec.template) ?? {};
     const templateMeta = asObject(template.metadata) ?? {};
     const ctx = this.context(rsType, '');
+    const old: string[] = [];
     for (const rs of this.cluster.all(rsType, namespace)) {
       const owned = (asArray(meta(rs).ownerReferences) ?? []).some((r) => asObject(r)?.uid === uid);
       if (!owned || meta(rs).name === rsName) continue;
+      old.push(asString(meta(rs).name) ?? '');
       if (desiredReplicas(rs) !== 0) {
         this.cluster.update(
           rsType,
@@ -411,7 +454,7 @@ export class Controllers {
           ctx,
         );
       }
-      return;
+      return old;
     }
     const selector = asObject(spec.selector) ?? {};
     const labels = { ...(asObject(templateMeta.labels) ?? {}), 'pod-template-hash': hash };
@@ -452,6 +495,7 @@ export class Controllers {
       },
       ctx,
     );
+    return old;
   }
 
   private nextRevision(rsType: ResourceType, deployment: KubeObject): number {
@@ -493,6 +537,10 @@ export class Controllers {
 
   private replicated(type: ResourceType, obj: KubeObject): void {
     const m = meta(obj);
+    const ownedByDeployment = (asArray(m.ownerReferences) ?? []).some(
+      (r) => asObject(r)?.kind === 'Deployment' && asObject(r)?.controller === true,
+    );
+    if (type.kind === 'ReplicaSet' && ownedByDeployment) return;
     const name = asString(m.name) ?? '';
     const generation = asNumber(m.generation) ?? 1;
     const spec = asObject(obj.spec) ?? {};

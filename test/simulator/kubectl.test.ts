@@ -122,10 +122,10 @@ describe('the real kubectl against the simulator', () => {
     const apply = await tools.kubectl(['apply', '-f', '-'], { context: 'sim-001', input: changed });
     expect(apply.stdout).toContain('deployment.apps/web configured');
     const during = sim.cluster('sim-001').get(deployment) as Obj;
-    expect(
-      during.status?.availableReplicas === 2 &&
-        during.status?.observedGeneration === during.metadata?.generation,
-    ).toBe(false);
+    const rolledOut = (d: Obj) =>
+      d.status?.observedGeneration === d.metadata?.generation &&
+      JSON.stringify(d.status?.conditions).includes('NewReplicaSetAvailable');
+    expect(rolledOut(during)).toBe(false);
 
     const rollout = await tools.kubectl(
       ['rollout', 'status', 'deployment/web', '-n', 'shop', '--timeout=30s'],
@@ -135,6 +135,7 @@ describe('the real kubectl against the simulator', () => {
     expect(rollout.code).toBe(0);
     expect(rollout.stdout).toContain('deployment "web" successfully rolled out');
     const after = sim.cluster('sim-001').get(deployment) as Obj;
+    expect(rolledOut(after)).toBe(true);
     expect(after.status?.availableReplicas).toBe(2);
     expect(after.status?.observedGeneration).toBe(2);
     const replicaSets = sim.cluster('sim-001').list({ kind: 'ReplicaSet', namespace: 'shop' }) as Obj[];
