@@ -82,6 +82,7 @@ import {
   executionExpiry,
   FIRST_VERSION,
   listLimit,
+  tooLarge,
   withoutUndefined,
 } from './rules.ts';
 import { FLOTILLA_TABLE, GSI1 } from './table.ts';
@@ -667,6 +668,13 @@ export class DynamoStore implements Store {
         throw new TransientError(`store ${operation} failed: ${(error as Error).name}; try again`, {
           cause: error,
         });
+      }
+      if (
+        error instanceof Error &&
+        error.name === 'ValidationException' &&
+        /item size/i.test(error.message)
+      ) {
+        throw tooLarge('a record');
       }
       throw error;
     }

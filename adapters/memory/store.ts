@@ -26,7 +26,20 @@ import {
 } from '../../domain/model.ts';
 import type { Store } from '../../domain/ports.ts';
 import { type ItemKey, keys } from '../dynamodb/keys.ts';
-import { addCounts, checkCountsDelta, checkRecord, FIRST_VERSION, listLimit } from '../dynamodb/rules.ts';
+import {
+  addCounts,
+  checkCountsDelta,
+  checkRecord,
+  FIRST_VERSION,
+  listLimit,
+  MAX_ITEM_BYTES,
+  tooLarge,
+} from '../dynamodb/rules.ts';
+
+/** Refuse what DynamoDB would refuse: a record over the item limit (its JSON approximates the size). */
+function checkSize(record: unknown): void {
+  if (Buffer.byteLength(JSON.stringify(record)) > MAX_ITEM_BYTES) throw tooLarge('a record');
+}
 
 /** A deep copy without `undefined` fields: what a round trip through DynamoDB gives back. */
 function copy<T>(value: T): T {
@@ -56,6 +69,7 @@ class MemoryTable {
   }
 
   put(key: ItemKey, record: unknown, index?: { pk: string; sk: string }): void {
+    checkSize(record);
     this.delete(key);
     let partition = this.#partitions.get(key.pk);
     if (!partition) {
@@ -429,6 +443,7 @@ export class MemoryStore implements Store {
   async putResults(results: readonly ExecutionResult[]): Promise<void> {
     await this.#tick();
     const records = results.map((result, i) => checkRecord(ExecutionResult, result, `results[${i}]`));
+    records.forEach(checkSize);
     for (const record of records) {
       this.#table.put(keys.result(record.tenant, record.executionId, record.cluster), record);
     }
@@ -444,6 +459,7 @@ export class MemoryStore implements Store {
   async putBatches(batches: readonly PlanBatch[]): Promise<void> {
     await this.#tick();
     const records = batches.map((batch, i) => checkRecord(PlanBatch, batch, `batches[${i}]`));
+    records.forEach(checkSize);
     for (const record of records) {
       this.#table.put(keys.batch(record.tenant, record.executionId, record.index), record);
     }

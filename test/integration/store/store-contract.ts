@@ -7,6 +7,7 @@ import {
   AlreadyExistsError,
   NotFoundError,
   OperationInProgressError,
+  PayloadTooLargeError,
   ValidationError,
   VersionConflictError,
 } from '../../../domain/errors.ts';
@@ -368,6 +369,13 @@ export function storeContract(name: string, options: StoreContractOptions): void
       const read = await store().getTarget(tenant, 'shop', 'alpha');
       expect(read).toEqual(applied);
       expect(Object.keys(read ?? {}).every((k) => k in Target.shape)).toBe(true);
+    });
+
+    it('refuses a target over the item size limit with PayloadTooLargeError, storing nothing', async () => {
+      const tenant = freshTenant();
+      const huge = aTarget(tenant, 'shop', 'alpha', {}, 6000);
+      await expect(store().putTarget(huge)).rejects.toBeInstanceOf(PayloadTooLargeError);
+      expect(await store().getTarget(tenant, 'shop', 'alpha')).toBeUndefined();
     });
 
     it('says NotFoundError when updating a target that was deleted', async () => {
