@@ -30,8 +30,9 @@ export interface Endpoint {
 
 /** Resolve the endpoint from flags, then the environment, then the local endpoint file. */
 export function resolveEndpoint(flags: ApiFlags, env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const url = flags.api ?? env.FLOTILLA_API;
-  const token = flags.token ?? env.FLOTILLA_TOKEN;
+  // An empty variable counts as unset (`FLOTILLA_API= flotilla …`).
+  const url = flags.api || env.FLOTILLA_API || undefined;
+  const token = flags.token || env.FLOTILLA_TOKEN || undefined;
   const file = readEndpointFile(env);
   if (url) {
     const sameAsLocal = file && file.url.replace(/\/+$/, '') === url.replace(/\/+$/, '');
