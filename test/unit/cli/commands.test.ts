@@ -289,7 +289,7 @@ describe('deploy, status, history', () => {
     );
     const unresolved = await flotilla(['deploy', '-f', values]);
     expect(oneLine(unresolved)).toBe(
-      'flotilla: values.region: ${cluster.labels.planet} does not resolve for cluster "sim-001"',
+      `flotilla: values.region: \${cluster.labels.planet} does not resolve for cluster "sim-001"`,
     );
     const unknown = deploymentFile(
       'unk',

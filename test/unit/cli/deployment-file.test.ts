@@ -40,7 +40,7 @@ describe('loadDeploymentFile', () => {
         'spec:',
         `  source: { chart: ${JSON.stringify(HELLO)} }`,
         '  namespace: shop',
-        '  values: { replicas: 2, region: "${cluster.region}" }',
+        '  values: { replicas: 2, region: "$' + '{cluster.region}" }',
         '  target: { selector: { matchLabels: { env: prod } } }',
         '  strategy: { maxParallel: 5 }',
       ].join('\n'),
@@ -51,7 +51,7 @@ describe('loadDeploymentFile', () => {
     expect(input).toMatchObject({
       name: 'shop',
       namespace: 'shop',
-      values: { replicas: 2, region: '${cluster.region}' },
+      values: { replicas: 2, region: `\${cluster.region}` },
       target: { selector: { matchLabels: { env: 'prod' } } },
       strategy: { maxParallel: 5 },
       source: { type: 'chart' },
