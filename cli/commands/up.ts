@@ -62,6 +62,11 @@ export function registerUp(program: Command): void {
           : 'State:          in memory (gone when this stops)',
         '',
         'Try:',
+        ...(simulate === 0 && !options.kubeconfig
+          ? [
+              '  npx flotilla clusters import --kubeconfig ~/.kube/config -l env=dev   # no fleet yet: bring yours',
+            ]
+          : []),
         '  npx flotilla clusters list',
         '  npx flotilla clusters list -l env=prod',
         '  npx flotilla deploy -f examples/deploy-hello.yaml',
