@@ -5,9 +5,7 @@
  */
 import {
   AlreadyExistsError,
-  ClusterUnreachableError,
   CredentialsError,
-  describeError,
   UnauthorizedError,
   ValidationError,
   VersionConflictError,
@@ -122,8 +120,9 @@ export async function probeCluster(
     if (error instanceof CredentialsError) {
       throw new ValidationError([{ path: field, message: `credentials cannot be used: ${error.message}` }]);
     }
-    if (error instanceof ClusterUnreachableError) throw error;
-    throw new ClusterUnreachableError(cluster.name, describeError(error), { cause: error });
+    // ClusterUnreachableError (the gateway's word for a connection failure) and anything
+    // unexpected go up as they are: only the caller can tell a bug from a bad cluster.
+    throw error;
   }
 }
 
