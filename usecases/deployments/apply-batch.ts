@@ -41,9 +41,10 @@ export function failureOfError(error: unknown): FailureCode {
 
 interface Applied {
   readonly target: Target;
-  /** Absent when an earlier run of the step already handled this target. */
-  readonly result?: ExecutionResult;
+  readonly result: ExecutionResult;
   readonly previousStatus: Target['status'];
+  /** False when an earlier run of the step already handled (and counted) this target. */
+  readonly fresh: boolean;
 }
 
 /** Merge two inventories by object identity, later entries winning. */
@@ -95,7 +96,7 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
     (await store.getTargets(input.tenant, run.deployment.name, names)).map((t) => [t.cluster, t]),
   );
   const clusters = new Map((await store.getClusters(input.tenant, names)).map((c) => [c.name, c]));
-  const applied = await Promise.all(
+  const settled = await Promise.allSettled(
     Object.entries(batch.clusters).map(([cluster, renderDigest]) =>
       applyOne(
         deps,
@@ -107,11 +108,14 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
     ),
   );
 
-  const results = applied.flatMap((a) => (a.result ? [a.result] : []));
+  // Record what was done even when one cluster's write failed: the retry skips those targets.
+  const applied = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const delta = new CountDelta();
-  for (const a of applied) if (a.result) delta.move(a.previousStatus, a.target.status);
-  if (results.length > 0) await store.putResults(results);
+  for (const a of applied) if (a.fresh) delta.move(a.previousStatus, a.target.status);
+  if (applied.length > 0) await store.putResults(applied.map((a) => a.result));
   if (!delta.empty) await store.addExecutionCounts(input.tenant, input.executionId, delta.delta);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
 
   const pending = applied.filter((a) => a.target.status === 'Progressing').length;
   return { pending, waitSeconds: pending > 0 ? deps.tunables.healthPollSeconds : 0 };
@@ -126,7 +130,8 @@ interface Member {
 
 /**
  * Apply to one cluster and write its target. A target an earlier run of this step already
- * handled is returned as it is, without a result: nothing is applied or counted twice.
+ * handled is returned as it is (its result written again, harmlessly): nothing is applied or
+ * counted twice.
  */
 async function applyOne(
   deps: Deps,
@@ -146,7 +151,14 @@ async function applyOne(
     target.desiredRevision === revision.revision &&
     target.status !== 'Pending'
   ) {
-    return { target, previousStatus: target.status };
+    const result = resultOf(target, {
+      executionId: execution.id,
+      batch: member.batch,
+      wave: member.wave,
+      objects: target.inventory.length,
+      now: target.updatedAt,
+    });
+    return { target, result, previousStatus: target.status, fresh: false };
   }
   const previous: Target = target ?? {
     tenant,
@@ -235,6 +247,7 @@ async function applyOne(
   const written = await store.putTarget(next);
   return {
     target: written,
+    fresh: true,
     previousStatus: previous.executionId === execution.id ? previous.status : 'Pending',
     result: resultOf(written, {
       executionId: execution.id,

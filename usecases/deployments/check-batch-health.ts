@@ -41,9 +41,11 @@ export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<B
       )
     ).map((c) => [c.name, c]),
   );
-  const checked = await Promise.all(
+  const settled = await Promise.allSettled(
     targets.map((target) => checkOne(deps, target, clusters.get(target.cluster), deadlineMs)),
   );
+  // Record what was done even when one target's write failed: the retry skips ended targets.
+  const checked = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
 
   const now = deps.clock.now().toISOString();
   const delta = new CountDelta();
@@ -66,6 +68,8 @@ export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<B
   }
   if (results.length > 0) await store.putResults(results);
   if (!delta.empty) await store.addExecutionCounts(input.tenant, input.executionId, delta.delta);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
 
   const waiting = checked.filter((c) => (c.changed ?? c.target).status === 'Progressing');
   if (waiting.length === 0) return { pending: 0, waitSeconds: 0 };

@@ -9,7 +9,7 @@ import { type FlotillaEvent, makeEvent } from '../../domain/events.ts';
 import type { ExecutionStatus, ProgressCounts } from '../../domain/model.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
-import { countsFromResults, loadRun, type StepInput } from './records.ts';
+import { countsFromResults, loadRun, resultOf, type StepInput } from './records.ts';
 
 export interface DeployOutcome {
   readonly status: ExecutionStatus;
@@ -67,6 +67,24 @@ async function close(deps: Deps, input: StepInput, failure: string | undefined):
     };
   }
   const results = await store.listResults(input.tenant, input.executionId);
+  // A step that died between writing a target and its result leaves the target as the truth.
+  const have = new Set(results.map((r) => r.cluster));
+  const orphans = (await store.listTargets(input.tenant, deployment.name)).filter(
+    (t) => t.executionId === execution.id && t.status !== 'Pending' && !have.has(t.cluster),
+  );
+  if (orphans.length > 0) {
+    const recovered = orphans.map((t) =>
+      resultOf(t, {
+        executionId: execution.id,
+        batch: 0,
+        ...(t.wave !== undefined ? { wave: t.wave } : {}),
+        objects: t.inventory.length,
+        now: t.updatedAt,
+      }),
+    );
+    await store.putResults(recovered);
+    results.push(...recovered);
+  }
   const counts = countsFromResults(execution.counts.total, results);
   const unfinished = counts.pending + counts.progressing;
   const ok = failure === undefined && counts.failed === 0 && unfinished === 0;

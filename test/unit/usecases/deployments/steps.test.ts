@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: values templates use ${cluster.*} literally
 import { beforeEach, describe, expect, it } from 'vitest';
+import { TransientError } from '../../../../domain/errors.ts';
 import type { FlotillaEvent } from '../../../../domain/events.ts';
 import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../../domain/names.ts';
 import { applyBatch } from '../../../../usecases/deployments/apply-batch.ts';
@@ -199,6 +200,37 @@ describe('applyBatch', () => {
     expect((await bed.store.getExecution('default', executionId))?.counts).toEqual(counts);
   });
 
+  it("keeps the results of the clusters done when another cluster's write fails, and the retry finishes", async () => {
+    // Prepare: the first write of c6's target loses to a throttle
+    let failures = 1;
+    const putTarget = bed.store.putTarget.bind(bed.store);
+    bed.store.putTarget = async (t) => {
+      if (t.cluster === 'c6' && t.status !== 'Pending' && failures-- > 0)
+        throw new TransientError('throttled');
+      return putTarget(t);
+    };
+    const { executionId, input } = await start(bed);
+    await planDeploy(bed.deps, input);
+
+    // Act
+    const first = await applyBatch(bed.deps, { ...input, batch: 0 }).catch((e: unknown) => e);
+    const afterFirst = await bed.store.listResults('default', executionId);
+    const second = await applyBatch(bed.deps, { ...input, batch: 0 });
+
+    // Assess
+    expect(first).toBeInstanceOf(TransientError);
+    expect(afterFirst.map((r) => r.cluster)).not.toContain('c6');
+    expect(afterFirst).toHaveLength(9);
+    expect(second.pending).toBe(0);
+    expect(await bed.store.listResults('default', executionId)).toHaveLength(10);
+    expect((await bed.store.getExecution('default', executionId))?.counts).toMatchObject({
+      pending: 0,
+      succeeded: 10,
+    });
+    expect(bed.fleet.cluster('c0').applied).toHaveLength(2);
+    expect(bed.fleet.cluster('c6').applied).toHaveLength(4);
+  });
+
   it('prunes the objects a new revision no longer has', async () => {
     // Prepare: revision 1 has an extra ConfigMap
     const first = await start(bed, { values: { replicas: 2, extra: true } });
@@ -365,6 +397,23 @@ describe('finishDeploy and failDeploy', () => {
     const deployment = await bed.store.getDeployment('default', 'shop');
     expect(deployment?.lastGoodRevision).toBeUndefined();
     expect(deployment?.lock).toBeUndefined();
+  });
+
+  it('recovers the result of a target whose step died before writing it', async () => {
+    // Prepare: every target applied, then c4's result is lost
+    const { input } = await start(bed);
+    await planDeploy(bed.deps, input);
+    await applyBatch(bed.deps, { ...input, batch: 0 });
+    await applyBatch(bed.deps, { ...input, batch: 1 });
+    const listResults = bed.store.listResults.bind(bed.store);
+    bed.store.listResults = async (tenant, id) =>
+      (await listResults(tenant, id)).filter((r) => r.cluster !== 'c4');
+
+    // Act
+    const outcome = await finishDeploy(bed.deps, input);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'Succeeded', counts: { total: 10, succeeded: 10, pending: 0 } });
   });
 
   it('records a caught workflow error as the failure, without the stack, and frees the deployment', async () => {
