@@ -188,6 +188,8 @@ export interface ClusterConnection {
   readonly server: string;
   readonly caData?: string;
   readonly insecureSkipTlsVerify?: boolean;
+  /** The name to verify the server certificate against (and send in SNI), when not the server's host. */
+  readonly tlsServerName?: string;
   readonly token?: string;
   readonly clientCertificateData?: string;
   readonly clientKeyData?: string;

@@ -85,6 +85,7 @@ export async function connectionFromKubeconfigText(
     server: entry.server,
     ...(caData ? { caData } : {}),
     ...(entry.skipTLSVerify ? { insecureSkipTlsVerify: true } : {}),
+    ...(entry.tlsServerName ? { tlsServerName: entry.tlsServerName } : {}),
     ...(token ? { token } : {}),
     ...(clientCertificateData && clientKeyData ? { clientCertificateData, clientKeyData } : {}),
   };

@@ -39,7 +39,8 @@ import type {
 } from '../../domain/ports.ts';
 import { classify, isRbacDenial, isRetryable, type RequestFailure } from './errors.ts';
 import { Limiter } from './limiter.ts';
-import { type RawObject, RawObjectApi } from './object-api.ts';
+import { type RawObject, RawObjectApi, type SharedDiscovery } from './object-api.ts';
+import { undiciHttpLibrary } from './transport.ts';
 
 export interface KubernetesClientOptions {
   /** The Flotilla cluster name (errors name it). */
@@ -53,6 +54,11 @@ export interface KubernetesClientOptions {
   readonly retries?: number;
   /** How long apply waits for CRDs it applied to be established. @default 30000 */
   readonly crdWaitMs?: number;
+  /**
+   * Built-in discovery shared with other clients, and this cluster's Kubernetes version as the
+   * cluster record has it (clusters of one version serve the same built-in resources).
+   */
+  readonly sharedDiscovery?: { readonly discovery: SharedDiscovery; readonly kubernetesVersion: string };
 }
 
 const USER_AGENT = `flotilla (node ${process.version})`;
@@ -116,6 +122,7 @@ export class KubernetesClusterClient implements ClusterClient {
           server: connection.server,
           ...(connection.caData ? { caData: connection.caData } : {}),
           skipTLSVerify: connection.insecureSkipTlsVerify === true,
+          ...(connection.tlsServerName ? { tlsServerName: connection.tlsServerName } : {}),
         },
       ],
       users: [
@@ -143,6 +150,7 @@ export class KubernetesClusterClient implements ClusterClient {
         ...(pem(connection.clientCertificateData) ? { cert: pem(connection.clientCertificateData) } : {}),
         ...(pem(connection.clientKeyData) ? { key: pem(connection.clientKeyData) } : {}),
         rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
+        ...(connection.tlsServerName ? { servername: connection.tlsServerName } : {}),
         keepAlive: true,
         keepAliveInitialDelay: 30_000,
       },
@@ -165,9 +173,13 @@ export class KubernetesClusterClient implements ClusterClient {
       createConfiguration({
         baseServer: new ServerConfiguration(connection.server.replace(/\/+$/, ''), {}),
         authMethods: { default: auth },
+        httpApi: undiciHttpLibrary(agent),
         middleware: [setHeaderMiddleware('User-Agent', USER_AGENT)],
       }),
     );
+    if (options.sharedDiscovery) {
+      this.#api.shareDiscovery(options.sharedDiscovery.discovery, options.sharedDiscovery.kubernetesVersion);
+    }
   }
 
   /** Requests sent so far, and the most operations that were in flight at once. */
@@ -299,23 +311,18 @@ export class KubernetesClusterClient implements ClusterClient {
   }
 
   /**
-   * Create the namespaces objects live in when they are missing. Only a cluster-level failure
-   * stops here; any other shows again, better worded, on the objects of that namespace.
+   * Make sure the namespaces objects live in exist: one server-side apply of a bare Namespace
+   * each (it creates a missing one and changes nothing on an existing one, in one request). Only
+   * a cluster-level failure stops here; any other (say RBAC forbids touching namespaces) shows
+   * again, better worded, on the objects of that namespace.
    */
   async #ensureNamespaces(names: readonly string[]): Promise<void> {
     await Promise.all(
-      names.map(async (name) => {
-        try {
-          if (await this.get({ apiVersion: 'v1', kind: 'Namespace', name })) return;
-          await this.#limiter.run(() =>
-            this.#applyOne({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { force: false }),
-          );
-        } catch (error) {
-          if (error instanceof Fatal) throw error;
-          if (error instanceof ClusterUnreachableError || error instanceof UnauthorizedError)
-            throw new Fatal(error);
-        }
-      }),
+      names.map((name) =>
+        this.#limiter.run(() =>
+          this.#applyOne({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { force: false }),
+        ),
+      ),
     );
   }
 

@@ -39,6 +39,7 @@ const NETWORK_CODES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'answer stalled',
   UND_ERR_SOCKET: 'connection closed',
   UND_ERR_CLOSED: 'connection closed',
+  ECONNABORTED: 'connection aborted',
 };
 
 const TLS_CODE = /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME|HOSTNAME_MISMATCH/;
@@ -106,9 +107,12 @@ export function classify(error: unknown, timeoutMs: number): RequestFailure {
   const code = codeIn(error);
   if (code && NETWORK_CODES[code]) return { kind: 'unreachable', reason: NETWORK_CODES[code] };
   if (code && TLS_CODE.test(code)) {
+    const certificate = /CERT|UNABLE_TO|SELF_SIGNED|ALTNAME|HOSTNAME/.test(code);
     return {
       kind: 'unreachable',
-      reason: `TLS handshake failed: the server's certificate was not accepted (${code})`,
+      reason: certificate
+        ? `TLS handshake failed: the server's certificate was not accepted (${code})`
+        : `TLS handshake failed (${code})`,
     };
   }
   const message = error instanceof Error ? error.message : String(error);

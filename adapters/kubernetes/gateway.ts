@@ -2,7 +2,8 @@
  * The ClusterGateway over @kubernetes/client-node: one client per cluster per process, reused
  * while the cluster's connection (endpoint, CA, credentials) stays the same, so every apply to a
  * cluster goes over the same keep-alive connections. When the connection changes (a rotated
- * token, a new endpoint) a new client replaces the old one, whose pool is closed.
+ * token, a new endpoint) a new client replaces the old one, whose pool is closed. Discovery of
+ * built-in API versions is shared between clusters of the same Kubernetes version.
  */
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../../domain/model.ts';
@@ -13,6 +14,7 @@ import type {
   CredentialsProvider,
 } from '../../domain/ports.ts';
 import { KubernetesClusterClient } from './client.ts';
+import { SharedDiscovery } from './object-api.ts';
 
 export interface KubernetesGatewayOptions {
   readonly credentials: CredentialsProvider;
@@ -30,6 +32,7 @@ function connectionDigest(connection: ClusterConnection): string {
     connection.server,
     connection.caData ?? '',
     connection.insecureSkipTlsVerify ? '1' : '0',
+    connection.tlsServerName ?? '',
     connection.token ?? '',
     connection.clientCertificateData ?? '',
     connection.clientKeyData ?? '',
@@ -40,6 +43,7 @@ function connectionDigest(connection: ClusterConnection): string {
 export class KubernetesGateway implements ClusterGateway {
   readonly #options: KubernetesGatewayOptions;
   readonly #clients = new Map<string, { digest: string; client: KubernetesClusterClient }>();
+  readonly #discovery = new SharedDiscovery();
 
   constructor(options: KubernetesGatewayOptions) {
     this.#options = options;
@@ -57,6 +61,9 @@ export class KubernetesGateway implements ClusterGateway {
       concurrency: this.#options.requestConcurrency,
       timeoutMs: this.#options.requestTimeoutMs,
       ...(this.#options.crdWaitMs !== undefined ? { crdWaitMs: this.#options.crdWaitMs } : {}),
+      ...(cluster.version
+        ? { sharedDiscovery: { discovery: this.#discovery, kubernetesVersion: cluster.version } }
+        : {}),
     });
     this.#clients.set(key, { digest, client });
     // Requests in flight on the old client finish; its sockets close after them.

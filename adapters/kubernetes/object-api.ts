@@ -26,6 +26,44 @@ import { FIELD_MANAGER } from '../../domain/names.ts';
 /** A Kubernetes object as the server sends it. */
 export type RawObject = KubernetesObject & Record<string, unknown>;
 
+/** Built-in API groups served by kube-apiserver itself (custom resource groups always have a dot). */
+const BUILTIN_GROUPS = new Set([
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+]);
+
+function isBuiltinApiVersion(apiVersion: string): boolean {
+  const slash = apiVersion.indexOf('/');
+  if (slash < 0) return true;
+  const group = apiVersion.slice(0, slash);
+  return !group.includes('.') || BUILTIN_GROUPS.has(group);
+}
+
+/** Discovery lists of built-in API versions, per Kubernetes version, shared by a process's clients. */
+export class SharedDiscovery {
+  readonly #lists = new Map<string, V1APIResourceList>();
+
+  get(kubernetesVersion: string, apiVersion: string): V1APIResourceList | undefined {
+    return this.#lists.get(`${kubernetesVersion}|${apiVersion}`);
+  }
+
+  set(kubernetesVersion: string, apiVersion: string, list: V1APIResourceList): void {
+    this.#lists.set(`${kubernetesVersion}|${apiVersion}`, list);
+  }
+}
+
 /** Discovery answered 404: the cluster does not serve this API version (no CRD for it, or no more). */
 export class UnservedApiVersionError extends Error {
   readonly apiVersion: string;
@@ -39,6 +77,18 @@ export class UnservedApiVersionError extends Error {
 export class RawObjectApi extends KubernetesObjectApi {
   /** One discovery request per API version at a time, however many objects ask at once. */
   readonly #discovering = new Map<string, Promise<void>>();
+  /** API versions whose cached list came from another cluster of the same version. */
+  readonly #fromShared = new Set<string>();
+  #shared: { discovery: SharedDiscovery; version: string } | undefined;
+
+  /**
+   * Take the built-in API versions' discovery from (and give it to) other clusters that run the
+   * same Kubernetes version: they serve the same built-in resources, so a cold process asks one
+   * cluster per version instead of every cluster. Custom resources are always asked of the cluster.
+   */
+  shareDiscovery(discovery: SharedDiscovery, kubernetesVersion: string): void {
+    this.#shared = { discovery, version: kubernetesVersion };
+  }
 
   /** Server-side apply of `object`, sent byte for byte as given. */
   async apply(object: RawObject, options: { force: boolean; dryRun?: boolean }): Promise<RawObject> {
@@ -76,28 +126,50 @@ export class RawObjectApi extends KubernetesObjectApi {
    * so turns a timeout (a DOMException, whose message is read-only) into an unrelated TypeError.
    */
   protected override async resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
-    const find = (list: V1APIResourceList | undefined) =>
-      list?.resources.find((r) => r.kind === kind && !r.name.includes('/'));
-    const cached = find(this.apiVersionResourceCache[apiVersion]);
+    const find = () =>
+      this.apiVersionResourceCache[apiVersion]?.resources.find(
+        (r) => r.kind === kind && !r.name.includes('/'),
+      );
+    const cached = find();
     if (cached) return cached;
+    await this.#discoverOnce(apiVersion);
+    const found = find();
+    if (found || !this.#fromShared.has(apiVersion)) return found;
+    // Another cluster's answer did not have it: ask this cluster.
+    this.#fromShared.delete(apiVersion);
+    await this.#discoverOnce(apiVersion);
+    return find();
+  }
+
+  #discoverOnce(apiVersion: string): Promise<void> {
     let pending = this.#discovering.get(apiVersion);
     if (!pending) {
       pending = this.#discover(apiVersion).finally(() => this.#discovering.delete(apiVersion));
       this.#discovering.set(apiVersion, pending);
     }
-    await pending;
-    return find(this.apiVersionResourceCache[apiVersion]);
+    return pending;
   }
 
   async #discover(apiVersion: string): Promise<void> {
+    const shared = this.#shared && isBuiltinApiVersion(apiVersion) ? this.#shared : undefined;
+    if (shared && !this.apiVersionResourceCache[apiVersion]) {
+      const hit = shared.discovery.get(shared.version, apiVersion);
+      if (hit) {
+        this.apiVersionResourceCache[apiVersion] = hit;
+        this.#fromShared.add(apiVersion);
+        return;
+      }
+    }
     const context = this.configuration.baseServer.makeRequestContext(
       this.apiVersionPath(apiVersion),
       HttpMethod.GET,
     );
     context.setHeaderParam('Accept', 'application/json');
     try {
-      const list = await this.requestPromise<RawObject>(context);
-      this.apiVersionResourceCache[apiVersion] = list as unknown as V1APIResourceList;
+      const list = (await this.requestPromise<RawObject>(context)) as unknown as V1APIResourceList;
+      this.apiVersionResourceCache[apiVersion] = list;
+      this.#fromShared.delete(apiVersion);
+      shared?.discovery.set(shared.version, apiVersion, list);
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) throw new UnservedApiVersionError(apiVersion);
       throw error;

@@ -9,6 +9,7 @@ import { LocalCredentialsProvider } from '../../../adapters/credentials/local-cr
 import { HelmRenderer } from '../../../adapters/helm/renderer.ts';
 import { KubernetesClusterClient } from '../../../adapters/kubernetes/client.ts';
 import { KubernetesGateway } from '../../../adapters/kubernetes/gateway.ts';
+import { SharedDiscovery } from '../../../adapters/kubernetes/object-api.ts';
 import { layerBinaries } from '../../../adapters/tools/layer-binaries.ts';
 import { ClusterUnreachableError, TransientError, UnauthorizedError } from '../../../domain/errors.ts';
 import { stampObjects } from '../../../domain/manifests.ts';
@@ -445,8 +446,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
   describe('cluster-level failures', () => {
     it('throws ClusterUnreachableError when connections are refused', async () => {
-      // A port nothing listens on: a real refusal. (The simulator's `refuse` fault answers 500
-      // over TLS instead of resetting the connection; see the report.)
+      // A port nothing listens on: a real refusal.
       const port = await closedPort();
       const { client, info } = clientFor(11, { server: `https://127.0.0.1:${port}/clusters/x` });
       const error = await rejection(
@@ -457,6 +457,17 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       await expect(client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'x' })).rejects.toBeInstanceOf(
         ClusterUnreachableError,
       );
+    });
+
+    it('throws ClusterUnreachableError when the cluster drops every connection', async () => {
+      const { client, sim: cluster, info } = clientFor(14);
+      cluster.setFaults({ unreachable: 'refuse' });
+      const error = await rejection(
+        client.apply([configMap('a', 'x'), configMap('b', 'x')], { force: true }),
+      );
+      expect(error).toBeInstanceOf(ClusterUnreachableError);
+      expect(error.message).toBe(`cluster "${info.name}" is unreachable: connection closed`);
+      await expect(client.nodes()).rejects.toBeInstanceOf(ClusterUnreachableError);
     });
 
     it('abandons a cluster that does not answer within the request timeout', async () => {
@@ -484,6 +495,13 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       expect(error.message).toContain(info.name);
       expect(error.message).not.toContain('wrong-token-value');
       await expect(client.serverVersion()).rejects.toBeInstanceOf(UnauthorizedError);
+    });
+
+    it('checks the certificate against tlsServerName when one is given', async () => {
+      const { client } = clientFor(13, { tlsServerName: 'not-the-server.example' });
+      const error = await rejection(client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'default' }));
+      expect(error).toBeInstanceOf(ClusterUnreachableError);
+      expect(error.message).toMatch(/certificate was not accepted \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
     });
 
     it('throws ClusterUnreachableError for a server certificate it cannot trust', async () => {
@@ -536,6 +554,86 @@ describe('KubernetesGateway', () => {
     expect(rotated).not.toBe(first);
     expect(gateway.size).toBe(2);
     await expect(rotated.serverVersion()).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('asks built-in discovery of one cluster per Kubernetes version, and custom kinds of each cluster', async () => {
+    const fleet = await startSimulator({ clusters: 3, prefix: 'disc' });
+    const shared = new KubernetesGateway({ credentials, requestConcurrency: 4, requestTimeoutMs: 5_000 });
+    try {
+      const records = await Promise.all(
+        fleet.clusters().map(async (info) => ({
+          ...clusterRecord(info, fleet.caPem, await secrets.put(info.name, info.token)),
+          version: '1.31.0',
+        })),
+      );
+      const objects: KubeObject[] = [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web', namespace: 'd' },
+          spec: deploymentSpec(1),
+        },
+        configMap('cfg', 'd'),
+      ];
+      const requests: number[] = [];
+      for (const record of records) {
+        const client = (await shared.client(record)) as KubernetesClusterClient;
+        const outcomes = await client.apply(objects, { force: true });
+        expect(failures(outcomes)).toEqual([]);
+        requests.push(client.stats().requests);
+      }
+      // First cluster: discovery of v1 and apps/v1, the namespace, two objects. Then no discovery.
+      expect(requests).toEqual([5, 3, 3]);
+
+      // A custom kind is never taken from another cluster: the second cluster lacks the CRD.
+      const [first, second] = records;
+      if (!first || !second) throw new Error('clusters expected');
+      const a = await shared.client(first);
+      const b = await shared.client(second);
+      await a.apply(
+        [
+          widgetCrd(),
+          { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'd' } },
+        ],
+        {
+          force: true,
+        },
+      );
+      const [widget] = await b.apply(
+        [{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'd' } }],
+        {
+          force: true,
+        },
+      );
+      expect(widget?.ok).toBe(false);
+    } finally {
+      await shared.close();
+      await fleet.stop();
+    }
+  });
+
+  it('falls back to the cluster when a shared discovery list lacks a kind', async () => {
+    const [info] = sim.clusters();
+    if (!info) throw new Error('a cluster expected');
+    const discovery = new SharedDiscovery();
+    discovery.set('1.31.0', 'v1', { groupVersion: 'v1', resources: [] });
+    const client = new KubernetesClusterClient({
+      name: info.name,
+      connection: {
+        server: info.server,
+        caData: Buffer.from(sim.caPem).toString('base64'),
+        token: info.token,
+      },
+      concurrency: 2,
+      timeoutMs: 5_000,
+      sharedDiscovery: { discovery, kubernetesVersion: '1.31.0' },
+    });
+    try {
+      expect(failures(await client.apply([configMap('fallback', 'fb')], { force: true }))).toEqual([]);
+      expect(discovery.get('1.31.0', 'v1')?.resources.some((r) => r.kind === 'ConfigMap')).toBe(true);
+    } finally {
+      await client.close();
+    }
   });
 });
 

@@ -38,7 +38,14 @@ function kubeconfig(users: Array<{ name: string; user: Record<string, unknown> }
         name: 'c-a',
         cluster: { server: 'https://a.example:6443', 'certificate-authority-data': 'Q0EtQQ==' },
       },
-      { name: 'c-b', cluster: { server: 'https://b.example:6443', 'insecure-skip-tls-verify': true } },
+      {
+        name: 'c-b',
+        cluster: {
+          server: 'https://b.example:6443',
+          'insecure-skip-tls-verify': true,
+          'tls-server-name': 'api.b',
+        },
+      },
     ],
     contexts: [
       { name: 'a', context: { cluster: 'c-a', user: users[0]?.name } },
@@ -136,6 +143,7 @@ describe('LocalCredentialsProvider', () => {
       expect(await provider.connectionFor(cluster)).toEqual({
         server: 'https://b.example:6443',
         insecureSkipTlsVerify: true,
+        tlsServerName: 'api.b',
         clientCertificateData: 'Q0VSVA==',
         clientKeyData: 'S0VZ',
       });

@@ -1,0 +1,236 @@
+/**
+ * The Kubernetes adapter against the fleet simulator: a 20-object chart server-side applied to
+ * many simulated clusters through the gateway (client-node, discovery, namespace check, error
+ * mapping, bounded concurrency), and in the same run the floor: the same PATCH requests sent by
+ * a plain undici loop with keep-alive, the same concurrency, the same simulator. Both run on
+ * fresh clusters (creates) and then again (unchanged re-apply).
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { LocalCredentialsProvider } from '../adapters/credentials/local-credentials.ts';
+import { HelmRenderer } from '../adapters/helm/renderer.ts';
+import type { KubernetesClusterClient } from '../adapters/kubernetes/client.ts';
+import { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
+import { stampObjects } from '../domain/manifests.ts';
+import type { Cluster, KubeObject } from '../domain/model.ts';
+import type { BlobStore, SecretStore } from '../domain/ports.ts';
+import { type SimClusterInfo, startSimulator } from '../simulator/index.ts';
+import { packageChart } from '../test/integration/render/helpers.ts';
+
+const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 100);
+/** Clusters applied at the same time (as one ApplyBatch invocation would). */
+const CLUSTER_CONCURRENCY = 25;
+/** Requests at the same time per cluster (tunables.requestConcurrency). */
+const REQUEST_CONCURRENCY = 4;
+
+const PLURALS: Record<string, string> = {
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  ServiceAccount: 'serviceaccounts',
+  Service: 'services',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  NetworkPolicy: 'networkpolicies',
+  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
+  Namespace: 'namespaces',
+};
+
+class Blobs implements BlobStore {
+  readonly #map = new Map<string, Uint8Array>();
+  async put(bytes: Uint8Array): Promise<string> {
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    this.#map.set(digest, bytes);
+    return digest;
+  }
+  async get(digest: string): Promise<Uint8Array> {
+    const bytes = this.#map.get(digest);
+    if (!bytes) throw new Error(`no blob ${digest}`);
+    return bytes;
+  }
+}
+
+class Secrets implements SecretStore {
+  readonly #map = new Map<string, string>();
+  async put(name: string, value: string): Promise<string> {
+    this.#map.set(name, value);
+    return name;
+  }
+  async get(ref: string): Promise<string> {
+    const value = this.#map.get(ref);
+    if (value === undefined) throw new Error('missing');
+    return value;
+  }
+  async delete(ref: string): Promise<void> {
+    this.#map.delete(ref);
+  }
+}
+
+async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}
+
+function record(info: SimClusterInfo, caPem: string): Cluster {
+  const now = new Date(0).toISOString();
+  return {
+    tenant: 'default',
+    name: info.name,
+    provider: 'OTHER',
+    region: info.region,
+    version: info.version,
+    labels: {},
+    capabilities: {
+      architectures: [],
+      gpu: false,
+      sriov: false,
+      hugepages: false,
+      avx512: false,
+      nodes: 0,
+      cpu: 0,
+      memoryBytes: 0,
+      instanceTypes: [],
+      zones: [],
+      features: [],
+    },
+    endpoint: info.server,
+    caData: Buffer.from(caPem).toString('base64'),
+    auth: { type: 'token', secretRef: info.name },
+    status: 'Active',
+    source: 'manual',
+    createdAt: now,
+    updatedAt: now,
+    recordVersion: 1,
+  };
+}
+
+/** The path of an object on its cluster, as discovery would give it (namespaced kinds only here). */
+function pathOf(object: KubeObject): string {
+  const plural = PLURALS[object.kind];
+  if (!plural) throw new Error(`no plural for ${object.kind}`);
+  const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+  const ns = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
+  return `${base}${ns}/${plural}/${object.metadata.name}`;
+}
+
+export async function run(): Promise<void> {
+  const sim = await startSimulator({ clusters: CLUSTERS * 2 + 2 });
+  const workDir = mkdtempSync(join(tmpdir(), 'flotilla-kube-bench-'));
+  const renderer = new HelmRenderer({ blobs: new Blobs(), workDir });
+  const secrets = new Secrets();
+  const gateway = new KubernetesGateway({
+    credentials: new LocalCredentialsProvider({ secrets }),
+    requestConcurrency: REQUEST_CONCURRENCY,
+    requestTimeoutMs: 30_000,
+  });
+  const agents: Agent[] = [];
+  try {
+    const archive = packageChart(join(import.meta.dirname, '..', 'test', 'fixtures', 'charts', 'twenty'));
+    const { source } = await renderer.ingest({ type: 'chart', archive: archive.toString('base64') });
+    const rendered = await renderer.render({ source, releaseName: 'bench', namespace: 'bench', values: {} });
+    const objects = stampObjects(rendered.objects, { tenant: 'default', deployment: 'bench', revision: 1 });
+    const infos = sim.clusters();
+    for (const info of infos) await secrets.put(info.name, info.token);
+    const warm = infos.slice(0, 2);
+    const adapterSet = infos.slice(2, 2 + CLUSTERS);
+    const floorSet = infos.slice(2 + CLUSTERS);
+
+    const viaAdapter = async (set: readonly SimClusterInfo[]) => {
+      let failed = 0;
+      await pool(set, CLUSTER_CONCURRENCY, async (info) => {
+        const client = await gateway.client(record(info, sim.caPem));
+        const outcomes = await client.apply(objects, { force: true });
+        failed += outcomes.filter((o) => !o.ok).length;
+      });
+      if (failed > 0) throw new Error(`${failed} objects failed to apply`);
+    };
+
+    const floorAgents = new Map<string, Agent>();
+    const viaLoop = async (set: readonly SimClusterInfo[]) => {
+      await pool(set, CLUSTER_CONCURRENCY, async (info) => {
+        let agent = floorAgents.get(info.name);
+        if (!agent) {
+          agent = new Agent({ connections: REQUEST_CONCURRENCY, connect: { ca: sim.caPem } });
+          floorAgents.set(info.name, agent);
+          agents.push(agent);
+        }
+        const send = async (object: KubeObject) => {
+          const path =
+            object.kind === 'Namespace' ? `/api/v1/namespaces/${object.metadata.name}` : pathOf(object);
+          const res = await request(`${info.server}${path}?fieldManager=flotilla&force=true`, {
+            method: 'PATCH',
+            dispatcher: agent,
+            headers: {
+              authorization: `Bearer ${info.token}`,
+              'content-type': 'application/apply-patch+yaml',
+              accept: 'application/json',
+            },
+            body: JSON.stringify(object),
+          });
+          await res.body.json();
+          if (res.statusCode >= 300) throw new Error(`floor: ${res.statusCode} for ${path}`);
+        };
+        await send({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+        await pool(objects, REQUEST_CONCURRENCY, send);
+      });
+    };
+
+    const time = async (fn: () => Promise<void>) => {
+      const start = performance.now();
+      await fn();
+      return performance.now() - start;
+    };
+    const requestsOf = async (set: readonly SimClusterInfo[]) => {
+      let total = 0;
+      for (const info of set) {
+        const client = (await gateway.client(record(info, sim.caPem))) as KubernetesClusterClient;
+        total += client.stats().requests;
+      }
+      return total;
+    };
+
+    await viaAdapter(warm);
+    await viaLoop(warm);
+
+    const adapterCreate = await time(() => viaAdapter(adapterSet));
+    const adapterCreateRequests = await requestsOf(adapterSet);
+    const floorCreate = await time(() => viaLoop(floorSet));
+    const adapterAgain = await time(() => viaAdapter(adapterSet));
+    const adapterAgainRequests = (await requestsOf(adapterSet)) - adapterCreateRequests;
+    const floorAgain = await time(() => viaLoop(floorSet));
+
+    const floorRequests = CLUSTERS * (objects.length + 1);
+    const line = (name: string, ms: number, requests: number) =>
+      `${name}: ${ms.toFixed(0)} ms, ${requests} requests, ${((requests / ms) * 1000).toFixed(0)} req/s, ${((CLUSTERS * objects.length * 1000) / ms).toFixed(0)} objects/s`;
+    process.stdout.write(
+      [
+        `${CLUSTERS} simulated clusters × ${objects.length} objects, ${CLUSTER_CONCURRENCY} clusters at once, ${REQUEST_CONCURRENCY} requests per cluster`,
+        line('adapter, first apply (creates)', adapterCreate, adapterCreateRequests),
+        line('floor,   first apply (creates)', floorCreate, floorRequests),
+        line('adapter, re-apply (unchanged) ', adapterAgain, adapterAgainRequests),
+        line('floor,   re-apply (unchanged) ', floorAgain, floorRequests),
+        `ratio adapter/floor: creates ${(adapterCreate / floorCreate).toFixed(2)}, re-apply ${(adapterAgain / floorAgain).toFixed(2)}`,
+        `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await gateway.close();
+    await Promise.all(agents.map((a) => a.close()));
+    renderer.close();
+    rmSync(workDir, { recursive: true, force: true });
+    await sim.stop();
+  }
+}
