@@ -323,6 +323,8 @@ export class HostedCluster implements SimCluster {
 /** Options of a fleet. */
 export interface FleetOptions {
   readonly prefix: string;
+  /** With TLS: kubeconfigs send `<cluster>.<sniSuffix>` as the TLS server name. */
+  readonly sniSuffix?: string | undefined;
   readonly profile: SimProfile;
   readonly readyDelayMs: number;
 }
@@ -410,7 +412,13 @@ export class Fleet {
         clusters: chosen.map((c) => ({
           name: c.info.name,
           cluster: tls
-            ? { server: c.info.server, 'certificate-authority-data': caData }
+            ? {
+                server: c.info.server,
+                'certificate-authority-data': caData,
+                ...(this.options.sniSuffix
+                  ? { 'tls-server-name': `${c.info.name}.${this.options.sniSuffix}` }
+                  : {}),
+              }
             : { server: c.info.server },
         })),
         users: chosen.map((c) => ({ name: c.info.name, user: { token: c.info.token } })),

@@ -14,11 +14,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { SimFaults } from './faults.ts';
 import { Fleet, type SimCluster, type SimClusterInfo } from './fleet.ts';
 import type { SimClusterSpec, SimProfile } from './profiles.ts';
 import { createHandler, type ServerContext } from './server.ts';
 import { createServingCertificate } from './tls.ts';
+
+/** Kubeconfigs set `tls-server-name: <cluster>.<SNI_SUFFIX>`; the serving certificate covers it. */
+const SNI_SUFFIX = 'clusters.flotilla.invalid';
 
 export type { DeleteOptions, ListOptions, WriteContext } from './cluster.ts';
 export { NO_FAULTS, parseFaults, type SimFaults, type SimRejection } from './faults.ts';
@@ -87,14 +91,45 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     prefix,
     profile: options.profile ?? 'mixed',
     readyDelayMs: options.readyDelayMs ?? 0,
+    sniSuffix: tls ? SNI_SUFFIX : undefined,
   });
   const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
   const ctx: ServerContext = { fleet, adminToken, hostPort: '' };
   const handler = createHandler(ctx);
-  const cert = tls ? await createServingCertificate() : undefined;
-  const server: Server = cert
-    ? createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, handler)
-    : createHttpServer(handler);
+  const cert = tls ? await createServingCertificate([`*.${SNI_SUFFIX}`]) : undefined;
+  const nameOfServerName = (servername: string | undefined): string | undefined =>
+    servername?.endsWith(`.${SNI_SUFFIX}`) ? servername.slice(0, -SNI_SUFFIX.length - 1) : undefined;
+  const clusterOfServerName = (servername: string) => {
+    const name = nameOfServerName(servername);
+    return name === undefined ? undefined : fleet.find(name);
+  };
+  let server: Server;
+  if (cert) {
+    const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem });
+    server = createHttpsServer(
+      {
+        cert: cert.certPem,
+        key: cert.keyPem,
+        // Kubeconfigs name each cluster in SNI (tls-server-name), so an unreachable cluster can
+        // fail at the TLS handshake: 'hang' never completes it; 'refuse' (and a removed cluster)
+        // answers with a fatal alert, which clients report at once as a connection failure
+        // (client-go retries a dropped connection ten times, a failed handshake not at all).
+        SNICallback: (servername, cb) => {
+          if (clusterOfServerName(servername)?.faults().unreachable === 'hang') return;
+          cb(null, context);
+        },
+        ALPNCallback: ({ servername, protocols }) => {
+          const name = nameOfServerName(servername);
+          if (name !== undefined) {
+            const cluster = fleet.find(name);
+            if (!cluster || cluster.faults().unreachable === 'refuse') return undefined;
+          }
+          return protocols.includes('http/1.1') ? 'http/1.1' : protocols[0];
+        },
+      },
+      handler,
+    );
+  } else server = createHttpServer(handler);
   // Watches are long-lived; the request timeout only bounds reading a request.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

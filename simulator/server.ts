@@ -528,7 +528,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: ServerCont
   if (faults.unreachable === 'refuse') {
     // One port serves every cluster, so "refused" is simulated per request: the connection is
     // reset before any byte of a response, which clients report as a connection failure.
-    req.socket.resetAndDestroy();
+    req.socket.destroy();
     return;
   }
   if (faults.unreachable === 'hang') {
