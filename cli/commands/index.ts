@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
+import { registerSim } from './sim.ts';
 import { registerUp } from './up.ts';
 
 /** Every subcommand registers itself on the program; add new ones here. */
@@ -10,4 +11,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerClusters,
   registerDeploy,
   registerDemo,
+  registerSim,
 ];
