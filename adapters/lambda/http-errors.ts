@@ -113,7 +113,8 @@ export function httpErrors(
     onError: (request) => {
       const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? '';
       const { status, body } = errorReply(request.error, requestId);
-      if (status >= 500) log({ message: 'request failed', requestId, error: request.error });
+      // Only the unexpected is logged: a named error (an unreachable cluster's 502) is an answer.
+      if (status === 500) log({ message: 'request failed', requestId, error: request.error });
       const headers: Record<string, string> = {};
       if (request.error instanceof MethodNotAllowedError) headers.allow = request.error.allowed.join(', ');
       request.response = toHttpResult({ status, body, headers });

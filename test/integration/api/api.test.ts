@@ -108,6 +108,70 @@ describe('clusters', () => {
     expect(await snapshot(plane)).toEqual(before);
   });
 
+  it('registers a cluster, keeping its credentials out of the record, the answer and the events', async () => {
+    // Prepare: a simulated cluster the fleet import did not take (added after start). The
+    // simulator names clusters in TLS (tls-server-name), so it is registered with a kubeconfig.
+    const info = plane.simulator?.addCluster({ name: 'extra-1', provider: 'GKE', region: 'europe-west4' });
+    const kubeconfig = plane.simulator?.kubeconfig({ clusters: ['extra-1'] }) ?? '';
+    const token = info?.token ?? 'no token';
+    expect(kubeconfig).toContain(token);
+    // Act
+    const answer = await call<Cluster>(plane, 'POST', '/clusters', {
+      name: 'extra-1',
+      endpoint: info?.server,
+      kubeconfig,
+      labels: { env: 'lab' },
+    });
+    // Assess
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    expect(answer.body).toMatchObject({
+      provider: 'GKE',
+      region: 'europe-west4',
+      status: 'Active',
+      source: 'manual',
+    });
+    expect(answer.body.auth).toEqual({
+      type: 'kubeconfig',
+      secretRef: expect.stringMatching(/^local:secret\/flotilla\/default\/clusters\/extra-1\//),
+      context: 'extra-1',
+    });
+    const stored = await plane.deps.store.getCluster('default', 'extra-1');
+    expect(JSON.stringify(stored)).not.toContain(token);
+    expect(JSON.stringify(answer.body)).not.toContain(token);
+    expect(JSON.stringify(plane.bus.recent())).not.toContain(token);
+    expect(plane.bus.recent().at(-1)?.event).toMatchObject({
+      type: 'ClusterRegistered',
+      detail: { cluster: 'extra-1' },
+    });
+    if (answer.body.auth.type === 'kubeconfig') {
+      expect(await plane.deps.secrets.get(answer.body.auth.secretRef)).toContain(token);
+    }
+    // A second registration of the name is a conflict; then forget the cluster again.
+    const again = await call(plane, 'POST', '/clusters', {
+      name: 'extra-1',
+      endpoint: info?.server,
+      token: 't',
+    });
+    expect(again.status).toBe(409);
+    expect((await call(plane, 'DELETE', '/clusters/extra-1')).status).toBe(200);
+    plane.simulator?.removeCluster('extra-1');
+  });
+
+  it('answers 502 for a cluster that cannot be reached, storing nothing', async () => {
+    const before = await snapshot(plane);
+    const answer = await call(plane, 'POST', '/clusters', {
+      name: 'gone',
+      endpoint: 'https://127.0.0.1:1',
+      token: 't',
+    });
+    expect(answer.status).toBe(502);
+    expect(answer.body).toMatchObject({
+      error: 'ClusterUnreachableError',
+      message: expect.stringContaining('"gone"'),
+    });
+    expect(await snapshot(plane)).toEqual(before);
+  });
+
   it('gets, labels and 404s', async () => {
     const labeled = await call<Cluster>(plane, 'PATCH', '/clusters/sim-006', {
       labels: { gpu: 'yes', tier: null },
