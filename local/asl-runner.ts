@@ -72,6 +72,8 @@ export interface RunStats {
   invocations: Record<string, number>;
   /** Step handler calls in all. */
   totalInvocations: number;
+  /** Milliseconds spent in step handlers, by state name (summed over concurrent calls). */
+  handlerMs: Record<string, number>;
   retries: number;
   /** The largest state input or output seen, in bytes of JSON. */
   maxPayloadBytes: number;
@@ -183,6 +185,7 @@ export class AslRunner implements WorkflowEngine {
       taskEntries: {},
       invocations: {},
       totalInvocations: 0,
+      handlerMs: {},
       retries: 0,
       maxPayloadBytes: sizeOf(input),
       eventCount: 0,
@@ -196,7 +199,13 @@ export class AslRunner implements WorkflowEngine {
       handlers[state] = async (event) => {
         stats.invocations[state] = (stats.invocations[state] ?? 0) + 1;
         stats.totalInvocations++;
-        const result = await handler(event, localContext(`flotilla-${STEP_FUNCTIONS[key]}`, randomUUID()));
+        const started = performance.now();
+        const result = await handler(
+          event,
+          localContext(`flotilla-${STEP_FUNCTIONS[key]}`, randomUUID()),
+        ).finally(() => {
+          stats.handlerMs[state] = (stats.handlerMs[state] ?? 0) + (performance.now() - started);
+        });
         // A handler returning nothing gives the state `null`, as Lambda's empty payload does.
         return (result ?? null) as JsonValue;
       };

@@ -54,7 +54,8 @@ describe('deploy.asl.json at 10,000 clusters', () => {
     const bed = testBed({ batchSize: 25, maxParallel: 1000, healthPollSeconds: 1 });
     const clusters = Array.from({ length: 10_000 }, (_, i) => makeCluster(`c${String(i).padStart(5, '0')}`));
     await register(bed, clusters);
-    for (const c of clusters) bed.fleet.cluster(c.name).readyAfterGets = 6;
+    // Seven reads: one right after the apply, then six polls.
+    for (const c of clusters) bed.fleet.cluster(c.name).readyAfterGets = 7;
     let deps: Deps;
     const runner = new AslRunner({ deps: () => deps, waitMs: 0, retryMs: 0 });
     deps = { ...bed.deps, clock: realClock, workflows: runner };

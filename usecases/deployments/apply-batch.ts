@@ -10,7 +10,6 @@ import { describeRef, inventoryDiff, sortForApply, sortRefs, stampObjects } from
 import type {
   Cluster,
   ExecutionResult,
-  FailureCode,
   Health,
   InventoryItem,
   RenderedManifests,
@@ -18,11 +17,13 @@ import type {
 } from '../../domain/model.ts';
 import type { ApplyOutcome, ClusterClient } from '../../domain/ports.ts';
 import type { Deps } from '../deps.ts';
+import { checkTargets } from './check-batch-health.ts';
 import {
   type BatchInput,
   type BatchProgress,
   CountDelta,
   clearOutcome,
+  failureOfError,
   loadBatch,
   loadRun,
   REMOVE,
@@ -30,14 +31,6 @@ import {
   resultOf,
 } from './records.ts';
 import { loadRender } from './renders.ts';
-
-/** The per-cluster failure a thrown cluster error stands for. */
-export function failureOfError(error: unknown): FailureCode {
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'ClusterUnreachableError') return 'Unreachable';
-  if (name === 'UnauthorizedError' || name === 'CredentialsError') return 'Unauthorized';
-  return 'ApplyFailed';
-}
 
 interface Applied {
   readonly target: Target;
@@ -117,8 +110,11 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
 
-  const pending = applied.filter((a) => a.target.status === 'Progressing').length;
-  return { pending, waitSeconds: pending > 0 ? deps.tunables.healthPollSeconds : 0 };
+  // Read health once right away: workloads that are quick to roll out need no Wait and no
+  // further invocation.
+  const progressing = applied.map((a) => a.target).filter((t) => t.status === 'Progressing');
+  if (progressing.length === 0) return { pending: 0, waitSeconds: 0 };
+  return checkTargets(deps, run, batch, progressing, clusters);
 }
 
 interface Member {

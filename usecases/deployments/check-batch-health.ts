@@ -8,10 +8,18 @@
 import { describeError } from '../../domain/errors.ts';
 import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
 import { describeRef } from '../../domain/manifests.ts';
-import type { Cluster, ExecutionResult, Health, Target } from '../../domain/model.ts';
+import type { Cluster, ExecutionResult, Health, PlanBatch, Target } from '../../domain/model.ts';
 import type { Deps } from '../deps.ts';
-import { failureOfError } from './apply-batch.ts';
-import { type BatchInput, type BatchProgress, CountDelta, loadBatch, loadRun, resultOf } from './records.ts';
+import {
+  type BatchInput,
+  type BatchProgress,
+  CountDelta,
+  failureOfError,
+  loadBatch,
+  loadRun,
+  type RunContext,
+  resultOf,
+} from './records.ts';
 import { progressDeadlineSeconds } from './strategy.ts';
 
 interface Checked {
@@ -27,20 +35,36 @@ export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<B
   const { store } = deps;
   const run = await loadRun(store, input);
   const batch = await loadBatch(store, input);
-  const deadlineMs = progressDeadlineSeconds(run.revision, deps.tunables) * 1000;
+  const targets = (
+    await store.getTargets(input.tenant, run.deployment.name, Object.keys(batch.clusters))
+  ).filter((t) => t.executionId === run.execution.id && t.status === 'Progressing');
+  return checkTargets(deps, run, batch, targets);
+}
 
-  const names = Object.keys(batch.clusters);
-  const targets = (await store.getTargets(input.tenant, run.deployment.name, names)).filter(
-    (t) => t.executionId === run.execution.id && t.status === 'Progressing',
-  );
-  const clusters = new Map(
-    (
-      await store.getClusters(
-        input.tenant,
-        targets.map((t) => t.cluster),
-      )
-    ).map((c) => [c.name, c]),
-  );
+/**
+ * Check the given progressing targets of one batch, write what changed, and say how long to wait
+ * for the rest. ApplyBatch calls this right after applying; CheckBatchHealth after each Wait.
+ */
+export async function checkTargets(
+  deps: Deps,
+  run: RunContext,
+  batch: PlanBatch,
+  targets: readonly Target[],
+  known?: ReadonlyMap<string, Cluster>,
+): Promise<BatchProgress> {
+  const { store } = deps;
+  if (targets.length === 0) return { pending: 0, waitSeconds: 0 };
+  const deadlineMs = progressDeadlineSeconds(run.revision, deps.tunables) * 1000;
+  const clusters =
+    known ??
+    new Map(
+      (
+        await store.getClusters(
+          run.execution.tenant,
+          targets.map((t) => t.cluster),
+        )
+      ).map((c) => [c.name, c]),
+    );
   const settled = await Promise.allSettled(
     targets.map((target) => checkOne(deps, target, clusters.get(target.cluster), deadlineMs)),
   );
@@ -67,7 +91,7 @@ export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<B
     );
   }
   if (results.length > 0) await store.putResults(results);
-  if (!delta.empty) await store.addExecutionCounts(input.tenant, input.executionId, delta.delta);
+  if (!delta.empty) await store.addExecutionCounts(run.execution.tenant, run.execution.id, delta.delta);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
 

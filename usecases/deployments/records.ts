@@ -7,6 +7,7 @@ import type {
   Deployment,
   Execution,
   ExecutionResult,
+  FailureCode,
   PlanBatch,
   ProgressCounts,
   Revision,
@@ -138,6 +139,14 @@ export function countsFromResults(total: number, results: readonly ExecutionResu
   counts.total = Math.max(total, seen);
   counts.pending += counts.total - seen;
   return counts;
+}
+
+/** The per-cluster failure a thrown cluster error stands for. */
+export function failureOfError(error: unknown): FailureCode {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'ClusterUnreachableError') return 'Unreachable';
+  if (name === 'UnauthorizedError' || name === 'CredentialsError') return 'Unauthorized';
+  return 'ApplyFailed';
 }
 
 /** A target without the fields of a previous outcome. */

@@ -272,8 +272,23 @@ describe('checkBatchHealth', () => {
     await register(bed, CLUSTERS);
   });
 
+  it('reads health once right after the apply: a workload ready by then needs no poll', async () => {
+    // Prepare: ready on the first read after the apply
+    bed.fleet.cluster('c1').readyAfterGets = 1;
+    const { input } = await start(bed);
+    await planDeploy(bed.deps, input);
+
+    // Act
+    const applied = await applyBatch(bed.deps, { ...input, batch: 0 });
+
+    // Assess
+    expect(applied).toEqual({ pending: 0, waitSeconds: 0 });
+    expect(bed.fleet.cluster('c1').gets).toBe(1);
+    expect(await target(bed, 'c1')).toMatchObject({ status: 'Succeeded', health: { status: 'Healthy' } });
+  });
+
   it('waits until a slow workload is ready, then succeeds', async () => {
-    // Prepare
+    // Prepare: ready on the third read (the apply's own read is the first)
     bed.fleet.cluster('c1').readyAfterGets = 3;
     const { input } = await start(bed);
     await planDeploy(bed.deps, input);
@@ -282,14 +297,18 @@ describe('checkBatchHealth', () => {
 
     // Act
     const polls = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       bed.clock.advance(5000);
       polls.push(await checkBatchHealth(bed.deps, { ...input, batch: 0 }));
     }
 
     // Assess
-    expect(polls.map((p) => p.pending)).toEqual([1, 1, 0]);
-    expect(await target(bed, 'c1')).toMatchObject({ status: 'Succeeded', health: { status: 'Healthy' } });
+    expect(polls.map((p) => p.pending)).toEqual([1, 0]);
+    expect(await target(bed, 'c1')).toMatchObject({
+      status: 'Succeeded',
+      health: { status: 'Healthy' },
+      appliedRevision: 1,
+    });
   });
 
   it('fails a degraded workload at once', async () => {
