@@ -104,7 +104,16 @@ export function getPath(obj: Json | undefined, path: readonly string[]): Json | 
   return cur;
 }
 
+let lastSecond = -1;
+let lastText = '';
+
 /** Kubernetes timestamps: RFC 3339 in UTC with second precision. */
-export function timestamp(date: Date = new Date()): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
+export function timestamp(date?: Date): string {
+  if (date) return `${date.toISOString().slice(0, 19)}Z`;
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+  }
+  return lastText;
 }

@@ -390,39 +390,43 @@ export function decodeFieldsV1(tree: JsonObject): FieldSet {
   return out;
 }
 
-/** Encodes a field set as a FieldsV1 tree (members with children get a `.` entry). */
+interface TrieNode {
+  member: boolean;
+  readonly children: Map<string, TrieNode>;
+}
+
+function trieToJson(node: TrieNode): JsonObject {
+  const out: JsonObject = {};
+  if (node.member && node.children.size > 0) out['.'] = {};
+  const keys = [...node.children.keys()].sort();
+  for (const k of keys) {
+    const child = node.children.get(k);
+    if (child) out[k] = trieToJson(child);
+  }
+  return out;
+}
+
+/** Encodes a field set as a FieldsV1 tree (members with children get a `.` entry), keys sorted. */
 export function encodeFieldsV1(fields: FieldSet): JsonObject {
-  const root: JsonObject = {};
-  for (const path of [...fields].sort()) {
+  const root: TrieNode = { member: false, children: new Map() };
+  for (const path of fields) {
     let node = root;
-    const elems = elements(path);
-    for (const el of elems) {
-      let child = asObject(node[el]);
+    let start = 0;
+    for (;;) {
+      const end = path.indexOf(SEP, start);
+      const el = end < 0 ? path.slice(start) : path.slice(start, end);
+      let child = node.children.get(el);
       if (!child) {
-        child = {};
-        node[el] = child;
+        child = { member: false, children: new Map() };
+        node.children.set(el, child);
       }
       node = child;
+      if (end < 0) break;
+      start = end + 1;
     }
+    node.member = true;
   }
-  // Mark members that have children.
-  for (const path of fields) {
-    let node: JsonObject | undefined = root;
-    for (const el of elements(path)) node = asObject(node?.[el]);
-    if (node && Object.keys(node).some((k) => k !== '.')) node['.'] = {};
-  }
-  const sortTree = (node: JsonObject): JsonObject => {
-    const out: JsonObject = {};
-    const keys = Object.keys(node).sort((a, b) =>
-      a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0,
-    );
-    for (const k of keys) {
-      const child = asObject(node[k]);
-      out[k] = child ? sortTree(child) : {};
-    }
-    return out;
-  };
-  const tree = sortTree(root);
+  const tree = trieToJson(root);
   treeToSet.set(tree, fields);
   setToTree.set(fields, tree);
   return tree;

@@ -12,6 +12,8 @@ export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
+const REVIEWS = new Set(['SelfSubjectAccessReview', 'SelfSubjectRulesReview', 'SelfSubjectReview']);
+
 interface Field {
   readonly number: number;
   readonly wire: number;
@@ -221,8 +223,8 @@ function deleteOptions(buf: Buffer): JsonObject {
 }
 
 /**
- * Decodes a protobuf request body into its JSON form. Supports Secret, ConfigMap and
- * DeleteOptions; anything else is a 415 for the caller to report.
+ * Decodes a protobuf request body into its JSON form. Supports Secret, ConfigMap, DeleteOptions
+ * and the self-subject reviews; anything else is a 415 for the caller to report.
  */
 export function decodeProtobuf(body: Buffer): JsonObject | undefined {
   if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
@@ -242,6 +244,8 @@ export function decodeProtobuf(body: Buffer): JsonObject | undefined {
   if (kind === 'Secret') out = secret(raw);
   else if (kind === 'ConfigMap') out = configMap(raw);
   else if (kind === 'DeleteOptions') out = deleteOptions(raw);
+  // Reviews (kubectl auth can-i / whoami) are answered without reading them: RBAC is not enforced.
+  else if (REVIEWS.has(kind)) out = { kind, spec: {} };
   if (out && apiVersion) out.apiVersion = apiVersion;
   return out;
 }

@@ -23,10 +23,25 @@ export interface ResourceType {
   readonly scale: boolean;
   /** Tracks `metadata.generation` (bumped on spec changes). */
   readonly generation: boolean;
+  /** A review: created and answered at once, never stored (`kubectl auth can-i`, `whoami`). */
+  readonly review?: boolean;
   /** OpenAPI component name of the kind. */
   readonly schemaName: string;
   /** Set for custom resources: the CRD's name, and the structural schema per version. */
-  readonly crd?: { readonly name: string; readonly schemas: Readonly<Record<string, JsonObject>> };
+  readonly crd?: {
+    readonly name: string;
+    readonly schemas: Readonly<Record<string, JsonObject>>;
+    /** additionalPrinterColumns per version (what `kubectl get` shows). */
+    readonly columns: Readonly<Record<string, readonly PrinterColumn[]>>;
+  };
+}
+
+/** A CRD's additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly jsonPath: string;
+  readonly priority: number;
 }
 
 const ALL_VERBS = [
@@ -49,6 +64,7 @@ interface BuiltinSpec {
   readonly status?: boolean;
   readonly scale?: boolean;
   readonly generation?: boolean;
+  readonly review?: boolean;
 }
 
 function builtins(
@@ -67,11 +83,12 @@ function builtins(
     namespaced: !s.cluster,
     shortNames: s.short ?? [],
     categories: s.all ? ['all'] : [],
-    verbs: ALL_VERBS,
+    verbs: s.review ? ['create'] : ALL_VERBS,
     status: s.status ?? false,
     scale: s.scale ?? false,
     generation: s.generation ?? false,
     schemaName: `${pkg}.${version}.${s.kind}`,
+    ...(s.review ? { review: true } : {}),
   }));
 }
 
@@ -174,6 +191,13 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     { kind: 'PriorityClass', plural: 'priorityclasses', cluster: true, short: ['pc'] },
   ]),
   ...builtins('coordination.k8s.io', 'v1', 'io.k8s.api.coordination', [{ kind: 'Lease', plural: 'leases' }]),
+  ...builtins('authorization.k8s.io', 'v1', 'io.k8s.api.authorization', [
+    { kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', cluster: true, review: true },
+    { kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', cluster: true, review: true },
+  ]),
+  ...builtins('authentication.k8s.io', 'v1', 'io.k8s.api.authentication', [
+    { kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', cluster: true, review: true },
+  ]),
   ...builtins('admissionregistration.k8s.io', 'v1', 'io.k8s.api.admissionregistration', [
     {
       kind: 'ValidatingWebhookConfiguration',
@@ -220,6 +244,7 @@ export function typeFromCrd(crd: JsonObject): ResourceType | undefined {
   const plural = asString(names.plural) ?? '';
   const served: string[] = [];
   const schemas: Record<string, JsonObject> = {};
+  const columns: Record<string, PrinterColumn[]> = {};
   let storage: string | undefined;
   let status = false;
   let scale = false;
@@ -234,6 +259,20 @@ export function typeFromCrd(crd: JsonObject): ResourceType | undefined {
     if (subresources?.scale !== undefined) scale = true;
     const schema = asObject(asObject(version.schema)?.openAPIV3Schema);
     if (schema) schemas[name] = schema;
+    columns[name] = (asArray(version.additionalPrinterColumns) ?? []).flatMap((raw) => {
+      const c = asObject(raw);
+      const columnName = asString(c?.name);
+      const jsonPath = asString(c?.jsonPath);
+      if (!c || !columnName || !jsonPath) return [];
+      return [
+        {
+          name: columnName,
+          type: asString(c.type) ?? 'string',
+          jsonPath,
+          priority: typeof c.priority === 'number' ? c.priority : 0,
+        },
+      ];
+    });
   }
   if (served.length === 0 || !group || !kind || !plural) return undefined;
   // Discovery lists versions by Kubernetes version priority (GA > beta > alpha, higher first).
@@ -254,7 +293,7 @@ export function typeFromCrd(crd: JsonObject): ResourceType | undefined {
     scale,
     generation: true,
     schemaName: `${group.split('.').reverse().join('.')}.${served[0] ?? 'v1'}.${kind}`,
-    crd: { name: asString(meta(crd).name) ?? `${plural}.${group}`, schemas },
+    crd: { name: asString(meta(crd).name) ?? `${plural}.${group}`, schemas, columns },
   };
 }
 

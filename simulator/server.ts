@@ -24,6 +24,7 @@ import type { Fleet, HostedCluster } from './fleet.ts';
 import { asArray, asObject, asString, type Json, type JsonObject, meta } from './json.ts';
 import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { groupVersion, type ResourceType } from './resources.ts';
+import { toTable, wantsTable } from './table.ts';
 
 /** Largest request body accepted (the API server's limit is 3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -44,13 +45,13 @@ function sendJson(
   body: JsonObject | string,
   contentType = 'application/json',
 ): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
   res.writeHead(code, {
     'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': bytes.length,
     'Cache-Control': 'no-cache, private',
   });
-  res.end(text);
+  res.end(bytes);
 }
 
 function sendError(res: ServerResponse, error: unknown): void {
@@ -291,12 +292,19 @@ async function handleResource(
       },
       version,
     );
-    sendJson(res, 200, listKind(route, page));
+    if (wantsTable(req.headers.accept)) {
+      const table = toTable(type, version, page.items, page.resourceVersion, q.get('includeObject'));
+      if (page.continue) (table.metadata as JsonObject).continue = page.continue;
+      sendJson(res, 200, table);
+    } else sendJson(res, 200, listKind(route, page));
     return;
   }
   if (method === 'GET') {
     const obj = state.get(type, namespace, name ?? '', version);
-    sendJson(res, 200, subresource === 'scale' ? state.scaleOf(obj) : obj);
+    if (subresource === 'scale') sendJson(res, 200, state.scaleOf(obj));
+    else if (wantsTable(req.headers.accept)) {
+      sendJson(res, 200, toTable(type, version, [obj], state.resourceVersion(), q.get('includeObject')));
+    } else sendJson(res, 200, obj);
     return;
   }
   const body = method === 'GET' || method === 'HEAD' ? null : decodeBody(req, await readBody(req));
@@ -305,6 +313,10 @@ async function handleResource(
       if (name !== undefined) throw methodNotAllowed();
       const obj = asObject(body);
       if (!obj) throw badRequest('the request body must be an object');
+      if (type.review) {
+        sendJson(res, 201, review(type, obj));
+        return;
+      }
       sendJson(res, 201, state.create(type, namespace, obj, ctx));
       return;
     }
@@ -355,6 +367,37 @@ async function handleResource(
   }
 }
 
+/**
+ * Answers a review. RBAC is not enforced (a cluster's token is its identity), so every access
+ * review is allowed and the caller is a cluster administrator.
+ */
+function review(type: ResourceType, body: JsonObject): JsonObject {
+  const base: JsonObject = {
+    ...body,
+    apiVersion: groupVersion(type.group, type.versions[0] ?? 'v1'),
+    kind: type.kind,
+  };
+  base.metadata = { creationTimestamp: null };
+  switch (type.kind) {
+    case 'SelfSubjectAccessReview':
+      return { ...base, status: { allowed: true, reason: 'the simulator does not enforce RBAC' } };
+    case 'SelfSubjectRulesReview':
+      return {
+        ...base,
+        status: {
+          resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+          nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+          incomplete: false,
+        },
+      };
+    default:
+      return {
+        ...base,
+        status: { userInfo: { username: 'sim-admin', groups: ['system:masters', 'system:authenticated'] } },
+      };
+  }
+}
+
 function startWatch(
   req: IncomingMessage,
   res: ServerResponse,
@@ -369,8 +412,22 @@ function startWatch(
     'Transfer-Encoding': 'chunked',
   });
   res.flushHeaders();
+  const table = wantsTable(req.headers.accept);
+  const includeObject = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('includeObject');
   const send = (type: string, object: JsonObject) => {
-    if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+    if (res.writableEnded) return;
+    // Table watches carry one-row Tables; bookmarks and errors stay as they are.
+    const payload =
+      table && type !== 'BOOKMARK' && type !== 'ERROR'
+        ? toTable(
+            route.type,
+            route.version,
+            [object],
+            String(meta(object).resourceVersion ?? ''),
+            includeObject,
+          )
+        : object;
+    res.write(`${JSON.stringify({ type, object: payload })}\n`);
   };
   let stop: () => void = () => {};
   const finish = () => {

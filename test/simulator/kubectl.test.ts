@@ -142,6 +142,22 @@ describe('the real kubectl against the simulator', () => {
     expect(replicaSets.map((rs) => (rs.spec as { replicas: number }).replicas).sort()).toEqual([0, 2]);
   });
 
+  it('prints the columns a real API server would', async () => {
+    const deployments = await tools.kubectl(['get', 'deployments', '-n', 'shop'], { context: 'sim-001' });
+    const nodes = await tools.kubectl(['get', 'nodes'], { context: 'sim-001' });
+    const canI = await tools.kubectl(['auth', 'can-i', 'create', 'deployments', '-n', 'shop'], {
+      context: 'sim-001',
+    });
+
+    expect(deployments.stdout).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);
+    expect(deployments.stdout).toMatch(/^web\s+2\/2\s+2\s+2\s+\d+s$/m);
+    const info = sim.clusters().find((c) => c.name === 'sim-001');
+    const rows = nodes.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(info?.nodes ?? -1);
+    expect(rows.every((r) => r.includes(' Ready ') && r.endsWith(info?.gitVersion ?? '?'))).toBe(true);
+    expect(canI.stdout.trim()).toBe('yes');
+  });
+
   it('waits for the Available condition', async () => {
     const result = await tools.kubectl(
       ['wait', '--for=condition=Available', 'deployment/web', '-n', 'shop', '--timeout=30s'],
