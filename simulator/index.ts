@@ -97,8 +97,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const ctx: ServerContext = { fleet, adminToken, hostPort: '' };
   const handler = createHandler(ctx);
   const cert = tls ? await createServingCertificate([`*.${SNI_SUFFIX}`]) : undefined;
-  const nameOfServerName = (servername: string | undefined): string | undefined =>
-    servername?.endsWith(`.${SNI_SUFFIX}`) ? servername.slice(0, -SNI_SUFFIX.length - 1) : undefined;
+  // Node reports a connection without SNI as servername `false`, whatever the typings say.
+  const nameOfServerName = (servername: unknown): string | undefined =>
+    typeof servername === 'string' && servername.endsWith(`.${SNI_SUFFIX}`)
+      ? servername.slice(0, -SNI_SUFFIX.length - 1)
+      : undefined;
   const clusterOfServerName = (servername: string) => {
     const name = nameOfServerName(servername);
     return name === undefined ? undefined : fleet.find(name);

@@ -1,3 +1,4 @@
+import { connect } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KubeObject, type Simulator, startSimulator } from '../../simulator/index.ts';
 import { type Client, client, deploymentManifest } from './http.ts';
@@ -38,6 +39,37 @@ describe('faults', () => {
       expect(refused.stderr).toContain('Unable to connect to the server');
       expect(recovered.code).toBe(0);
       expect(recovered.stdout).toContain('namespace/kube-system');
+    });
+
+    it('tells clusters apart by TLS server name: ALPN without SNI is served, a refused name is not', async () => {
+      sim.cluster('sim-001').setFaults({ unreachable: 'refuse' });
+      const handshake = (servername?: string) =>
+        new Promise<string>((resolve) => {
+          const socket = connect(
+            {
+              host: '127.0.0.1',
+              port: sim.port,
+              ca: sim.caPem,
+              ALPNProtocols: ['h2', 'http/1.1'],
+              ...(servername ? { servername } : {}),
+            },
+            () => {
+              resolve(`connected ${String(socket.alpnProtocol)}`);
+              socket.end();
+            },
+          );
+          socket.on('error', (e: Error) => resolve(`failed: ${e.message}`));
+        });
+
+      const anonymous = await handshake();
+      const healthy = await handshake('sim-002.clusters.flotilla.invalid');
+      const refused = await handshake('sim-001.clusters.flotilla.invalid');
+      const unknown = await handshake('sim-999.clusters.flotilla.invalid');
+
+      expect(anonymous).toBe('connected http/1.1');
+      expect(healthy).toBe('connected http/1.1');
+      expect(refused).toContain('alert no application protocol');
+      expect(unknown).toContain('alert no application protocol');
     });
 
     it("'refuse' drops requests on connections that are already open", async () => {
