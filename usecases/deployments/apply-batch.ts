@@ -17,7 +17,6 @@ import type {
 } from '../../domain/model.ts';
 import type { ApplyOutcome, ClusterClient } from '../../domain/ports.ts';
 import type { Deps } from '../deps.ts';
-import { checkTargets } from './check-batch-health.ts';
 import {
   type BatchInput,
   type BatchProgress,
@@ -54,18 +53,32 @@ function inventoryOf(outcomes: readonly ApplyOutcome[]): InventoryItem[] {
   );
 }
 
-/** Health right after the apply, from the objects the server answered with. */
-function healthAfterApply(outcomes: readonly ApplyOutcome[]): Health {
-  const watched = outcomes.filter((o) => o.ok && needsHealthWait(o.ref));
-  return aggregateHealth(
-    watched.map((o) => ({
-      name: describeRef(o.ref),
-      health:
-        o.ok && o.live
-          ? healthOf(o.live, o.generation)
-          : { status: 'Unknown' as const, message: 'not read since the apply' },
-    })),
+/**
+ * Health right after the apply: from the objects the server answered with, and for those not
+ * healthy in that answer, one fresh read (controllers often catch up while the rest of the set
+ * is applied, so quick workloads need no Wait and no further invocation). A read that fails
+ * leaves the object Unknown: the health polls carry on from there.
+ */
+async function healthAfterApply(client: ClusterClient, outcomes: readonly ApplyOutcome[]): Promise<Health> {
+  const watched = outcomes.filter(
+    (o): o is Extract<ApplyOutcome, { ok: true }> => o.ok && needsHealthWait(o.ref),
   );
+  const items = await Promise.all(
+    watched.map(async (o) => {
+      let health: Health = o.live
+        ? healthOf(o.live, o.generation)
+        : { status: 'Unknown', message: 'not read since the apply' };
+      if (health.status !== 'Healthy') {
+        try {
+          health = healthOf(await client.get(o.ref), o.generation);
+        } catch {
+          // Unreachable right now: the deadline, not this read, decides.
+        }
+      }
+      return { name: describeRef(o.ref), health };
+    }),
+  );
+  return aggregateHealth(items);
 }
 
 /** Apply the batch `input.batch` of an execution; returns how many targets wait for health. */
@@ -110,11 +123,8 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
 
-  // Read health once right away: workloads that are quick to roll out need no Wait and no
-  // further invocation.
-  const progressing = applied.map((a) => a.target).filter((t) => t.status === 'Progressing');
-  if (progressing.length === 0) return { pending: 0, waitSeconds: 0 };
-  return checkTargets(deps, run, batch, progressing, clusters);
+  const pending = applied.filter((a) => a.target.status === 'Progressing').length;
+  return { pending, waitSeconds: pending > 0 ? deps.tunables.healthPollSeconds : 0 };
 }
 
 interface Member {
@@ -219,7 +229,8 @@ async function applyOne(
         });
         objects = result.objects;
         next = { ...next, ...result.change };
-        if (next.status !== 'Failed') {
+        // The set is in the cluster (even when a workload came up degraded).
+        if (next.status !== 'Failed' || next.failure === 'Degraded') {
           next = {
             ...next,
             appliedRevision: revision.revision,
@@ -322,13 +333,22 @@ async function applyManifests(
       },
     };
   }
-  const health = healthAfterApply(outcomes);
+  const health = await healthAfterApply(client, outcomes);
+  const inventory = sortRefs(appliedItems);
+  if (health.status === 'Degraded') {
+    return {
+      objects: count,
+      change: {
+        status: 'Failed',
+        failure: 'Degraded',
+        reason: health.message ?? 'degraded',
+        health,
+        inventory,
+      },
+    };
+  }
   return {
     objects: count,
-    change: {
-      status: health.status === 'Healthy' ? 'Succeeded' : 'Progressing',
-      health,
-      inventory: sortRefs(appliedItems),
-    },
+    change: { status: health.status === 'Healthy' ? 'Succeeded' : 'Progressing', health, inventory },
   };
 }

@@ -311,12 +311,32 @@ describe('checkBatchHealth', () => {
     });
   });
 
-  it('fails a degraded workload at once', async () => {
+  it('fails a workload degraded right after the apply at once', async () => {
     // Prepare
     bed.fleet.cluster('c2').fault = 'degraded';
     const { input } = await start(bed);
     await planDeploy(bed.deps, input);
-    await applyBatch(bed.deps, { ...input, batch: 0 });
+
+    // Act
+    const progress = await applyBatch(bed.deps, { ...input, batch: 0 });
+
+    // Assess
+    expect(progress.pending).toBe(0);
+    expect(await target(bed, 'c2')).toMatchObject({
+      status: 'Failed',
+      failure: 'Degraded',
+      appliedRevision: 1,
+      reason: expect.stringContaining('timed out progressing'),
+    });
+  });
+
+  it('fails a workload that degrades while it is polled', async () => {
+    // Prepare: progressing after the apply, then its controller gives up
+    bed.fleet.cluster('c2').readyAfterGets = 100;
+    const { input } = await start(bed);
+    await planDeploy(bed.deps, input);
+    expect((await applyBatch(bed.deps, { ...input, batch: 0 })).pending).toBe(1);
+    bed.fleet.cluster('c2').fault = 'degraded';
 
     // Act
     bed.clock.advance(5000);
