@@ -574,6 +574,18 @@ export function serverSideApply(
     for (const e of others) if (e.fields.has(path)) conflicts.push({ entry: e, path });
   }
   if (conflicts.length > 0) {
+    // structured-merge-diff reports conflicts in path order, managers sorted.
+    conflicts.sort((a, b) =>
+      a.entry.manager !== b.entry.manager
+        ? a.entry.manager < b.entry.manager
+          ? -1
+          : 1
+        : a.path < b.path
+          ? -1
+          : a.path > b.path
+            ? 1
+            : 0,
+    );
     if (!force) throw conflictError(conflicts, subject);
     for (const c of conflicts) {
       c.entry.fields = new Set(c.entry.fields);
