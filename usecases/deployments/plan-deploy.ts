@@ -109,11 +109,15 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
       updatedAt: now,
       recordVersion: 0,
     };
-  const write = (cluster: string, change: (target: Target) => Target) =>
-    retryOnConflict(async () => {
-      const fresh = (await store.getTarget(tenant, deployment.name, cluster)) ?? base(cluster);
-      await store.putTarget(change(fresh));
+  // The listing just read is the first attempt's base; only a lost race reads the target again.
+  const write = (cluster: string, change: (target: Target) => Target) => {
+    let first = true;
+    return retryOnConflict(async () => {
+      const current = first ? existing.get(cluster) : await store.getTarget(tenant, deployment.name, cluster);
+      first = false;
+      await store.putTarget(change(current ?? base(cluster)));
     });
+  };
 
   await mapLimit(planned, WRITE_CONCURRENCY, ({ cluster }) =>
     write(cluster, (t) => ({
