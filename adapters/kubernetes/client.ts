@@ -16,7 +16,9 @@
  */
 import {
   createConfiguration,
+  HttpMethod,
   KubeConfig,
+  RequestContext,
   type SecurityAuthentication,
   ServerConfiguration,
   setHeaderMiddleware,
@@ -158,12 +160,25 @@ export class KubernetesClusterClient implements ClusterClient {
     const agent = this.#agent;
     const timeoutMs = options.timeoutMs;
     const sent = this.#sent;
+    // The KubeConfig gives the credential headers (a bearer token). The connection is fixed for
+    // this client's life, so they are taken once; asking the KubeConfig on every request would
+    // also build a one-off TLS dispatcher per request, which the pooled agent replaces anyway.
+    let credentialHeaders: Promise<Record<string, string>> | undefined;
+    const headersOnce = () => {
+      credentialHeaders ??= (async () => {
+        const probe = new RequestContext(connection.server, HttpMethod.GET);
+        await kc.applySecurityAuthentication(probe);
+        return probe.getHeaders();
+      })();
+      credentialHeaders.catch(() => {
+        credentialHeaders = undefined;
+      });
+      return credentialHeaders;
+    };
     const auth: SecurityAuthentication = {
       getName: () => 'flotilla',
       async applySecurityAuthentication(context) {
-        // The KubeConfig sets the credentials (bearer token); the pooled agent then replaces the
-        // one-off dispatcher client-node builds for each request.
-        await kc.applySecurityAuthentication(context);
+        for (const [name, value] of Object.entries(await headersOnce())) context.setHeaderParam(name, value);
         sent.requests++;
         context.setDispatcher(agent);
         context.setSignal(AbortSignal.timeout(timeoutMs));
