@@ -16,6 +16,7 @@ import {
   asObject,
   asString,
   deepEqual,
+  type Json,
   type JsonObject,
   type KubeObject,
   meta,
@@ -38,14 +39,24 @@ export interface ControllerOptions {
 }
 
 /** A short hash like the pod-template-hash label (`5d8f7c9b6b`). */
-export function templateHash(template: unknown): string {
+export function templateHash(template: Json | undefined): string {
   const digest = createHash('sha256')
-    .update(JSON.stringify(template ?? null))
+    .update(canonical(template ?? null))
     .digest();
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let out = '';
   for (let i = 0; i < 10; i++) out += alphabet[(digest[i] ?? 0) % alphabet.length];
   return out;
+}
+
+/** JSON with sorted keys and without nulls: equal templates hash equally however they were written. */
+function canonical(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const keys = Object.keys(value)
+    .filter((k) => value[k] !== null && value[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k] ?? null)}`).join(',')}}`;
 }
 
 function condition(
@@ -74,6 +85,17 @@ function findCondition(obj: KubeObject, type: string): JsonObject | undefined {
     if (o?.type === type) return o;
   }
   return undefined;
+}
+
+/** Annotations the Deployment controller copies onto its ReplicaSets (kubectl rollout undo copies them back). */
+function copiedAnnotations(deployment: KubeObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(asObject(meta(deployment).annotations) ?? {})) {
+    if (k === 'kubectl.kubernetes.io/last-applied-configuration' || k.startsWith('deployment.kubernetes.io/'))
+      continue;
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 /** Deployment status counts; like the API server's JSON, zero counts are left out. */
@@ -141,6 +163,14 @@ export class Controllers {
     const status = asObject(object.status);
     switch (resource.kind) {
       case 'Deployment':
+        // Annotation changes reach the ReplicaSets too (rollout undo copies them back).
+        if (
+          status?.observedGeneration !== meta(object).generation ||
+          (event.old && !deepEqual(meta(event.old).annotations, meta(object).annotations))
+        ) {
+          this.enqueue(resource, object);
+        }
+        break;
       case 'StatefulSet':
       case 'DaemonSet':
       case 'ReplicaSet':
@@ -444,13 +474,31 @@ export class Controllers {
       }
     }
     const existing = this.cluster.find(rsType, namespace, rsName);
+    const annotations = (revision: number): JsonObject => ({
+      ...copiedAnnotations(deployment),
+      'deployment.kubernetes.io/desired-replicas': String(desired),
+      'deployment.kubernetes.io/max-replicas': String(desired + Math.ceil(desired / 4)),
+      'deployment.kubernetes.io/revision': String(revision),
+    });
     if (existing) {
-      if (desiredReplicas(existing) !== desired) {
+      const reactivated = desiredReplicas(existing) === 0 && desired > 0;
+      // A rollback makes an old ReplicaSet current again: it gets the next revision.
+      const revision = reactivated
+        ? this.nextRevision(rsType, deployment)
+        : Number(asObject(meta(existing).annotations)?.['deployment.kubernetes.io/revision'] ?? 1);
+      if (
+        desiredReplicas(existing) !== desired ||
+        !deepEqual(meta(existing).annotations, annotations(revision))
+      ) {
         this.cluster.update(
           rsType,
           namespace,
           rsName,
-          { ...existing, spec: { ...(asObject(existing.spec) ?? {}), replicas: desired } },
+          {
+            ...existing,
+            metadata: { ...meta(existing), annotations: annotations(revision) },
+            spec: { ...(asObject(existing.spec) ?? {}), replicas: desired },
+          },
           ctx,
         );
       }
@@ -468,11 +516,7 @@ export class Controllers {
           name: rsName,
           namespace: namespace ?? null,
           labels,
-          annotations: {
-            'deployment.kubernetes.io/desired-replicas': String(desired),
-            'deployment.kubernetes.io/max-replicas': String(desired + Math.ceil(desired / 4)),
-            'deployment.kubernetes.io/revision': String(this.nextRevision(rsType, deployment)),
-          },
+          annotations: annotations(this.nextRevision(rsType, deployment)),
           ownerReferences: [
             {
               apiVersion: 'apps/v1',

@@ -15,6 +15,17 @@ function withDefaults(obj: JsonObject | undefined, defaults: JsonObject): JsonOb
   return out;
 }
 
+/**
+ * A strategy with its type defaulted to RollingUpdate (also inside an empty `{}`, which
+ * `kubectl create --dry-run -o yaml` writes) and, for rolling updates, its parameters.
+ */
+function rollingStrategy(value: Json | undefined, rolling: JsonObject): JsonObject {
+  const strategy = asObject(value) ?? {};
+  const type = asString(strategy.type) ?? 'RollingUpdate';
+  if (type !== 'RollingUpdate') return { ...strategy, type };
+  return { ...strategy, type, rollingUpdate: withDefaults(asObject(strategy.rollingUpdate), rolling) };
+}
+
 function imagePullPolicy(image: string | undefined): string {
   if (!image) return 'IfNotPresent';
   const afterSlash = image.slice(image.lastIndexOf('/') + 1);
@@ -71,12 +82,8 @@ export function applyDefaults(kind: string, obj: JsonObject, defaultStorageClass
       return {
         ...obj,
         spec: {
-          ...withDefaults(spec, {
-            replicas: 1,
-            revisionHistoryLimit: 10,
-            progressDeadlineSeconds: 600,
-            strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
-          }),
+          ...withDefaults(spec, { replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600 }),
+          strategy: rollingStrategy(spec?.strategy, { maxUnavailable: '25%', maxSurge: '25%' }),
           template: defaultTemplate(spec?.template),
         },
       };
@@ -93,9 +100,9 @@ export function applyDefaults(kind: string, obj: JsonObject, defaultStorageClass
             replicas: 1,
             podManagementPolicy: 'OrderedReady',
             revisionHistoryLimit: 10,
-            updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
             persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
           }),
+          updateStrategy: rollingStrategy(spec?.updateStrategy, { partition: 0 }),
           template: defaultTemplate(spec?.template),
         },
       };
@@ -103,10 +110,8 @@ export function applyDefaults(kind: string, obj: JsonObject, defaultStorageClass
       return {
         ...obj,
         spec: {
-          ...withDefaults(spec, {
-            revisionHistoryLimit: 10,
-            updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
-          }),
+          ...withDefaults(spec, { revisionHistoryLimit: 10 }),
+          updateStrategy: rollingStrategy(spec?.updateStrategy, { maxUnavailable: 1, maxSurge: 0 }),
           template: defaultTemplate(spec?.template),
         },
       };

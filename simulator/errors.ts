@@ -169,11 +169,11 @@ export function methodNotAllowed(): ApiError {
   );
 }
 
-export function unsupportedMediaType(contentType: string): ApiError {
+export function unsupportedMediaType(contentType: string, detail = ''): ApiError {
   return new ApiError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType}${detail ? `; ${detail}` : ''})`,
   );
 }
 

@@ -98,7 +98,12 @@ function decodeBody(req: IncomingMessage, raw: Buffer): Json {
   if (raw.length === 0) return null;
   if (type === PROTOBUF_CONTENT_TYPE) {
     const decoded = decodeProtobuf(raw);
-    if (!decoded) throw unsupportedMediaType(type);
+    if (!decoded) {
+      throw unsupportedMediaType(
+        type,
+        'the simulator reads protobuf only for Secret, ConfigMap, DeleteOptions and reviews: send JSON',
+      );
+    }
     return decoded;
   }
   if (type.endsWith('+cbor') || type === 'application/cbor') throw unsupportedMediaType(type);

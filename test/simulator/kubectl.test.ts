@@ -223,6 +223,36 @@ describe('the real kubectl against the simulator', () => {
     expect(owners.find((m) => m.manager === 'kubectl')?.fields).not.toContain('f:replicas');
   });
 
+  it('rolls back with rollout undo, keeping revisions and annotations as the controller does', async () => {
+    const ctx = { context: 'sim-001' };
+    const manifest = await tools.kubectl(
+      ['create', 'deployment', 'api', '--image=nginx:1.27', '--replicas=2', '--dry-run=client', '-o', 'yaml'],
+      ctx,
+    );
+    await tools.kubectl(['create', '-f', '-'], { ...ctx, input: manifest.stdout });
+    await tools.kubectl(['annotate', 'deployment', 'api', 'team=payments'], ctx);
+    await tools.kubectl(['set', 'image', 'deployment/api', 'nginx=nginx:1.28'], ctx);
+    await tools.kubectl(['rollout', 'status', 'deployment/api', '--timeout=30s'], ctx);
+
+    const undo = await tools.kubectl(['rollout', 'undo', 'deployment/api'], ctx);
+    const status = await tools.kubectl(['rollout', 'status', 'deployment/api', '--timeout=30s'], ctx);
+    const history = await tools.kubectl(['rollout', 'history', 'deployment/api'], ctx);
+
+    expect(undo.stdout).toContain('deployment.apps/api rolled back');
+    expect(status.stdout).toContain('successfully rolled out');
+    expect(
+      history.stdout
+        .split('\n')
+        .filter((l) => /^\d+\s/.test(l))
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['2', '3']);
+    const api = sim
+      .cluster('sim-001')
+      .get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'api' }) as Obj;
+    expect(JSON.stringify(api.spec)).toContain('"image":"nginx:1.27"');
+    expect(api.metadata?.annotations).toMatchObject({ team: 'payments' });
+  });
+
   it('deletes what it applied and waits until it is gone', async () => {
     const result = await tools.kubectl(['delete', '-f', SHOP, '--wait', '--timeout=30s'], {
       context: 'sim-002',
