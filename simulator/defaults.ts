@@ -178,7 +178,7 @@ export function applyDefaults(kind: string, obj: JsonObject, defaultStorageClass
       return { ...obj, spec: withDefaults(spec, d) };
     }
     case 'Secret': {
-      const out: JsonObject = { ...obj, type: asString(obj.type) ?? 'Opaque' };
+      const out: JsonObject = { ...obj, type: asString(obj.type) || 'Opaque' };
       const stringData = asObject(obj.stringData);
       if (stringData) {
         const data: JsonObject = { ...(asObject(obj.data) ?? {}) };

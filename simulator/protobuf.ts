@@ -202,6 +202,13 @@ function configMap(buf: Buffer): JsonObject {
   return out;
 }
 
+/** Kinds `kubectl create namespace|serviceaccount` send: their metadata is what matters. */
+function metadataOnly(kind: string, buf: Buffer): JsonObject {
+  const out: JsonObject = { apiVersion: 'v1', kind };
+  for (const f of fields(buf)) if (f.number === 1) out.metadata = objectMeta(f.bytes);
+  return out;
+}
+
 function deleteOptions(buf: Buffer): JsonObject {
   const out: JsonObject = { apiVersion: 'v1', kind: 'DeleteOptions' };
   const dryRun: Json[] = [];
@@ -223,8 +230,9 @@ function deleteOptions(buf: Buffer): JsonObject {
 }
 
 /**
- * Decodes a protobuf request body into its JSON form. Supports Secret, ConfigMap, DeleteOptions
- * and the self-subject reviews; anything else is a 415 for the caller to report.
+ * Decodes a protobuf request body into its JSON form. Supports Secret, ConfigMap, DeleteOptions,
+ * the self-subject reviews, and the metadata of Namespaces and ServiceAccounts; anything else is a
+ * 415 for the caller to report.
  */
 export function decodeProtobuf(body: Buffer): JsonObject | undefined {
   if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
@@ -244,6 +252,7 @@ export function decodeProtobuf(body: Buffer): JsonObject | undefined {
   if (kind === 'Secret') out = secret(raw);
   else if (kind === 'ConfigMap') out = configMap(raw);
   else if (kind === 'DeleteOptions') out = deleteOptions(raw);
+  else if (kind === 'Namespace' || kind === 'ServiceAccount') out = metadataOnly(kind, raw);
   // Reviews (kubectl auth can-i / whoami) are answered without reading them: RBAC is not enforced.
   else if (REVIEWS.has(kind)) out = { kind, spec: {} };
   if (out && apiVersion) out.apiVersion = apiVersion;

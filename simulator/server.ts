@@ -101,7 +101,7 @@ function decodeBody(req: IncomingMessage, raw: Buffer): Json {
     if (!decoded) {
       throw unsupportedMediaType(
         type,
-        'the simulator reads protobuf only for Secret, ConfigMap, DeleteOptions and reviews: send JSON',
+        'the simulator reads protobuf only for Secret, ConfigMap, Namespace, ServiceAccount, DeleteOptions and reviews: send JSON',
       );
     }
     return decoded;

@@ -158,6 +158,40 @@ describe('the real kubectl against the simulator', () => {
     expect(canI.stdout.trim()).toBe('yes');
   });
 
+  it('creates namespaces, service accounts, config maps and secrets imperatively (protobuf bodies)', async () => {
+    const ctx = { context: 'sim-002' };
+    const results = [
+      await tools.kubectl(['create', 'namespace', 'team-a'], ctx),
+      await tools.kubectl(['create', 'serviceaccount', 'bot', '-n', 'team-a'], ctx),
+      await tools.kubectl(
+        ['create', 'configmap', 'settings', '--from-literal=mode=fast', '-n', 'team-a'],
+        ctx,
+      ),
+      await tools.kubectl(
+        ['create', 'secret', 'generic', 'creds', '--from-literal=password=hunter2', '-n', 'team-a'],
+        ctx,
+      ),
+    ];
+
+    expect(results.map((r) => r.stdout.trim())).toEqual([
+      'namespace/team-a created',
+      'serviceaccount/bot created',
+      'configmap/settings created',
+      'secret/creds created',
+    ]);
+    const c = sim.cluster('sim-002');
+    expect(c.get({ apiVersion: 'v1', kind: 'Namespace', name: 'team-a' })).toMatchObject({
+      status: { phase: 'Active' },
+    });
+    expect(
+      c.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'team-a', name: 'settings' }),
+    ).toMatchObject({ data: { mode: 'fast' } });
+    expect(c.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'team-a', name: 'creds' })).toMatchObject({
+      type: 'Opaque',
+      data: { password: Buffer.from('hunter2').toString('base64') },
+    });
+  });
+
   it('waits for the Available condition', async () => {
     const result = await tools.kubectl(
       ['wait', '--for=condition=Available', 'deployment/web', '-n', 'shop', '--timeout=30s'],
