@@ -1284,7 +1284,15 @@ export class ClusterState {
    */
   later(work: () => void, delayMs = 0): void {
     const run = () => {
-      if (!this.stopped) work();
+      if (this.stopped) return;
+      try {
+        work();
+      } catch (error) {
+        // Background work (controllers, GC) must not take the whole fleet down; say what broke.
+        process.stderr.write(
+          `simulator: ${this.name}: background work failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
+      }
     };
     if (delayMs > 0) setTimeout(run, delayMs).unref();
     else setImmediate(run);

@@ -267,7 +267,11 @@ export class Controllers {
       try {
         work(current);
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ApiError)) {
+          process.stderr.write(
+            `simulator: ${this.cluster.name}: controller failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+          );
+        }
       }
     };
     const pending = this.timers.get(uid);

@@ -211,6 +211,11 @@ export class HostedCluster implements SimCluster {
     const before = this.state.faults;
     this.state.faults = { ...before, ...parsed };
     if (before.unreachable === 'hang' && this.state.faults.unreachable !== 'hang') this.releaseHeld();
+    // A cluster going unreachable breaks the watches open on it; clients reconnect into the fault.
+    if (!before.unreachable && this.state.faults.unreachable) {
+      for (const res of this.streams) res.destroy();
+      this.streams.clear();
+    }
     if (parsed.neverReady !== undefined) this.controllers.resync();
   }
 

@@ -65,6 +65,10 @@ function sendError(res: ServerResponse, error: unknown): void {
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
+  // Not an API answer but a simulator bug: answer 500 and leave a trace.
+  process.stderr.write(
+    `simulator: unexpected error: ${error instanceof Error ? (error.stack ?? message) : message}\n`,
+  );
   sendJson(res, 500, internalError(message).toStatus());
 }
 

@@ -84,6 +84,16 @@ describe('faults', () => {
       expect(outcome).toMatch(/^failed: (socket hang up|read ECONNRESET)/);
     });
 
+    it('breaks the watches open on a cluster that becomes unreachable', async () => {
+      const w = api.watch('sim-002', '/api/v1/namespaces?watch=true&timeoutSeconds=60');
+      await w.until((events) => events.length >= 4);
+
+      sim.cluster('sim-002').setFaults({ unreachable: 'hang' });
+      await w.ended();
+
+      expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'ADDED', 'ADDED', 'ADDED']);
+    });
+
     it("'hang' holds requests until the client gives up", async () => {
       sim.cluster('sim-002').setFaults({ unreachable: 'hang' });
 

@@ -118,10 +118,14 @@ export function client(sim: Simulator): Client {
           }
           for (const w of waiters) w();
         });
-        res.on('end', () => {
+        const finish = () => {
+          if (done) return;
           done = true;
           for (const w of endWaiters) w();
-        });
+        };
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
       });
       req.on('error', () => {
         done = true;
