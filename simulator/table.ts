@@ -29,7 +29,7 @@ interface Column {
 
 /** True when the Accept header asks for a Table. */
 export function wantsTable(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('as=Table') && accept.includes('g=meta.k8s.io');
+  return accept?.includes('as=Table') === true && accept.includes('g=meta.k8s.io');
 }
 
 /** kubectl's HumanDuration: 45s, 5m10s, 3h20m, 2d4h, 3y20d. */

@@ -247,7 +247,7 @@ describe('API errors are Status objects with the API server code and reason', ()
       expect(forced.status).toBe(200);
       expect(forced.body).toMatchObject({ data: { key: 'three' } });
       const owners = (
-        forced.body.metadata?.managedFields as Array<{ manager: string; fieldsV1: object }>
+        (forced.body.metadata?.managedFields ?? []) as Array<{ manager: string; fieldsV1: object }>
       ).map((e) => ({
         manager: e.manager,
         owns: JSON.stringify(e.fieldsV1).includes('f:key'),

@@ -94,7 +94,9 @@ describe('object lifecycle', () => {
       });
       const uid = String(created.body.metadata?.uid);
       await eventually(async () => (await ownedReplicaSets(uid)).length === 1);
-      const rsName = String(((await ownedReplicaSets(uid))[0]?.metadata as { name: string }).name);
+      const rsName = String(
+        ((await ownedReplicaSets(uid))[0]?.metadata as { name: string } | undefined)?.name,
+      );
 
       await api.call('DELETE', 'sim-001', `${DEPLOYS}/gc-orphan`, { body: { propagationPolicy: 'Orphan' } });
       await new Promise((r) => setTimeout(r, 50));

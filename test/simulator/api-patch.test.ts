@@ -245,7 +245,7 @@ describe('patches and server-side apply', () => {
     it('owns a label selector as a whole (atomic)', async () => {
       const reply = await api.call('GET', 'sim-001', `${DEPLOYS}/ssa`);
       const mine = (
-        reply.body.metadata?.managedFields as Array<{
+        (reply.body.metadata?.managedFields ?? []) as Array<{
           manager: string;
           fieldsV1: { 'f:spec': Record<string, unknown> };
         }>
@@ -281,7 +281,7 @@ describe('patches and server-side apply', () => {
       expect((sub.body.status as { replicas: number }).replicas).toBe(42);
       expect(sub.body.metadata?.generation).toBe(main.body.metadata?.generation);
       const probe = (
-        sub.body.metadata?.managedFields as Array<{ manager: string; subresource?: string }>
+        (sub.body.metadata?.managedFields ?? []) as Array<{ manager: string; subresource?: string }>
       ).find((e) => e.manager === 'probe');
       expect(probe?.subresource).toBe('status');
     });

@@ -132,7 +132,9 @@ describe('simulated controllers', () => {
       currentReplicas: 2,
     });
     expect(status.currentRevision).toBe(status.updateRevision);
-    expect((get('apps/v1', 'StatefulSet', 'db')?.spec as { updateStrategy: object }).updateStrategy).toEqual({
+    expect(
+      (get('apps/v1', 'StatefulSet', 'db')?.spec as { updateStrategy: object } | undefined)?.updateStrategy,
+    ).toEqual({
       type: 'RollingUpdate',
       rollingUpdate: { partition: 0 },
     });
@@ -167,8 +169,8 @@ describe('simulated controllers', () => {
     );
 
     const desired = (name: string) =>
-      (get('apps/v1', 'DaemonSet', name)?.status as { desiredNumberScheduled: number })
-        .desiredNumberScheduled;
+      (get('apps/v1', 'DaemonSet', name)?.status as { desiredNumberScheduled: number } | undefined)
+        ?.desiredNumberScheduled;
     expect([desired('everywhere'), desired('arm-only'), desired('gpu-too')]).toEqual([5, 2, 6]);
   });
 
@@ -237,10 +239,13 @@ describe('simulated controllers', () => {
       accessModes: ['ReadWriteOnce'],
       capacity: { storage: '5Gi' },
     });
-    expect((pvc?.spec as { storageClassName: string }).storageClassName).toBe('gp3');
-    const ingress = (
-      get('v1', 'Service', 'public')?.status as { loadBalancer: { ingress: Array<{ hostname: string }> } }
-    ).loadBalancer.ingress;
+    expect((pvc?.spec as { storageClassName: string } | undefined)?.storageClassName).toBe('gp3');
+    const ingress =
+      (
+        get('v1', 'Service', 'public')?.status as
+          | { loadBalancer: { ingress: Array<{ hostname: string }> } }
+          | undefined
+      )?.loadBalancer.ingress ?? [];
     expect(ingress[0]?.hostname).toMatch(/\.eu-west-1\.elb\.amazonaws\.com$/);
   });
 });
