@@ -97,6 +97,7 @@ export function qualifiedResource(resource: string, group: string): string {
   return group ? `${resource}.${group}` : resource;
 }
 
+/** 404 NotFound: `deployments.apps "x" not found`. */
 export function notFound(resource: string, group: string, name: string): ApiError {
   return new ApiError(404, 'NotFound', `${qualifiedResource(resource, group)} "${name}" not found`, {
     name,
@@ -105,6 +106,7 @@ export function notFound(resource: string, group: string, name: string): ApiErro
   });
 }
 
+/** 409 AlreadyExists: `configmaps "x" already exists`. */
 export function alreadyExists(resource: string, group: string, name: string): ApiError {
   return new ApiError(
     409,
@@ -118,6 +120,7 @@ export function alreadyExists(resource: string, group: string, name: string): Ap
   );
 }
 
+/** 409 Conflict: `Operation cannot be fulfilled on <resource> "x": <why>`. */
 export function conflict(resource: string, group: string, name: string, why: string): ApiError {
   return new ApiError(
     409,
@@ -149,18 +152,22 @@ export function invalid(kind: string, group: string, name: string, errors: reado
   );
 }
 
+/** 400 BadRequest. */
 export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
+/** 401 Unauthorized (no or wrong bearer token). */
 export function unauthorized(): ApiError {
   return new ApiError(401, 'Unauthorized', 'Unauthorized');
 }
 
+/** 403 Forbidden (admission denials, protected namespaces, terminating namespaces). */
 export function forbidden(message: string, subject?: StatusSubject): ApiError {
   return new ApiError(403, 'Forbidden', message, subject);
 }
 
+/** 405 MethodNotAllowed. */
 export function methodNotAllowed(): ApiError {
   return new ApiError(
     405,
@@ -169,6 +176,7 @@ export function methodNotAllowed(): ApiError {
   );
 }
 
+/** 415 UnsupportedMediaType, optionally saying what the simulator does read. */
 export function unsupportedMediaType(contentType: string, detail = ''): ApiError {
   return new ApiError(
     415,
@@ -177,14 +185,17 @@ export function unsupportedMediaType(contentType: string, detail = ''): ApiError
   );
 }
 
+/** 410 Expired (a watch resourceVersion older than the history). */
 export function gone(message: string): ApiError {
   return new ApiError(410, 'Expired', message);
 }
 
+/** 500 InternalError. */
 export function internalError(message: string): ApiError {
   return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`);
 }
 
+/** 404 for a path that names no resource (unknown group, version or kind). */
 export function pathNotFound(): ApiError {
   return new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 }
