@@ -16,7 +16,6 @@ import {
   invalid,
   notFound,
   qualifiedResource,
-  type StatusSubject,
   unsupportedMediaType,
 } from './errors.ts';
 import { NO_FAULTS, type SimFaults } from './faults.ts';
@@ -34,7 +33,6 @@ import {
 import {
   type ManagedEntry,
   type OwnershipContext,
-  readManaged,
   serverSideApply,
   type TrackScope,
   updateOwnership,
@@ -1314,11 +1312,3 @@ export class ClusterState {
 function gcContext(type: ResourceType): WriteContext {
   return { manager: 'kube-controller-manager', version: type.versions[0] ?? 'v1', internal: true };
 }
-
-/** For errors raised about an object. */
-export function subjectOf(type: ResourceType, name: string): StatusSubject {
-  return { name, group: type.group, kind: type.plural };
-}
-
-/** The managedFields entries of an object, decoded (tests and tools). */
-export { readManaged };

@@ -25,7 +25,7 @@ import {
 import type { SimProvider } from './profiles.ts';
 import { hashHex } from './profiles.ts';
 import type { ResourceType } from './resources.ts';
-import { labelsOf, selectorObjectMatcher } from './selectors.ts';
+import { labelsOf } from './selectors.ts';
 
 const MANAGER = 'kube-controller-manager';
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
@@ -762,9 +762,4 @@ export class Controllers {
             : { ip: `192.168.${octet(0)}.${octet(1)}`, ipMode: 'VIP' };
     return { loadBalancer: { ingress: [ingress] } };
   }
-}
-
-/** True when a workload selector of `owner` selects `labels` (used by DaemonSet and tests). */
-export function selects(owner: KubeObject, labels: Record<string, string>): boolean {
-  return selectorObjectMatcher(asObject(owner.spec)?.selector).matches(labels);
 }

@@ -442,11 +442,6 @@ export class Fleet {
   }
 }
 
-/** The name in an object reference, for messages. */
-export function refName(ref: SimObjectRef): string {
-  return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
-}
-
 /** Reads a ref from a control-API body. */
 export function refFromBody(body: JsonObject): SimObjectRef | undefined {
   const apiVersion = asString(body.apiVersion);

@@ -5,7 +5,7 @@
  */
 import { badRequest, invalid } from './errors.ts';
 import { clone, deepEqual, isObject, type Json, type JsonObject } from './json.ts';
-import { itemKey, type MergeSchema } from './schema.ts';
+import type { MergeSchema } from './schema.ts';
 
 /** RFC 7386: objects merge, `null` deletes, everything else replaces. */
 export function mergePatch(target: Json | undefined, patch: Json): Json {
@@ -280,9 +280,4 @@ function reorder(list: Json[], order: Json[], schema: MergeSchema, path: readonl
   ordered.sort((a, b) => (position.get(idOf(a)) ?? 0) - (position.get(idOf(b)) ?? 0));
   const rest = list.filter((item) => !position.has(idOf(item)));
   return [...ordered, ...rest];
-}
-
-/** True when a list item carries all of its list-map key fields (for validation of SSA input). */
-export function hasListKey(item: Json, schema: MergeSchema, path: readonly string[]): boolean {
-  return itemKey(item, schema.listType(path)) !== undefined;
 }
