@@ -13,10 +13,14 @@ if (major < 22) {
   try {
     nodeBin = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin', 'node');
   } catch {
-    process.stderr.write(`flotilla: Node.js >= 22 is required (this is ${process.version}); run npm ci first\n`);
+    process.stderr.write(
+      `flotilla: Node.js >= 22 is required (this is ${process.version}); run npm ci first\n`,
+    );
     process.exit(1);
   }
-  const child = spawnSync(nodeBin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawnSync(nodeBin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 await import('../cli/main.ts');
