@@ -33,6 +33,18 @@ export const EVENT_DETAILS = {
     failed: z.number().int().nonnegative(),
     halted: z.boolean(),
   }),
+  DeploymentPaused: z.object({
+    ...execution,
+    /** Position of the wave the rollout stopped after. */
+    wave: z.number().int().nonnegative(),
+    reason: z.string(),
+  }),
+  DeploymentCancelled: z.object({ ...execution, counts: ProgressCounts }),
+  ApprovalRequested: z.object({
+    ...execution,
+    /** Position of the wave that passed; the next one waits for the approval. */
+    wave: z.number().int().nonnegative(),
+  }),
   TargetFailed: z.object({
     ...execution,
     cluster: z.string(),

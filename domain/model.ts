@@ -338,14 +338,77 @@ export const Wave = z
   .meta({ id: 'Wave' });
 export type Wave = z.infer<typeof Wave>;
 
+/** True when a selector has no term (it would match every cluster). */
+function emptySelector(selector: { matchLabels?: object; matchExpressions?: unknown[] }): boolean {
+  return (
+    Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0
+  );
+}
+
+/**
+ * Blue/green between two cluster groups: the new revision goes to the green group (gated like a
+ * wave: failure budget, deadline, soak, approval), then the deployment is retired from the blue
+ * group (its objects removed there) — or, when green fails, rolled back as `onFailure` says.
+ */
+export const BlueGreen = z
+  .object({
+    green: LabelSelector.meta({ description: 'Clusters that get the new revision' }),
+    blue: LabelSelector.meta({ description: 'Clusters the deployment is retired from once green passes' }),
+    maxParallel: z.number().int().positive().optional(),
+    maxFailures: FailureBudget.optional(),
+    progressDeadline: Duration.optional(),
+    minSuccessTime: Duration.optional(),
+    approval: z.boolean().optional().meta({ description: 'Wait for an approval before retiring blue' }),
+  })
+  .strict()
+  .superRefine((bg, ctx) => {
+    for (const group of ['green', 'blue'] as const) {
+      if (emptySelector(bg[group])) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [group],
+          message: 'must select by at least one label (an empty selector matches every cluster)',
+        });
+      }
+    }
+  })
+  .meta({ id: 'BlueGreen' });
+export type BlueGreen = z.infer<typeof BlueGreen>;
+
+/** Most waves a strategy may have. */
+export const MAX_WAVES = 20;
+
 export const Strategy = z
   .object({
     onFailure: z.enum(['pause', 'rollback', 'continue']).default('pause'),
     maxParallel: z.number().int().positive().max(1000).optional(),
     progressDeadline: Duration.optional(),
-    waves: z.array(Wave).optional(),
+    /** The failure budget of every wave that does not set its own. @default 0 */
+    maxFailures: FailureBudget.optional(),
+    waves: z.array(Wave).max(MAX_WAVES).optional(),
+    blueGreen: BlueGreen.optional(),
   })
   .strict()
+  .superRefine((strategy, ctx) => {
+    if (strategy.waves && strategy.blueGreen) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['blueGreen'],
+        message: 'use either waves or blueGreen, not both',
+      });
+    }
+    const waves = strategy.waves ?? [];
+    waves.forEach((wave, i) => {
+      const picks = wave.count !== undefined || wave.percent !== undefined || wave.selector !== undefined;
+      if (!picks && i < waves.length - 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['waves', i],
+          message: 'only the last wave may omit count, percent and selector (it takes the rest)',
+        });
+      }
+    });
+  })
   .meta({ id: 'Strategy' });
 export type Strategy = z.infer<typeof Strategy>;
 
@@ -555,6 +618,114 @@ export const ProgressCounts = z
   .meta({ id: 'ProgressCounts' });
 export type ProgressCounts = z.infer<typeof ProgressCounts>;
 
+/** Where one wave of a run stands. */
+export const WaveState = z.enum([
+  'Pending',
+  'Applying',
+  'Soaking',
+  'WaitingApproval',
+  'Passed',
+  /** Over its failure budget, and the strategy said continue. */
+  'Failed',
+  /** Over its failure budget: the rollout stopped here. */
+  'Halted',
+  /** Nothing to do in this run (every cluster of it already there, or none selected). */
+  'Skipped',
+  'Cancelled',
+]);
+export type WaveState = z.infer<typeof WaveState>;
+
+/** One wave of a run, in the order the run takes them. */
+export const WaveProgress = z
+  .object({
+    /** The wave's index in the strategy (targets and plan batches carry it). */
+    index: z.number().int().nonnegative(),
+    name: z.string(),
+    /** `apply` the revision, or `retire` the deployment from these clusters (blue/green's blue). */
+    action: z.enum(['apply', 'retire']),
+    /** Clusters of the wave (the whole wave, whether or not this run has work on them). */
+    size: z.number().int().nonnegative(),
+    /** Clusters this run works on in the wave. */
+    clusters: z.number().int().nonnegative(),
+    /** Failures tolerated, resolved from the budget over `size`. */
+    maxFailures: z.number().int().nonnegative(),
+    state: WaveState,
+    succeeded: z.number().int().nonnegative().optional(),
+    failed: z.number().int().nonnegative().optional(),
+    startedAt: z.string().optional(),
+    soakStartedAt: z.string().optional(),
+    approvedAt: z.string().optional(),
+    endedAt: z.string().optional(),
+    message: z.string().optional(),
+  })
+  .meta({ id: 'WaveProgress' });
+export type WaveProgress = z.infer<typeof WaveProgress>;
+
+/** A cluster's failure as recorded when a wave halted. */
+export const HaltedTarget = z.object({
+  cluster: z.string(),
+  failure: FailureCode.optional(),
+  reason: z.string().optional(),
+});
+
+/** A progressive run's waves and gates (what `flotilla rollout status` shows). */
+export const RolloutProgress = z
+  .object({
+    /** `rollout` applies the run's revision; `rollback` re-applies the previous good one. */
+    phase: z.enum(['rollout', 'rollback']),
+    onFailure: z.enum(['pause', 'rollback', 'continue']),
+    /** False for runs whose waves are never held (rollbacks, heals): no budget halts, soak or approval. */
+    gated: z.boolean(),
+    /** Position (in `waves`) of the wave running or gated now. */
+    current: z.number().int().nonnegative(),
+    waves: z.array(WaveProgress),
+    /** Asked to stop before the next wave (`rollout pause`). */
+    pauseRequested: z.object({ at: z.string() }).optional(),
+    /** Why the rollout stopped at a wave. */
+    halted: z
+      .object({
+        position: z.number().int().nonnegative(),
+        reason: z.string(),
+        failed: z.array(HaltedTarget).max(20),
+      })
+      .optional(),
+    /**
+     * The approval being waited for. `tokenRef` is a reference into the secret store, where the
+     * workflow's task token is kept (the token itself is never in a record, a log or an answer).
+     */
+    approval: z
+      .object({ position: z.number().int().nonnegative(), requestedAt: z.string(), tokenRef: z.string() })
+      .optional(),
+    /** The automatic rollback of this run, once it started. */
+    rollback: z
+      .object({
+        fromRevision: z.number().int().positive(),
+        toRevision: z.number().int().positive().optional(),
+        clusters: z.number().int().nonnegative(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'RolloutProgress' });
+export type RolloutProgress = z.infer<typeof RolloutProgress>;
+
+/**
+ * What one run works on, when it is not "every target of the revision that is not there yet":
+ * exactly some clusters (their names in the blob store, as a JSON array), every one of them even
+ * when it looks up to date (`force`: heal, maintenance), with or without the strategy's gates,
+ * waves in reverse order (rollback).
+ */
+export const ExecutionScope = z
+  .object({
+    clustersDigest: z.string().optional(),
+    clusters: z.number().int().nonnegative().optional(),
+    force: z.boolean().optional(),
+    gates: z.boolean().optional(),
+    reverse: z.boolean().optional(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'ExecutionScope' });
+export type ExecutionScope = z.infer<typeof ExecutionScope>;
+
 export const Execution = z
   .object({
     tenant: z.string(),
@@ -568,6 +739,10 @@ export const Execution = z
     batches: z.number().int().nonnegative(),
     /** The workflow run behind it (a Step Functions execution ARN on AWS). */
     workflowRef: z.string().optional(),
+    /** Waves and gates of a progressive run (absent on runs planned before waves existed). */
+    rollout: RolloutProgress.optional(),
+    /** What the run works on, when not the default (see ExecutionScope). */
+    scope: ExecutionScope.optional(),
     startedAt: z.string(),
     endedAt: z.string().optional(),
     recordVersion: z.number().int().nonnegative(),
@@ -602,6 +777,8 @@ export const PlanBatch = z.object({
   wave: z.number().int().nonnegative(),
   /** cluster name → render digest */
   clusters: z.record(z.string(), z.string()),
+  /** The revision this batch applies, when not the execution's (a rollback's batches). */
+  revision: z.number().int().positive().optional(),
 });
 export type PlanBatch = z.infer<typeof PlanBatch>;
 

@@ -255,11 +255,29 @@ export interface WorkflowInput {
   readonly executionId: string;
 }
 
+/**
+ * Where a workflow run stands, as its engine sees it. `NotFound`: the engine has no such run (a
+ * local runner that was restarted forgets its runs: nothing is driving that execution any more).
+ */
+export type WorkflowRunStatus = 'Running' | 'Succeeded' | 'Failed' | 'Aborted' | 'NotFound';
+
 export interface WorkflowEngine {
   /** Start a workflow run named after the execution id (idempotent per name). */
   start(workflow: WorkflowName, input: WorkflowInput): Promise<{ ref: string }>;
   /** Stop a run (cancel). */
   stop(ref: string, reason: string): Promise<void>;
+  /**
+   * Whether a run is still going (Step Functions DescribeExecution; the local runner's own
+   * table). Lets an operation take over the lock of an execution whose run died. Optional: an
+   * engine without it is trusted to be running whatever holds a lock.
+   */
+  describe?(ref: string): Promise<WorkflowRunStatus>;
+  /**
+   * Let a state waiting on a task token (`.waitForTaskToken`: an approval) go on, with `output`
+   * as its result. InvalidStateError when nothing waits on that token any more. The token is a
+   * secret: never logged, never in an error.
+   */
+  sendTaskSuccess?(token: string, output: Record<string, unknown>): Promise<void>;
 }
 
 export interface EventBus {
