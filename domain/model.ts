@@ -5,6 +5,7 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
+import { patternProblem } from './drift/paths.ts';
 import {
   DEFAULT_TENANT,
   dns1123LabelProblem,
@@ -421,7 +422,13 @@ export const DriftPolicy = z
           .object({
             kind: z.string().min(1),
             name: z.string().optional(),
-            paths: z.array(z.string().min(1)).min(1),
+            paths: z
+              .array(z.string().min(1).superRefine(refine(patternProblem)))
+              .min(1)
+              .meta({
+                description:
+                  'Field paths: spec.replicas, spec.template.spec.containers[*].image, /spec/replicas',
+              }),
           })
           .strict(),
       )
