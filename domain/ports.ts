@@ -4,6 +4,7 @@
  * runtime's equivalents); tests use in-memory fakes that record calls.
  */
 import type { ConnectorProvider, ConnectorRegistration, DiscoveryReport } from './discovery.ts';
+import type { DriftRecord } from './drift/record.ts';
 import type { FlotillaEvent } from './events.ts';
 import type {
   Cluster,
@@ -23,6 +24,7 @@ import type {
   Target,
   Values,
 } from './model.ts';
+import type { Schedule, ScheduleTrigger } from './schedule.ts';
 
 export interface Clock {
   now(): Date;
@@ -139,13 +141,40 @@ export interface LockStore {
   releaseLock(tenant: string, deployment: string, executionId: string): Promise<void>;
 }
 
+/**
+ * The drift of each target as the last scan saw it (records live with the deployment: deleting
+ * it deletes them). Writes are unconditional upserts: of two for one target, the later wins.
+ */
+export interface DriftStore {
+  putDrift(records: readonly DriftRecord[]): Promise<void>;
+  getDrift(tenant: string, deployment: string, cluster: string): Promise<DriftRecord | undefined>;
+  /** Every record of one deployment, by cluster name. */
+  listDrift(tenant: string, deployment: string): Promise<DriftRecord[]>;
+  /** Idempotent. */
+  deleteDrift(tenant: string, deployment: string, cluster: string): Promise<void>;
+}
+
+/** Schedules, versioned like every other record. */
+export interface ScheduleStore {
+  /** AlreadyExistsError when the name is taken. */
+  createSchedule(schedule: Schedule): Promise<Schedule>;
+  updateSchedule(schedule: Schedule): Promise<Schedule>;
+  getSchedule(tenant: string, name: string): Promise<Schedule | undefined>;
+  /** By name. */
+  listSchedules(tenant: string): Promise<Schedule[]>;
+  /** NotFoundError when absent; VersionConflictError when `expectedVersion` is given and differs. */
+  deleteSchedule(tenant: string, name: string, expectedVersion?: number): Promise<void>;
+}
+
 export interface Store
   extends ClusterStore,
     ServiceStore,
     DeploymentStore,
     TargetStore,
     ExecutionStore,
-    LockStore {}
+    LockStore,
+    DriftStore,
+    ScheduleStore {}
 
 // ---------------------------------------------------------------------------------------------
 // Content
@@ -282,6 +311,20 @@ export interface WorkflowEngine {
 
 export interface EventBus {
   publish(events: readonly FlotillaEvent[]): Promise<void>;
+}
+
+/**
+ * What fires schedules: EventBridge Scheduler on AWS, the local cron on one machine. When a
+ * schedule fires, the trigger calls the schedule-fire entry point with `{ tenant, name }`.
+ */
+export interface Scheduler {
+  /**
+   * Create or replace the trigger of one schedule (paused or not). ValidationError (path `cron`)
+   * when this scheduler cannot run the expression (EventBridge Scheduler has no seconds).
+   */
+  put(trigger: ScheduleTrigger): Promise<void>;
+  /** Remove the trigger of one schedule; absent is not an error. */
+  remove(tenant: string, name: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

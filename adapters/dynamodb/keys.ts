@@ -58,6 +58,19 @@ export const keys = {
     gsi1sk: checkKeyPart('deployment', deployment),
   }),
 
+  /** Drift of one target, next to it in the deployment's partition. */
+  driftPrefix: 'DRIFT#',
+  drift: (tenant: string, deployment: string, cluster: string): ItemKey => ({
+    pk: keys.deploymentChildren(tenant, deployment),
+    sk: `DRIFT#${checkKeyPart('cluster', cluster)}`,
+  }),
+
+  schedules: (tenant: string): string => `${t(tenant)}#SCHEDULE`,
+  schedule: (tenant: string, name: string): ItemKey => ({
+    pk: keys.schedules(tenant),
+    sk: checkKeyPart('schedule', name),
+  }),
+
   services: (tenant: string): string => `${t(tenant)}#SERVICE`,
   serviceName: (tenant: string, service: string): ItemKey => ({
     pk: keys.services(tenant),

@@ -18,6 +18,8 @@
  * | execution       | `T#{t}#EXECUTION`    | `{executionId}`    | `T#{t}#DEP#{dep}#EXEC`         | `{executionId}` |
  * | result          | `T#{t}#EXEC#{id}`    | `RES#{cluster}`    |                                |              |
  * | batch           | `T#{t}#EXEC#{id}`    | `BATCH#{000012}`   |                                |              |
+ * | drift           | `T#{t}#DEP#{dep}`    | `DRIFT#{cluster}`  |                                |              |
+ * | schedule        | `T#{t}#SCHEDULE`     | `{schedule}`       |                                |              |
  *
  * Access patterns: clusters, deployments, services and executions of a tenant are one Query
  * each on their partition (executions newest first: ids are ULIDs, so `ScanIndexForward: false`
@@ -52,6 +54,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { DriftRecord } from '../../domain/drift/record.ts';
 import {
   AlreadyExistsError,
   NotFoundError,
@@ -72,6 +75,7 @@ import {
   Target,
 } from '../../domain/model.ts';
 import type { Clock, Store } from '../../domain/ports.ts';
+import { Schedule } from '../../domain/schedule.ts';
 import { type ItemKey, KEY_ATTRIBUTES, keys } from './keys.ts';
 import {
   COUNT_KEYS,
@@ -654,6 +658,91 @@ export class DynamoStore implements Store {
   async getBatch(tenant: string, executionId: string, index: number): Promise<PlanBatch | undefined> {
     const item = await this.#get(keys.batch(tenant, executionId, index));
     return item && recordOf<PlanBatch>(item);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Drift
+
+  async putDrift(records: readonly DriftRecord[]): Promise<void> {
+    const items = records.map((record, i) => {
+      const checked = withoutUndefined(checkRecord(DriftRecord, record, `drift[${i}]`));
+      return {
+        ...keys.drift(checked.tenant, checked.deployment, checked.cluster),
+        entity: 'Drift',
+        ...checked,
+      };
+    });
+    await this.#batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+  }
+
+  async getDrift(tenant: string, deployment: string, cluster: string): Promise<DriftRecord | undefined> {
+    const item = await this.#get(keys.drift(tenant, deployment, cluster));
+    return item && recordOf<DriftRecord>(item);
+  }
+
+  async listDrift(tenant: string, deployment: string): Promise<DriftRecord[]> {
+    const items = await this.#query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: {
+        ':pk': keys.deploymentChildren(tenant, deployment),
+        ':prefix': keys.driftPrefix,
+      },
+    });
+    return items.map((item) => recordOf<DriftRecord>(item));
+  }
+
+  async deleteDrift(tenant: string, deployment: string, cluster: string): Promise<void> {
+    await this.#send('DeleteItem', () =>
+      this.#doc.send(
+        new DeleteCommand({ TableName: this.#table, Key: keys.drift(tenant, deployment, cluster) }),
+      ),
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Schedules
+
+  async createSchedule(schedule: Schedule): Promise<Schedule> {
+    const record = withoutUndefined({
+      ...checkRecord(Schedule, schedule, 'schedule'),
+      recordVersion: FIRST_VERSION,
+    });
+    await this.#create(
+      { ...keys.schedule(record.tenant, record.name), entity: 'Schedule', ...record },
+      () => {
+        throw new AlreadyExistsError('schedule', record.name);
+      },
+    );
+    return record;
+  }
+
+  async updateSchedule(schedule: Schedule): Promise<Schedule> {
+    const record = withoutUndefined(checkRecord(Schedule, schedule, 'schedule'));
+    const next = { ...record, recordVersion: record.recordVersion + 1 };
+    await this.#replace(
+      { ...keys.schedule(record.tenant, record.name), entity: 'Schedule', ...next },
+      record.recordVersion,
+      'schedule',
+      record.name,
+    );
+    return next;
+  }
+
+  async getSchedule(tenant: string, name: string): Promise<Schedule | undefined> {
+    const item = await this.#get(keys.schedule(tenant, name));
+    return item && recordOf<Schedule>(item);
+  }
+
+  async listSchedules(tenant: string): Promise<Schedule[]> {
+    const items = await this.#query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.schedules(tenant) },
+    });
+    return items.map((item) => recordOf<Schedule>(item));
+  }
+
+  async deleteSchedule(tenant: string, name: string, expectedVersion?: number): Promise<void> {
+    await this.#delete(keys.schedule(tenant, name), expectedVersion, 'schedule', name);
   }
 
   // ------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * both. Records are copied in and out, so callers can never change what is stored by mutating
  * what they passed or got back. Nothing expires here (DynamoDB's TTL has no equivalent).
  */
+import { DriftRecord } from '../../domain/drift/record.ts';
 import {
   AlreadyExistsError,
   NotFoundError,
@@ -25,6 +26,7 @@ import {
   Target,
 } from '../../domain/model.ts';
 import type { Store } from '../../domain/ports.ts';
+import { Schedule } from '../../domain/schedule.ts';
 import { type ItemKey, keys } from '../dynamodb/keys.ts';
 import {
   addCounts,
@@ -468,5 +470,71 @@ export class MemoryStore implements Store {
   async getBatch(tenant: string, executionId: string, index: number): Promise<PlanBatch | undefined> {
     await this.#tick();
     return this.#table.get<PlanBatch>(keys.batch(tenant, executionId, index));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Drift
+
+  async putDrift(records: readonly DriftRecord[]): Promise<void> {
+    await this.#tick();
+    const checked = records.map((record, i) => checkRecord(DriftRecord, record, `drift[${i}]`));
+    checked.forEach(checkSize);
+    for (const record of checked) {
+      this.#table.put(keys.drift(record.tenant, record.deployment, record.cluster), record);
+    }
+  }
+
+  async getDrift(tenant: string, deployment: string, cluster: string): Promise<DriftRecord | undefined> {
+    await this.#tick();
+    return this.#table.get<DriftRecord>(keys.drift(tenant, deployment, cluster));
+  }
+
+  async listDrift(tenant: string, deployment: string): Promise<DriftRecord[]> {
+    await this.#tick();
+    return this.#table.query<DriftRecord>(keys.deploymentChildren(tenant, deployment), {
+      prefix: keys.driftPrefix,
+    });
+  }
+
+  async deleteDrift(tenant: string, deployment: string, cluster: string): Promise<void> {
+    await this.#tick();
+    this.#table.delete(keys.drift(tenant, deployment, cluster));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Schedules
+
+  async createSchedule(schedule: Schedule): Promise<Schedule> {
+    await this.#tick();
+    const record = { ...checkRecord(Schedule, schedule, 'schedule'), recordVersion: FIRST_VERSION };
+    this.#create(keys.schedule(record.tenant, record.name), record, () => {
+      throw new AlreadyExistsError('schedule', record.name);
+    });
+    return copy(record);
+  }
+
+  async updateSchedule(schedule: Schedule): Promise<Schedule> {
+    await this.#tick();
+    const record = checkRecord(Schedule, schedule, 'schedule');
+    const key = keys.schedule(record.tenant, record.name);
+    this.#expect(key, record.recordVersion, 'schedule', record.name);
+    const next = { ...record, recordVersion: record.recordVersion + 1 };
+    this.#table.put(key, next);
+    return copy(next);
+  }
+
+  async getSchedule(tenant: string, name: string): Promise<Schedule | undefined> {
+    await this.#tick();
+    return this.#table.get<Schedule>(keys.schedule(tenant, name));
+  }
+
+  async listSchedules(tenant: string): Promise<Schedule[]> {
+    await this.#tick();
+    return this.#table.query<Schedule>(keys.schedules(tenant));
+  }
+
+  async deleteSchedule(tenant: string, name: string, expectedVersion?: number): Promise<void> {
+    await this.#tick();
+    this.#delete(keys.schedule(tenant, name), expectedVersion, 'schedule', name);
   }
 }

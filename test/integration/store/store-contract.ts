@@ -3,6 +3,7 @@
  * on dynalite), so the fake other tests rely on behaves exactly as the real store does.
  */
 import { describe, expect, it } from 'vitest';
+import type { DriftRecord } from '../../../domain/drift/record.ts';
 import {
   AlreadyExistsError,
   NotFoundError,
@@ -21,6 +22,7 @@ import {
   Target,
 } from '../../../domain/model.ts';
 import type { Store } from '../../../domain/ports.ts';
+import type { Schedule } from '../../../domain/schedule.ts';
 import {
   aBatch,
   aCluster,
@@ -628,6 +630,133 @@ export function storeContract(name: string, options: StoreContractOptions): void
       expect(await store().getBatch(tenant, 'e1', 17)).toEqual(batches[17]);
       expect(await store().getBatch(tenant, 'e1', 30)).toBeUndefined();
       expect(await store().getBatch(tenant, 'e2', 0)).toBeUndefined();
+    });
+  });
+
+  describe(`${name}: drift`, () => {
+    const drift = (
+      tenant: string,
+      deployment: string,
+      cluster: string,
+      overrides: Partial<DriftRecord> = {},
+    ) =>
+      ({
+        tenant,
+        deployment,
+        cluster,
+        state: 'Drifted',
+        revision: 3,
+        objects: [
+          {
+            ref: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' },
+            state: 'changed',
+            fields: [{ path: 'spec.replicas', desired: '2', live: '5', manager: 'kubectl' }],
+            fieldCount: 1,
+          },
+        ],
+        objectCount: 1,
+        fieldCount: 1,
+        checked: 4,
+        executionId: 'e1',
+        scannedAt: '2026-01-01T00:00:00.000Z',
+        ...overrides,
+      }) satisfies DriftRecord;
+
+    it('upserts drift records, lists them by cluster, and reads one back as written', async () => {
+      const tenant = freshTenant();
+      await store().putDrift(['b', 'a', 'c'].map((c) => drift(tenant, 'shop', c)));
+      await store().putDrift([
+        drift(tenant, 'shop', 'a', { state: 'InSync', objects: [], objectCount: 0, fieldCount: 0 }),
+      ]);
+      const list = await store().listDrift(tenant, 'shop');
+      expect(list.map((d) => [d.cluster, d.state])).toEqual([
+        ['a', 'InSync'],
+        ['b', 'Drifted'],
+        ['c', 'Drifted'],
+      ]);
+      expect(await store().getDrift(tenant, 'shop', 'b')).toEqual(drift(tenant, 'shop', 'b'));
+      expect(await store().listDrift(tenant, 'other')).toEqual([]);
+    });
+
+    it('keeps drift apart from targets and revisions of the same deployment, and deletes it with the deployment', async () => {
+      const tenant = freshTenant();
+      await store().createDeployment(aDeployment(tenant, 'shop'));
+      await store().putTarget(aTarget(tenant, 'shop', 'a'));
+      await store().putDrift([drift(tenant, 'shop', 'a')]);
+      expect(await store().listTargets(tenant, 'shop')).toHaveLength(1);
+      await store().deleteDrift(tenant, 'shop', 'zzz');
+      await store().deleteDeployment(tenant, 'shop');
+      expect(await store().listDrift(tenant, 'shop')).toEqual([]);
+    });
+
+    it('rejects an invalid record, writing none of the batch', async () => {
+      const tenant = freshTenant();
+      const error = await store()
+        .putDrift([drift(tenant, 'shop', 'good'), drift(tenant, 'shop', 'Bad_Name')])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues.map((i) => i.path)).toContain('drift[1].cluster');
+      expect(await store().listDrift(tenant, 'shop')).toEqual([]);
+    });
+  });
+
+  describe(`${name}: schedules`, () => {
+    const schedule = (tenant: string, name: string, overrides: Partial<Schedule> = {}): Schedule => ({
+      tenant,
+      name,
+      cron: '0 3 * * *',
+      task: { type: 'drift-scan' },
+      paused: false,
+      runs: 0,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      recordVersion: 0,
+      ...overrides,
+    });
+
+    it('creates at version 1, refuses a second create, updates conditionally and lists by name', async () => {
+      const tenant = freshTenant();
+      const created = await store().createSchedule(schedule(tenant, 'nightly'));
+      expect(created.recordVersion).toBe(1);
+      await expect(store().createSchedule(schedule(tenant, 'nightly'))).rejects.toBeInstanceOf(
+        AlreadyExistsError,
+      );
+      await store().createSchedule(
+        schedule(tenant, 'a-first', { task: { type: 'reapply', deployment: 'shop' } }),
+      );
+      const paused = await store().updateSchedule({ ...created, paused: true });
+      expect(paused.recordVersion).toBe(2);
+      await expect(store().updateSchedule({ ...created, paused: false })).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+      expect((await store().listSchedules(tenant)).map((s) => [s.name, s.paused])).toEqual([
+        ['a-first', false],
+        ['nightly', true],
+      ]);
+      expect(await store().getSchedule(tenant, 'nightly')).toEqual(paused);
+    });
+
+    it('deletes (conditionally when asked) and says when there is nothing to delete', async () => {
+      const tenant = freshTenant();
+      const created = await store().createSchedule(schedule(tenant, 'nightly'));
+      await expect(store().deleteSchedule(tenant, 'nightly', 7)).rejects.toBeInstanceOf(VersionConflictError);
+      await store().deleteSchedule(tenant, 'nightly', created.recordVersion);
+      expect(await store().getSchedule(tenant, 'nightly')).toBeUndefined();
+      await expect(store().deleteSchedule(tenant, 'nightly')).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('validates before writing (the field is named) and stores nothing', async () => {
+      const tenant = freshTenant();
+      const error = await store()
+        .createSchedule(
+          schedule(tenant, 'nightly', {
+            task: { type: 'upgrade', deployment: 'shop', range: 'not a range' },
+          }),
+        )
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues[0]?.path).toBe('schedule.task.range');
+      expect(await store().listSchedules(tenant)).toEqual([]);
     });
   });
 }
