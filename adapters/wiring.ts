@@ -14,6 +14,8 @@ import { FlotillaError } from '../domain/errors.ts';
 import type { Clock, IdGenerator } from '../domain/ports.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import { DEFAULT_TUNABLES, type Deps, type DepsProvider, type Tunables } from '../usecases/deps.ts';
+import { createEksConnector } from './eks/connector.ts';
+import { createEksDiscovery } from './eks/discovery.ts';
 import { createEventBridgeBus } from './eventbridge/bus.ts';
 import { createSecretsManagerStore } from './secrets/secrets-manager.ts';
 import { createStepFunctions } from './sfn/engine.ts';
@@ -30,6 +32,10 @@ export const AwsEnvironment = z.object({
   FLOTILLA_SECRETS_PREFIX: z.string().min(1).optional(),
   /** A customer-managed KMS key for those secrets. */
   FLOTILLA_SECRETS_KMS_KEY: z.string().min(1).optional(),
+  /** Comma-separated AWS regions discovery looks in (default: the function's own region). */
+  FLOTILLA_DISCOVERY_REGIONS: z.string().optional(),
+  /** The IAM role EKS Connector agents assume (the stack creates one). */
+  FLOTILLA_CONNECTOR_ROLE_ARN: z.string().min(1).optional(),
   FLOTILLA_BATCH_SIZE: z.coerce.number().int().positive().optional(),
   FLOTILLA_MAX_PARALLEL: z.coerce.number().int().positive().optional(),
 });
@@ -62,6 +68,15 @@ function tunablesFrom(env: AwsEnvironment): Tunables {
   };
 }
 
+/** The regions discovery looks in: the configured list, else the function's own region. */
+function regionsFrom(env: AwsEnvironment): string[] {
+  const listed = (env.FLOTILLA_DISCOVERY_REGIONS ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  return listed.length > 0 ? listed : [env.AWS_REGION];
+}
+
 async function build(): Promise<Deps> {
   const env = parseOrThrow(AwsEnvironment, process.env, 'environment');
   const notWired = (what: string): never => {
@@ -88,6 +103,10 @@ async function build(): Promise<Deps> {
     clock: systemClock,
     ids: timeSortableIds,
     tunables: tunablesFrom(env),
+    discovery: createEksDiscovery(),
+    discoveryRegions: regionsFrom(env),
+    connector: createEksConnector({ region: env.AWS_REGION }),
+    ...(env.FLOTILLA_CONNECTOR_ROLE_ARN ? { connectorRoleArn: env.FLOTILLA_CONNECTOR_ROLE_ARN } : {}),
   };
 }
 

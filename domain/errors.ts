@@ -130,6 +130,17 @@ export class RolloutHaltedError extends FlotillaError {
   }
 }
 
+/**
+ * The operation needs a part this control plane does not have (connecting a cluster through the
+ * EKS Connector, or discovering EKS clusters, needs Flotilla running on AWS). The API answers 501.
+ */
+export class NotConfiguredError extends FlotillaError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotConfiguredError';
+  }
+}
+
 /** Every error name the workflows may see; ASL Retry/Catch may only name these (tested). */
 export const ERROR_NAMES = [
   'FlotillaError',
@@ -146,6 +157,7 @@ export const ERROR_NAMES = [
   'CredentialsError',
   'TransientError',
   'RolloutHaltedError',
+  'NotConfiguredError',
 ] as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[number];

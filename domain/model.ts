@@ -733,6 +733,26 @@ export const ExecutionScope = z
   .meta({ id: 'ExecutionScope' });
 export type ExecutionScope = z.infer<typeof ExecutionScope>;
 
+/** What one region gave in a discovery run: counts and, when it could not be listed, why. */
+export const DiscoveryRegionOutcome = z
+  .object({
+    region: z.string(),
+    /** False when the region could not be listed; nothing in it changed. */
+    ok: z.boolean(),
+    clusters: z.number().int().nonnegative(),
+    registered: z.number().int().nonnegative(),
+    updated: z.number().int().nonnegative(),
+    vanished: z.number().int().nonnegative(),
+    unchanged: z.number().int().nonnegative(),
+    /** Clusters whose DescribeCluster failed. */
+    failures: z.number().int().nonnegative(),
+    /** Tags that could not become labels. */
+    warnings: z.number().int().nonnegative(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'DiscoveryRegionOutcome' });
+export type DiscoveryRegionOutcome = z.infer<typeof DiscoveryRegionOutcome>;
+
 export const Execution = z
   .object({
     tenant: z.string(),
@@ -750,6 +770,8 @@ export const Execution = z
     rollout: RolloutProgress.optional(),
     /** What the run works on, when not the default (see ExecutionScope). */
     scope: ExecutionScope.optional(),
+    /** A discovery run: each region's outcome, written by the region's own step. */
+    discovery: z.object({ regions: z.array(DiscoveryRegionOutcome) }).optional(),
     startedAt: z.string(),
     endedAt: z.string().optional(),
     recordVersion: z.number().int().nonnegative(),

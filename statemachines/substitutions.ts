@@ -16,6 +16,10 @@ export const STEP_FUNCTIONS = {
   CheckBatchHealthFunctionArn: 'check-batch-health',
   FinishDeployFunctionArn: 'finish-deploy',
   FailDeployFunctionArn: 'fail-deploy',
+  PlanDiscoveryFunctionArn: 'discover-plan',
+  DiscoverRegionFunctionArn: 'discover-region',
+  FinishDiscoveryFunctionArn: 'discover-finish',
+  FailDiscoveryFunctionArn: 'discover-fail',
 } as const;
 
 export type SubstitutionKey = keyof typeof STEP_FUNCTIONS;
@@ -29,6 +33,12 @@ export const WORKFLOW_TASKS = {
     CheckBatchHealth: 'CheckBatchHealthFunctionArn',
     FinishDeploy: 'FinishDeployFunctionArn',
     FailDeploy: 'FailDeployFunctionArn',
+  },
+  discovery: {
+    PlanDiscovery: 'PlanDiscoveryFunctionArn',
+    DiscoverRegion: 'DiscoverRegionFunctionArn',
+    FinishDiscovery: 'FinishDiscoveryFunctionArn',
+    FailDiscovery: 'FailDiscoveryFunctionArn',
   },
 } as const satisfies Record<string, Record<string, SubstitutionKey>>;
 

@@ -6,6 +6,8 @@
 import type {
   BlobStore,
   Clock,
+  ClusterConnector,
+  ClusterDiscovery,
   ClusterGateway,
   EventBus,
   IdGenerator,
@@ -56,6 +58,20 @@ export interface Deps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly tunables: Tunables;
+  /**
+   * EKS cluster discovery. Only Flotilla on AWS has it; where it is absent (the local control
+   * plane), the discovery workflow fails with a NotConfiguredError.
+   */
+  readonly discovery?: ClusterDiscovery;
+  /** The AWS regions discovery looks in when a run names none. */
+  readonly discoveryRegions?: readonly string[];
+  /**
+   * EKS Connector registration. Only Flotilla on AWS has it; where it is absent, connecting a
+   * cluster answers 501 (NotConfiguredError).
+   */
+  readonly connector?: ClusterConnector;
+  /** The IAM role the connector agent assumes when a connect request names none. */
+  readonly connectorRoleArn?: string;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */

@@ -23,6 +23,7 @@ export const STATUS_BY_ERROR: Readonly<Record<string, number>> = {
   UnsupportedMediaTypeError: 415,
   RenderError: 422,
   ClusterUnreachableError: 502,
+  NotConfiguredError: 501,
   TransientError: 503,
 };
 

@@ -7,6 +7,10 @@ import type { SubstitutionKey } from '../../statemachines/substitutions.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import * as applyBatch from './apply-batch.ts';
 import * as checkBatchHealth from './check-batch-health.ts';
+import * as discoverFail from './discover-fail.ts';
+import * as discoverFinish from './discover-finish.ts';
+import * as discoverPlan from './discover-plan.ts';
+import * as discoverRegion from './discover-region.ts';
 import * as failDeploy from './fail-deploy.ts';
 import * as finishDeploy from './finish-deploy.ts';
 import * as planDeploy from './plan-deploy.ts';
@@ -18,4 +22,8 @@ export const STEP_HANDLERS: Readonly<Record<SubstitutionKey, (deps: DepsProvider
     CheckBatchHealthFunctionArn: checkBatchHealth.createHandler,
     FinishDeployFunctionArn: finishDeploy.createHandler,
     FailDeployFunctionArn: failDeploy.createHandler,
+    PlanDiscoveryFunctionArn: discoverPlan.createHandler,
+    DiscoverRegionFunctionArn: discoverRegion.createHandler,
+    FinishDiscoveryFunctionArn: discoverFinish.createHandler,
+    FailDiscoveryFunctionArn: discoverFail.createHandler,
   };
