@@ -6,6 +6,8 @@
  * and serves the real API handlers on 127.0.0.1. Optionally it starts a simulated fleet in
  * process and imports it through the same import use case a user's kubeconfig goes through.
  */
+// First: keeps the X-Ray SDK from hooking every promise of the process (see the module).
+import './quiet-tracing.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalCredentialsProvider } from '../adapters/credentials/local-credentials.ts';
