@@ -11,6 +11,12 @@ import * as discoverFail from './discover-fail.ts';
 import * as discoverFinish from './discover-finish.ts';
 import * as discoverPlan from './discover-plan.ts';
 import * as discoverRegion from './discover-region.ts';
+import * as driftCheckHeal from './drift-check-heal.ts';
+import * as driftFailScan from './drift-fail-scan.ts';
+import * as driftFinishScan from './drift-finish-scan.ts';
+import * as driftPlanScan from './drift-plan-scan.ts';
+import * as driftReport from './drift-report.ts';
+import * as driftScanBatch from './drift-scan-batch.ts';
 import * as failDeploy from './fail-deploy.ts';
 import * as finishDeploy from './finish-deploy.ts';
 import * as planDeploy from './plan-deploy.ts';
@@ -22,6 +28,12 @@ export const STEP_HANDLERS: Readonly<Record<SubstitutionKey, (deps: DepsProvider
     CheckBatchHealthFunctionArn: checkBatchHealth.createHandler,
     FinishDeployFunctionArn: finishDeploy.createHandler,
     FailDeployFunctionArn: failDeploy.createHandler,
+    PlanDriftScanFunctionArn: driftPlanScan.createHandler,
+    ScanDriftBatchFunctionArn: driftScanBatch.createHandler,
+    ReportDriftFunctionArn: driftReport.createHandler,
+    CheckHealFunctionArn: driftCheckHeal.createHandler,
+    FinishDriftScanFunctionArn: driftFinishScan.createHandler,
+    FailDriftScanFunctionArn: driftFailScan.createHandler,
     PlanDiscoveryFunctionArn: discoverPlan.createHandler,
     DiscoverRegionFunctionArn: discoverRegion.createHandler,
     FinishDiscoveryFunctionArn: discoverFinish.createHandler,
