@@ -313,6 +313,26 @@ export interface EventBus {
   publish(events: readonly FlotillaEvent[]): Promise<void>;
 }
 
+/** One published event and its number on the bus that kept it (1, 2, 3, … in order). */
+export interface EventRecord {
+  readonly seq: number;
+  readonly event: FlotillaEvent;
+}
+
+/**
+ * Reading back recent events (what `flotilla events --follow` tails). The local bus keeps a
+ * replayable ring of recent events and implements this; EventBridge has no such read, so on AWS
+ * there is none (the API says so and points to an archive or a CloudWatch Logs target).
+ */
+export interface EventFeed {
+  /** Number of the last event published (0 before any). */
+  readonly lastSeq: number;
+  /** The kept events numbered above `since`, oldest first, at most `limit` (the newest ones). */
+  recent(options?: { since?: number; limit?: number }): EventRecord[];
+  /** Call `listener` for every event published from now on; returns the unsubscribe function. */
+  subscribe(listener: (record: EventRecord) => void): () => void;
+}
+
 /**
  * What fires schedules: EventBridge Scheduler on AWS, the local cron on one machine. When a
  * schedule fires, the trigger calls the schedule-fire entry point with `{ tenant, name }`.

@@ -10,8 +10,10 @@ import type {
   ClusterDiscovery,
   ClusterGateway,
   EventBus,
+  EventFeed,
   IdGenerator,
   Renderer,
+  Scheduler,
   SecretStore,
   Store,
   WorkflowEngine,
@@ -72,6 +74,16 @@ export interface Deps {
   readonly connector?: ClusterConnector;
   /** The IAM role the connector agent assumes when a connect request names none. */
   readonly connectorRoleArn?: string;
+  /**
+   * What fires schedules: EventBridge Scheduler on AWS, the local cron locally. Where it is
+   * absent, schedule changes answer 501 (NotConfiguredError).
+   */
+  readonly scheduler?: Scheduler;
+  /**
+   * Recent events, for `flotilla events`: the local bus. Absent on AWS (EventBridge cannot be
+   * read back; see the README's Events section for what to use there).
+   */
+  readonly events?: EventFeed;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */
