@@ -664,6 +664,10 @@ export const WaveProgress = z
     approvedAt: z.string().optional(),
     endedAt: z.string().optional(),
     message: z.string().optional(),
+    /** The wave's plan batches in this run: indices `first` … `first + count - 1`. */
+    batches: z
+      .object({ first: z.number().int().nonnegative(), count: z.number().int().nonnegative() })
+      .optional(),
   })
   .meta({ id: 'WaveProgress' });
 export type WaveProgress = z.infer<typeof WaveProgress>;
@@ -707,8 +711,15 @@ export const RolloutProgress = z
     rollback: z
       .object({
         fromRevision: z.number().int().positive(),
+        /** Absent when there was no earlier good revision: what the run applied is removed. */
         toRevision: z.number().int().positive().optional(),
         clusters: z.number().int().nonnegative(),
+        /** The first plan batch of the rollback (results of earlier batches are the rollout's). */
+        firstBatch: z.number().int().nonnegative(),
+        /** The rollback plan, kept in the blob store, so a retried planning step plans the same. */
+        planDigest: z.string(),
+        /** The rollback's own waves (the rollout's in reverse), once it runs. */
+        waves: z.array(WaveProgress).optional(),
       })
       .optional(),
   })

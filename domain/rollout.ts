@@ -195,6 +195,16 @@ function planBlueGreen(sorted: readonly RolloutCandidate[], bg: BlueGreen, strat
   };
 }
 
+/** The settings of the wave at `index` of a revision's plan (the trailing `rest` wave included). */
+export function settingsOfWave(strategy: Strategy | undefined, index: number): WaveSettings {
+  if (strategy?.blueGreen) {
+    if (index === 0) return settingsOf(strategy.blueGreen, strategy);
+    const maxParallel = strategy.blueGreen.maxParallel;
+    return { ...settingsOf({}, strategy), ...(maxParallel !== undefined ? { maxParallel } : {}) };
+  }
+  return settingsOf(strategy?.waves?.[index] ?? {}, strategy);
+}
+
 /**
  * Batches for a wave of `maxParallel` clusters at once when a batch holds at most `batchSize`:
  * `k` batches in flight of at most ⌊maxParallel / k⌋ clusters each, so at most `maxParallel`

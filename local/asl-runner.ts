@@ -10,7 +10,13 @@
  * ItemReader); Retry and Catch match custom error names (the thrown error's `name`), and
  * `States.ALL`; intrinsic functions (`States.ArrayGetItem`, `States.MathAdd`) work; a
  * `.waitForTaskToken` resource is accepted but not paused on — the local handler's return value
- * is the result, and `$$.Task.Token` exists only when the run's context supplies it.
+ * is the result, and `$$.Task.Token` exists only when the run's context supplies it. So the
+ * runner serves the wait itself, for the states statemachines/substitutions.ts lists in
+ * TOKEN_TASKS: it gives each entry of such a state a fresh token, calls the step handler with the
+ * Lambda payload (as the `lambda:invoke` integration does), then holds the state until
+ * `sendTaskSuccess(token, output)` (the WorkflowEngine port, which `approve` calls on AWS and
+ * here alike) hands over its result. `describe(ref)` says whether a run is still going here
+ * (after a restart nothing is: the runs of the previous process are `NotFound`).
  *
  * Each run keeps a compact event log (state transitions, task invocations, retries, the largest
  * state payload) so benchmarks and tests can count what a deploy costs per cluster.
@@ -18,7 +24,8 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { localContext } from '../adapters/lambda/step-handler.ts';
-import type { WorkflowEngine, WorkflowInput, WorkflowName } from '../domain/ports.ts';
+import { InvalidStateError } from '../domain/errors.ts';
+import type { WorkflowEngine, WorkflowInput, WorkflowName, WorkflowRunStatus } from '../domain/ports.ts';
 import { STEP_HANDLERS } from '../functions/steps/index.ts';
 import {
   DEFINED_WORKFLOWS,
@@ -27,6 +34,7 @@ import {
   STEP_FUNCTIONS,
   type SubstitutionKey,
   substitute,
+  TOKEN_TASKS,
   WORKFLOW_TASKS,
 } from '../statemachines/substitutions.ts';
 import type { DepsProvider } from '../usecases/deps.ts';
@@ -144,6 +152,23 @@ function sizeOf(value: unknown): number {
   return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value) ?? '');
 }
 
+/** What `$$.Task.Token` evaluates to locally; each task entry swaps it for a fresh token. */
+const TOKEN_PLACEHOLDER = 'flotilla-local-task-token';
+
+/** A state waiting for its task token to come back. */
+interface TokenWait {
+  readonly ref: string;
+  readonly resolve: (output: JsonValue) => void;
+}
+
+/** Replace the token placeholder among a payload's top-level values. */
+function withToken(payload: JsonValue, token: string): JsonValue {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  return Object.fromEntries(
+    Object.entries(payload).map(([k, v]) => [k, v === TOKEN_PLACEHOLDER ? token : v]),
+  );
+}
+
 /** Runs workflows in-process; see the module comment. */
 export class AslRunner implements WorkflowEngine {
   readonly #options: AslRunnerOptions;
@@ -154,6 +179,8 @@ export class AslRunner implements WorkflowEngine {
   readonly #runs = new Map<string, RunRecord & { abort: () => void }>();
   /** Refs stopped on purpose: their `null` result means aborted, not an empty output. */
   readonly #aborted = new Set<string>();
+  /** Task states waiting for their token, by token. */
+  readonly #waiting = new Map<string, TokenWait>();
 
   constructor(options: AslRunnerOptions) {
     this.#options = options;
@@ -191,6 +218,8 @@ export class AslRunner implements WorkflowEngine {
       eventCount: 0,
     };
     const bindings: Record<string, string> = WORKFLOW_TASKS[workflow];
+    const tokenTasks: readonly string[] =
+      (TOKEN_TASKS as Partial<Record<string, readonly string[]>>)[workflow] ?? [];
     const handlers: Record<string, (event: JsonValue) => Promise<JsonValue>> = {};
     for (const state of tasks) {
       const key = bindings[state] as SubstitutionKey | undefined;
@@ -209,6 +238,24 @@ export class AslRunner implements WorkflowEngine {
         // A handler returning nothing gives the state `null`, as Lambda's empty payload does.
         return (result ?? null) as JsonValue;
       };
+      if (tokenTasks.includes(state)) {
+        const invoke = handlers[state];
+        handlers[state] = async (event) => {
+          // Waited for before the handler runs, so a token sent back during the call is not lost.
+          const token = `local-task:${input.executionId}:${randomUUID()}`;
+          const sent = new Promise<JsonValue>((resolve) => {
+            this.#waiting.set(token, { ref, resolve });
+          });
+          const payload = (event as { Payload?: JsonValue } | null)?.Payload ?? null;
+          try {
+            await invoke?.(withToken(payload, token));
+          } catch (error) {
+            this.#waiting.delete(token);
+            throw error;
+          }
+          return sent;
+        };
+      }
     }
     const overrides = {
       taskResourceLocalHandlers: handlers,
@@ -231,6 +278,7 @@ export class AslRunner implements WorkflowEngine {
             Input: { ...input },
             StartTime: new Date().toISOString(),
           },
+          Task: { Token: TOKEN_PLACEHOLDER },
         },
       },
     );
@@ -311,6 +359,30 @@ export class AslRunner implements WorkflowEngine {
     if (run?.status !== 'Running') return;
     this.#aborted.add(ref);
     run.abort();
+    // A state held for its token is released (with nothing) so the aborted run can settle.
+    for (const [token, wait] of this.#waiting) {
+      if (wait.ref !== ref) continue;
+      this.#waiting.delete(token);
+      wait.resolve(null);
+    }
+  }
+
+  /** Whether a run is going on in this runner (`NotFound` for runs it never started). */
+  async describe(ref: string): Promise<WorkflowRunStatus> {
+    return this.#runs.get(ref)?.status ?? 'NotFound';
+  }
+
+  /** Hand a waiting task state its result (the token stays secret: it is never in an error). */
+  async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<void> {
+    const wait = this.#waiting.get(token);
+    if (!wait) throw new InvalidStateError('nothing is waiting for this decision any more');
+    this.#waiting.delete(token);
+    wait.resolve(output as JsonValue);
+  }
+
+  /** Runs with a task state waiting for its token, now. */
+  waitingRuns(): string[] {
+    return [...new Set([...this.#waiting.values()].map((w) => w.ref))];
   }
 
   /** A run by ref. */

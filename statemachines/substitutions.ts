@@ -22,6 +22,10 @@ export const STEP_FUNCTIONS = {
   CheckHealFunctionArn: 'drift-check-heal',
   FinishDriftScanFunctionArn: 'drift-finish-scan',
   FailDriftScanFunctionArn: 'drift-fail-scan',
+  GateWaveFunctionArn: 'gate-wave',
+  RequestApprovalFunctionArn: 'request-approval',
+  PauseDeployFunctionArn: 'pause-deploy',
+  PlanRollbackFunctionArn: 'plan-rollback',
   PlanDiscoveryFunctionArn: 'discover-plan',
   DiscoverRegionFunctionArn: 'discover-region',
   FinishDiscoveryFunctionArn: 'discover-finish',
@@ -39,6 +43,10 @@ export const WORKFLOW_TASKS = {
     CheckBatchHealth: 'CheckBatchHealthFunctionArn',
     FinishDeploy: 'FinishDeployFunctionArn',
     FailDeploy: 'FailDeployFunctionArn',
+    GateWave: 'GateWaveFunctionArn',
+    AwaitApproval: 'RequestApprovalFunctionArn',
+    PauseDeploy: 'PauseDeployFunctionArn',
+    PlanRollback: 'PlanRollbackFunctionArn',
   },
   'drift-scan': {
     PlanDriftScan: 'PlanDriftScanFunctionArn',
@@ -55,6 +63,17 @@ export const WORKFLOW_TASKS = {
     FailDiscovery: 'FailDiscoveryFunctionArn',
   },
 } as const satisfies Record<string, Record<string, SubstitutionKey>>;
+
+/**
+ * Task states that wait for a task token: their `Resource` is the Lambda service integration
+ * `arn:aws:states:::lambda:invoke.waitForTaskToken` and the substitution key fills
+ * `Parameters.FunctionName` (so the role of the state machine needs lambda:InvokeFunction on that
+ * function, as for the others). The function stores the token; the state waits until something
+ * sends it back (SendTaskSuccess). Locally the runner serves the same wait.
+ */
+export const TOKEN_TASKS = {
+  deploy: ['AwaitApproval'],
+} as const satisfies Partial<Record<keyof typeof WORKFLOW_TASKS, readonly string[]>>;
 
 /** Workflows that have a statemachines/<name>.asl.json file. */
 export type DefinedWorkflow = keyof typeof WORKFLOW_TASKS;

@@ -33,7 +33,7 @@ import {
   TransientError,
   ValidationError,
 } from '../../domain/errors.ts';
-import type { WorkflowEngine, WorkflowInput, WorkflowName } from '../../domain/ports.ts';
+import type { WorkflowEngine, WorkflowInput, WorkflowName, WorkflowRunStatus } from '../../domain/ports.ts';
 import { awsErrorName, isRetryable, type RetryOptions, withRetry } from '../eks/aws-errors.ts';
 
 export interface StepFunctionsApi {
@@ -99,15 +99,47 @@ export interface StepFunctionsEngineOptions {
   readonly retry?: RetryOptions;
 }
 
+/** Step Functions' execution statuses as the port names them. */
+const RUN_STATUS: Readonly<Record<string, WorkflowRunStatus>> = {
+  RUNNING: 'Running',
+  SUCCEEDED: 'Succeeded',
+  FAILED: 'Failed',
+  TIMED_OUT: 'Failed',
+  ABORTED: 'Aborted',
+  // Failed, and waiting for someone to redrive it: nothing drives it now.
+  PENDING_REDRIVE: 'Failed',
+};
+
 export class StepFunctionsEngine implements WorkflowEngine {
   readonly #api: StepFunctionsApi;
   readonly #machines: Readonly<Partial<Record<WorkflowName, string>>>;
   readonly #retry: RetryOptions;
+  readonly #tasks: StepFunctionsTasks;
 
   constructor(options: StepFunctionsEngineOptions) {
     this.#api = options.api;
     this.#machines = options.stateMachines;
     this.#retry = options.retry ?? {};
+    this.#tasks = new StepFunctionsTasks({
+      api: options.api,
+      ...(options.retry ? { retry: options.retry } : {}),
+    });
+  }
+
+  /** DescribeExecution's status (an execution Step Functions does not know is `NotFound`). */
+  async describe(ref: string): Promise<WorkflowRunStatus> {
+    try {
+      const out = await withRetry(() => this.#api.describeExecution({ executionArn: ref }), this.#retry);
+      return RUN_STATUS[out.status ?? ''] ?? 'Running';
+    } catch (error) {
+      if (awsErrorName(error) === 'ExecutionDoesNotExist') return 'NotFound';
+      throw translate(error, `describing ${ref.split(':').pop() ?? ref}`);
+    }
+  }
+
+  /** SendTaskSuccess (an approval); InvalidStateError when nothing waits on the token. */
+  async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<void> {
+    await this.#tasks.succeed(token, output);
   }
 
   async start(workflow: WorkflowName, input: WorkflowInput): Promise<{ ref: string }> {

@@ -19,3 +19,13 @@ export const BatchEvent = StepEvent.extend({
 export const FailEvent = StepEvent.extend({
   error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
 });
+
+/** A wave's gate: the run and the wave's index in its plan. */
+export const GateEvent = StepEvent.extend({
+  wave: z.number().int().nonnegative(),
+});
+
+/** The approval wait: the wave that passed, and the workflow's task token (a secret). */
+export const ApprovalEvent = GateEvent.extend({
+  taskToken: z.string().min(1),
+});

@@ -19,7 +19,11 @@ import * as driftReport from './drift-report.ts';
 import * as driftScanBatch from './drift-scan-batch.ts';
 import * as failDeploy from './fail-deploy.ts';
 import * as finishDeploy from './finish-deploy.ts';
+import * as gateWave from './gate-wave.ts';
+import * as pauseDeploy from './pause-deploy.ts';
 import * as planDeploy from './plan-deploy.ts';
+import * as planRollback from './plan-rollback.ts';
+import * as requestApproval from './request-approval.ts';
 
 export const STEP_HANDLERS: Readonly<Record<SubstitutionKey, (deps: DepsProvider) => StepHandler<unknown>>> =
   {
@@ -28,6 +32,10 @@ export const STEP_HANDLERS: Readonly<Record<SubstitutionKey, (deps: DepsProvider
     CheckBatchHealthFunctionArn: checkBatchHealth.createHandler,
     FinishDeployFunctionArn: finishDeploy.createHandler,
     FailDeployFunctionArn: failDeploy.createHandler,
+    GateWaveFunctionArn: gateWave.createHandler,
+    RequestApprovalFunctionArn: requestApproval.createHandler,
+    PauseDeployFunctionArn: pauseDeploy.createHandler,
+    PlanRollbackFunctionArn: planRollback.createHandler,
     PlanDriftScanFunctionArn: driftPlanScan.createHandler,
     ScanDriftBatchFunctionArn: driftScanBatch.createHandler,
     ReportDriftFunctionArn: driftReport.createHandler,

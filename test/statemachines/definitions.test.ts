@@ -11,6 +11,7 @@ import {
   STEP_FUNCTIONS,
   type SubstitutionKey,
   substitute,
+  TOKEN_TASKS,
   WORKFLOW_TASKS,
 } from '../../statemachines/substitutions.ts';
 
@@ -57,11 +58,21 @@ describe.each(DEFINED_WORKFLOWS)('statemachines/%s.asl.json', (workflow) => {
     const keys = Object.keys(STEP_FUNCTIONS);
     expect(placeholdersOf(text).filter((p) => !keys.includes(p))).toEqual([]);
     const tasks = [...states.entries()].filter(([, s]) => s.Type === 'Task');
+    const tokenTasks: readonly string[] =
+      (TOKEN_TASKS as Partial<Record<string, readonly string[]>>)[workflow] ?? [];
     for (const [name, state] of tasks) {
       const key = (WORKFLOW_TASKS[workflow] as Record<string, SubstitutionKey>)[name];
       expect(key, `Task ${name} is missing from WORKFLOW_TASKS.${workflow}`).toBeDefined();
-      expect(state.Resource).toBe(`\${${key}}`);
+      if (tokenTasks.includes(name)) {
+        // A task-token wait calls its function through the Lambda integration, by name.
+        expect(state.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+        expect((state.Parameters as Json).FunctionName).toBe(`\${${key}}`);
+        expect(((state.Parameters as Json).Payload as Json)['taskToken.$']).toBe('$$.Task.Token');
+      } else {
+        expect(state.Resource).toBe(`\${${key}}`);
+      }
     }
+    for (const name of tokenTasks) expect(states.get(name)?.Type, name).toBe('Task');
     expect(Object.keys(WORKFLOW_TASKS[workflow]).sort()).toEqual(tasks.map(([n]) => n).sort());
     expect(() => substitute(text, {})).toThrow(/no substitution for/);
     expect(
@@ -105,10 +116,10 @@ describe('statemachines/deploy.asl.json', () => {
   const raw = JSON.parse(definitionText('deploy')) as unknown;
   const states = stateMap(raw);
 
-  it('runs batches in a Distributed Map with its concurrency from the plan and ItemsPath input', () => {
+  it("runs batches in a Distributed Map with its wave's concurrency from the plan and ItemsPath input", () => {
     const map = states.get('ApplyWave');
     expect(map?.ItemsPath).toBe('$.current.batches');
-    expect(map?.MaxConcurrencyPath).toBe('$.plan.maxConcurrency');
+    expect(map?.MaxConcurrencyPath).toBe('$.current.maxConcurrency');
     expect((map?.ItemProcessor as Json | undefined)?.ProcessorConfig).toEqual({
       Mode: 'DISTRIBUTED',
       ExecutionType: 'STANDARD',
@@ -116,8 +127,16 @@ describe('statemachines/deploy.asl.json', () => {
     expect(map?.ItemReader).toBeUndefined();
   });
 
-  it('sends every failure of the plan and apply paths to FailDeploy, which ends in a Fail state', () => {
-    for (const name of ['PlanDeploy', 'ApplyWave', 'FinishDeploy']) {
+  it('sends every failure of the plan, apply, gate and rollback paths to FailDeploy, which ends in a Fail state', () => {
+    for (const name of [
+      'PlanDeploy',
+      'ApplyWave',
+      'GateWave',
+      'AwaitApproval',
+      'PauseDeploy',
+      'PlanRollback',
+      'FinishDeploy',
+    ]) {
       const catches = states.get(name)?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
       expect(catches, name).toContainEqual(
         expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'FailDeploy' }),
@@ -142,6 +161,31 @@ describe('statemachines/deploy.asl.json', () => {
         }),
       );
     }
+  });
+
+  it('gates each wave: soak loops back to the gate, approval waits then asks again, pause and rollback leave the loop', () => {
+    const choices = (
+      (states.get('GateDecision')?.Choices ?? []) as Array<{ StringEquals: string; Next: string }>
+    ).map((c) => [c.StringEquals, c.Next]);
+    expect(Object.fromEntries(choices)).toEqual({
+      soak: 'Soak',
+      approval: 'AwaitApproval',
+      pause: 'PauseDeploy',
+      rollback: 'PlanRollback',
+      stop: 'Stopped',
+    });
+    expect(states.get('GateDecision')?.Default).toBe('NextWave');
+    expect(states.get('Soak')).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.gate.waitSeconds',
+      Next: 'GateWave',
+    });
+    expect(states.get('AwaitApproval')?.Next).toBe('GateWave');
+    expect(states.get('PauseDeploy')?.Next).toBe('Paused');
+    // The rollback plan replaces the plan and runs through the same wave loop.
+    expect(states.get('PlanRollback')).toMatchObject({ ResultPath: '$.plan', Next: 'StartWaves' });
+    expect(states.get('ApplyWave')?.Next).toBe('IsGated');
+    expect(states.get('IsGated')?.Default).toBe('NextWave');
   });
 
   it('lists its states for the runner, nested ones included', () => {

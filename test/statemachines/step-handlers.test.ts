@@ -42,7 +42,12 @@ describe('step handlers', () => {
     const plan = await handler({ tenant: 'default', executionId }, context);
 
     // Assess
-    expect(plan).toEqual({ waves: [{ wave: 0, batches: [0, 1] }], waveCount: 1, maxConcurrency: 25 });
+    expect(plan).toEqual({
+      waves: [{ wave: 0, batches: [0, 1], maxConcurrency: 25 }],
+      waveCount: 1,
+      maxConcurrency: 25,
+      gated: false,
+    });
   });
 
   it('keeps the error name of a failing use case (NotFoundError for an unknown execution)', async () => {

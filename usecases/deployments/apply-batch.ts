@@ -23,11 +23,13 @@ import {
   CountDelta,
   clearOutcome,
   failureOfError,
+  isActive,
   loadBatch,
   loadRun,
   REMOVE,
   type RunContext,
   resultOf,
+  runForBatch,
 } from './records.ts';
 import { loadRender } from './renders.ts';
 
@@ -84,8 +86,11 @@ async function healthAfterApply(client: ClusterClient, outcomes: readonly ApplyO
 /** Apply the batch `input.batch` of an execution; returns how many targets wait for health. */
 export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchProgress> {
   const { store } = deps;
-  const run = await loadRun(store, input);
+  const loaded = await loadRun(store, input);
+  // A cancelled run applies nothing more (a batch already in flight when it was cancelled ends).
+  if (!isActive(loaded.execution)) return { pending: 0, waitSeconds: 0 };
   const batch = await loadBatch(store, input);
+  const run = await runForBatch(store, loaded, batch);
   const renders = new Map<string, Promise<RenderedManifests>>();
   const renderOf = (digest: string) => {
     let render = renders.get(digest);
@@ -193,6 +198,7 @@ async function applyOne(
 
   const unchanged =
     !removing &&
+    execution.scope?.force !== true &&
     previous.status === 'Succeeded' &&
     previous.appliedRevision === revision.revision &&
     previous.renderDigest === member.renderDigest;

@@ -15,10 +15,12 @@ import {
   type BatchProgress,
   CountDelta,
   failureOfError,
+  isActive,
   loadBatch,
   loadRun,
   type RunContext,
   resultOf,
+  runForBatch,
 } from './records.ts';
 import { progressDeadlineSeconds } from './strategy.ts';
 
@@ -33,8 +35,10 @@ interface Checked {
 /** Check the health of batch `input.batch`; returns how many targets still wait. */
 export async function checkBatchHealth(deps: Deps, input: BatchInput): Promise<BatchProgress> {
   const { store } = deps;
-  const run = await loadRun(store, input);
+  const loaded = await loadRun(store, input);
+  if (!isActive(loaded.execution)) return { pending: 0, waitSeconds: 0 };
   const batch = await loadBatch(store, input);
+  const run = await runForBatch(store, loaded, batch);
   const targets = (
     await store.getTargets(input.tenant, run.deployment.name, Object.keys(batch.clusters))
   ).filter((t) => t.executionId === run.execution.id && t.status === 'Progressing');
@@ -54,7 +58,7 @@ export async function checkTargets(
 ): Promise<BatchProgress> {
   const { store } = deps;
   if (targets.length === 0) return { pending: 0, waitSeconds: 0 };
-  const deadlineMs = progressDeadlineSeconds(run.revision, deps.tunables) * 1000;
+  const deadlineMs = progressDeadlineSeconds(run.revision, deps.tunables, batch.wave) * 1000;
   const clusters =
     known ??
     new Map(

@@ -25,6 +25,7 @@ import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
+import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
@@ -121,8 +122,12 @@ export async function createDeployment(
   const now = deps.clock.now().toISOString();
 
   const existing = await store.getDeployment(tenant, input.name);
+  // A live operation refuses the request now; a dead one's lock is taken over once all is checked.
   if (existing?.lock) {
-    throw new OperationInProgressError(input.name, existing.lock.operation, existing.lock.executionId);
+    const holder = await store.getExecution(tenant, existing.lock.executionId);
+    if ((await deadHolderReason(deps, existing, holder)) === undefined) {
+      throw new OperationInProgressError(input.name, existing.lock.operation, existing.lock.executionId);
+    }
   }
 
   // The service version: reuse the latest when the content is the same.
@@ -206,6 +211,7 @@ export async function createDeployment(
   const executionId = deps.ids.next();
   const operation = identical ? 'resume' : 'deploy';
   const lock = { executionId, operation, since: now };
+  if (existing?.lock) await takeOverDeadLock(deps, existing, `${operation} ${executionId}`);
   if (existing) await store.acquireLock(tenant, input.name, lock);
 
   let revision: Revision;

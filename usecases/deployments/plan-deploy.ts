@@ -1,42 +1,235 @@
 /**
  * The deploy workflow's first step: write the plan of one execution to the store. Targets are
  * resolved again from the revision (deterministic), each distinct values set is rendered once and
- * stored, clusters are grouped into batches of `tunables.batchSize`, and every target gets the
- * desired revision. The workflow only receives batch indices and a concurrency.
+ * stored, the targets are split into the strategy's waves (domain/rollout.ts), each wave into
+ * batches sized so that at most the wave's `maxParallel` clusters are applied at once, and every
+ * target gets the desired revision and its wave. The workflow only receives, per wave, batch
+ * indices and a concurrency.
+ *
+ * What a run works on (the execution's `scope`): by default every target of the revision that is
+ * not there yet (a deploy, a resume); or exactly the clusters the scope names, each one even when
+ * it looks up to date with `force` (a heal, a maintenance re-apply); waves in reverse order with
+ * `reverse` (a rollback); and without the strategy's gates with `gates: false`.
  */
 import { InvalidStateError, NotFoundError } from '../../domain/errors.ts';
-import type { PlanBatch, Target } from '../../domain/model.ts';
+import type {
+  Deployment,
+  Execution,
+  FailureCode,
+  PlanBatch,
+  Revision,
+  RolloutProgress,
+  Target,
+  WaveProgress,
+} from '../../domain/model.ts';
+import type { BlobStore } from '../../domain/ports.ts';
+import { batchShape, type PlannedWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
 import { chunk, mapLimit } from '../shared/concurrency.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { clearOutcome, loadRun, REMOVE, resultOf, type StepInput } from './records.ts';
 import { renderSets } from './renders.ts';
 import { resolveTargets } from './resolve.ts';
-import { batchConcurrency } from './strategy.ts';
+import { maxParallelOf, wavesOf } from './strategy.ts';
 
 /** Store writes in flight at once while planning. */
 const WRITE_CONCURRENCY = 16;
 
+/** One wave as the workflow runs it. */
 export interface PlanWave {
+  /** The wave's index in the plan (its targets' and batches' `wave`). */
   readonly wave: number;
   readonly batches: number[];
+  /** Batches of this wave in flight at once (the Map's MaxConcurrencyPath). */
+  readonly maxConcurrency: number;
 }
 
-/** The plan as the workflow sees it: waves of batch indices, and how many batches at once. */
+/** The plan as the workflow sees it: waves of batch indices, in the order they run. */
 export interface DeployPlan {
   readonly waves: PlanWave[];
   readonly waveCount: number;
+  /** The largest concurrency of any wave (kept for callers that read one number). */
   readonly maxConcurrency: number;
+  /** Whether each wave passes a gate (failure budget, soak, approval) before the next. */
+  readonly gated: boolean;
+}
+
+/** What a revision asks of one cluster. */
+export interface ClusterPlan {
+  readonly cluster: string;
+  readonly wave: number;
+  /** The render to apply, or REMOVE to take the deployment off the cluster. */
+  readonly renderDigest?: string;
+  /** Why nothing can be applied (values that do not resolve, a render that fails). */
+  readonly problem?: { readonly failure: FailureCode; readonly reason: string };
+}
+
+/** A revision laid out over the registered clusters: its waves and what each cluster gets. */
+export interface RevisionLayout {
+  readonly waves: PlannedWave[];
+  /** Every cluster the revision selects, by name. */
+  readonly clusters: Map<string, ClusterPlan>;
+}
+
+/**
+ * Lay a revision out over the clusters registered now: placement, per-cluster values, one
+ * render per distinct values set, waves. Used to plan a run, and to plan a rollback to it.
+ */
+export async function layoutRevision(
+  deps: Deps,
+  deployment: Pick<Deployment, 'tenant' | 'name'>,
+  revision: Revision,
+): Promise<RevisionLayout> {
+  const { store } = deps;
+  const tenant = deployment.tenant;
+  const serviceVersion = await store.getServiceVersion(tenant, revision.service, revision.serviceVersion);
+  if (!serviceVersion)
+    throw new NotFoundError('service version', `${revision.service}@${revision.serviceVersion}`);
+  const resolution = resolveTargets(await store.listClusters(tenant), {
+    target: revision.target,
+    values: revision.values,
+    defaults: serviceVersion.defaults,
+    requirements: serviceVersion.requirements,
+  });
+  const renders = await renderSets(
+    deps.renderer,
+    deps.blobs,
+    { source: serviceVersion.source, releaseName: deployment.name, namespace: revision.namespace },
+    resolution.sets,
+  );
+  const plan = wavesOf(
+    revision,
+    resolution.decision.selected.map((c) => ({ name: c.name, labels: c.labels })),
+  );
+  const waveOf = new Map<string, PlannedWave>();
+  for (const wave of plan.waves) for (const name of wave.clusters) waveOf.set(name, wave);
+  const last = plan.waves.length - 1;
+
+  const clusters = new Map<string, ClusterPlan>();
+  for (const name of plan.unassigned) {
+    clusters.set(name, {
+      cluster: name,
+      wave: last,
+      problem: {
+        failure: 'RequirementsNotMet',
+        reason: 'in neither the green nor the blue group of the blue/green strategy',
+      },
+    });
+  }
+  for (const { cluster, error } of resolution.problems) {
+    const wave = waveOf.get(cluster.name);
+    clusters.set(cluster.name, {
+      cluster: cluster.name,
+      wave: wave?.index ?? last,
+      ...(wave?.action === 'retire'
+        ? { renderDigest: REMOVE }
+        : { problem: { failure: 'RenderFailed', reason: error.message } }),
+    });
+  }
+  for (const { cluster, valuesDigest } of resolution.resolved) {
+    const wave = waveOf.get(cluster.name);
+    if (!wave) continue;
+    if (wave.action === 'retire') {
+      clusters.set(cluster.name, { cluster: cluster.name, wave: wave.index, renderDigest: REMOVE });
+      continue;
+    }
+    const outcome = renders.get(valuesDigest);
+    clusters.set(
+      cluster.name,
+      outcome?.ok
+        ? { cluster: cluster.name, wave: wave.index, renderDigest: outcome.renderDigest }
+        : {
+            cluster: cluster.name,
+            wave: wave.index,
+            problem: { failure: 'RenderFailed', reason: outcome ? outcome.message : 'not rendered' },
+          },
+    );
+  }
+  return { waves: plan.waves, clusters };
+}
+
+/** The cluster names a scope keeps in the blob store. */
+export async function loadScopeClusters(blobs: BlobStore, digest: string): Promise<string[]> {
+  const parsed = JSON.parse(new TextDecoder().decode(await blobs.get(digest))) as unknown;
+  return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Store the cluster names of a scope; returns their digest. */
+export async function storeScopeClusters(blobs: BlobStore, clusters: readonly string[]): Promise<string> {
+  return blobs.put(new TextEncoder().encode(JSON.stringify([...new Set(clusters)].sort())));
 }
 
 interface Planned {
   readonly cluster: string;
   readonly renderDigest: string;
+  readonly wave: number;
 }
 
 interface FailedAtPlan {
   readonly cluster: string;
+  readonly wave: number;
+  readonly failure: FailureCode;
   readonly reason: string;
+}
+
+/** One wave's batches as written. */
+export interface WaveBatches {
+  readonly wave: PlannedWave;
+  readonly batches: PlanBatch[];
+  readonly concurrency: number;
+}
+
+/** Cut each wave's entries into batches, numbered from `first`, in the order given. */
+export function batchWaves(
+  ordered: ReadonlyArray<{
+    wave: PlannedWave;
+    entries: ReadonlyArray<{ cluster: string; renderDigest: string }>;
+  }>,
+  context: {
+    tenant: string;
+    executionId: string;
+    first: number;
+    batchSize: number;
+    defaultParallel: number;
+    revision?: number;
+  },
+): WaveBatches[] {
+  let next = context.first;
+  return ordered.map(({ wave, entries }) => {
+    const shape = batchShape(wave.maxParallel ?? context.defaultParallel, context.batchSize);
+    const batches = chunk(entries, shape.batchSize).map(
+      (members): PlanBatch => ({
+        tenant: context.tenant,
+        executionId: context.executionId,
+        index: next++,
+        wave: wave.index,
+        clusters: Object.fromEntries(members.map((m) => [m.cluster, m.renderDigest])),
+        ...(context.revision !== undefined ? { revision: context.revision } : {}),
+      }),
+    );
+    return { wave, batches, concurrency: shape.concurrency };
+  });
+}
+
+/** The workflow's view of written waves (waves with nothing planned at all are left out). */
+export function planOf(
+  written: readonly WaveBatches[],
+  hasWork: (wave: number) => boolean,
+  gated: boolean,
+): DeployPlan {
+  const waves = written
+    .filter((w) => w.batches.length > 0 || hasWork(w.wave.index))
+    .map((w) => ({
+      wave: w.wave.index,
+      batches: w.batches.map((b) => b.index),
+      maxConcurrency: w.concurrency,
+    }));
+  return {
+    waves,
+    waveCount: waves.length,
+    maxConcurrency: Math.max(1, ...waves.map((w) => w.maxConcurrency)),
+    gated,
+  };
 }
 
 /** Plan one execution (idempotent: planning again writes the same plan). */
@@ -49,49 +242,44 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
     );
   }
   const { tenant } = input;
-  const serviceVersion = await store.getServiceVersion(tenant, revision.service, revision.serviceVersion);
-  if (!serviceVersion)
-    throw new NotFoundError('service version', `${revision.service}@${revision.serviceVersion}`);
+  const scope = execution.scope ?? {};
+  const only = scope.clustersDigest
+    ? new Set(await loadScopeClusters(deps.blobs, scope.clustersDigest))
+    : undefined;
+  const inScope = (cluster: string) => only === undefined || only.has(cluster);
+  const force = scope.force === true;
 
-  const clusters = await store.listClusters(tenant);
-  const resolution = resolveTargets(clusters, {
-    target: revision.target,
-    values: revision.values,
-    defaults: serviceVersion.defaults,
-    requirements: serviceVersion.requirements,
-  });
-  const renders = await renderSets(
-    deps.renderer,
-    deps.blobs,
-    { source: serviceVersion.source, releaseName: deployment.name, namespace: revision.namespace },
-    resolution.sets,
-  );
-
+  const layout = await layoutRevision(deps, deployment, revision);
   const existing = new Map((await store.listTargets(tenant, deployment.name)).map((t) => [t.cluster, t]));
   const planned: Planned[] = [];
   const failed: FailedAtPlan[] = [];
-  for (const problem of resolution.problems) {
-    failed.push({ cluster: problem.cluster.name, reason: problem.error.message });
-  }
-  for (const { cluster, valuesDigest } of resolution.resolved) {
-    const outcome = renders.get(valuesDigest);
-    if (!outcome?.ok) {
-      failed.push({ cluster: cluster.name, reason: outcome ? outcome.message : 'not rendered' });
+  for (const plan of layout.clusters.values()) {
+    if (!inScope(plan.cluster)) continue;
+    const target = existing.get(plan.cluster);
+    if (plan.problem) {
+      failed.push({ cluster: plan.cluster, wave: plan.wave, ...plan.problem });
       continue;
     }
-    const target = existing.get(cluster.name);
+    const renderDigest = plan.renderDigest ?? REMOVE;
+    if (renderDigest === REMOVE) {
+      // Retiring (blue/green's blue group): only where the deployment is, and not removed yet.
+      if (!target || (target.status === 'Removed' && !force)) continue;
+      planned.push({ cluster: plan.cluster, renderDigest, wave: plan.wave });
+      continue;
+    }
     const alreadyThere =
+      !force &&
       target?.status === 'Succeeded' &&
       target.appliedRevision === revision.revision &&
-      target.renderDigest === outcome.renderDigest &&
+      target.renderDigest === renderDigest &&
       target.executionId !== execution.id;
-    if (!alreadyThere) planned.push({ cluster: cluster.name, renderDigest: outcome.renderDigest });
+    if (!alreadyThere) planned.push({ cluster: plan.cluster, renderDigest, wave: plan.wave });
   }
-  // Clusters the placement dropped: their objects are removed.
-  const selected = new Set(resolution.decision.selected.map((c) => c.name));
+  // Clusters the placement dropped: their objects are removed, in the last wave.
+  const lastWave = layout.waves[layout.waves.length - 1]?.index ?? 0;
   for (const target of existing.values()) {
-    if (!selected.has(target.cluster) && target.status !== 'Removed') {
-      planned.push({ cluster: target.cluster, renderDigest: REMOVE });
+    if (!layout.clusters.has(target.cluster) && target.status !== 'Removed' && inScope(target.cluster)) {
+      planned.push({ cluster: target.cluster, renderDigest: REMOVE, wave: lastWave });
     }
   }
 
@@ -119,49 +307,101 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
     });
   };
 
-  await mapLimit(planned, WRITE_CONCURRENCY, ({ cluster }) =>
+  await mapLimit(planned, WRITE_CONCURRENCY, ({ cluster, wave }) =>
     write(cluster, (t) => ({
       ...clearOutcome(t),
       desiredRevision: revision.revision,
       status: 'Pending',
       executionId: execution.id,
-      wave: 0,
+      wave,
       updatedAt: now,
     })),
   );
-  const failedTargets = await mapLimit(failed, WRITE_CONCURRENCY, async ({ cluster, reason }) => {
-    let written: Target | undefined;
-    await write(cluster, (t) => {
-      written = {
-        ...t,
-        desiredRevision: revision.revision,
-        status: 'Failed',
-        failure: 'RenderFailed',
-        reason,
-        executionId: execution.id,
-        wave: 0,
-        updatedAt: now,
-      };
-      return written;
-    });
-    return written ?? base(cluster);
-  });
+  const failedTargets = await mapLimit(
+    failed,
+    WRITE_CONCURRENCY,
+    async ({ cluster, wave, failure, reason }) => {
+      let written: Target | undefined;
+      await write(cluster, (t) => {
+        written = {
+          ...t,
+          desiredRevision: revision.revision,
+          status: 'Failed',
+          failure,
+          reason,
+          executionId: execution.id,
+          wave,
+          updatedAt: now,
+        };
+        return written;
+      });
+      return written ?? base(cluster);
+    },
+  );
   if (failedTargets.length > 0) {
     await store.putResults(
       failedTargets.map((t) =>
-        resultOf(t, { executionId: execution.id, batch: 0, wave: 0, objects: 0, now }),
+        resultOf(t, {
+          executionId: execution.id,
+          batch: 0,
+          ...(t.wave !== undefined ? { wave: t.wave } : {}),
+          objects: 0,
+          now,
+        }),
       ),
     );
   }
 
-  const batches: PlanBatch[] = chunk(planned, Math.max(1, tunables.batchSize)).map((members, index) => ({
-    tenant,
-    executionId: execution.id,
-    index,
-    wave: 0,
-    clusters: Object.fromEntries(members.map((m) => [m.cluster, m.renderDigest])),
-  }));
+  // Waves in run order, each cut into batches of its own size.
+  const byWave = new Map<number, Planned[]>();
+  for (const p of planned) byWave.set(p.wave, [...(byWave.get(p.wave) ?? []), p]);
+  const order = scope.reverse ? [...layout.waves].reverse() : layout.waves;
+  const written = batchWaves(
+    order.map((wave) => ({
+      wave,
+      entries: (byWave.get(wave.index) ?? []).sort((a, b) => (a.cluster < b.cluster ? -1 : 1)),
+    })),
+    {
+      tenant,
+      executionId: execution.id,
+      first: 0,
+      batchSize: tunables.batchSize,
+      defaultParallel: maxParallelOf(revision.strategy, tunables),
+    },
+  );
+  const batches = written.flatMap((w) => w.batches);
   if (batches.length > 0) await store.putBatches(batches);
+
+  const failedByWave = new Map<number, number>();
+  for (const f of failed) failedByWave.set(f.wave, (failedByWave.get(f.wave) ?? 0) + 1);
+  // A gate only changes something when a wave can halt what follows it, roll back, or soak: a
+  // plain one-wave deploy keeps the shortest path (no gate invocation).
+  const withWork = written.filter((w) => w.batches.length > 0 || (failedByWave.get(w.wave.index) ?? 0) > 0);
+  const gated =
+    scope.gates !== false &&
+    (withWork.length > 1 ||
+      revision.strategy?.onFailure === 'rollback' ||
+      withWork.some((w) => w.wave.minSuccessSeconds > 0));
+  const rollout: RolloutProgress = {
+    phase: 'rollout',
+    onFailure: revision.strategy?.onFailure ?? 'pause',
+    gated,
+    current: 0,
+    waves: written.map((w): WaveProgress => {
+      const work = w.batches.reduce((n, b) => n + Object.keys(b.clusters).length, 0);
+      const clusters = work + (failedByWave.get(w.wave.index) ?? 0);
+      return {
+        index: w.wave.index,
+        name: w.wave.name,
+        action: w.wave.action,
+        size: w.wave.clusters.length,
+        clusters,
+        maxFailures: w.wave.budget,
+        state: clusters === 0 ? 'Skipped' : 'Pending',
+        batches: { first: w.batches[0]?.index ?? 0, count: w.batches.length },
+      };
+    }),
+  };
 
   // Counts belong to addExecutionCounts; the delta is taken against what is stored, so planning
   // twice adds nothing the second time. No batch has run yet: only plan-time numbers are there.
@@ -175,13 +415,10 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
   if (delta.total !== 0 || delta.pending !== 0 || delta.failed !== 0) {
     await store.addExecutionCounts(tenant, execution.id, delta);
   }
-  if (fresh.batches !== batches.length) {
-    await retryOnConflict(async () => {
-      const latest = (await store.getExecution(tenant, execution.id)) ?? fresh;
-      await store.updateExecution({ ...latest, batches: batches.length });
-    });
-  }
+  await retryOnConflict(async () => {
+    const latest: Execution = (await store.getExecution(tenant, execution.id)) ?? fresh;
+    await store.updateExecution({ ...latest, batches: batches.length, rollout });
+  });
 
-  const waves: PlanWave[] = batches.length > 0 ? [{ wave: 0, batches: batches.map((b) => b.index) }] : [];
-  return { waves, waveCount: waves.length, maxConcurrency: batchConcurrency(revision.strategy, tunables) };
+  return planOf(written, (wave) => (failedByWave.get(wave) ?? 0) > 0, gated);
 }

@@ -59,6 +59,22 @@ export async function loadRun(store: Store, input: StepInput): Promise<RunContex
   return { execution, deployment, revision };
 }
 
+/**
+ * The run context a batch applies: the execution's, or — for a batch that carries its own
+ * revision (a rollback's) — that revision.
+ */
+export async function runForBatch(store: Store, run: RunContext, batch: PlanBatch): Promise<RunContext> {
+  if (batch.revision === undefined || batch.revision === run.revision.revision) return run;
+  const revision = await store.getRevision(run.execution.tenant, run.deployment.name, batch.revision);
+  if (!revision) throw new NotFoundError('revision', `${run.deployment.name}#${batch.revision}`);
+  return { ...run, revision };
+}
+
+/** Whether the steps of an execution still have work to do (not cancelled, paused or ended). */
+export function isActive(execution: Pick<Execution, 'status'>): boolean {
+  return execution.status === 'Running' || execution.status === 'WaitingApproval';
+}
+
 /** Load one plan batch, or NotFoundError. */
 export async function loadBatch(store: Store, input: BatchInput): Promise<PlanBatch> {
   const batch = await store.getBatch(input.tenant, input.executionId, input.batch);

@@ -1,19 +1,13 @@
 /**
  * What a revision's strategy means for one run: how many clusters at once, how long a target may
- * take to become healthy. Issue 5's wave planner builds on these.
+ * take to become healthy — for the run as a whole and for each wave (domain/rollout.ts plans the
+ * waves; a wave's own settings win over the strategy's, which win over the tunables).
  */
 import type { Revision, Strategy } from '../../domain/model.ts';
+import { batchShape, durationSeconds, planWaves, type RolloutCandidate } from '../../domain/rollout.ts';
 import type { Tunables } from '../deps.ts';
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-
-/** Seconds of a Duration (`90`, `"90s"`, `"5m"`, `"1h"`, `"500ms"`). */
-export function durationSeconds(duration: number | string): number {
-  if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(duration);
-  if (!match) throw new Error(`"${duration}" is not a duration`);
-  return Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
-}
+export { durationSeconds };
 
 /** Clusters applied at the same time, fleet-wide. */
 export function maxParallelOf(strategy: Strategy | undefined, tunables: Tunables): number {
@@ -22,11 +16,33 @@ export function maxParallelOf(strategy: Strategy | undefined, tunables: Tunables
 
 /** Concurrent batches: enough batches to keep `maxParallel` clusters busy, at least one. */
 export function batchConcurrency(strategy: Strategy | undefined, tunables: Tunables): number {
-  return Math.max(1, Math.ceil(maxParallelOf(strategy, tunables) / Math.max(1, tunables.batchSize)));
+  return batchShape(maxParallelOf(strategy, tunables), tunables.batchSize).concurrency;
 }
 
-/** Seconds a target may take to become healthy after its apply. */
-export function progressDeadlineSeconds(revision: Pick<Revision, 'strategy'>, tunables: Tunables): number {
+/** Seconds a target may take to become healthy after its apply (the wave's setting first). */
+export function progressDeadlineSeconds(
+  revision: Pick<Revision, 'strategy'>,
+  tunables: Tunables,
+  wave?: number,
+): number {
+  if (wave !== undefined && revision.strategy && (revision.strategy.waves || revision.strategy.blueGreen)) {
+    const own = waveDeadline(revision.strategy, wave);
+    if (own !== undefined) return own;
+  }
   const configured = revision.strategy?.progressDeadline;
   return configured === undefined ? tunables.progressDeadlineSeconds : durationSeconds(configured);
+}
+
+function waveDeadline(strategy: Strategy, wave: number): number | undefined {
+  if (strategy.blueGreen) {
+    const deadline = wave === 0 ? strategy.blueGreen.progressDeadline : undefined;
+    return deadline === undefined ? undefined : durationSeconds(deadline);
+  }
+  const deadline = strategy.waves?.[wave]?.progressDeadline;
+  return deadline === undefined ? undefined : durationSeconds(deadline);
+}
+
+/** The waves of a revision over its candidate clusters (see domain/rollout.ts). */
+export function wavesOf(revision: Pick<Revision, 'strategy'>, candidates: readonly RolloutCandidate[]) {
+  return planWaves(candidates, revision.strategy);
 }

@@ -51,7 +51,12 @@ describe('planDeploy', () => {
     const plan = await planDeploy(bed.deps, input);
 
     // Assess
-    expect(plan).toEqual({ waves: [{ wave: 0, batches: [0, 1, 2] }], waveCount: 1, maxConcurrency: 2 });
+    expect(plan).toEqual({
+      waves: [{ wave: 0, batches: [0, 1, 2], maxConcurrency: 2 }],
+      waveCount: 1,
+      maxConcurrency: 2,
+      gated: false,
+    });
     const batches = await Promise.all([0, 1, 2].map((i) => bed.store.getBatch('default', executionId, i)));
     expect(batches.map((b) => Object.keys(b?.clusters ?? {}).length)).toEqual([4, 4, 2]);
     const digests = new Set(batches.flatMap((b) => Object.values(b?.clusters ?? {})));

@@ -1,0 +1,214 @@
+/**
+ * The gate after a wave (GateWave): the wave's targets of this run are counted against its
+ * failure budget, kept under observation for its soak time (a target that degrades meanwhile
+ * fails), held for a requested pause, and for an approval before whatever comes next. The
+ * decision itself is domain/rollout.ts `decideGate`; this step reads the store and the clusters,
+ * records what the gate saw on the execution (its `rollout`), and tells the workflow what to do.
+ *
+ * Health here is read against the generation Flotilla applied (stale status never counts), as
+ * in the health polls.
+ */
+import { describeError } from '../../domain/errors.ts';
+import { makeEvent } from '../../domain/events.ts';
+import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
+import { describeRef } from '../../domain/manifests.ts';
+import type { Execution, Health, RolloutProgress, Target, WaveProgress } from '../../domain/model.ts';
+import { decideGate, type GateAction, settingsOfWave, tallyWave } from '../../domain/rollout.ts';
+import type { Deps } from '../deps.ts';
+import { mapLimit } from '../shared/concurrency.ts';
+import { retryOnConflict } from '../shared/conflicts.ts';
+import { CountDelta, failureOfError, isActive, loadRun, resultOf, type StepInput } from './records.ts';
+
+/** Clusters read at once during a soak check. */
+const READ_CONCURRENCY = 32;
+/** Failed clusters listed in a halt record. */
+const MAX_LISTED = 20;
+
+export interface GateInput extends StepInput {
+  /** The wave's index in the plan. */
+  readonly wave: number;
+}
+
+/** What the workflow does next (and, for a soak, how long it waits first). */
+export interface GateResult {
+  readonly action: GateAction;
+  readonly waitSeconds: number;
+}
+
+/** The targets of one wave of one run. */
+export async function waveTargets(deps: Deps, execution: Execution, wave: number): Promise<Target[]> {
+  const deployment = execution.deployment ?? '';
+  return (await deps.store.listTargets(execution.tenant, deployment)).filter(
+    (t) => t.executionId === execution.id && t.wave === wave,
+  );
+}
+
+/** Read the health of one target's workloads, against the generations applied. */
+async function readHealth(deps: Deps, target: Target): Promise<{ health: Health; error?: unknown }> {
+  try {
+    const cluster = await deps.store.getCluster(target.tenant, target.cluster);
+    if (!cluster) throw new Error(`cluster "${target.cluster}" is no longer registered`);
+    const client = await deps.clusters.client(cluster);
+    const watched = target.inventory.filter((item) => needsHealthWait(item));
+    const live = await Promise.all(watched.map((item) => client.get(item)));
+    return {
+      health: aggregateHealth(
+        watched.map((item, i) => ({ name: describeRef(item), health: healthOf(live[i], item.generation) })),
+      ),
+    };
+  } catch (error) {
+    return { health: { status: 'Unknown', message: describeError(error) }, error };
+  }
+}
+
+/**
+ * One soak check of a wave's succeeded targets. Degraded or missing workloads fail at once; at
+ * the end of the soak (`final`) anything not healthy fails. Returns the targets as they are now.
+ */
+async function soakCheck(
+  deps: Deps,
+  execution: Execution,
+  targets: Target[],
+  final: boolean,
+): Promise<Target[]> {
+  const now = deps.clock.now().toISOString();
+  const delta = new CountDelta();
+  const changed = await mapLimit(targets, READ_CONCURRENCY, async (target): Promise<Target> => {
+    if (target.status !== 'Succeeded') return target;
+    const { health, error } = await readHealth(deps, target);
+    let next: Target | undefined;
+    if (error === undefined && (health.status === 'Degraded' || health.status === 'Missing')) {
+      next = {
+        ...target,
+        status: 'Failed',
+        health,
+        failure: 'Degraded',
+        reason: `degraded during the soak: ${health.message ?? health.status}`,
+      };
+    } else if (final && (error !== undefined || health.status !== 'Healthy')) {
+      next = {
+        ...target,
+        status: 'Failed',
+        health,
+        failure: error !== undefined ? failureOfError(error) : 'HealthTimeout',
+        reason: `not healthy at the end of the soak: ${health.message ?? health.status}`,
+      };
+    }
+    if (!next) return target;
+    delta.move(target.status, next.status);
+    return deps.store.putTarget({ ...next, updatedAt: now });
+  });
+  const results = changed
+    .filter((t, i) => t !== targets[i])
+    .map((t) =>
+      resultOf(t, {
+        executionId: execution.id,
+        batch: 0,
+        ...(t.wave !== undefined ? { wave: t.wave } : {}),
+        objects: t.inventory.length,
+        now,
+      }),
+    );
+  if (results.length > 0) await deps.store.putResults(results);
+  if (!delta.empty) await deps.store.addExecutionCounts(execution.tenant, execution.id, delta.delta);
+  return changed;
+}
+
+/** Decide the gate of wave `input.wave` (see the module comment). */
+export async function gateWave(deps: Deps, input: GateInput): Promise<GateResult> {
+  const { store, clock } = deps;
+  const { execution, deployment, revision } = await loadRun(store, input);
+  if (!isActive(execution)) return { action: 'stop', waitSeconds: 0 };
+  const rollout = execution.rollout;
+  const position = rollout?.waves.findIndex((w) => w.index === input.wave) ?? -1;
+  const progress = rollout?.waves[position];
+  if (!rollout || !progress) return { action: 'next', waitSeconds: 0 };
+
+  const settings = settingsOfWave(revision.strategy, input.wave);
+  let targets = await waveTargets(deps, execution, input.wave);
+  const now = clock.now();
+  if (progress.state === 'Soaking' && progress.soakStartedAt && settings.minSuccessSeconds > 0) {
+    const end = Date.parse(progress.soakStartedAt) + settings.minSuccessSeconds * 1000;
+    targets = await soakCheck(deps, execution, targets, now.getTime() >= end);
+  }
+  const tally = tallyWave(targets);
+  const hasNext = rollout.waves.slice(position + 1).some((w) => w.clusters > 0);
+  const decision = decideGate({
+    wave: {
+      budget: progress.maxFailures,
+      minSuccessSeconds: settings.minSuccessSeconds,
+      approval: settings.approval,
+    },
+    tally,
+    hasNext,
+    onFailure: rollout.onFailure,
+    gated: rollout.gated,
+    now,
+    ...(progress.soakStartedAt ? { soakStartedAt: new Date(progress.soakStartedAt) } : {}),
+    approved: progress.approvedAt !== undefined,
+    pauseRequested: rollout.pauseRequested !== undefined,
+    pollSeconds: deps.tunables.healthPollSeconds,
+  });
+
+  const ended = decision.action !== 'soak' && decision.action !== 'approval';
+  const failedTargets = targets
+    .filter((t) => t.status === 'Failed' || (t.status === 'Skipped' && t.failure === 'Cancelled'))
+    .slice(0, MAX_LISTED)
+    .map((t) => ({
+      cluster: t.cluster,
+      ...(t.failure ? { failure: t.failure } : {}),
+      ...(t.reason ? { reason: t.reason.slice(0, 300) } : {}),
+    }));
+  const stamp = now.toISOString();
+  const haltReason =
+    decision.overBudget !== undefined
+      ? `wave ${progress.name} ${decision.overBudget}`
+      : decision.action === 'pause'
+        ? `${decision.message ?? 'paused by request'} after wave ${progress.name}`
+        : undefined;
+  const update = (current: RolloutProgress): RolloutProgress => {
+    const waves = current.waves.map((w, i): WaveProgress => {
+      if (i !== position) return w;
+      return {
+        ...w,
+        state: decision.state,
+        succeeded: tally.succeeded,
+        failed: tally.failed,
+        ...(decision.startSoak ? { soakStartedAt: stamp } : {}),
+        ...(ended ? { endedAt: stamp } : {}),
+        ...(decision.overBudget ? { message: decision.overBudget } : {}),
+      };
+    });
+    const halting = decision.action === 'pause' || decision.action === 'rollback';
+    return {
+      ...current,
+      waves,
+      current: decision.action === 'next' ? Math.min(position + 1, waves.length - 1) : position,
+      ...(halting && haltReason ? { halted: { position, reason: haltReason, failed: failedTargets } } : {}),
+    };
+  };
+  await retryOnConflict(async () => {
+    const fresh = await store.getExecution(execution.tenant, execution.id);
+    if (!fresh?.rollout) return;
+    await store.updateExecution({ ...fresh, rollout: update(fresh.rollout) });
+  });
+
+  if (ended) {
+    await deps.bus
+      .publish([
+        makeEvent('WaveCompleted', now, {
+          tenant: execution.tenant,
+          deployment: deployment.name,
+          executionId: execution.id,
+          revision: revision.revision,
+          wave: input.wave,
+          succeeded: tally.succeeded,
+          failed: tally.failed,
+          halted: decision.action === 'pause' || decision.action === 'rollback',
+        }),
+      ])
+      // A lost notice must not stop the rollout; the wave's record says the same.
+      .catch(() => undefined);
+  }
+  return { action: decision.action, waitSeconds: decision.waitSeconds ?? 0 };
+}
