@@ -313,6 +313,15 @@ export interface EventBus {
   publish(events: readonly FlotillaEvent[]): Promise<void>;
 }
 
+/** Versions of a chart in its repository or registry, for scheduled upgrades. */
+export interface ChartVersions {
+  /**
+   * Every version the HTTP repository's index or the OCI registry's tags list for the chart
+   * (ValidationError for a reference it cannot read, TransientError when it does not answer).
+   */
+  list(ref: { readonly chart: string; readonly repo?: string }): Promise<string[]>;
+}
+
 /** One published event and its number on the bus that kept it (1, 2, 3, … in order). */
 export interface EventRecord {
   readonly seq: number;

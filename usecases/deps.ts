@@ -5,6 +5,7 @@
  */
 import type {
   BlobStore,
+  ChartVersions,
   Clock,
   ClusterConnector,
   ClusterDiscovery,
@@ -84,6 +85,8 @@ export interface Deps {
    * read back; see the README's Events section for what to use there).
    */
   readonly events?: EventFeed;
+  /** Chart versions in repositories and registries, for scheduled upgrades of chart references. */
+  readonly charts?: ChartVersions;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */
