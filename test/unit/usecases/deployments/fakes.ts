@@ -36,6 +36,7 @@ import type {
   ListQuery,
   Renderer,
   RenderRequest,
+  SecretStore,
   WorkflowEngine,
   WorkflowInput,
   WorkflowName,
@@ -80,6 +81,23 @@ export class MemoryBlobs implements BlobStore {
     const bytes = this.blobs.get(digest);
     if (!bytes) throw new NotFoundError('blob', digest);
     return bytes.slice();
+  }
+}
+
+/** Secrets in a map; a reference is `mem:<name>`. */
+export class MemorySecrets implements SecretStore {
+  readonly values = new Map<string, string>();
+  async put(name: string, value: string): Promise<string> {
+    this.values.set(name, value);
+    return `mem:${name}`;
+  }
+  async get(ref: string): Promise<string> {
+    const value = this.values.get(ref.replace(/^mem:/, ''));
+    if (value === undefined) throw new NotFoundError('secret', ref);
+    return value;
+  }
+  async delete(ref: string): Promise<void> {
+    this.values.delete(ref.replace(/^mem:/, ''));
   }
 }
 
@@ -147,9 +165,20 @@ export class FakeRenderer implements Renderer {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name, namespace },
-        spec: { replicas: typeof values.replicas === 'number' ? values.replicas : 1 },
+        spec: {
+          replicas: typeof values.replicas === 'number' ? values.replicas : 1,
+          ...(typeof values.image === 'string' ? { image: values.image } : {}),
+        },
       },
     ];
+    if (values.secret) {
+      objects.push({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `${name}-secret`, namespace },
+        stringData: { value: String(values.secret) },
+      });
+    }
     if (values.extra) {
       objects.push({
         apiVersion: 'v1',
@@ -162,7 +191,11 @@ export class FakeRenderer implements Renderer {
   }
 }
 
-export type Fault = 'unreachable' | 'unauthorized' | 'reject' | 'degraded' | 'never-ready';
+/**
+ * `stale`: the controller reports an older generation as fully available (status that must never
+ * count for the spec just applied).
+ */
+export type Fault = 'unreachable' | 'unauthorized' | 'reject' | 'degraded' | 'never-ready' | 'stale';
 
 /** One fake API server: objects by identity, generations, controller status on read. */
 export class FakeCluster implements ClusterClient {
@@ -173,6 +206,8 @@ export class FakeCluster implements ClusterClient {
   readonly deleted: ObjectRef[] = [];
   gets = 0;
   fault?: Fault;
+  /** Kinds whose applies an admission webhook denies (the rest of the set is applied). */
+  rejectKinds = new Set<string>();
   /** Reads after an apply before a Deployment reports ready (0: ready in the apply's answer). */
   readyAfterGets = 0;
   #readsSinceApply = new Map<string, number>();
@@ -209,6 +244,14 @@ export class FakeCluster implements ClusterClient {
           },
         ],
       };
+    } else if (this.fault === 'stale') {
+      status = {
+        observedGeneration: generation - 1,
+        replicas,
+        updatedReplicas: replicas,
+        availableReplicas: replicas,
+        readyReplicas: replicas,
+      };
     } else if (this.fault === 'never-ready' || reads < this.readyAfterGets) {
       status = { observedGeneration: generation, replicas, updatedReplicas: replicas, availableReplicas: 0 };
     } else {
@@ -233,6 +276,9 @@ export class FakeCluster implements ClusterClient {
     }
     return objects.map((object): ApplyOutcome => {
       const ref = refOf(object);
+      if (this.rejectKinds.has(object.kind)) {
+        return { ref, ok: false, failure: 'Rejected', message: `admission webhook denied ${object.kind}` };
+      }
       if (this.fault === 'reject' && object.kind === 'Deployment') {
         return {
           ref,
@@ -371,13 +417,7 @@ export function testBed(tunables: Partial<Tunables> = {}, overrides: Partial<Dep
   const deps: Deps = {
     store,
     blobs,
-    secrets: {
-      put: async (name) => name,
-      get: async (ref) => {
-        throw new NotFoundError('secret', ref);
-      },
-      delete: async () => undefined,
-    },
+    secrets: new MemorySecrets(),
     renderer,
     clusters: fleet,
     bus,
