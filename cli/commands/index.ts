@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
+import { registerRollout } from './rollout.ts';
 import { registerSim } from './sim.ts';
 import { registerUp } from './up.ts';
 
@@ -10,6 +11,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerUp,
   registerClusters,
   registerDeploy,
+  registerRollout,
   registerDemo,
   registerSim,
 ];

@@ -17,6 +17,7 @@ import {
 } from '../../usecases/deployments/queries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
+import { rolloutRoutes } from './rollouts.ts';
 import { DeploymentAccepted, DeploymentDetail, DeploymentHistory, DeploymentList } from './schemas.ts';
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) });
@@ -135,6 +136,8 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
           }),
         ),
     }),
+    // The rollout operations live under /deployments/{name}/rollout, in this same function.
+    ...rolloutRoutes(deps),
   ];
 }
 
