@@ -20,12 +20,16 @@ import { SystemClock } from '../adapters/local/clock.ts';
 import { LocalEventBus } from '../adapters/local/event-bus.ts';
 import { UlidGenerator } from '../adapters/local/ids.ts';
 import { LocalSecretStore } from '../adapters/local/secret-store.ts';
+import { HttpChartVersions } from '../adapters/scheduler/chart-versions.ts';
 import type { Labels } from '../domain/model.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
+import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
+import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
 import { type ApiServer, startApiServer } from './api-server.ts';
 import { AslRunner } from './asl-runner.ts';
+import { LocalCron } from './cron.ts';
 import { startDynamoServer } from './dynamodb-server.ts';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
 
@@ -64,6 +68,8 @@ export interface ControlPlane {
   readonly deps: Deps;
   readonly bus: LocalEventBus;
   readonly runner: AslRunner;
+  /** The local scheduler: fires schedules in this process. */
+  readonly cron: LocalCron;
   /** The simulated fleet, when `simulate` > 0. */
   readonly simulator?: Simulator;
   /** What importing the simulated fleet and/or the kubeconfig gave. */
@@ -122,6 +128,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       new HelmRenderer({ blobs, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
     );
     const runner = new AslRunner({ deps: () => deps, waitMs: options.waitMs ?? 250 });
+    const cron = new LocalCron({ fire: (fire) => fireSchedule(deps, fire) });
     const deps: Deps = {
       store: new DynamoStore({ client: dynamo.client, tableName: dynamo.tableName, clock }),
       blobs,
@@ -133,6 +140,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       clock,
       ids: new UlidGenerator(),
       tunables,
+      scheduler: cron,
+      events: bus,
+      charts: new HttpChartVersions(),
     };
 
     const imported: ImportClustersResult = { imported: [], failed: [] };
@@ -167,6 +177,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     // Runs are aborted before the fleet and the store they use go away.
     cleanups.push(() => runner.close());
+    // Schedules kept under --data-dir fire again; the cron stops before the runs it started.
+    await restoreTriggers(deps);
+    cleanups.push(() => cron.stop());
     const api: ApiServer = await startApiServer({
       deps: () => deps,
       port: options.port ?? 0,
@@ -183,7 +196,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       });
       cleanups.push(() => removeEndpointFile(endpointFile, api.url));
     }
-    return { url: api.url, token: api.token, deps, bus, runner, simulator, imported, stop };
+    return { url: api.url, token: api.token, deps, bus, runner, cron, simulator, imported, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -7,7 +7,10 @@ import type { Route } from '../../adapters/lambda/http-router.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { clusterRoutes } from './clusters.ts';
 import { deploymentRoutes } from './deployments.ts';
+import { driftRoutes } from './drift.ts';
+import { eventRoutes } from './events.ts';
 import { executionRoutes } from './executions.ts';
+import { scheduleRoutes } from './schedules.ts';
 import { serviceRoutes } from './services.ts';
 
 /** One resource group: its first path segment and its routes. */
@@ -22,4 +25,7 @@ export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
   { prefix: 'services', routes: serviceRoutes },
   { prefix: 'deployments', routes: deploymentRoutes },
   { prefix: 'executions', routes: executionRoutes },
+  { prefix: 'drift', routes: driftRoutes },
+  { prefix: 'schedules', routes: scheduleRoutes },
+  { prefix: 'events', routes: eventRoutes },
 ];
