@@ -42,6 +42,7 @@ import type {
 import { classify, isRbacDenial, isRetryable, type RequestFailure } from './errors.ts';
 import { Limiter } from './limiter.ts';
 import { type RawObject, RawObjectApi, type SharedDiscovery } from './object-api.ts';
+import { secureContextFor } from './tls-contexts.ts';
 import { undiciHttpLibrary } from './transport.ts';
 
 export interface KubernetesClientOptions {
@@ -76,10 +77,6 @@ function namespacesOf(objects: readonly KubeObject[]): string[] {
     if (ns && !declared.has(ns)) used.add(ns);
   }
   return [...used];
-}
-
-function pem(data: string | undefined): Buffer | undefined {
-  return data ? Buffer.from(data, 'base64') : undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -148,9 +145,8 @@ export class KubernetesClusterClient implements ClusterClient {
       bodyTimeout: options.timeoutMs,
       connect: {
         timeout: options.timeoutMs,
-        ...(pem(connection.caData) ? { ca: pem(connection.caData) } : {}),
-        ...(pem(connection.clientCertificateData) ? { cert: pem(connection.clientCertificateData) } : {}),
-        ...(pem(connection.clientKeyData) ? { key: pem(connection.clientKeyData) } : {}),
+        // Built once per distinct CA and client certificate, not once per connection.
+        secureContext: secureContextFor(connection),
         rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
         ...(connection.tlsServerName ? { servername: connection.tlsServerName } : {}),
         keepAlive: true,
@@ -192,6 +188,17 @@ export class KubernetesClusterClient implements ClusterClient {
         middleware: [setHeaderMiddleware('User-Agent', USER_AGENT)],
       }),
     );
+    // Applies and reads skip client-node's per-request pipeline; the Agent's connect, headers
+    // and body timeouts bound them as the AbortSignal bounds the other calls.
+    const server = connection.server.replace(/\/+$/, '');
+    this.#api.useDirectTransport({
+      server,
+      dispatcher: agent,
+      headers: async () => ({ ...(await headersOnce()), 'user-agent': USER_AGENT }),
+      onSend: () => {
+        sent.requests++;
+      },
+    });
     if (options.sharedDiscovery) {
       this.#api.shareDiscovery(options.sharedDiscovery.discovery, options.sharedDiscovery.kubernetesVersion);
     }
@@ -362,7 +369,7 @@ export class KubernetesClusterClient implements ClusterClient {
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     return this.#request(`GET ${describeRef(ref)}`, { notFound: undefined }, async () => {
-      const live = await this.#api.read(headerOf(ref));
+      const live = await this.#api.readRaw(headerOf(ref));
       return live as KubeObject;
     });
   }

@@ -10,6 +10,13 @@
  * dropped field is worse than ignored: Flotilla would stop owning it, and the server would
  * remove it. So this subclass sends the object exactly as rendered and returns the server's
  * JSON untouched, while keeping client-node's discovery, URL building, auth and transport.
+ *
+ * The two calls a deploy makes by the thousand — server-side apply and reading one object back —
+ * can go out straight through undici (`DirectTransport`): the path still comes from client-node's
+ * discovery, the headers from the KubeConfig, but the request skips client-node's per-request
+ * pipeline (request context, middleware, auth callback, response context), which cost about as
+ * much CPU as the request itself. Failures are thrown as the same ApiException the pipeline throws,
+ * so callers classify them alike.
  */
 import {
   ApiException,
@@ -21,6 +28,7 @@ import {
   type V1APIResource,
   type V1APIResourceList,
 } from '@kubernetes/client-node';
+import { type Dispatcher, request } from 'undici';
 import { FIELD_MANAGER } from '../../domain/names.ts';
 
 /** A Kubernetes object as the server sends it. */
@@ -74,12 +82,38 @@ export class UnservedApiVersionError extends Error {
   }
 }
 
+/** Where and how the hot calls go when they skip client-node's pipeline. */
+export interface DirectTransport {
+  /** The API server's base URL, without a trailing slash. */
+  readonly server: string;
+  /** The cluster's connection pool (its timeouts bound each request). */
+  readonly dispatcher: Dispatcher;
+  /** Headers every request carries: the credentials and the user agent. */
+  headers(): Promise<Record<string, string>>;
+  /** Called as each request goes out (for counting). */
+  onSend?(): void;
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
 export class RawObjectApi extends KubernetesObjectApi {
   /** One discovery request per API version at a time, however many objects ask at once. */
   readonly #discovering = new Map<string, Promise<void>>();
   /** API versions whose cached list came from another cluster of the same version. */
   readonly #fromShared = new Set<string>();
   #shared: { discovery: SharedDiscovery; version: string } | undefined;
+  #direct: DirectTransport | undefined;
+
+  /** Send apply and read straight through undici (see the module comment). */
+  useDirectTransport(direct: DirectTransport): void {
+    this.#direct = direct;
+  }
 
   /**
    * Take the built-in API versions' discovery from (and give it to) other clusters that run the
@@ -96,14 +130,61 @@ export class RawObjectApi extends KubernetesObjectApi {
     // hand it a copy so the caller's object stays as rendered.
     const spec = { ...object, metadata: { ...object.metadata } };
     const path = await this.specUriPath(spec, 'patch');
+    const body = JSON.stringify(object);
+    if (this.#direct) {
+      const query = `fieldManager=${encodeURIComponent(FIELD_MANAGER)}${options.force ? '&force=true' : ''}${options.dryRun ? '&dryRun=All' : ''}`;
+      return this.#send(this.#direct, 'PATCH', `${path}?${query}`, body, PatchStrategy.ServerSideApply);
+    }
     const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
     context.setHeaderParam('Accept', 'application/json');
     context.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
     context.setQueryParam('fieldManager', FIELD_MANAGER);
     if (options.force) context.setQueryParam('force', 'true');
     if (options.dryRun) context.setQueryParam('dryRun', 'All');
-    context.setBody(JSON.stringify(object));
+    context.setBody(body);
     return this.requestPromise<RawObject>(context);
+  }
+
+  /** Read one object as the server has it (ApiException 404 when it is not there). */
+  async readRaw(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }) {
+    if (!this.#direct) return (await this.read(ref)) as RawObject;
+    const path = await this.specUriPath({ ...ref, metadata: { ...ref.metadata } }, 'read');
+    return this.#send(this.#direct, 'GET', path);
+  }
+
+  /** One request straight through undici: JSON back, or the ApiException client-node would throw. */
+  async #send(
+    direct: DirectTransport,
+    method: 'GET' | 'PATCH',
+    pathAndQuery: string,
+    body?: string,
+    contentType?: string,
+  ): Promise<RawObject> {
+    const headers: Record<string, string> = { ...(await direct.headers()), accept: 'application/json' };
+    if (contentType) headers['content-type'] = contentType;
+    direct.onSend?.();
+    const response = await request(`${direct.server}${pathAndQuery}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      dispatcher: direct.dispatcher,
+    });
+    const text = await response.body.text();
+    if (response.statusCode >= 200 && response.statusCode <= 299) {
+      return (text ? JSON.parse(text) : {}) as RawObject;
+    }
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON (a proxy's error page): the text is the body.
+    }
+    throw new ApiException(
+      response.statusCode,
+      'Unsuccessful HTTP Request',
+      parsed,
+      flattenHeaders(response.headers),
+    );
   }
 
   /** GET a path of the API server (e.g. `/version`) as JSON. */
