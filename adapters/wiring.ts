@@ -36,6 +36,8 @@ export const AwsEnvironment = z.object({
   FLOTILLA_DISCOVERY_REGIONS: z.string().optional(),
   /** The IAM role EKS Connector agents assume (the stack creates one). */
   FLOTILLA_CONNECTOR_ROLE_ARN: z.string().min(1).optional(),
+  /** Days a finished execution is kept before DynamoDB's TTL deletes it. */
+  FLOTILLA_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
   FLOTILLA_BATCH_SIZE: z.coerce.number().int().positive().optional(),
   FLOTILLA_MAX_PARALLEL: z.coerce.number().int().positive().optional(),
 });

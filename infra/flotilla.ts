@@ -1,0 +1,859 @@
+/**
+ * `new Flotilla(scope, id, props)`: everything Flotilla needs in one AWS account and region —
+ * the DynamoDB table, the blob bucket, the event bus, one Lambda function per handler, one
+ * state machine per workflow file, the schedules, the HTTP API with its auth, and the IAM role
+ * an EKS Connector registration needs — with least-privilege grants between them.
+ *
+ * It is driven by the code (infra/handlers.ts): a workflow, step handler or API route added to
+ * statemachines/substitutions.ts or functions/api/route-groups.ts appears here without edits.
+ */
+import { KubectlV36Layer } from '@aws-cdk/lambda-layer-kubectl-v36';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { FLOTILLA_TABLE, type KeyAttribute } from '../adapters/dynamodb/table.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../adapters/lambda/powertools.ts';
+import { EVENT_SOURCE } from '../domain/events.ts';
+import type { DefinedWorkflow, SubstitutionKey } from '../statemachines/substitutions.ts';
+import {
+  type HandlerKind,
+  type HandlerSpec,
+  handlerCatalogue,
+  PROJECT_ROOT,
+  type WorkflowSpec,
+  workflowCatalogue,
+} from './handlers.ts';
+
+/** How API callers authenticate. */
+export type ApiAuthMode = 'iam' | 'cognito';
+
+/** Stage throttling of the HTTP API. */
+export interface ApiThrottle {
+  /** Steady requests per second across the API. */
+  readonly rateLimit: number;
+  /** Requests allowed in a burst. */
+  readonly burstLimit: number;
+}
+
+/** Properties of the Flotilla construct. */
+export interface FlotillaProps {
+  /**
+   * AWS regions discovery lists EKS clusters in.
+   * @default the stack's region
+   */
+  readonly discoveryRegions?: readonly string[];
+  /**
+   * When discovery runs; `null` for never (run it on demand).
+   * @default every hour
+   */
+  readonly discoverySchedule?: scheduler.ScheduleExpression | null;
+  /**
+   * When the drift scan runs, once a `drift-scan` workflow exists in statemachines/ (until then
+   * this creates nothing); `null` for never.
+   * @default every hour
+   */
+  readonly driftSchedule?: scheduler.ScheduleExpression | null;
+  /**
+   * More scheduled workflows, by workflow name (e.g. `maintenance`). A scheduled run gets
+   * `{ "tenant": "default" }` as input and names its execution record after the run.
+   * @default none
+   */
+  readonly workflowSchedules?: Readonly<Record<string, scheduler.ScheduleExpression>>;
+  /**
+   * How API callers authenticate: `iam` (SigV4 signed with IAM credentials; grant
+   * `execute-api:Invoke` to who may call) or `cognito` (a JWT from a Cognito user pool).
+   * @default 'iam'
+   */
+  readonly apiAuth?: ApiAuthMode;
+  /**
+   * The user pool whose tokens the API accepts, in `cognito` mode.
+   * @default a new user pool (no self sign-up, MFA required)
+   */
+  readonly userPool?: cognito.IUserPool;
+  /**
+   * App clients of `userPool` whose tokens are accepted, in `cognito` mode.
+   * @default a new public client (SRP auth) of the pool
+   */
+  readonly userPoolClients?: readonly cognito.IUserPoolClient[];
+  /**
+   * Stage throttling of the API.
+   * @default 50 requests per second, bursts of 100
+   */
+  readonly throttle?: ApiThrottle;
+  /**
+   * How long function, workflow and API access logs are kept.
+   * @default one month
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the table, the bucket and the log groups when the stack is deleted.
+   * `RETAIN` also turns on the table's deletion protection.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days a finished execution (and its per-cluster results) is kept before DynamoDB's TTL
+   * deletes it.
+   * @default 90
+   */
+  readonly executionRetentionDays?: number;
+  /**
+   * A customer-managed KMS key for the table, the bucket and the cluster credentials in
+   * Secrets Manager.
+   * @default AWS-managed keys
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Prefix of the Secrets Manager names that hold cluster credentials; the functions may
+   * touch only secrets under it.
+   * @default 'flotilla'
+   */
+  readonly secretsPrefix?: string;
+  /**
+   * Place the functions that reach clusters in this VPC (for private API endpoints). The VPC
+   * then needs a route to AWS APIs: a NAT gateway, or endpoints for DynamoDB, S3, Secrets
+   * Manager, STS, Step Functions and EventBridge.
+   * @default no VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets of `vpc`. @default private subnets with egress */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups of the functions in `vpc`. @default one created by Lambda */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * Memory of every function, in MiB (CPU scales with it).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /** Clusters per ApplyBatch invocation. @default the code's default (25) */
+  readonly batchSize?: number;
+  /** Default fleet-wide bound of clusters applied at once. @default the code's default (50) */
+  readonly maxParallel?: number;
+  /**
+   * Roles in other accounts the functions may assume to reach EKS clusters there
+   * (`auth.roleArn` of a cluster record).
+   * @default none
+   */
+  readonly assumableRoleArns?: readonly string[];
+  /**
+   * Create the IAM role EKS Connector agents use; `false` when the account has one already
+   * (then pass its ARN in each connect request).
+   * @default true
+   */
+  readonly connectorRole?: boolean;
+  /**
+   * Prefix of the state machine names (`<prefix>-deploy`, …); names are fixed so the functions
+   * can know the ARNs without a reference cycle.
+   * @default the stack name
+   */
+  readonly namePrefix?: string;
+  /**
+   * How long the event bus archive keeps Flotilla's events (for replay).
+   * @default 30 days
+   */
+  readonly eventArchiveRetention?: Duration;
+}
+
+/** One deployed function and what it stands for. */
+export interface FlotillaFunction {
+  readonly spec: HandlerSpec;
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+}
+
+/** Tenant of scheduled runs. */
+const SCHEDULED_TENANT = 'default';
+
+/** The environment variable holding a workflow's state machine ARN (`drift-scan` → `FLOTILLA_DRIFT_SCAN_STATE_MACHINE`). */
+export function stateMachineVariable(workflow: string): string {
+  return `FLOTILLA_${workflow.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_STATE_MACHINE`;
+}
+
+function attributeType(key: KeyAttribute): dynamodb.AttributeType {
+  switch (key.type) {
+    case 'S':
+      return dynamodb.AttributeType.STRING;
+    case 'N':
+      return dynamodb.AttributeType.NUMBER;
+    case 'B':
+      return dynamodb.AttributeType.BINARY;
+  }
+}
+
+/**
+ * A resource as cdk-nag names it in a finding (`<Logical.Attr>` for attributes, `<AWS::Region>`
+ * for pseudo parameters), so an acknowledgement can name exactly the wildcard it accepts.
+ */
+export function nagResourceName(scope: Construct, value: string): string {
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      if (typeof o.Ref === 'string') return `<${o.Ref}>`;
+      const getAtt = o['Fn::GetAtt'];
+      if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
+      const join = o['Fn::Join'];
+      if (Array.isArray(join)) return (join[1] as unknown[]).map(render).join(String(join[0]));
+    }
+    return JSON.stringify(v);
+  };
+  return render(Stack.of(scope).resolve(value));
+}
+
+/** Accept cdk-nag's wildcard finding for `resource` on `scope`, saying why. */
+function acknowledgeWildcard(scope: Construct, resource: string, reason: string): void {
+  Validations.of(scope).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResourceName(scope, resource)}]`,
+    reason,
+  });
+}
+
+/** The Flotilla control plane on AWS. */
+export class Flotilla extends Construct {
+  readonly table: dynamodb.Table;
+  readonly bucket: s3.Bucket;
+  readonly bus: events.EventBus;
+  readonly api: apigw.HttpApi;
+  /** Every function, by handler entry (`functions/steps/plan-deploy.ts`). */
+  readonly functions: ReadonlyMap<string, FlotillaFunction>;
+  /** Every state machine, by workflow. */
+  readonly stateMachines: ReadonlyMap<DefinedWorkflow, sfn.StateMachine>;
+  /** The role of each kind of function (`step` functions reach clusters: grant it EKS access). */
+  readonly roles: Readonly<Record<HandlerKind, iam.Role>>;
+  /** The role EKS Connector agents assume, when created. */
+  readonly connectorRole?: iam.Role;
+  /** The Cognito user pool of the API, in `cognito` mode. */
+  readonly userPool?: cognito.IUserPool;
+  /** The environment every function gets (what adapters/wiring.ts reads). */
+  readonly environment: Readonly<Record<string, string>>;
+
+  readonly #props: FlotillaProps;
+  readonly #removalPolicy: RemovalPolicy;
+  readonly #stateMachineArns = new Map<DefinedWorkflow, string>();
+  readonly #stateMachineNames = new Map<DefinedWorkflow, string>();
+
+  constructor(scope: Construct, id: string, props: FlotillaProps = {}) {
+    super(scope, id);
+    this.#props = props;
+    this.#removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const stack = Stack.of(this);
+    const key = props.encryptionKey;
+
+    // ---- State: table, blobs, events -----------------------------------------------------
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: {
+        name: FLOTILLA_TABLE.partitionKey.name,
+        type: attributeType(FLOTILLA_TABLE.partitionKey),
+      },
+      sortKey: { name: FLOTILLA_TABLE.sortKey.name, type: attributeType(FLOTILLA_TABLE.sortKey) },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: FLOTILLA_TABLE.pointInTimeRecovery },
+      encryption: key ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+      ...(key ? { encryptionKey: key } : {}),
+      timeToLiveAttribute: FLOTILLA_TABLE.timeToLiveAttribute,
+      deletionProtection: this.#removalPolicy !== RemovalPolicy.DESTROY,
+      removalPolicy: this.#removalPolicy,
+    });
+    for (const index of FLOTILLA_TABLE.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey) },
+        sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey) },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    this.bucket = new s3.Bucket(this, 'Blobs', {
+      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      ...(key ? { encryptionKey: key, bucketKeyEnabled: true } : {}),
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: this.#removalPolicy,
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-S1',
+      reason:
+        'Only Flotilla functions read and write this bucket (content-addressed chart archives and rendered manifests); ' +
+        'turn on CloudTrail S3 data events for an access trail instead of a second logging bucket.',
+    });
+
+    this.bus = new events.EventBus(this, 'Bus', {
+      description: 'Flotilla events (source "flotilla"): deployments, waves, targets, drift, clusters',
+    });
+    new events.Archive(this, 'Archive', {
+      sourceEventBus: this.bus,
+      eventPattern: { source: [EVENT_SOURCE] },
+      retention: props.eventArchiveRetention ?? Duration.days(30),
+      description: 'Flotilla events, kept for replay',
+    });
+
+    // ---- Names known up front (functions and state machines refer to each other) ---------
+    const prefix = props.namePrefix ?? stack.stackName;
+    const workflows = workflowCatalogue();
+    for (const { workflow } of workflows) {
+      const name = `${prefix}-${workflow}`.slice(0, 80);
+      this.#stateMachineNames.set(workflow, name);
+      this.#stateMachineArns.set(
+        workflow,
+        stack.formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: name,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      );
+    }
+
+    // ---- The connector agent role --------------------------------------------------------
+    if (props.connectorRole ?? true) this.connectorRole = this.#connectorAgentRole();
+
+    // ---- Functions -----------------------------------------------------------------------
+    this.environment = this.#environment();
+    this.roles = {
+      api: this.#functionRole('ApiRole', 'Flotilla API functions'),
+      step: this.#functionRole('StepRole', 'Flotilla workflow step functions (deploy, drift, maintenance)'),
+      discovery: this.#functionRole('DiscoveryRole', 'Flotilla discovery step functions'),
+    };
+    const catalogue = handlerCatalogue();
+    const helmLayer = catalogue.some((h) => h.helm)
+      ? new KubectlV36Layer(this, 'KubectlHelmLayer')
+      : undefined;
+    const functions = new Map<string, FlotillaFunction>();
+    for (const spec of catalogue) functions.set(spec.entry, this.#function(spec, helmLayer));
+    this.functions = functions;
+    this.#grant();
+
+    // ---- Workflows -----------------------------------------------------------------------
+    const byKey = new Map<SubstitutionKey, nodejs.NodejsFunction>();
+    for (const { spec, function: fn } of functions.values()) for (const k of spec.keys) byKey.set(k, fn);
+    const machines = new Map<DefinedWorkflow, sfn.StateMachine>();
+    for (const workflow of workflows) machines.set(workflow.workflow, this.#stateMachine(workflow, byKey));
+    this.stateMachines = machines;
+
+    // ---- Schedules -----------------------------------------------------------------------
+    const schedules: Record<string, scheduler.ScheduleExpression | null | undefined> = {
+      discovery:
+        props.discoverySchedule === undefined
+          ? scheduler.ScheduleExpression.rate(Duration.hours(1))
+          : props.discoverySchedule,
+      'drift-scan':
+        props.driftSchedule === undefined
+          ? scheduler.ScheduleExpression.rate(Duration.hours(1))
+          : props.driftSchedule,
+      ...props.workflowSchedules,
+    };
+    for (const [workflow, expression] of Object.entries(schedules)) {
+      const machine = machines.get(workflow as DefinedWorkflow);
+      if (!expression || !machine) continue;
+      new scheduler.Schedule(
+        this,
+        `${workflow.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}Schedule`,
+        {
+          schedule: expression,
+          description: `Flotilla: start the ${workflow} workflow`,
+          target: new schedulerTargets.StepFunctionsStartExecution(machine, {
+            input: scheduler.ScheduleTargetInput.fromObject({ tenant: SCHEDULED_TENANT }),
+            retryAttempts: 2,
+          }),
+        },
+      );
+    }
+
+    // ---- API -----------------------------------------------------------------------------
+    const auth = this.#authorizer();
+    this.userPool = auth.userPool;
+    this.api = new apigw.HttpApi(this, 'Api', {
+      description: 'Flotilla API',
+      createDefaultStage: false,
+      defaultAuthorizer: auth.authorizer,
+    });
+    const accessLogs = this.#logGroup('ApiAccessLogs');
+    const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
+    new apigw.HttpStage(this, 'ApiStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.caller',
+            user: '$context.identity.user',
+            jwtSub: '$context.authorizer.claims.sub',
+            time: '$context.requestTime',
+            method: '$context.httpMethod',
+            route: '$context.routeKey',
+            status: '$context.status',
+            length: '$context.responseLength',
+            latency: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    for (const { spec, function: fn } of functions.values()) {
+      if (spec.kind !== 'api') continue;
+      const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
+      for (const route of spec.routes) {
+        this.api.addRoutes({ path: route.path, methods: [apigw.HttpMethod[route.method]], integration });
+      }
+    }
+  }
+
+  /** The state machine ARN of a workflow (known before the state machine exists). */
+  stateMachineArn(workflow: DefinedWorkflow): string {
+    const arn = this.#stateMachineArns.get(workflow);
+    if (!arn) throw new Error(`no workflow "${workflow}" in statemachines/`);
+    return arn;
+  }
+
+  #logGroup(id: string, logGroupName?: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      retention: this.#props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: this.#removalPolicy,
+      ...(logGroupName ? { logGroupName } : {}),
+    });
+  }
+
+  #environment(): Record<string, string> {
+    const props = this.#props;
+    const stack = Stack.of(this);
+    const env: Record<string, string> = {
+      FLOTILLA_TABLE: this.table.tableName,
+      FLOTILLA_BUCKET: this.bucket.bucketName,
+      FLOTILLA_EVENT_BUS: this.bus.eventBusName,
+      FLOTILLA_SECRETS_PREFIX: props.secretsPrefix ?? 'flotilla',
+      FLOTILLA_DISCOVERY_REGIONS: (props.discoveryRegions ?? [stack.region]).join(','),
+      FLOTILLA_RETENTION_DAYS: String(props.executionRetentionDays ?? 90),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    for (const [workflow, arn] of this.#stateMachineArns) env[stateMachineVariable(workflow)] = arn;
+    if (props.encryptionKey) env.FLOTILLA_SECRETS_KMS_KEY = props.encryptionKey.keyArn;
+    if (this.connectorRole) env.FLOTILLA_CONNECTOR_ROLE_ARN = this.connectorRole.roleArn;
+    if (props.batchSize !== undefined) env.FLOTILLA_BATCH_SIZE = String(props.batchSize);
+    if (props.maxParallel !== undefined) env.FLOTILLA_MAX_PARALLEL = String(props.maxParallel);
+    return env;
+  }
+
+  #functionRole(id: string, description: string): iam.Role {
+    return new iam.Role(this, id, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description,
+    });
+  }
+
+  /**
+   * The role the EKS Connector agent (running in a connected cluster) assumes through SSM: the
+   * trust and the inline policy of "Amazon EKS connector IAM role" in the EKS user guide.
+   */
+  #connectorAgentRole(): iam.Role {
+    const stack = Stack.of(this);
+    const role = new iam.Role(this, 'ConnectorAgentRole', {
+      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com'),
+      description: 'Assumed by EKS Connector agents in clusters connected through Flotilla',
+      inlinePolicies: {
+        EksConnectorAgent: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'SsmControlChannel',
+              actions: ['ssmmessages:CreateControlChannel'],
+              resources: [`arn:${stack.partition}:eks:*:${stack.account}:cluster/*`],
+            }),
+            new iam.PolicyStatement({
+              sid: 'SsmDataplaneOperations',
+              actions: [
+                'ssmmessages:CreateDataChannel',
+                'ssmmessages:OpenDataChannel',
+                'ssmmessages:OpenControlChannel',
+              ],
+              // The Session Manager channel actions name no resource of their own.
+              resources: ['*'],
+            }),
+          ],
+        }),
+      },
+    });
+    acknowledgeWildcard(
+      role,
+      '*',
+      'The EKS Connector agent opens Session Manager data channels, which have no resource-level permissions (EKS user guide, connector IAM role).',
+    );
+    acknowledgeWildcard(
+      role,
+      `arn:${stack.partition}:eks:*:${stack.account}:cluster/*`,
+      'The agent serves whichever cluster is connected in this account; that cluster does not exist when the role is made.',
+    );
+    return role;
+  }
+
+  #function(spec: HandlerSpec, helmLayer: lambda.ILayerVersion | undefined): FlotillaFunction {
+    const props = this.#props;
+    const logGroup = this.#logGroup(`${spec.id}Logs`);
+    const reachesClusters = spec.kind !== 'discovery';
+    const fn = new nodejs.NodejsFunction(this, spec.id, {
+      entry: `${PROJECT_ROOT}/${spec.entry}`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      // The kubectl/helm layer ships linux/amd64 binaries only: functions running helm are x86_64.
+      architecture: spec.helm ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
+      ...(spec.helm && helmLayer ? { layers: [helmLayer] } : {}),
+      memorySize: props.memorySize ?? 1024,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      role: this.roles[spec.kind],
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: { ...this.environment },
+      description: `Flotilla ${spec.kind}: ${spec.entry}`,
+      ...(reachesClusters && props.vpc
+        ? {
+            vpc: props.vpc,
+            ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
+            ...(props.securityGroups ? { securityGroups: [...props.securityGroups] } : {}),
+          }
+        : {}),
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        // Bundle the AWS SDK too: the code is tested against the versions in package-lock.json.
+        bundleAwsSDK: true,
+        externalModules: [],
+        // Some dependencies are CommonJS and call require(): give the ESM bundle one.
+        banner:
+          "import { createRequire as __flotillaRequire } from 'node:module'; const require = __flotillaRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+    return { spec, function: fn, logGroup };
+  }
+
+  /** Least privilege per kind of function; every resource is Flotilla's own. */
+  #grant(): void {
+    const stack = Stack.of(this);
+    const props = this.#props;
+    const key = props.encryptionKey;
+    const { api, step, discovery } = this.roles;
+    const add = (roles: iam.Role[], statement: iam.PolicyStatement, wildcardReason?: string) => {
+      for (const role of roles) {
+        role.addToPrincipalPolicy(statement);
+        if (!wildcardReason) continue;
+        for (const resource of statement.resources) {
+          if (nagResourceName(role, resource).includes('*'))
+            acknowledgeWildcard(role, resource, wildcardReason);
+        }
+      }
+    };
+    // Active tracing gives every function role X-Ray's PutTraceSegments/PutTelemetryRecords on *.
+    acknowledgeWildcard(
+      api,
+      '*',
+      'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) have no resource-level permissions.',
+    );
+    acknowledgeWildcard(
+      step,
+      '*',
+      'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) have no resource-level permissions.',
+    );
+
+    // Logs: each role writes to the log groups of its own functions only.
+    for (const kind of ['api', 'step', 'discovery'] as const) {
+      const groups = [...this.functions.values()].filter((f) => f.spec.kind === kind).map((f) => f.logGroup);
+      if (groups.length === 0) continue;
+      add(
+        [this.roles[kind]],
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: groups.map((g) => g.logGroupArn),
+        }),
+      );
+    }
+
+    // The table and its index: every function.
+    add(
+      [api, step, discovery],
+      new iam.PolicyStatement({
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:DescribeTable',
+        ],
+        resources: [
+          this.table.tableArn,
+          ...FLOTILLA_TABLE.globalSecondaryIndexes.map((i) => `${this.table.tableArn}/index/${i.indexName}`),
+        ],
+      }),
+    );
+    add(
+      [api, step, discovery],
+      new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
+    );
+
+    // Blobs: objects are content-addressed, so their keys are not known in advance.
+    const objects = `${this.bucket.bucketArn}/*`;
+    add(
+      [api, step],
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
+      "Blobs are content-addressed: object keys are digests, not known in advance; the bucket is Flotilla's own.",
+    );
+
+    // Cluster credentials: only secrets under the prefix; the API stores, steps read.
+    const secretsPrefix = props.secretsPrefix ?? 'flotilla';
+    const secrets = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${secretsPrefix}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    add(
+      [api, step],
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [secrets],
+      }),
+      `Cluster credentials are secrets named per cluster under "${secretsPrefix}/", created as clusters are registered.`,
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:RestoreSecret',
+          'secretsmanager:TagResource',
+        ],
+        resources: [secrets],
+      }),
+      `Cluster credentials are secrets named per cluster under "${secretsPrefix}/", created as clusters are registered.`,
+    );
+    if (key) {
+      add(
+        [api, step, discovery],
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+          resources: [key.keyArn],
+        }),
+      );
+    }
+
+    // Workflows: start, follow and stop Flotilla's own state machines; answer approvals.
+    const machines = [...this.#stateMachineArns.values()];
+    const executions = [...this.#stateMachineNames.values()].map((name) =>
+      stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${name}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    add([api, step], new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machines }));
+    add(
+      [api, step],
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: executions,
+      }),
+      "Executions of Flotilla's own state machines, named after execution ids made at run time.",
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        resources: machines,
+      }),
+    );
+
+    // Discovery: ListClusters cannot be scoped (it has no resource type); DescribeCluster can.
+    add(
+      [discovery],
+      new iam.PolicyStatement({ actions: ['eks:ListClusters'], resources: ['*'] }),
+      'eks:ListClusters has no resource type (AWS requires *); X-Ray tracing actions have no resource-level permissions either.',
+    );
+    add(
+      [discovery],
+      new iam.PolicyStatement({
+        actions: ['eks:DescribeCluster'],
+        resources: [`arn:${stack.partition}:eks:*:${stack.account}:cluster/*`],
+      }),
+      'Discovery describes whatever clusters ListClusters returns, in any configured region of this account.',
+    );
+
+    // Connecting clusters: register and deregister in this account and region.
+    const clusters = `arn:${stack.partition}:eks:${stack.region}:${stack.account}:cluster/*`;
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: ['eks:RegisterCluster', 'eks:DeregisterCluster', 'eks:DescribeCluster', 'eks:TagResource'],
+        resources: [clusters],
+      }),
+      'Connecting registers a new EKS cluster name chosen by the user at run time, in this account and region.',
+    );
+    if (this.connectorRole) {
+      add(
+        [api],
+        new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [this.connectorRole.roleArn] }),
+      );
+    }
+    // The first registration in an account creates the connector's service-linked role.
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          `arn:${stack.partition}:iam::${stack.account}:role/aws-service-role/eks-connector.amazonaws.com/AWSServiceRoleForAmazonEKSConnector`,
+        ],
+        conditions: { StringEquals: { 'iam:AWSServiceName': 'eks-connector.amazonaws.com' } },
+      }),
+    );
+
+    // Clusters in other accounts: only the roles named.
+    if (props.assumableRoleArns && props.assumableRoleArns.length > 0) {
+      add(
+        [api, step],
+        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [...props.assumableRoleArns] }),
+      );
+    }
+  }
+
+  #stateMachine(spec: WorkflowSpec, byKey: ReadonlyMap<SubstitutionKey, lambda.IFunction>): sfn.StateMachine {
+    const stack = Stack.of(this);
+    const name = this.#stateMachineNames.get(spec.workflow) ?? spec.workflow;
+    const id = `${spec.workflow.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}Workflow`;
+    const substitutions: Record<string, string> = {};
+    const invoked: lambda.IFunction[] = [];
+    for (const key of spec.keys) {
+      const fn = byKey.get(key);
+      if (!fn) throw new Error(`statemachines/${spec.workflow}.asl.json: \${${key}} has no function`);
+      substitutions[key] = fn.functionArn;
+      invoked.push(fn);
+    }
+    const machine = new sfn.StateMachine(this, id, {
+      stateMachineName: name,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(spec.text),
+      definitionSubstitutions: substitutions,
+      tracingEnabled: true,
+      logs: {
+        destination: this.#logGroup(`${id}Logs`, `/aws/vendedlogs/states/${name}`),
+        level: sfn.LogLevel.ALL,
+        // Workflow payloads hold ids and counts only, but history is where a leak would last
+        // longest: keep inputs and outputs out of the logs all the same.
+        includeExecutionData: false,
+      },
+    });
+    // Exactly the functions of this workflow, by their unqualified ARNs (as Task states name them).
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: invoked.map((f) => f.functionArn),
+      }),
+    );
+    acknowledgeWildcard(
+      machine,
+      '*',
+      'CloudWatch Logs delivery (CreateLogDelivery, PutResourcePolicy, DescribeLogGroups…) and X-Ray tracing actions have no resource-level permissions; AWS requires *.',
+    );
+    if (spec.distributedMap) {
+      const childExecutions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${name}/*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      // A Distributed Map runs each item as a child execution of this very state machine.
+      machine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [this.stateMachineArn(spec.workflow)],
+        }),
+      );
+      machine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [childExecutions],
+        }),
+      );
+      acknowledgeWildcard(
+        machine,
+        childExecutions,
+        'A Distributed Map names its child executions at run time; this covers only the children of this state machine.',
+      );
+    }
+    return machine;
+  }
+
+  #authorizer(): { authorizer: apigw.IHttpRouteAuthorizer; userPool?: cognito.IUserPool } {
+    const props = this.#props;
+    if ((props.apiAuth ?? 'iam') === 'iam') return { authorizer: new HttpIamAuthorizer() };
+    const userPool =
+      props.userPool ??
+      new cognito.UserPool(this, 'UserPool', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true, username: true },
+        mfa: cognito.Mfa.REQUIRED,
+        mfaSecondFactor: { otp: true, sms: false },
+        passwordPolicy: {
+          minLength: 12,
+          requireDigits: true,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireSymbols: true,
+        },
+        accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+        removalPolicy: this.#removalPolicy,
+      });
+    if (!props.userPool) {
+      Validations.of(userPool).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-COG8',
+        reason:
+          'The Plus feature plan (threat protection) is billed per active user; the pool requires TOTP MFA and admin-created users instead. Pass a pool of your own to choose otherwise.',
+      });
+    }
+    const clients = props.userPoolClients ?? [
+      new cognito.UserPoolClient(this, 'UserPoolClient', {
+        userPool,
+        generateSecret: false,
+        authFlows: { userSrp: true },
+        preventUserExistenceErrors: true,
+      }),
+    ];
+    return {
+      authorizer: new HttpUserPoolAuthorizer('Cognito', userPool, { userPoolClients: [...clients] }),
+      userPool,
+    };
+  }
+}

@@ -1,0 +1,529 @@
+/**
+ * Template assertions on the synthesized Flotilla stack: what it must hold whatever workflows,
+ * steps and routes the code has (the construct derives them from statemachines/ and
+ * functions/api/, so these tests follow new ones without edits).
+ */
+import { createRequire } from 'node:module';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FLOTILLA_TABLE } from '../../adapters/dynamodb/table.ts';
+import { AwsEnvironment } from '../../adapters/wiring.ts';
+import { stateMachineVariable } from '../../infra/flotilla.ts';
+import { HELM_HANDLERS, handlerCatalogue, keysOfDefinition, taskStatesOf } from '../../infra/handlers.ts';
+import {
+  DEFINED_WORKFLOWS,
+  definitionText,
+  placeholdersOf,
+  substitute,
+  WORKFLOW_TASKS,
+} from '../../statemachines/substitutions.ts';
+import { render, resourcesOf, type Synthesized, statementsOf, synthesize } from './support.ts';
+
+type Validate = (
+  definition: unknown,
+  options?: { checkArn?: boolean; checkPaths?: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+const validate = createRequire(import.meta.url)('asl-validator') as Validate;
+
+/**
+ * Actions AWS only grants on `*`: a statement with Resource `*` may hold these and nothing else.
+ * (Anything scoped to an ARN, even a pattern, is not on this list.)
+ */
+const STAR_ONLY_ACTIONS: Readonly<Record<string, string>> = {
+  // X-Ray: active tracing of functions and state machines; no resource-level permissions.
+  'xray:PutTraceSegments': 'X-Ray has no resource-level permissions',
+  'xray:PutTelemetryRecords': 'X-Ray has no resource-level permissions',
+  'xray:GetSamplingRules': 'X-Ray has no resource-level permissions',
+  'xray:GetSamplingTargets': 'X-Ray has no resource-level permissions',
+  // CloudWatch Logs delivery of state machine logs ("vended logs"): AWS documents Resource *.
+  'logs:CreateLogDelivery': 'vended log delivery takes *',
+  'logs:GetLogDelivery': 'vended log delivery takes *',
+  'logs:UpdateLogDelivery': 'vended log delivery takes *',
+  'logs:DeleteLogDelivery': 'vended log delivery takes *',
+  'logs:ListLogDeliveries': 'vended log delivery takes *',
+  'logs:PutResourcePolicy': 'vended log delivery takes *',
+  'logs:DescribeResourcePolicies': 'vended log delivery takes *',
+  'logs:DescribeLogGroups': 'vended log delivery takes *',
+  // EKS ListClusters has no resource type.
+  'eks:ListClusters': 'ListClusters has no resource type',
+  // The EKS Connector agent's Session Manager channels (EKS user guide, connector IAM role).
+  'ssmmessages:CreateDataChannel': 'Session Manager channels take *',
+  'ssmmessages:OpenDataChannel': 'Session Manager channels take *',
+  'ssmmessages:OpenControlChannel': 'Session Manager channels take *',
+};
+
+/** Entry file of a function resource (the construct writes it into the description). */
+function entryOf(props: Record<string, unknown>): string {
+  return String(props.Description ?? '').replace(/^Flotilla \w+: /, '');
+}
+
+function functionsByEntry(s: Synthesized): Map<string, { id: string; props: Record<string, unknown> }> {
+  return new Map(
+    resourcesOf(s.json, 'AWS::Lambda::Function')
+      .filter(([, p]) => String(p.Description ?? '').startsWith('Flotilla '))
+      .map(([id, props]) => [entryOf(props), { id, props }]),
+  );
+}
+
+let base: Synthesized;
+beforeAll(() => {
+  base = synthesize();
+});
+
+describe('the Flotilla stack', () => {
+  it('has one function per step handler and API route group, and one state machine per workflow file', () => {
+    const fns = functionsByEntry(base);
+    expect([...fns.keys()].sort()).toEqual(
+      handlerCatalogue()
+        .map((h) => h.entry)
+        .sort(),
+    );
+    const machines = resourcesOf(base.json, 'AWS::StepFunctions::StateMachine');
+    expect(machines.map(([, p]) => p.StateMachineName).sort()).toEqual(
+      DEFINED_WORKFLOWS.map((w) => `Flotilla-${w}`).sort(),
+    );
+  });
+
+  it('fills every placeholder of every definition with a function of this template, and passes asl-validator', () => {
+    const functionIds = new Set(resourcesOf(base.json, 'AWS::Lambda::Function').map(([id]) => id));
+    for (const [, props] of resourcesOf(base.json, 'AWS::StepFunctions::StateMachine')) {
+      const text = props.DefinitionString;
+      expect(typeof text, 'the definition is inline (fromString), not an S3 asset').toBe('string');
+      const substitutions = props.DefinitionSubstitutions as Record<string, unknown>;
+      const placeholders = placeholdersOf(String(text));
+      expect(placeholders.length).toBeGreaterThan(0);
+      expect(Object.keys(substitutions).sort()).toEqual([...placeholders].sort());
+      const values: Record<string, string> = {};
+      for (const [key, value] of Object.entries(substitutions)) {
+        const ref = render(value);
+        const match = /^<(\w+)\.Arn>$/.exec(ref);
+        expect(match, `${key} → ${ref} is a function's ARN`).not.toBeNull();
+        expect(functionIds.has(match?.[1] ?? ''), `${key} → ${ref} exists in the template`).toBe(true);
+        values[key] = `arn:aws:lambda:eu-west-1:123456789012:function:${match?.[1]}`;
+      }
+      const definition = JSON.parse(substitute(String(text), values)) as unknown;
+      const result = validate(definition, { checkArn: true, checkPaths: true });
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    }
+  });
+
+  it('binds each Task to the function of the handler the substitution map names', () => {
+    const fns = functionsByEntry(base);
+    for (const [, props] of resourcesOf(base.json, 'AWS::StepFunctions::StateMachine')) {
+      const workflow = String(props.StateMachineName).replace(
+        /^Flotilla-/,
+        '',
+      ) as (typeof DEFINED_WORKFLOWS)[number];
+      const substitutions = props.DefinitionSubstitutions as Record<string, unknown>;
+      const tasks: Record<string, string> = WORKFLOW_TASKS[workflow];
+      for (const { name, state } of taskStatesOf(JSON.parse(String(props.DefinitionString)))) {
+        // In Resource (a Lambda ARN) or in Parameters.FunctionName (lambda:invoke integrations).
+        const keys = placeholdersOf(JSON.stringify(state));
+        expect(keys, `${workflow}.${name}`).toHaveLength(1);
+        const key = keys[0] ?? '';
+        expect(key, `${workflow}.${name}`).toBe(tasks[name]);
+        const spec = handlerCatalogue().find((h) => h.keys.includes(key as never));
+        expect(render(substitutions[key])).toBe(`<${fns.get(spec?.entry ?? '')?.id}.Arn>`);
+      }
+    }
+  });
+
+  it('lets each state machine invoke exactly its own functions', () => {
+    const statements = statementsOf(base.json);
+    for (const [, props] of resourcesOf(base.json, 'AWS::StepFunctions::StateMachine')) {
+      const role = render(props.RoleArn).replace(/^<|\.Arn>$/g, '');
+      const policies = resourcesOf(base.json, 'AWS::IAM::Policy')
+        .filter(([, p]) => JSON.stringify(p.Roles).includes(`"${role}"`))
+        .map(([id]) => id);
+      const invokable = statements
+        .filter((s) => policies.includes(s.policy) && s.actions.includes('lambda:InvokeFunction'))
+        .flatMap((s) => s.resources);
+      const substituted = Object.values(props.DefinitionSubstitutions as Record<string, unknown>).map(render);
+      expect(invokable.sort()).toEqual([...new Set(substituted)].sort());
+    }
+  });
+
+  it('lets a workflow with a Distributed Map start, describe and stop only its own child executions', () => {
+    const statements = statementsOf(base.json);
+    const deploy = resourcesOf(base.json, 'AWS::StepFunctions::StateMachine').find(
+      ([, p]) => p.StateMachineName === 'Flotilla-deploy',
+    );
+    expect(deploy).toBeDefined();
+    const role = render(deploy?.[1].RoleArn).replace(/^<|\.Arn>$/g, '');
+    const own = statements.filter((s) =>
+      JSON.stringify(base.json.Resources[s.policy]?.Properties?.Roles ?? []).includes(`"${role}"`),
+    );
+    const start = own.find((s) => s.actions.includes('states:StartExecution'));
+    expect(start?.resources).toEqual([
+      'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:Flotilla-deploy',
+    ]);
+    const follow = own.find((s) => s.actions.includes('states:DescribeExecution'));
+    expect(follow?.actions.sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+    expect(follow?.resources).toEqual([
+      'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:Flotilla-deploy/*',
+    ]);
+    // A workflow without one gets no such grant.
+    const discovery = resourcesOf(base.json, 'AWS::StepFunctions::StateMachine').find(
+      ([, p]) => p.StateMachineName === 'Flotilla-discovery',
+    );
+    const discoveryRole = render(discovery?.[1].RoleArn).replace(/^<|\.Arn>$/g, '');
+    expect(
+      statements.some(
+        (s) =>
+          JSON.stringify(base.json.Resources[s.policy]?.Properties?.Roles ?? []).includes(
+            `"${discoveryRole}"`,
+          ) && s.actions.includes('states:StartExecution'),
+      ),
+    ).toBe(false);
+  });
+
+  it('logs every workflow to CloudWatch (all events, no execution data) and traces it with X-Ray', () => {
+    base.template.allResourcesProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: Match.anyValue() },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('grants no wildcard action, and a * resource only for actions AWS offers on * alone', () => {
+    const statements = statementsOf(base.json);
+    expect(statements.length).toBeGreaterThan(10);
+    for (const s of statements) {
+      for (const action of s.actions) expect(action, `${s.policy}: ${action}`).not.toMatch(/\*/);
+      if (!s.resources.includes('*')) continue;
+      const unjustified = s.actions.filter((a) => STAR_ONLY_ACTIONS[a] === undefined);
+      expect(unjustified, `${s.policy} grants these on *`).toEqual([]);
+    }
+    expect(statements.every((s) => s.effect === 'Allow')).toBe(true);
+  });
+
+  it('scopes data access to the table and its index, the bus, the bucket, and secrets under the prefix', () => {
+    const statements = statementsOf(base.json);
+    const table = resourcesOf(base.json, 'AWS::DynamoDB::Table')[0]?.[0];
+    const dynamo = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThan(0);
+    for (const s of dynamo) {
+      expect(s.resources.sort()).toEqual([`<${table}.Arn>`, `<${table}.Arn>/index/gsi1`]);
+      expect(s.actions).not.toContain('dynamodb:Scan');
+    }
+    for (const s of statements.filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')))) {
+      expect(s.resources).toEqual([
+        'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:flotilla/*',
+      ]);
+    }
+    for (const s of statements.filter((s) => s.actions.includes('events:PutEvents'))) {
+      expect(s.resources).toHaveLength(1);
+      expect(s.resources[0]).toMatch(/^<FlotillaBus\w+\.Arn>$/);
+    }
+    // Only the API stores credentials; steps read them; discovery never touches them.
+    const writers = statements.filter((s) => s.actions.includes('secretsmanager:CreateSecret'));
+    expect(writers.map((s) => s.policy)).toEqual([expect.stringMatching(/^FlotillaApiRoleDefaultPolicy/)]);
+    expect(
+      statements.filter(
+        (s) => s.policy.startsWith('FlotillaDiscoveryRole') && s.actions.some((a) => a.startsWith('secrets')),
+      ),
+    ).toEqual([]);
+  });
+
+  it('has a table with on-demand capacity, point-in-time recovery, encryption, TTL and deletion protection', () => {
+    base.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: FLOTILLA_TABLE.timeToLiveAttribute, Enabled: true },
+      DeletionProtectionEnabled: true,
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'gsi1', Projection: { ProjectionType: 'ALL' } }),
+      ],
+    });
+    base.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('drops deletion protection and retention when the removal policy is DESTROY', () => {
+    const s = synthesize({ removalPolicy: RemovalPolicy.DESTROY });
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+    s.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    s.template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+  });
+
+  it('runs every function on nodejs24.x, arm64 unless it runs helm (x86_64 with the kubectl/helm layer)', () => {
+    const fns = functionsByEntry(base);
+    expect(fns.size).toBeGreaterThan(5);
+    const layers = resourcesOf(base.json, 'AWS::Lambda::LayerVersion');
+    expect(layers).toHaveLength(1);
+    const layerId = layers[0]?.[0];
+    for (const [entry, { props }] of fns) {
+      expect(props.Runtime, entry).toBe('nodejs24.x');
+      const helm = HELM_HANDLERS.has(entry);
+      expect(props.Architectures, entry).toEqual([helm ? 'x86_64' : 'arm64']);
+      expect((props.Layers as unknown[] | undefined)?.map(render) ?? [], entry).toEqual(
+        helm ? [`<${layerId}>`] : [],
+      );
+      expect(props.TracingConfig, entry).toEqual({ Mode: 'Active' });
+      expect(props.Handler, entry).toBe('index.handler');
+    }
+    expect(fns.get('functions/steps/plan-deploy.ts')?.props.Architectures).toEqual(['x86_64']);
+    expect(fns.get('functions/steps/apply-batch.ts')?.props.Architectures).toEqual(['arm64']);
+  });
+
+  it('gives each step function the longest timeout of the Task states it serves, and API functions 29 s', () => {
+    const fns = functionsByEntry(base);
+    const apply = fns.get('functions/steps/apply-batch.ts');
+    expect(apply?.props.Timeout).toBe(900);
+    expect(fns.get('functions/steps/discover-plan.ts')?.props.Timeout).toBe(60);
+    for (const [entry, { props }] of fns)
+      if (entry.startsWith('functions/api/')) expect(props.Timeout).toBe(29);
+  });
+
+  it('keeps every log group for a bounded time, and sends each function to its own', () => {
+    const groups = resourcesOf(base.json, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThan(5);
+    for (const [id, props] of groups) expect(props.RetentionInDays, id).toBe(30);
+    const groupIds = new Set(groups.map(([id]) => id));
+    const used = new Set<string>();
+    for (const [entry, { props }] of functionsByEntry(base)) {
+      const ref = render((props.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup).replace(
+        /^<|>$/g,
+        '',
+      );
+      expect(groupIds.has(ref), entry).toBe(true);
+      expect(used.has(ref), `${entry} shares a log group`).toBe(false);
+      used.add(ref);
+    }
+  });
+
+  it('gives every function the environment adapters/wiring.ts requires, which it parses', () => {
+    const shape = AwsEnvironment.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+    // Lambda sets AWS_REGION itself (a reserved variable).
+    const required = Object.keys(shape).filter(
+      (k) => k !== 'AWS_REGION' && !shape[k]?.safeParse(undefined).success,
+    );
+    expect(required).toContain('FLOTILLA_TABLE');
+    for (const [entry, { props }] of functionsByEntry(base)) {
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      for (const key of required) expect(env[key], `${entry}: ${key}`).toBeDefined();
+      for (const workflow of DEFINED_WORKFLOWS)
+        expect(env[stateMachineVariable(workflow)], entry).toBeDefined();
+      // Whatever the construct sets for Flotilla, the schema knows (state machine ARNs by convention).
+      for (const key of Object.keys(env).filter((k) => k.startsWith('FLOTILLA_'))) {
+        if (/_STATE_MACHINE$/.test(key)) continue;
+        expect(Object.keys(shape), `${entry} sets ${key}, which wiring.ts does not read`).toContain(key);
+      }
+      const strings = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, render(v)]));
+      const parsed = AwsEnvironment.safeParse({ AWS_REGION: 'eu-west-1', ...strings });
+      expect(parsed.success, `${entry}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+      expect(strings.FLOTILLA_DEPLOY_STATE_MACHINE).toBe(
+        'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:Flotilla-deploy',
+      );
+    }
+  });
+
+  it('fails a requirement the schema adds that the construct does not set', () => {
+    // The check above must be able to fail: a schema with one more required variable.
+    const extended = AwsEnvironment.extend({ FLOTILLA_SOMETHING_NEW: AwsEnvironment.shape.FLOTILLA_TABLE });
+    const first = [...functionsByEntry(base).values()][0];
+    const env =
+      (first?.props.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+    expect(Object.keys(env).length).toBeGreaterThan(5);
+    const strings = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, render(v)]));
+    expect(extended.safeParse({ AWS_REGION: 'eu-west-1', ...strings }).success).toBe(false);
+  });
+
+  it('refuses a definition whose placeholder no step function stands for, naming it', () => {
+    const text = definitionText('deploy').replace('${PlanDeployFunctionArn}', '${PlanDeplyFunctionArn}');
+    expect(() => keysOfDefinition('deploy', text)).toThrow(
+      /statemachines\/deploy\.asl\.json uses \$\{PlanDeplyFunctionArn\}, which no step function/,
+    );
+    expect(keysOfDefinition('deploy', definitionText('deploy'))).toContain('PlanDeployFunctionArn');
+  });
+
+  it('schedules discovery (and the drift scan once it exists) with a tenant-only input', () => {
+    const schedules = resourcesOf(base.json, 'AWS::Scheduler::Schedule');
+    const discovery = schedules.find(([id]) => id.includes('DiscoverySchedule'));
+    expect(discovery?.[1].ScheduleExpression).toBe('rate(1 hour)');
+    const target = discovery?.[1].Target as { Arn: unknown; Input: string; RoleArn: unknown };
+    expect(render(target.Arn)).toMatch(/^<FlotillaDiscoveryWorkflow\w+>$/);
+    expect(JSON.parse(target.Input)).toEqual({ tenant: 'default' });
+    const drift = schedules.find(([id]) => id.includes('DriftScanSchedule'));
+    expect(drift !== undefined).toBe((DEFINED_WORKFLOWS as readonly string[]).includes('drift-scan'));
+
+    const none = synthesize({ discoverySchedule: null, driftSchedule: null });
+    none.template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    const daily = synthesize({ discoverySchedule: ScheduleExpression.expression('cron(0 3 * * ? *)') });
+    daily.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+    });
+  });
+
+  it('creates the event bus with an archive of Flotilla events', () => {
+    base.template.resourceCountIs('AWS::Events::EventBus', 1);
+    base.template.hasResourceProperties('AWS::Events::Archive', {
+      EventPattern: { source: ['flotilla'] },
+      RetentionDays: 30,
+    });
+  });
+
+  it('creates the EKS Connector agent role: trusted by SSM, with the documented channel permissions', () => {
+    base.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({ Principal: { Service: 'ssm.amazonaws.com' }, Action: 'sts:AssumeRole' }),
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'EksConnectorAgent',
+          PolicyDocument: {
+            Statement: [
+              Match.objectLike({ Sid: 'SsmControlChannel', Action: 'ssmmessages:CreateControlChannel' }),
+              Match.objectLike({
+                Sid: 'SsmDataplaneOperations',
+                Action: [
+                  'ssmmessages:CreateDataChannel',
+                  'ssmmessages:OpenDataChannel',
+                  'ssmmessages:OpenControlChannel',
+                ],
+                Resource: '*',
+              }),
+            ],
+          },
+        },
+      ],
+    });
+    // Only the API may pass it (to EKS RegisterCluster).
+    const passers = statementsOf(base.json).filter((s) => s.actions.includes('iam:PassRole'));
+    expect(passers.map((s) => s.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
+    expect(passers[0]?.resources).toEqual([expect.stringMatching(/^<FlotillaConnectorAgentRole\w+\.Arn>$/)]);
+  });
+});
+
+describe('the API', () => {
+  const expectedRoutes = () =>
+    handlerCatalogue()
+      .flatMap((h) => h.routes.map((r) => `${r.method} ${r.path}`))
+      .sort();
+
+  it('serves every declared route, each behind IAM (SigV4) auth by default', () => {
+    const routes = resourcesOf(base.json, 'AWS::ApiGatewayV2::Route');
+    expect(routes.map(([, p]) => p.RouteKey).sort()).toEqual(expectedRoutes());
+    expect(routes.map(([, p]) => p.RouteKey)).toContain('POST /clusters');
+    for (const [id, props] of routes) expect(props.AuthorizationType, id).toBe('AWS_IAM');
+  });
+
+  it('puts every route behind a Cognito JWT authorizer in cognito mode', () => {
+    const s = synthesize({ apiAuth: 'cognito' });
+    const routes = resourcesOf(s.json, 'AWS::ApiGatewayV2::Route');
+    expect(routes.map(([, p]) => p.RouteKey).sort()).toEqual(expectedRoutes());
+    const [authorizerId] = resourcesOf(s.json, 'AWS::ApiGatewayV2::Authorizer')[0] ?? [''];
+    for (const [id, props] of routes) {
+      expect(props.AuthorizationType, id).toBe('JWT');
+      expect(render(props.AuthorizerId), id).toBe(`<${authorizerId}>`);
+    }
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+    });
+    s.template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+  });
+
+  it('throttles the stage and writes access logs', () => {
+    base.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('routes each path to the function of its route group', () => {
+    const fns = functionsByEntry(base);
+    const integrations = new Map(
+      resourcesOf(base.json, 'AWS::ApiGatewayV2::Integration').map(([id, p]) => [
+        id,
+        render(p.IntegrationUri),
+      ]),
+    );
+    for (const [, props] of resourcesOf(base.json, 'AWS::ApiGatewayV2::Route')) {
+      const key = String(props.RouteKey);
+      const integration = render(props.Target).replace(/^integrations\/<(\w+)>$/, '$1');
+      const spec = handlerCatalogue().find((h) => h.routes.some((r) => `${r.method} ${r.path}` === key));
+      expect(integrations.get(integration), key).toBe(`<${fns.get(spec?.entry ?? '')?.id}.Arn>`);
+    }
+  });
+});
+
+describe('options', () => {
+  it('uses a customer-managed key for the table, the bucket and the secrets when given one', () => {
+    const keyed = synthesize((stack) => ({
+      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+    }));
+    const [keyId] = resourcesOf(keyed.json, 'AWS::KMS::Key')[0] ?? [''];
+    keyed.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      },
+    });
+    keyed.template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+            },
+          }),
+        ],
+      },
+    });
+    const kmsStatements = statementsOf(keyed.json).filter(
+      (st) => st.policy.startsWith('Flotilla') && st.actions.some((a) => a.startsWith('kms:')),
+    );
+    expect(kmsStatements.length).toBeGreaterThan(0);
+    for (const st of kmsStatements) expect(st.resources).toEqual([`<${keyId}.Arn>`]);
+    for (const [entry, { props }] of functionsByEntry(keyed)) {
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(render(env.FLOTILLA_SECRETS_KMS_KEY), entry).toBe(`<${keyId}.Arn>`);
+    }
+  });
+
+  it('places the functions that reach clusters in the VPC given, and leaves discovery out', () => {
+    const inVpc = synthesize((stack) => ({ vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }) }));
+    for (const [entry, { props }] of functionsByEntry(inVpc)) {
+      const discovery = /functions\/steps\/discover-/.test(entry);
+      expect(props.VpcConfig === undefined, entry).toBe(discovery);
+    }
+  });
+
+  it('lets the functions assume only the cross-account roles named', () => {
+    const none = statementsOf(base.json).filter(
+      (st) => st.actions.includes('sts:AssumeRole') && st.policy.startsWith('FlotillaApi'),
+    );
+    expect(none).toEqual([]);
+    const roleArn = 'arn:aws:iam::210987654321:role/flotilla-deployer';
+    const s = synthesize({ assumableRoleArns: [roleArn] });
+    const assume = statementsOf(s.json).filter(
+      (st) =>
+        st.actions.includes('sts:AssumeRole') &&
+        /Role(Default)?Policy/.test(st.policy) &&
+        st.policy.startsWith('Flotilla'),
+    );
+    expect(assume.length).toBeGreaterThan(0);
+    for (const st of assume) expect(st.resources).toEqual([roleArn]);
+  });
+});
