@@ -9,6 +9,7 @@ import type { Target } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { type OperationStarted, startOperation } from './start-operation.ts';
+import { refuseIfBusy } from './takeover.ts';
 
 export interface ResumeResult {
   /** Absent when every target is already at the desired revision. */
@@ -34,6 +35,7 @@ export async function resumeRollout(
   const tenant = options.tenant ?? DEFAULT_TENANT;
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
+  await refuseIfBusy(deps, deployment);
   const targets = await deps.store.listTargets(tenant, name);
   const behind = targets.filter((t) => !atRevision(t, deployment.revision)).length;
   // Nothing recorded as behind and nobody holding it: nothing to do. (A plan may still find a

@@ -10,6 +10,7 @@ import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/
 import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { type OperationStarted, startOperation } from './start-operation.ts';
+import { refuseIfBusy } from './takeover.ts';
 
 export interface RollbackResult {
   readonly started: OperationStarted;
@@ -45,6 +46,8 @@ export async function rollbackDeployment(
   }
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
+  // A busy deployment says so first, whatever else is wrong with the request.
+  await refuseIfBusy(deps, deployment);
   const to =
     options.toRevision ??
     (await previousGoodRevision(deps, tenant, name, deployment.revision, deployment.lastGoodRevision));

@@ -75,3 +75,13 @@ export async function takeOverDeadLock(
   await store.releaseLock(deployment.tenant, deployment.name, lock.executionId);
   return lock.executionId;
 }
+
+/** Throw OperationInProgressError when a live operation holds `deployment` (writes nothing). */
+export async function refuseIfBusy(deps: Deps, deployment: Deployment): Promise<void> {
+  const lock = deployment.lock;
+  if (!lock) return;
+  const execution = await deps.store.getExecution(deployment.tenant, lock.executionId);
+  if ((await deadHolderReason(deps, deployment, execution)) === undefined) {
+    throw new OperationInProgressError(deployment.name, lock.operation, lock.executionId);
+  }
+}
