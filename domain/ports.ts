@@ -96,6 +96,15 @@ export interface TargetStore {
    * an update finds it deleted.
    */
   putTarget(target: Target): Promise<Target>;
+  /**
+   * Write many targets in few round trips (BatchWriteItem, 25 a call), each stored at its
+   * recordVersion + 1 with no condition; returns them as stored. Only for a step that holds the
+   * deployment's lock and has just read these targets (or found them absent), as the plan step
+   * does: the lock keeps other operations out, and a conditional writer that read an older
+   * version still fails. Every record is validated before anything is written (ValidationError
+   * naming `targets[i].field`); of two records for one target, the later wins.
+   */
+  putTargetsUnderLock(targets: readonly Target[]): Promise<Target[]>;
   getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined>;
   /** Several targets of one deployment in few round trips: the ones that exist, in the order asked. */
   getTargets(tenant: string, deployment: string, clusters: readonly string[]): Promise<Target[]>;

@@ -468,6 +468,26 @@ export class DynamoStore implements Store {
     return next;
   }
 
+  async putTargetsUnderLock(targets: readonly Target[]): Promise<Target[]> {
+    const stored = targets.map((target, i) => {
+      const record = withoutUndefined(checkRecord(Target, target, `targets[${i}]`));
+      return { ...record, recordVersion: record.recordVersion + 1 };
+    });
+    await this.#batchWrite(
+      stored.map((next) => ({
+        PutRequest: {
+          Item: {
+            ...keys.target(next.tenant, next.deployment, next.cluster),
+            ...keys.targetIndex(next.tenant, next.deployment, next.cluster),
+            entity: 'Target',
+            ...next,
+          },
+        },
+      })),
+    );
+    return stored;
+  }
+
   async getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined> {
     const item = await this.#get(keys.target(tenant, deployment, cluster));
     return item && recordOf<Target>(item);

@@ -348,6 +348,20 @@ export class MemoryStore implements Store {
     return copy(next);
   }
 
+  async putTargetsUnderLock(targets: readonly Target[]): Promise<Target[]> {
+    await this.#tick();
+    const records = targets.map((target, i) => checkRecord(Target, target, `targets[${i}]`));
+    return records.map((record) => {
+      const next = { ...record, recordVersion: record.recordVersion + 1 };
+      const index = keys.targetIndex(record.tenant, record.deployment, record.cluster);
+      this.#table.put(keys.target(record.tenant, record.deployment, record.cluster), next, {
+        pk: index.gsi1pk,
+        sk: index.gsi1sk,
+      });
+      return copy(next);
+    });
+  }
+
   async getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined> {
     await this.#tick();
     return this.#table.get<Target>(keys.target(tenant, deployment, cluster));
