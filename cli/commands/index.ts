@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
+import { registerDrift } from './drift.ts';
+import { registerEvents } from './events.ts';
 import { registerRollout } from './rollout.ts';
+import { registerSchedules } from './schedules.ts';
 import { registerSim } from './sim.ts';
 import { registerUp } from './up.ts';
 
@@ -14,4 +17,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerRollout,
   registerDemo,
   registerSim,
+  registerDrift,
+  registerSchedules,
+  registerEvents,
 ];
