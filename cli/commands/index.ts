@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
+import { registerConnect } from './connect.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
@@ -13,6 +14,7 @@ import { registerUp } from './up.ts';
 export const commands: ReadonlyArray<(program: Command) => void> = [
   registerUp,
   registerClusters,
+  registerConnect,
   registerDeploy,
   registerRollout,
   registerDemo,

@@ -19,6 +19,7 @@ import {
   registerCluster,
 } from '../../usecases/clusters/index.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
+import { connectRoutes } from './connect.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 import { ClusterList, DeregisterResult } from './schemas.ts';
 
@@ -120,6 +121,8 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
       handle: async ({ params, query }) =>
         ok(await deregisterCluster(await deps(), params.name, { force: query.force ?? false })),
     }),
+    // Connecting through the EKS Connector (functions/api/connect.ts).
+    ...connectRoutes(deps),
   ];
 }
 
