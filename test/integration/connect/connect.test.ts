@@ -106,7 +106,13 @@ function flotilla(args: string[], env: Record<string, string> = {}): Promise<Run
       [BIN, ...args],
       {
         cwd: work,
-        env: { ...process.env, FLOTILLA_HOME: work, FLOTILLA_API: api.url, FLOTILLA_TOKEN: 'test-token', ...env },
+        env: {
+          ...process.env,
+          FLOTILLA_HOME: work,
+          FLOTILLA_API: api.url,
+          FLOTILLA_TOKEN: 'test-token',
+          ...env,
+        },
         timeout: 60_000,
       },
       (error, stdout, stderr) =>
@@ -150,11 +156,16 @@ describe('POST /clusters/connect', () => {
   });
 
   it('refuses bad input naming the field, before calling EKS', async () => {
-    const answer = await call<{ error: string; issues: Array<{ path: string }> }>(api, 'POST', '/clusters/connect', {
-      name: 'edge-2',
-      provider: 'MINIKUBE',
-      roleArn: 'not-an-arn',
-    });
+    const answer = await call<{ error: string; issues: Array<{ path: string }> }>(
+      api,
+      'POST',
+      '/clusters/connect',
+      {
+        name: 'edge-2',
+        provider: 'MINIKUBE',
+        roleArn: 'not-an-arn',
+      },
+    );
     expect(answer.status).toBe(400);
     expect(answer.body.error).toBe('ValidationError');
     expect(answer.body.issues.map((i) => i.path).sort()).toEqual(['provider', 'roleArn']);
@@ -163,7 +174,10 @@ describe('POST /clusters/connect', () => {
   });
 
   it('answers 409 for a name Flotilla has, registering nothing', async () => {
-    const answer = await call<{ error: string }>(api, 'POST', '/clusters/connect', { name: 'edge-1', provider: 'AKS' });
+    const answer = await call<{ error: string }>(api, 'POST', '/clusters/connect', {
+      name: 'edge-1',
+      provider: 'AKS',
+    });
     expect(answer.status).toBe(409);
     expect(answer.body.error).toBe('AlreadyExistsError');
     expect(eks).not.toHaveReceivedCommand(RegisterClusterCommand);
@@ -185,7 +199,15 @@ describe('DELETE /clusters/{name}/connection', () => {
 
 describe('flotilla clusters connect', () => {
   it('prints the activation once, the manifests, and that the connector gives console visibility only', async () => {
-    const run = await flotilla(['clusters', 'connect', 'edge-4', '--provider', 'OPENSHIFT', '-l', 'site=lyon']);
+    const run = await flotilla([
+      'clusters',
+      'connect',
+      'edge-4',
+      '--provider',
+      'OPENSHIFT',
+      '-l',
+      'site=lyon',
+    ]);
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -194,7 +216,9 @@ describe('flotilla clusters connect', () => {
     expect(run.stdout).toContain(Buffer.from(CODE).toString('base64'));
     expect(run.stdout).toContain('Activation id:    act-edge-4');
     expect(run.stdout).toContain('console visibility only');
-    expect(run.stdout).toContain('flotilla clusters import --kubeconfig <file> --context <context> --name edge-4');
+    expect(run.stdout).toContain(
+      'flotilla clusters import --kubeconfig <file> --context <context> --name edge-4',
+    );
     const yaml = run.stdout.slice(run.stdout.indexOf('apiVersion:'));
     const docs = parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string });
     expect(docs.map((d) => d.kind)).toContain('Namespace');
@@ -272,7 +296,9 @@ describe('the local control plane (no EKS connector)', () => {
       FLOTILLA_TOKEN: plane.token,
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^flotilla: connecting a cluster through the EKS Connector needs Flotilla on AWS/);
+    expect(run.stderr).toMatch(
+      /^flotilla: connecting a cluster through the EKS Connector needs Flotilla on AWS/,
+    );
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
