@@ -53,6 +53,11 @@ export interface ControlPlaneOptions {
   readonly waitMs?: number;
   /** Tunables over the defaults. */
   readonly tunables?: Partial<Tunables>;
+  /**
+   * Run the embedded DynamoDB (dynalite) in a worker thread, so its request handling runs beside
+   * the handlers instead of on their event loop. @default false
+   */
+  readonly dynamoThread?: boolean;
   /** The API token. @default a random one */
   readonly token?: string;
   /** Write `{ url, token }` here (0600) for the CLI, and remove it on stop. @default none */
@@ -112,7 +117,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   try {
     const tunables: Tunables = { ...DEFAULT_TUNABLES, ...options.tunables };
     const dataDir = options.dataDir;
-    const dynamo = await startDynamoServer(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {});
+    const dynamo = await startDynamoServer({
+      ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
+      ...(options.dynamoThread ? { thread: true } : {}),
+    });
     cleanups.push(() => dynamo.stop());
     const clock = new SystemClock();
     const blobs = dataDir ? new DirectoryBlobStore(join(dataDir, 'blobs')) : new MemoryBlobStore();
