@@ -58,6 +58,28 @@ export interface AslRunnerOptions {
    * @default true
    */
   readonly keepEvents?: boolean;
+  /**
+   * Told of every payload a run carries: its input and output (or error), each state's input
+   * and output, and each step handler's event and result — what Step Functions keeps in history
+   * and Lambda receives on AWS. For tests that audit workflow payloads (secrets must never be
+   * among them). @default none
+   */
+  readonly observe?: (observation: StateObservation) => void;
+}
+
+/** One payload of a run, as `AslRunnerOptions.observe` sees it. */
+export interface StateObservation {
+  readonly workflow: string;
+  readonly ref: string;
+  /**
+   * The interpreter's event type (`ExecutionStarted`, `StateEntered`, `StateExited`,
+   * `StateFailed`, `ExecutionSucceeded`, `ExecutionFailed`…), or `TaskInvoked` / `TaskReturned`
+   * around a step handler call.
+   */
+  readonly type: string;
+  readonly state?: string;
+  /** The input, output, handler event or result, or `{ Error, Cause }` of a failure. */
+  readonly payload: unknown;
 }
 
 /** One entry of a run's event log. */
@@ -221,6 +243,7 @@ export class AslRunner implements WorkflowEngine {
     const tokenTasks: readonly string[] =
       (TOKEN_TASKS as Partial<Record<string, readonly string[]>>)[workflow] ?? [];
     const handlers: Record<string, (event: JsonValue) => Promise<JsonValue>> = {};
+    const observe = this.#options.observe;
     for (const state of tasks) {
       const key = bindings[state] as SubstitutionKey | undefined;
       if (!key) throw new Error(`Task state ${state} of ${workflow} has no entry in WORKFLOW_TASKS`);
@@ -228,6 +251,7 @@ export class AslRunner implements WorkflowEngine {
       handlers[state] = async (event) => {
         stats.invocations[state] = (stats.invocations[state] ?? 0) + 1;
         stats.totalInvocations++;
+        observe?.({ workflow, ref, type: 'TaskInvoked', state, payload: event });
         const started = performance.now();
         const result = await handler(
           event,
@@ -235,6 +259,7 @@ export class AslRunner implements WorkflowEngine {
         ).finally(() => {
           stats.handlerMs[state] = (stats.handlerMs[state] ?? 0) + (performance.now() - started);
         });
+        observe?.({ workflow, ref, type: 'TaskReturned', state, payload: result ?? null });
         // A handler returning nothing gives the state `null`, as Lambda's empty payload does.
         return (result ?? null) as JsonValue;
       };
@@ -298,6 +323,21 @@ export class AslRunner implements WorkflowEngine {
           stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, sizeOf(state.output));
         }
         if (event.type === 'StateRetried') stats.retries++;
+        if (observe) {
+          const payload =
+            'Error' in event
+              ? { Error: event.Error, Cause: event.Cause }
+              : state
+                ? event.type === 'StateExited'
+                  ? state.output
+                  : state.input
+                : 'output' in event
+                  ? event.output
+                  : 'input' in event
+                    ? event.input
+                    : null;
+          observe({ workflow, ref, type: event.type, ...(state ? { state: state.name } : {}), payload });
+        }
         if (keep) {
           events.push({
             type: event.type,

@@ -10,6 +10,7 @@
 import './quiet-tracing.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalCredentialsProvider } from '../adapters/credentials/local-credentials.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { memoizeRenderer } from '../adapters/helm/memo.ts';
@@ -22,13 +23,14 @@ import { UlidGenerator } from '../adapters/local/ids.ts';
 import { LocalSecretStore } from '../adapters/local/secret-store.ts';
 import { HttpChartVersions } from '../adapters/scheduler/chart-versions.ts';
 import type { Labels } from '../domain/model.ts';
+import type { CredentialsProvider } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
 import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
 import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
 import { type ApiServer, startApiServer } from './api-server.ts';
-import { AslRunner } from './asl-runner.ts';
+import { AslRunner, type AslRunnerOptions } from './asl-runner.ts';
 import { LocalCron } from './cron.ts';
 import { startDynamoServer } from './dynamodb-server.ts';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
@@ -62,6 +64,13 @@ export interface ControlPlaneOptions {
   readonly token?: string;
   /** Write `{ url, token }` here (0600) for the CLI, and remove it on stop. @default none */
   readonly endpointFile?: string;
+  /** Told of every workflow payload (see AslRunnerOptions.observe). @default none */
+  readonly observeWorkflows?: AslRunnerOptions['observe'];
+  /**
+   * Credentials for clusters with `eks` auth (IAM tokens), e.g. the AWS credentials provider;
+   * without it such clusters fail with a CredentialsError. @default none
+   */
+  readonly eksCredentials?: CredentialsProvider;
 }
 
 /** A running control plane. */
@@ -79,6 +88,8 @@ export interface ControlPlane {
   readonly simulator?: Simulator;
   /** What importing the simulated fleet and/or the kubeconfig gave. */
   readonly imported: ImportClustersResult;
+  /** The embedded DynamoDB table, for tools and tests that read it raw. */
+  readonly table: { readonly client: DynamoDBClient; readonly tableName: string };
   stop(): Promise<void>;
 }
 
@@ -127,7 +138,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const secrets = new LocalSecretStore(dataDir ? { dir: dataDir } : {});
     const bus = new LocalEventBus();
     const gateway = new KubernetesGateway({
-      credentials: new LocalCredentialsProvider({ secrets, clock }),
+      credentials: new LocalCredentialsProvider({
+        secrets,
+        clock,
+        ...(options.eksCredentials ? { eks: options.eksCredentials } : {}),
+      }),
       requestConcurrency: tunables.requestConcurrency,
       requestTimeoutMs: tunables.requestTimeoutMs,
     });
@@ -135,7 +150,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const renderer = memoizeRenderer(
       new HelmRenderer({ blobs, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
     );
-    const runner = new AslRunner({ deps: () => deps, waitMs: options.waitMs ?? 250 });
+    const runner = new AslRunner({
+      deps: () => deps,
+      waitMs: options.waitMs ?? 250,
+      ...(options.observeWorkflows ? { observe: options.observeWorkflows } : {}),
+    });
     const cron = new LocalCron({ fire: (fire) => fireSchedule(deps, fire) });
     const deps: Deps = {
       store: new DynamoStore({ client: dynamo.client, tableName: dynamo.tableName, clock }),
@@ -204,7 +223,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       });
       cleanups.push(() => removeEndpointFile(endpointFile, api.url));
     }
-    return { url: api.url, token: api.token, deps, bus, runner, cron, simulator, imported, stop };
+    const table = { client: dynamo.client, tableName: dynamo.tableName };
+    return { url: api.url, token: api.token, deps, bus, runner, cron, simulator, imported, table, stop };
   } catch (error) {
     await stop();
     throw error;
