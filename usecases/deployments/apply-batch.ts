@@ -6,7 +6,15 @@
  */
 import { describeError } from '../../domain/errors.ts';
 import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
-import { describeRef, inventoryDiff, sortForApply, sortRefs, stampObjects } from '../../domain/manifests.ts';
+import {
+  deploymentSelector,
+  describeRef,
+  inventoryDiff,
+  type Stamp,
+  sortForApply,
+  sortRefs,
+  stampObjects,
+} from '../../domain/manifests.ts';
 import type {
   Cluster,
   ExecutionResult,
@@ -58,29 +66,57 @@ function inventoryOf(outcomes: readonly ApplyOutcome[]): InventoryItem[] {
 /**
  * Health right after the apply: from the objects the server answered with, and for those not
  * healthy in that answer, one fresh read (controllers often catch up while the rest of the set
- * is applied, so quick workloads need no Wait and no further invocation). A read that fails
- * leaves the object Unknown: the health polls carry on from there.
+ * is applied, so quick workloads need no Wait and no further invocation). Objects of one kind in
+ * one namespace are read back with one list (by the deployment's labels) instead of one get each.
+ * A read that fails leaves the objects Unknown: the health polls carry on from there.
  */
-async function healthAfterApply(client: ClusterClient, outcomes: readonly ApplyOutcome[]): Promise<Health> {
-  const watched = outcomes.filter(
-    (o): o is Extract<ApplyOutcome, { ok: true }> => o.ok && needsHealthWait(o.ref),
+async function healthAfterApply(
+  client: ClusterClient,
+  outcomes: readonly ApplyOutcome[],
+  stamp: Stamp,
+): Promise<Health> {
+  type Applied = Extract<ApplyOutcome, { ok: true }>;
+  const watched = outcomes.filter((o): o is Applied => o.ok && needsHealthWait(o.ref));
+  const health = new Map<Applied, Health>(
+    watched.map((o) => [
+      o,
+      o.live ? healthOf(o.live, o.generation) : { status: 'Unknown', message: 'not read since the apply' },
+    ]),
   );
-  const items = await Promise.all(
-    watched.map(async (o) => {
-      let health: Health = o.live
-        ? healthOf(o.live, o.generation)
-        : { status: 'Unknown', message: 'not read since the apply' };
-      if (health.status !== 'Healthy') {
-        try {
-          health = healthOf(await client.get(o.ref), o.generation);
-        } catch {
-          // Unreachable right now: the deadline, not this read, decides.
+  const groups = new Map<string, Applied[]>();
+  for (const o of watched) {
+    if (health.get(o)?.status === 'Healthy') continue;
+    const key = `${o.ref.apiVersion}|${o.ref.kind}|${o.ref.namespace ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), o]);
+  }
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const [first] = group;
+      if (!first) return;
+      try {
+        if (group.length === 1) {
+          health.set(first, healthOf(await client.get(first.ref), first.generation));
+          return;
         }
+        const live = await client.list({
+          apiVersion: first.ref.apiVersion,
+          kind: first.ref.kind,
+          ...(first.ref.namespace ? { namespace: first.ref.namespace } : {}),
+          labelSelector: deploymentSelector(stamp),
+        });
+        const byName = new Map(live.map((object) => [object.metadata.name, object]));
+        for (const o of group) health.set(o, healthOf(byName.get(o.ref.name), o.generation));
+      } catch {
+        // Unreachable right now: the deadline, not this read, decides.
       }
-      return { name: describeRef(o.ref), health };
     }),
   );
-  return aggregateHealth(items);
+  return aggregateHealth(
+    watched.map((o) => ({
+      name: describeRef(o.ref),
+      health: health.get(o) ?? { status: 'Unknown', message: 'not read since the apply' },
+    })),
+  );
 }
 
 /** Apply the batch `input.batch` of an execution; returns how many targets wait for health. */
@@ -91,11 +127,21 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
   if (!isActive(loaded.execution)) return { pending: 0, waitSeconds: 0 };
   const batch = await loadBatch(store, input);
   const run = await runForBatch(store, loaded, batch);
+  // Each render is read, stamped and ordered once per invocation, and its objects shared by the
+  // clusters that get it (nothing downstream changes them).
+  const stamp: Stamp = {
+    tenant: input.tenant,
+    deployment: run.deployment.name,
+    revision: run.revision.revision,
+  };
   const renders = new Map<string, Promise<RenderedManifests>>();
   const renderOf = (digest: string) => {
     let render = renders.get(digest);
     if (!render) {
-      render = loadRender(deps.blobs, digest);
+      render = loadRender(deps.blobs, digest).then((m) => ({
+        crds: stampObjects(m.crds, stamp),
+        objects: sortForApply(stampObjects(m.objects, stamp)),
+      }));
       renders.set(digest, render);
     }
     return render;
@@ -149,6 +195,7 @@ async function applyOne(
   run: RunContext,
   member: Member,
   records: { target: Target | undefined; cluster: Cluster | undefined },
+  /** The render of a digest, already stamped and in apply order. */
   renderOf: (digest: string) => Promise<RenderedManifests>,
 ): Promise<Applied> {
   const { store, clock } = deps;
@@ -294,17 +341,17 @@ async function prune(
 }
 
 /**
- * Server-side apply of one render (CRDs first, then the rest in apply order, taking Flotilla's
- * fields from other managers), then prune what the previous inventory had and this one does not.
+ * Server-side apply of one render, stamped and in apply order (CRDs first, then the rest, taking
+ * Flotilla's fields from other managers), then prune what the previous inventory had and this one
+ * does not.
  */
 async function applyManifests(
   client: ClusterClient,
   manifests: RenderedManifests,
   previous: Target,
-  stamp: { tenant: string; deployment: string; revision: number },
+  stamp: Stamp,
 ): Promise<{ change: Partial<Target>; objects: number }> {
-  const crds = stampObjects(manifests.crds, stamp);
-  const objects = sortForApply(stampObjects(manifests.objects, stamp));
+  const { crds, objects } = manifests;
   const count = crds.length + objects.length;
   const outcomes: ApplyOutcome[] = crds.length > 0 ? await client.apply(crds, { force: true }) : [];
   if (!outcomes.some((o) => !o.ok)) outcomes.push(...(await client.apply(objects, { force: true })));
@@ -339,7 +386,7 @@ async function applyManifests(
       },
     };
   }
-  const health = await healthAfterApply(client, outcomes);
+  const health = await healthAfterApply(client, outcomes, stamp);
   const inventory = sortRefs(appliedItems);
   if (health.status === 'Degraded') {
     return {
