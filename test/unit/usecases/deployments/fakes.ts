@@ -40,6 +40,7 @@ import type {
   WorkflowEngine,
   WorkflowInput,
   WorkflowName,
+  WorkflowRunStatus,
 } from '../../../../domain/ports.ts';
 import { digestOf } from '../../../../domain/values.ts';
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../../../../usecases/deps.ts';
@@ -114,7 +115,17 @@ export class RecordingBus implements EventBus {
 export class RecordingWorkflows implements WorkflowEngine {
   readonly starts: Array<{ workflow: WorkflowName; input: WorkflowInput }> = [];
   readonly stops: string[] = [];
+  /** Task tokens sent back, in order. */
+  readonly sent: Array<{ token: string; output: Record<string, unknown> }> = [];
+  /** What `describe` answers per run ref (default Running). */
+  readonly statuses = new Map<string, WorkflowRunStatus>();
   failWith?: Error;
+  async describe(ref: string): Promise<WorkflowRunStatus> {
+    return this.statuses.get(ref) ?? 'Running';
+  }
+  async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<void> {
+    this.sent.push({ token, output });
+  }
   async start(workflow: WorkflowName, input: WorkflowInput): Promise<{ ref: string }> {
     if (this.failWith) throw this.failWith;
     this.starts.push({ workflow, input });
