@@ -61,8 +61,28 @@ export const PLACEMENT_FILTERS: readonly PlacementFilter[] = [
   },
 ];
 
+/**
+ * True for a cluster Flotilla knows only through the EKS Connector: its record names the EKS
+ * registration (`eks` auth) but there is no API endpoint IAM reaches, and no bearer token or
+ * kubeconfig was registered for it yet. Deploying to it could only fail.
+ */
+export function lacksCredential(cluster: Cluster): boolean {
+  return (
+    cluster.auth.type === 'eks' &&
+    (cluster.source === 'connector' || (cluster.provider !== 'EKS' && cluster.endpoint === ''))
+  );
+}
+
+/** Why a connector-only cluster is left out (shown in `unfit`). */
+export const NO_CREDENTIAL_REASON =
+  'no credential registered: connected through the EKS Connector, which gives console visibility only; register a bearer token or kubeconfig for it';
+
 /** Requirements of the service (not of the placement): the cluster must be able to run it. */
 export const REQUIREMENT_FILTERS: readonly PlacementFilter[] = [
+  {
+    name: 'credential',
+    reject: (c) => (lacksCredential(c) ? NO_CREDENTIAL_REASON : undefined),
+  },
   {
     name: 'minKubernetesVersion',
     reject: (c, _p, r) => {

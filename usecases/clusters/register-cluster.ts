@@ -155,6 +155,8 @@ export async function writeCluster(
       auth,
       status: 'Pending',
       source: spec.source,
+      // The cloud identity (EKS ARN, connector registration) outlives a change of credentials.
+      ...(existing?.arn ? { arn: existing.arn } : {}),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
       recordVersion: existing?.recordVersion ?? 0,
