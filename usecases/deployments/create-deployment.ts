@@ -19,9 +19,11 @@ import {
   type Execution,
   type Revision,
   type ServiceVersion,
+  type Strategy,
   type Target,
 } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { planWaves } from '../../domain/rollout.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
@@ -103,6 +105,26 @@ function placementProblems(resolution: Resolution): ValidationError | undefined 
   return undefined;
 }
 
+/** Blue/green: every selected cluster must be in the green or the blue group. */
+function blueGreenProblems(
+  resolution: Resolution,
+  strategy: Strategy | undefined,
+): ValidationError | undefined {
+  if (!strategy?.blueGreen) return undefined;
+  const { unassigned } = planWaves(
+    resolution.decision.selected.map((c) => ({ name: c.name, labels: c.labels })),
+    strategy,
+  );
+  if (unassigned.length === 0) return undefined;
+  const more = unassigned.length > 5 ? ` and ${unassigned.length - 5} more` : '';
+  return new ValidationError([
+    {
+      path: 'strategy.blueGreen',
+      message: `the target selects clusters in neither the green nor the blue group: ${unassigned.slice(0, 5).join(', ')}${more}`,
+    },
+  ]);
+}
+
 /**
  * Validate and start a deploy. Throws ValidationError (bad input, unknown clusters, empty
  * placement, unresolved values), RenderError (the source does not render), or
@@ -160,6 +182,8 @@ export async function createDeployment(
   });
   const placementProblem = placementProblems(resolution);
   if (placementProblem) throw placementProblem;
+  const groupProblem = blueGreenProblems(resolution, input.strategy);
+  if (groupProblem) throw groupProblem;
 
   // Render (bounded): a source that does not render fails the request, not the workflow.
   const limit = deps.tunables.requestRenderLimit ?? DEFAULT_RENDER_LIMIT;

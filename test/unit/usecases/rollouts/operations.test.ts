@@ -336,3 +336,35 @@ describe('planRollback', () => {
     expect(await bed.store.getDeployment('default', 'shop')).toMatchObject({ revision: 1 });
   });
 });
+
+describe('strategy input', () => {
+  it.each([
+    [
+      { blueGreen: { green: { matchLabels: { color: 'green' } }, blue: { matchLabels: { color: 'blue' } } } },
+      'strategy.blueGreen',
+      'in neither the green nor the blue group: a, b, c, d, e and 1 more',
+    ],
+    [
+      {
+        waves: [{ count: 1 }],
+        blueGreen: { green: { matchLabels: { color: 'green' } }, blue: { matchLabels: { color: 'blue' } } },
+      },
+      'strategy.blueGreen',
+      'use either waves or blueGreen',
+    ],
+    [{ waves: [{}, { count: 2 }] }, 'strategy.waves[0]', 'only the last wave may omit'],
+    [{ waves: [{ count: 1, maxFailures: 'ten' }] }, 'strategy.waves[0].maxFailures', ''],
+  ])('refuses %o naming %s, storing and starting nothing', async (strategy, path, message) => {
+    const error = await createDeployment(bed.deps, { name: 'shop', source: chart(), strategy }).catch(
+      (e: Error) => e,
+    );
+
+    expect(error).toMatchObject({ name: 'ValidationError' });
+    const issues = (error as unknown as { issues: Array<{ path: string; message: string }> }).issues;
+    expect(issues.map((i) => i.path)).toContain(path);
+    if (message) expect(issues.map((i) => i.message).join(' ')).toContain(message);
+    expect(await bed.store.getDeployment('default', 'shop')).toBeUndefined();
+    expect(await bed.store.listExecutions('default')).toEqual([]);
+    expect(bed.workflows.starts).toEqual([]);
+  });
+});
