@@ -1,0 +1,386 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: values templates use ${cluster.*} literally
+/**
+ * The deploy benchmark of issue 3: a 20-object chart deployed to 1,000 simulated clusters at
+ * concurrency 50 through the real workflow — the embedded control plane with dynalite, the ASL
+ * runner executing statemachines/deploy.asl.json with the real step handlers, the real helm, the
+ * Kubernetes adapter — and in the same run the floor: the same server-side-apply requests (same
+ * rendered objects, same stamps, same field manager, same 50 clusters at a time, same requests per
+ * cluster at a time) sent by a plain undici loop against the same simulator.
+ *
+ * What "the same" means here:
+ * - Creates against creates. Every measured pass applies the release into a namespace no pass
+ *   used before, on the same warm simulator: floor → namespace `floor-a`, the workflow →
+ *   `bench`, floor again → `floor-b`. The workflow is compared with the mean of the two floors,
+ *   which bracket it in time (the machine is shared: load drifts).
+ * - Cold connections for both. Each pass opens its own TLS connections (the floor makes new
+ *   agents per pass; the control plane's cluster clients are closed before its pass), as a Lambda
+ *   invocation would.
+ * - Same objects: the floor renders the chart with the same values (per-cluster `region`) and
+ *   stamps them as the apply step does; it only differs in the namespace.
+ * - Both warmed up first (JIT, simulator code paths) on clusters that are not measured.
+ *
+ * The simulator runs in a child process by default (`BENCH_SIM=inline` keeps it in this one):
+ * both measurements then pay its CPU alike, on the other core, instead of the simulator competing
+ * with the control plane (or the floor's loop) for this process's event loop.
+ *
+ * Environment: BENCH_CLUSTERS (1000), BENCH_CONCURRENCY (50), BENCH_BATCH (tunables.batchSize,
+ * 25), BENCH_SIM (child | inline), BENCH_WARM (clusters used to warm up, 50).
+ */
+// First, as the control plane does: no X-Ray async hook in this process (see the module).
+import '../local/quiet-tracing.ts';
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HelmRenderer } from '../adapters/helm/renderer.ts';
+import type { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
+import { MemoryBlobStore } from '../adapters/local/blob-store.ts';
+import { sortForApply, stampObjects } from '../domain/manifests.ts';
+import type { KubeObject, Labels } from '../domain/model.ts';
+import { DEPLOYMENT_LABEL } from '../domain/names.ts';
+import type { RunRecord } from '../local/asl-runner.ts';
+import { type ControlPlane, startControlPlane } from '../local/control-plane.ts';
+import { type SimClusterInfo, startSimulator } from '../simulator/index.ts';
+import { chartSource } from '../test/integration/api/support.ts';
+import { importClusters } from '../usecases/clusters/import-clusters.ts';
+import { createDeployment } from '../usecases/deployments/create-deployment.ts';
+import { resolveTargets } from '../usecases/deployments/resolve.ts';
+import {
+  type ChildAsk,
+  type ChildMessage,
+  type FloorPass,
+  type FloorResult,
+  type Usage,
+  usage,
+} from './deploy-children.ts';
+
+const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const BATCH = Number(process.env.BENCH_BATCH ?? 25);
+const WARM = Number(process.env.BENCH_WARM ?? 50);
+const SIM_MODE = process.env.BENCH_SIM === 'inline' ? 'inline' : 'child';
+const DYNAMO_THREAD = process.env.BENCH_DYNAMO_THREAD === '1';
+/** Requests at once per cluster: the control plane's default tunables.requestConcurrency. */
+const REQUEST_CONCURRENCY = 4;
+const CHART = join(import.meta.dirname, '..', 'test', 'fixtures', 'charts', 'twenty');
+const TENANT = 'default';
+const DEPLOYMENT = 'bench';
+const VALUES = { region: '${cluster.region}', message: 'deployed by the bench' };
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: the simulator, and the floor
+
+const CHILD = join(import.meta.dirname, 'deploy-children.ts');
+
+/** A child process of bench/deploy-children.ts, asked one question at a time. */
+class Child {
+  readonly #process: ChildProcess;
+  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #next = 0;
+  readonly ready: Promise<Extract<ChildMessage, { op: 'ready' }>>;
+
+  constructor(args: readonly string[]) {
+    this.#process = fork(CHILD, [...args], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise((resolve, reject) => {
+      this.#process.once('exit', (code) => {
+        const error = new Error(`bench child ${args.join(' ')} exited (code ${code})`);
+        reject(error);
+        for (const pending of this.#waiting.values()) pending.reject(error);
+      });
+      this.#process.on('message', (message: ChildMessage) => {
+        if ('op' in message) return resolve(message);
+        const pending = this.#waiting.get(message.id);
+        this.#waiting.delete(message.id);
+        if ('error' in message) pending?.reject(new Error(message.error));
+        else pending?.resolve(message.result);
+      });
+    });
+  }
+
+  ask<T>(request: ChildAsk): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const id = this.#next++;
+      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#process.send({ ...request, id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#process.exitCode !== null || !this.#process.connected) return;
+    const exited = new Promise((resolve) => this.#process.once('exit', resolve));
+    await this.ask({ op: 'stop' });
+    await exited;
+  }
+}
+
+/** What the bench needs of a simulator, wherever it runs. */
+interface FleetHandle {
+  readonly caPem: string;
+  readonly kubeconfig: string;
+  readonly clusters: readonly SimClusterInfo[];
+  /** How many clusters hold how many objects of the deployment in `namespace`. */
+  census(namespace: string): Promise<Record<string, number>>;
+  /** CPU time and peak RSS of the process the simulator runs in. */
+  usage(): Promise<Usage>;
+  stop(): Promise<void>;
+}
+
+async function childFleet(clusters: number): Promise<FleetHandle> {
+  const child = new Child(['--simulator', String(clusters)]);
+  const { caPem, kubeconfig, clusters: infos } = await child.ready;
+  if (caPem === undefined || kubeconfig === undefined || !infos)
+    throw new Error('the simulator did not start');
+  return {
+    caPem,
+    kubeconfig,
+    clusters: infos,
+    census: (namespace) => child.ask({ op: 'census', namespace, deployment: DEPLOYMENT }),
+    usage: () => child.ask({ op: 'usage' }),
+    stop: () => child.stop(),
+  };
+}
+
+async function inlineFleet(clusters: number): Promise<FleetHandle> {
+  const sim = await startSimulator({ clusters, readyDelayMs: 0 });
+  return {
+    caPem: sim.caPem,
+    kubeconfig: sim.kubeconfig(),
+    clusters: sim.clusters(),
+    census: async (namespace) => {
+      const out: Record<string, number> = {};
+      for (const info of sim.clusters()) {
+        const count = sim
+          .cluster(info.name)
+          .list({ namespace, labelSelector: `${DEPLOYMENT_LABEL}=${DEPLOYMENT}` }).length;
+        out[count] = (out[count] ?? 0) + 1;
+      }
+      return out;
+    },
+    usage: async () => usage(),
+    stop: () => sim.stop(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workflow
+
+const GROUPS = ['warm', 'main'] as const;
+
+async function importFleet(plane: ControlPlane, fleet: FleetHandle, warm: number): Promise<void> {
+  for (const group of GROUPS) {
+    const members = group === 'warm' ? fleet.clusters.slice(0, warm) : fleet.clusters.slice(warm);
+    const labels: Labels = { bench: group };
+    const result = await importClusters(plane.deps, {
+      kubeconfig: fleet.kubeconfig,
+      contexts: members.map((c) => c.context),
+      labels,
+    });
+    if (result.failed.length > 0) {
+      throw new Error(`import failed for ${result.failed.length} clusters: ${result.failed[0]?.message}`);
+    }
+  }
+}
+
+interface WorkflowPass {
+  readonly ms: number;
+  readonly requestMs: number;
+  readonly run: RunRecord;
+}
+
+async function deployThrough(plane: ControlPlane, group: string, namespace: string): Promise<WorkflowPass> {
+  // Cold connections, like the floor's: the import probe left the control plane's clients open.
+  await (plane.deps.clusters as KubernetesGateway).close();
+  const started = performance.now();
+  const result = await createDeployment(plane.deps, {
+    name: group === 'main' ? DEPLOYMENT : `${DEPLOYMENT}-${group}`,
+    namespace,
+    source: chartSource(CHART),
+    values: VALUES,
+    target: { selector: { matchLabels: { bench: group } } },
+    strategy: { maxParallel: CONCURRENCY },
+  });
+  const requestMs = performance.now() - started;
+  const execution = await plane.deps.store.getExecution(TENANT, result.executionId ?? '');
+  const run = await plane.runner.wait(execution?.workflowRef ?? '');
+  const ms = performance.now() - started;
+  if (run.status !== 'Succeeded') throw new Error(`the workflow ended ${run.status}: ${run.error?.message}`);
+  const outcome = run.output as { status?: string; counts?: { succeeded?: number; failed?: number } };
+  if (outcome.status !== 'Succeeded') {
+    throw new Error(`the deploy ended ${outcome.status}: ${JSON.stringify(outcome.counts)}`);
+  }
+  return { ms, requestMs, run };
+}
+
+/**
+ * What the floor sends to the clusters of a group: the chart rendered with each cluster's values
+ * (the same values resolution as the workflow's), stamped and ordered as the apply step does, the
+ * namespace first.
+ */
+async function floorPass(
+  plane: ControlPlane,
+  fleet: FleetHandle,
+  group: string,
+  namespace: string,
+  renderer: HelmRenderer,
+): Promise<FloorPass> {
+  const { source, defaults } = await renderer.ingest(chartSource(CHART));
+  const clusters = (await plane.deps.store.listClusters(TENANT)).filter((c) => c.labels.bench === group);
+  const resolution = resolveTargets(clusters, {
+    target: { selector: { matchLabels: { bench: group } } },
+    values: VALUES,
+    defaults,
+    requirements: {},
+  });
+  const sets: Record<string, KubeObject[]> = {};
+  for (const [digest, values] of resolution.sets) {
+    const rendered = await renderer.render({ source, releaseName: DEPLOYMENT, namespace, values });
+    const stamp = { tenant: TENANT, deployment: DEPLOYMENT, revision: 1 };
+    sets[digest] = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+      ...sortForApply(stampObjects(rendered.objects, stamp)),
+    ];
+  }
+  const infos = new Map(fleet.clusters.map((c) => [c.name, c]));
+  return {
+    caPem: fleet.caPem,
+    sets,
+    clusters: resolution.resolved.map(({ cluster, valuesDigest }) => {
+      const info = infos.get(cluster.name);
+      if (!info) throw new Error(`no simulated cluster ${cluster.name}`);
+      return { name: info.name, server: info.server, token: info.token, set: valuesDigest };
+    }),
+    concurrency: CONCURRENCY,
+    requestConcurrency: REQUEST_CONCURRENCY,
+  };
+}
+
+/** One measured pass: its value, wall time, and CPU time of each process. */
+interface Pass<T> {
+  readonly value: T;
+  readonly ms: number;
+  /** CPU of the process doing the work (the control plane, or the floor's). */
+  readonly cpuMs: number;
+  readonly simCpuMs?: number;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+export async function run(): Promise<void> {
+  const fleet = SIM_MODE === 'child' ? await childFleet(CLUSTERS + WARM) : await inlineFleet(CLUSTERS + WARM);
+  const floorChild = new Child(['--floor']);
+  const workDir = mkdtempSync(join(tmpdir(), 'flotilla-deploy-bench-'));
+  const floorRenderer = new HelmRenderer({ blobs: new MemoryBlobStore(), workDir });
+  let plane: ControlPlane | undefined;
+  try {
+    await floorChild.ready;
+    const started = await startControlPlane({
+      waitMs: 50,
+      dynamoThread: DYNAMO_THREAD,
+      tunables: { batchSize: BATCH, maxParallel: CONCURRENCY, requestConcurrency: REQUEST_CONCURRENCY },
+    });
+    plane = started;
+    await importFleet(started, fleet, WARM);
+    const floorA = await floorPass(started, fleet, 'main', 'floor-a', floorRenderer);
+    const floorB = await floorPass(started, fleet, 'main', 'floor-b', floorRenderer);
+    const objectsPerCluster = (Object.values(floorA.sets)[0]?.length ?? 1) - 1;
+
+    const simCpu = async () => (SIM_MODE === 'child' ? (await fleet.usage()).cpuMs : undefined);
+    const viaFloor = async (pass: FloorPass): Promise<Pass<number>> => {
+      const sim0 = await simCpu();
+      const result = await floorChild.ask<FloorResult>({ op: 'floor', pass });
+      const sim1 = await simCpu();
+      return {
+        value: result.requests,
+        ms: result.ms,
+        cpuMs: result.cpuMs,
+        ...(sim0 !== undefined && sim1 !== undefined ? { simCpuMs: sim1 - sim0 } : {}),
+      };
+    };
+    const viaWorkflow = async (group: string, namespace: string): Promise<Pass<WorkflowPass>> => {
+      const sim0 = await simCpu();
+      const cpu0 = usage().cpuMs;
+      const mark0 = process.hrtime.bigint() / 1000n;
+      const value = await deployThrough(started, group, namespace);
+      const cpuMs = usage().cpuMs - cpu0;
+      // For `--cpu-prof`: the pass's window on the profile's clock (monotonic microseconds).
+      if (process.env.BENCH_MARKS)
+        process.stderr.write(`mark workflow ${group} ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
+      const sim1 = await simCpu();
+      return {
+        value,
+        ms: value.ms,
+        cpuMs,
+        ...(sim0 !== undefined && sim1 !== undefined ? { simCpuMs: sim1 - sim0 } : {}),
+      };
+    };
+
+    // Warm up both paths on clusters that are not measured.
+    await viaFloor(await floorPass(started, fleet, 'warm', 'warm-floor', floorRenderer));
+    await viaWorkflow('warm', 'warm');
+
+    const load = loadavg();
+    const before = await viaFloor(floorA);
+    const workflow = await viaWorkflow('main', DEPLOYMENT);
+    const after = await viaFloor(floorB);
+    const loadAfter = loadavg();
+
+    // Check what the workflow did before printing anything about it.
+    const run = workflow.value.run;
+    const held = await fleet.census(DEPLOYMENT);
+    const targets = (await started.deps.store.listTargets(TENANT, DEPLOYMENT)).filter(
+      (x) => x.status === 'Succeeded' && x.appliedRevision === 1,
+    );
+    const results = await started.deps.store.listResults(TENANT, run.input.executionId);
+    const floorHeld = await fleet.census('floor-a');
+
+    const transitions = run.events.filter((e) => e.type === 'StateEntered').length;
+    const invocations = run.stats.totalInvocations;
+    const floorMs = (before.ms + after.ms) / 2;
+    const cpu = (pass: Pass<unknown>) =>
+      `CPU ${secs(pass.cpuMs)}${pass.simCpuMs !== undefined ? ` + ${secs(pass.simCpuMs)} simulator` : ''}`;
+    const handler = Object.entries(run.stats.handlerMs)
+      .map(([state, ms]) => `${state} ${secs(ms)} (${run.stats.invocations[state] ?? 0}×)`)
+      .join(', ');
+    const simRss =
+      SIM_MODE === 'child'
+        ? `, simulator ${mib((await fleet.usage()).maxRssBytes)}`
+        : ' (simulator included)';
+    const lines = [
+      `command: ${[
+        'BENCH_CLUSTERS',
+        'BENCH_CONCURRENCY',
+        'BENCH_BATCH',
+        'BENCH_SIM',
+        'BENCH_WARM',
+        'BENCH_DYNAMO_THREAD',
+      ]
+        .filter((k) => process.env[k])
+        .map((k) => `${k}=${process.env[k]} `)
+        .join(
+          '',
+        )}npm run bench -- deploy   (node ${process.version}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''})`,
+      `${CLUSTERS} simulated clusters × ${objectsPerCluster} objects (chart test/fixtures/charts/twenty, values per region), ${CONCURRENCY} clusters at once, ${REQUEST_CONCURRENCY} requests per cluster at once, batches of ${BATCH}`,
+      `simulator: ${SIM_MODE === 'child' ? 'its own process' : "in the control plane's process"}, readyDelayMs 0; floor: its own process; every pass creates (a fresh namespace on a warm simulator) over new connections; both warmed up on ${WARM} other clusters`,
+      `load average before ${load.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+      `floor (plain undici loop) before the workflow: ${secs(before.ms)}, ${before.value} requests, ${cpu(before)}`,
+      `floor (plain undici loop) after the workflow:  ${secs(after.ms)}, ${after.value} requests, ${cpu(after)}`,
+      `workflow (createDeployment → run ended): ${secs(workflow.ms)} (the request ${secs(workflow.value.requestMs)}), ${cpu(workflow)}`,
+      `ratio workflow / mean floor: ${(workflow.ms / floorMs).toFixed(2)}   (target ≤ 1.3)`,
+      `state transitions: ${transitions} = ${(transitions / CLUSTERS).toFixed(3)} per cluster   (target ≤ 1)`,
+      `handler invocations: ${invocations} = ${(invocations / CLUSTERS).toFixed(3)} per cluster   (target ≤ 0.2)`,
+      `handler time: ${handler}`,
+      `largest state payload ${run.stats.maxPayloadBytes} B; ${run.stats.retries} retries; ${run.events.length} events`,
+      `checked: ${targets.length} targets Succeeded at revision 1, ${results.length} results; objects per cluster (count: clusters) workflow ${JSON.stringify(held)}, floor ${JSON.stringify(floorHeld)}`,
+      `peak RSS: control plane ${mib(usage().maxRssBytes)}, floor ${mib((await floorChild.ask<Usage>({ op: 'usage' })).maxRssBytes)}${simRss}`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+  } finally {
+    await plane?.stop();
+    floorRenderer.close();
+    rmSync(workDir, { recursive: true, force: true });
+    await floorChild.stop();
+    await fleet.stop();
+  }
+}
