@@ -333,6 +333,8 @@ describe('progressive rollouts over the simulated fleet', () => {
       if (![stuck, refused, hanging].includes(name))
         expect(records.get(name)?.status, name).toBe('Succeeded');
     }
+    for (const name of ALL().filter((n) => !prod.includes(n)))
+      expect(holdings(name, 'nr').objects, name).toEqual([]);
     const db = sim(stuck).get({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'nr', name: 'db' }) as
       | KubeObject
       | undefined;
@@ -394,6 +396,9 @@ describe('progressive rollouts over the simulated fleet', () => {
       expect(holdings(name, 'ap'), name).toEqual(HOLDS_V1);
       expect(records.get(name), name).toMatchObject({ status: 'Succeeded', appliedRevision: 1 });
     }
+    for (const name of ALL().filter((n) => !staging.includes(n)))
+      expect(holdings(name, 'ap').objects, name).toEqual([]);
+    expect(records.size).toBe(staging.length);
     const again = await flotilla(['rollout', 'approve', 'ap']);
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toBe('flotilla: deployment "ap" is not waiting for an approval');
