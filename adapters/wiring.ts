@@ -1,22 +1,33 @@
 /**
  * The composition root on AWS: the dependencies every Lambda handler gets, built once per cold
  * start, lazily (on the first invocation, never at import), from a zod-validated environment.
- * A missing or malformed variable fails fast with one error naming it.
+ * A missing or malformed variable fails fast with one error naming it. The CDK construct
+ * (infra/flotilla.ts) sets this environment; test/infra checks the two agree.
  *
- * Stub: some AWS adapters (the DynamoDB store wiring, the cluster gateway with EKS credentials —
- * adapters/secrets/aws-credentials.ts `createAwsCredentialsProvider` — and the S3 blob store) are
- * not wired yet; each factory below throws a clear error saying so when a handler first needs its
- * dependencies. The secret store, the EventBridge bus and the Step Functions engine are wired.
+ * DynamoDB store, S3 blobs, Secrets Manager credentials, the helm renderer (built on first use:
+ * only functions with the kubectl/helm layer render), the Kubernetes gateway with EKS IAM tokens
+ * and stored credentials, EventBridge events, Step Functions workflows, EKS discovery and the EKS
+ * Connector, EventBridge Scheduler schedules (when the stack gives their target).
  */
-import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { FlotillaError } from '../domain/errors.ts';
-import type { Clock, IdGenerator } from '../domain/ports.ts';
+import type { Clock, Renderer, WorkflowName } from '../domain/ports.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import { DEFAULT_TUNABLES, type Deps, type DepsProvider, type Tunables } from '../usecases/deps.ts';
+import { DynamoStore } from './dynamodb/store.ts';
 import { createEksConnector } from './eks/connector.ts';
 import { createEksDiscovery } from './eks/discovery.ts';
 import { createEventBridgeBus } from './eventbridge/bus.ts';
+import { memoizeRenderer } from './helm/memo.ts';
+import { HelmRenderer } from './helm/renderer.ts';
+import { KubernetesGateway } from './kubernetes/gateway.ts';
+import { UlidGenerator } from './local/ids.ts';
+import { createS3BlobStore } from './s3/blob-store.ts';
+import { HttpChartVersions } from './scheduler/chart-versions.ts';
+import { createEventBridgeScheduler } from './scheduler/eventbridge-scheduler.ts';
+import { createAwsCredentialsProvider } from './secrets/aws-credentials.ts';
 import { createSecretsManagerStore } from './secrets/secrets-manager.ts';
 import { createStepFunctions } from './sfn/engine.ts';
 
@@ -28,6 +39,12 @@ export const AwsEnvironment = z.object({
   FLOTILLA_EVENT_BUS: z.string().min(1),
   FLOTILLA_DEPLOY_STATE_MACHINE: z.string().min(1).optional(),
   FLOTILLA_DISCOVERY_STATE_MACHINE: z.string().min(1).optional(),
+  FLOTILLA_DRIFT_SCAN_STATE_MACHINE: z.string().min(1).optional(),
+  FLOTILLA_MAINTENANCE_STATE_MACHINE: z.string().min(1).optional(),
+  /** EventBridge Scheduler: the group of Flotilla's schedules, the function they invoke, the role they use. */
+  FLOTILLA_SCHEDULE_GROUP: z.string().min(1).optional(),
+  FLOTILLA_SCHEDULE_TARGET_ARN: z.string().min(1).optional(),
+  FLOTILLA_SCHEDULER_ROLE_ARN: z.string().min(1).optional(),
   /** Prefix of the Secrets Manager names of cluster credentials. */
   FLOTILLA_SECRETS_PREFIX: z.string().min(1).optional(),
   /** A customer-managed KMS key for those secrets. */
@@ -43,24 +60,7 @@ export const AwsEnvironment = z.object({
 });
 export type AwsEnvironment = z.infer<typeof AwsEnvironment>;
 
-/** An adapter this build does not wire yet. */
-export class NotWiredError extends FlotillaError {
-  constructor(what: string) {
-    super(`${what} is not wired yet on AWS (adapters/wiring.ts; issue 4)`);
-    this.name = 'NotWiredError';
-  }
-}
-
 export const systemClock: Clock = { now: () => new Date() };
-
-/** Time-sortable, URL-safe ids: 10 base-36 chars of milliseconds, then 10 random ones. */
-export const timeSortableIds: IdGenerator = {
-  next: () => {
-    const time = Date.now().toString(36).padStart(10, '0');
-    const random = [...randomBytes(10)].map((b) => (b % 36).toString(36)).join('');
-    return `${time}${random}`;
-  },
-};
 
 function tunablesFrom(env: AwsEnvironment): Tunables {
   return {
@@ -79,36 +79,78 @@ function regionsFrom(env: AwsEnvironment): string[] {
   return listed.length > 0 ? listed : [env.AWS_REGION];
 }
 
+/** The state machine of each workflow the environment names. */
+function stateMachinesFrom(env: AwsEnvironment): Partial<Record<WorkflowName, string>> {
+  const machines: Partial<Record<WorkflowName, string>> = {};
+  if (env.FLOTILLA_DEPLOY_STATE_MACHINE) machines.deploy = env.FLOTILLA_DEPLOY_STATE_MACHINE;
+  if (env.FLOTILLA_DISCOVERY_STATE_MACHINE) machines.discovery = env.FLOTILLA_DISCOVERY_STATE_MACHINE;
+  if (env.FLOTILLA_DRIFT_SCAN_STATE_MACHINE) machines['drift-scan'] = env.FLOTILLA_DRIFT_SCAN_STATE_MACHINE;
+  if (env.FLOTILLA_MAINTENANCE_STATE_MACHINE) machines.maintenance = env.FLOTILLA_MAINTENANCE_STATE_MACHINE;
+  return machines;
+}
+
+/**
+ * A renderer made on first use: helm runs only in the functions that carry the kubectl/helm
+ * layer (x86_64), and looking for the binary anywhere else would fail at cold start.
+ */
+function lazyRenderer(make: () => Renderer): Renderer {
+  let renderer: Renderer | undefined;
+  const get = () => {
+    renderer ??= make();
+    return renderer;
+  };
+  return { ingest: (input) => get().ingest(input), render: (request) => get().render(request) };
+}
+
 async function build(): Promise<Deps> {
   const env = parseOrThrow(AwsEnvironment, process.env, 'environment');
-  const notWired = (what: string): never => {
-    throw new NotWiredError(what);
-  };
+  const region = env.AWS_REGION;
+  const clock = systemClock;
+  const tunables = tunablesFrom(env);
+  const secrets = createSecretsManagerStore({
+    region,
+    ...(env.FLOTILLA_SECRETS_PREFIX ? { prefix: env.FLOTILLA_SECRETS_PREFIX } : {}),
+    ...(env.FLOTILLA_SECRETS_KMS_KEY ? { kmsKeyId: env.FLOTILLA_SECRETS_KMS_KEY } : {}),
+  });
+  const blobs = createS3BlobStore({ region, bucket: env.FLOTILLA_BUCKET });
+  const scheduler =
+    env.FLOTILLA_SCHEDULE_TARGET_ARN && env.FLOTILLA_SCHEDULER_ROLE_ARN
+      ? createEventBridgeScheduler({
+          region,
+          targetArn: env.FLOTILLA_SCHEDULE_TARGET_ARN,
+          roleArn: env.FLOTILLA_SCHEDULER_ROLE_ARN,
+          ...(env.FLOTILLA_SCHEDULE_GROUP ? { group: env.FLOTILLA_SCHEDULE_GROUP } : {}),
+        })
+      : undefined;
   return {
-    store: notWired(`the DynamoDB store (table ${env.FLOTILLA_TABLE})`),
-    blobs: notWired(`the S3 blob store (bucket ${env.FLOTILLA_BUCKET})`),
-    secrets: createSecretsManagerStore({
-      region: env.AWS_REGION,
-      ...(env.FLOTILLA_SECRETS_PREFIX ? { prefix: env.FLOTILLA_SECRETS_PREFIX } : {}),
-      ...(env.FLOTILLA_SECRETS_KMS_KEY ? { kmsKeyId: env.FLOTILLA_SECRETS_KMS_KEY } : {}),
+    store: new DynamoStore({
+      client: new DynamoDBClient({ region }),
+      tableName: env.FLOTILLA_TABLE,
+      clock,
+      ...(env.FLOTILLA_RETENTION_DAYS ? { retentionDays: env.FLOTILLA_RETENTION_DAYS } : {}),
     }),
-    renderer: notWired('the helm renderer'),
-    clusters: notWired('the cluster gateway with EKS credentials'),
-    bus: createEventBridgeBus({ region: env.AWS_REGION, busName: env.FLOTILLA_EVENT_BUS }),
-    workflows: createStepFunctions({
-      region: env.AWS_REGION,
-      stateMachines: {
-        ...(env.FLOTILLA_DEPLOY_STATE_MACHINE ? { deploy: env.FLOTILLA_DEPLOY_STATE_MACHINE } : {}),
-        ...(env.FLOTILLA_DISCOVERY_STATE_MACHINE ? { discovery: env.FLOTILLA_DISCOVERY_STATE_MACHINE } : {}),
-      },
-    }).engine,
-    clock: systemClock,
-    ids: timeSortableIds,
-    tunables: tunablesFrom(env),
+    blobs,
+    secrets,
+    // /tmp is the only place a Lambda function may write (charts, helm's home).
+    renderer: lazyRenderer(() =>
+      memoizeRenderer(new HelmRenderer({ blobs, workDir: join(tmpdir(), 'flotilla-helm') })),
+    ),
+    clusters: new KubernetesGateway({
+      credentials: createAwsCredentialsProvider({ secrets, clock }),
+      requestConcurrency: tunables.requestConcurrency,
+      requestTimeoutMs: tunables.requestTimeoutMs,
+    }),
+    bus: createEventBridgeBus({ region, busName: env.FLOTILLA_EVENT_BUS }),
+    workflows: createStepFunctions({ region, stateMachines: stateMachinesFrom(env) }).engine,
+    clock,
+    ids: new UlidGenerator({ clock }),
+    tunables,
     discovery: createEksDiscovery(),
     discoveryRegions: regionsFrom(env),
-    connector: createEksConnector({ region: env.AWS_REGION }),
+    connector: createEksConnector({ region }),
     ...(env.FLOTILLA_CONNECTOR_ROLE_ARN ? { connectorRoleArn: env.FLOTILLA_CONNECTOR_ROLE_ARN } : {}),
+    ...(scheduler ? { scheduler } : {}),
+    charts: new HttpChartVersions(),
   };
 }
 

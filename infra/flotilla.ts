@@ -36,6 +36,7 @@ import {
   type HandlerSpec,
   handlerCatalogue,
   PROJECT_ROOT,
+  SCHEDULE_TARGET_ENTRY,
   type WorkflowSpec,
   workflowCatalogue,
 } from './handlers.ts';
@@ -240,6 +241,10 @@ export class Flotilla extends Construct {
   readonly connectorRole?: iam.Role;
   /** The Cognito user pool of the API, in `cognito` mode. */
   readonly userPool?: cognito.IUserPool;
+  /** The role EventBridge Scheduler uses to fire user schedules, when a schedule target exists. */
+  readonly schedulerRole?: iam.Role;
+  /** The group user schedules are created in, when a schedule target exists. */
+  readonly scheduleGroup?: scheduler.ScheduleGroup;
   /** The environment every function gets (what adapters/wiring.ts reads). */
   readonly environment: Readonly<Record<string, string>>;
 
@@ -247,6 +252,8 @@ export class Flotilla extends Construct {
   readonly #removalPolicy: RemovalPolicy;
   readonly #stateMachineArns = new Map<DefinedWorkflow, string>();
   readonly #stateMachineNames = new Map<DefinedWorkflow, string>();
+  /** The fixed name and ARN of the function user schedules invoke. */
+  #scheduleTarget?: { readonly name: string; readonly arn: string };
 
   constructor(scope: Construct, id: string, props: FlotillaProps = {}) {
     super(scope, id);
@@ -325,6 +332,34 @@ export class Flotilla extends Construct {
     // ---- The connector agent role --------------------------------------------------------
     if (props.connectorRole ?? true) this.connectorRole = this.#connectorAgentRole();
 
+    // ---- User schedules (EventBridge Scheduler → the schedule-fire function) ----------------
+    const catalogue = handlerCatalogue();
+    if (catalogue.some((h) => h.entry === SCHEDULE_TARGET_ENTRY)) {
+      const name = `${prefix}-schedule-fire`.slice(0, 64);
+      const arn = stack.formatArn({
+        service: 'lambda',
+        resource: 'function',
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      this.#scheduleTarget = { name, arn };
+      this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
+        scheduleGroupName: prefix.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64),
+        removalPolicy: this.#removalPolicy,
+      });
+      this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+        description: 'Assumed by EventBridge Scheduler to fire Flotilla schedules',
+        inlinePolicies: {
+          FireSchedules: new iam.PolicyDocument({
+            statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] })],
+          }),
+        },
+      });
+    }
+
     // ---- Functions -----------------------------------------------------------------------
     this.environment = this.#environment();
     this.roles = {
@@ -332,7 +367,6 @@ export class Flotilla extends Construct {
       step: this.#functionRole('StepRole', 'Flotilla workflow step functions (deploy, drift, maintenance)'),
       discovery: this.#functionRole('DiscoveryRole', 'Flotilla discovery step functions'),
     };
-    const catalogue = handlerCatalogue();
     const helmLayer = catalogue.some((h) => h.helm)
       ? new KubectlV36Layer(this, 'KubectlHelmLayer')
       : undefined;
@@ -453,6 +487,11 @@ export class Flotilla extends Construct {
     };
     for (const [workflow, arn] of this.#stateMachineArns) env[stateMachineVariable(workflow)] = arn;
     if (props.encryptionKey) env.FLOTILLA_SECRETS_KMS_KEY = props.encryptionKey.keyArn;
+    if (this.#scheduleTarget && this.schedulerRole && this.scheduleGroup) {
+      env.FLOTILLA_SCHEDULE_GROUP = this.scheduleGroup.scheduleGroupName;
+      env.FLOTILLA_SCHEDULE_TARGET_ARN = this.#scheduleTarget.arn;
+      env.FLOTILLA_SCHEDULER_ROLE_ARN = this.schedulerRole.roleArn;
+    }
     if (this.connectorRole) env.FLOTILLA_CONNECTOR_ROLE_ARN = this.connectorRole.roleArn;
     if (props.batchSize !== undefined) env.FLOTILLA_BATCH_SIZE = String(props.batchSize);
     if (props.maxParallel !== undefined) env.FLOTILLA_MAX_PARALLEL = String(props.maxParallel);
@@ -514,7 +553,9 @@ export class Flotilla extends Construct {
     const props = this.#props;
     const logGroup = this.#logGroup(`${spec.id}Logs`);
     const reachesClusters = spec.kind !== 'discovery';
+    const fixedName = spec.entry === SCHEDULE_TARGET_ENTRY ? this.#scheduleTarget?.name : undefined;
     const fn = new nodejs.NodejsFunction(this, spec.id, {
+      ...(fixedName ? { functionName: fixedName } : {}),
       entry: `${PROJECT_ROOT}/${spec.entry}`,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
@@ -739,6 +780,37 @@ export class Flotilla extends Construct {
         conditions: { StringEquals: { 'iam:AWSServiceName': 'eks-connector.amazonaws.com' } },
       }),
     );
+
+    // User schedules: manage the schedules of Flotilla's own group, handing them its role.
+    if (this.scheduleGroup && this.schedulerRole) {
+      add(
+        [api],
+        new iam.PolicyStatement({
+          actions: [
+            'scheduler:CreateSchedule',
+            'scheduler:UpdateSchedule',
+            'scheduler:DeleteSchedule',
+            'scheduler:GetSchedule',
+          ],
+          resources: [
+            stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule',
+              resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+            }),
+          ],
+        }),
+        "Schedules are named by users at run time; only those of Flotilla's own schedule group.",
+      );
+      add(
+        [api],
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [this.schedulerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        }),
+      );
+    }
 
     // Clusters in other accounts: only the roles named.
     if (props.assumableRoleArns && props.assumableRoleArns.length > 0) {

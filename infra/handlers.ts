@@ -5,7 +5,7 @@
  * with a definition file, and the routes each API function serves. A workflow, step or route
  * added by anyone shows up in the synthesized app without touching infra/.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Route } from '../adapters/lambda/http-router.ts';
 import { openApiRoutes } from '../functions/api/openapi.ts';
@@ -37,9 +37,17 @@ export const HELM_HANDLERS: ReadonlySet<string> = new Set([
   'functions/steps/plan-rollback.ts',
   // Creating a deployment ingests the uploaded chart and renders a few values sets up front.
   'functions/api/deployments.ts',
-  // A maintenance job or upgrade is created as a deployment, through the same use case.
+  // A maintenance job or upgrade is created as a deployment, through the same use case: when
+  // asked through the API, and when a schedule fires.
   'functions/api/schedules.ts',
+  'functions/steps/schedule-fire.ts',
 ]);
+
+/**
+ * The step handler EventBridge Scheduler invokes for user schedules (`{ tenant, name }`); it is no
+ * workflow's Task, so the construct deploys it under a fixed name the schedules can target.
+ */
+export const SCHEDULE_TARGET_ENTRY = 'functions/steps/schedule-fire.ts';
 
 /** Which role a function runs with (what it may touch). */
 export type HandlerKind = 'api' | 'step' | 'discovery';
@@ -177,6 +185,25 @@ export function handlerCatalogue(root: string = PROJECT_ROOT): HandlerSpec[] {
     };
   });
 
+  // Step handlers no workflow names (invoked by a schedule or an event): every other
+  // functions/steps/*.ts that exports a Lambda `handler`.
+  const named = new Set(steps.map((h) => h.entry));
+  const standalone: HandlerSpec[] = readdirSync(join(root, 'functions', 'steps'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `functions/steps/${f}`)
+    .filter((entry) => !named.has(entry))
+    .filter((entry) => /^export const handler\b/m.test(readFileSync(join(root, entry), 'utf8')))
+    .sort()
+    .map((entry) => ({
+      id: pascal(entry.replace(/^functions\/steps\/|\.ts$/g, '')),
+      entry,
+      kind: 'step',
+      helm: HELM_HANDLERS.has(entry),
+      timeoutSeconds: DEFAULT_STEP_TIMEOUT_SECONDS,
+      keys: [],
+      routes: [],
+    }));
+
   const groups = [
     ...API_ROUTE_GROUPS.map((g) => ({ file: g.prefix, routes: g.routes(noDeps) })),
     { file: 'openapi', routes: openApiRoutes() },
@@ -196,7 +223,7 @@ export function handlerCatalogue(root: string = PROJECT_ROOT): HandlerSpec[] {
       routes: routes.map((r) => ({ method: r.method, path: r.path })),
     };
   });
-  return [...steps, ...apis];
+  return [...steps, ...standalone, ...apis];
 }
 
 /** A workflow to deploy as a state machine. */

@@ -402,9 +402,68 @@ describe('the Flotilla stack', () => {
       ],
     });
     // Only the API may pass it (to EKS RegisterCluster).
-    const passers = statementsOf(base.json).filter((s) => s.actions.includes('iam:PassRole'));
+    const passers = statementsOf(base.json).filter(
+      (s) => s.actions.includes('iam:PassRole') && s.resources.some((r) => r.includes('ConnectorAgentRole')),
+    );
     expect(passers.map((s) => s.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
     expect(passers[0]?.resources).toEqual([expect.stringMatching(/^<FlotillaConnectorAgentRole\w+\.Arn>$/)]);
+  });
+});
+
+describe('user schedules', () => {
+  it('deploys the schedule target under a fixed name, and tells every function how to schedule it', () => {
+    const fns = functionsByEntry(base);
+    const fire = fns.get('functions/steps/schedule-fire.ts');
+    expect(fire?.props.FunctionName).toBe('Flotilla-schedule-fire');
+    const arn = 'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:Flotilla-schedule-fire';
+    base.template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Flotilla' });
+    for (const [entry, { props }] of fns) {
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(render(env.FLOTILLA_SCHEDULE_TARGET_ARN), entry).toBe(arn);
+      expect(render(env.FLOTILLA_SCHEDULER_ROLE_ARN), entry).toMatch(/^<FlotillaSchedulerRole\w+\.Arn>$/);
+      expect(render(env.FLOTILLA_SCHEDULE_GROUP), entry).toBe('Flotilla');
+    }
+  });
+
+  it('gives EventBridge Scheduler a role that may invoke only the schedule target', () => {
+    const role = resourcesOf(base.json, 'AWS::IAM::Role').find(([id]) =>
+      id.startsWith('FlotillaSchedulerRole'),
+    );
+    expect(role).toBeDefined();
+    const trust = (
+      role?.[1].AssumeRolePolicyDocument as { Statement?: Array<Record<string, unknown>> } | undefined
+    )?.Statement;
+    expect(trust).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+    const own = statementsOf(base.json).filter((st) => st.policy.startsWith(role?.[0] ?? '-'));
+    expect(own.map((st) => [st.actions, st.resources])).toEqual([
+      [
+        ['lambda:InvokeFunction'],
+        ['arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:Flotilla-schedule-fire'],
+      ],
+    ]);
+  });
+
+  it('lets only the API manage schedules of its own group and pass the scheduler role', () => {
+    const statements = statementsOf(base.json);
+    const manage = statements.filter((st) => st.actions.includes('scheduler:CreateSchedule'));
+    expect(manage.map((st) => st.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
+    expect(manage[0]?.resources).toEqual([
+      'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/Flotilla/*',
+    ]);
+    const pass = statements.filter(
+      (st) =>
+        st.actions.includes('iam:PassRole') &&
+        st.resources.some((r) => r.startsWith('<FlotillaSchedulerRole')),
+    );
+    expect(pass.map((st) => st.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
+    expect(pass[0]?.conditions).toEqual({
+      StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+    });
   });
 });
 

@@ -1,50 +1,99 @@
 /**
  * infra/handlers.ts HELM_HANDLERS says which functions run helm (x86_64, with the kubectl/helm
  * layer); every other function runs on arm64, where the layer's binaries would not start. This
- * walks each handler's relative imports (not the AWS composition root, which builds every
- * adapter for everyone) and checks the list against what the code reaches.
+ * follows each handler's code by name — from what the handler imports to the bodies of those
+ * functions, to what they call, across files — and checks the list against what it reaches.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HELM_HANDLERS, handlerCatalogue, PROJECT_ROOT } from '../../infra/handlers.ts';
 
-/**
- * Where helm runs: code that uses the renderer of its dependencies (`deps.renderer`), or imports
- * the helper that renders values sets (`renderSets`), and modules that run helm themselves.
- * (Reading stored renders, `loadRender`, needs no helm.)
- */
-const RENDERS = /\bdeps\.renderer\b|import\s*(type\s*)?\{[^}]*\brenderSets\b[^}]*\}\s*from/;
+/** Code that makes helm run: the renderer of the dependencies, or a renderer's render/ingest. */
+const RENDERS = /\bdeps\.renderer\b|\brenderer\.(render|ingest)\s*\(/;
+/** Modules that run helm themselves. */
 const HELM_MODULE = /^adapters\/(helm\/|tools\/layer-binaries\.ts$)/;
 /**
- * Not followed: the AWS composition root builds every adapter for every function, and the route
- * groups are imported by the OpenAPI function only to read route declarations.
+ * Not followed: the AWS composition root builds every adapter for every function (the renderer
+ * lazily), and the OpenAPI function imports the route groups only to read their declarations.
  */
 const NOT_FOLLOWED = new Set(['adapters/wiring.ts', 'functions/api/route-groups.ts']);
 
-function importsOf(file: string): string[] {
-  const text = readFileSync(join(PROJECT_ROOT, file), 'utf8');
-  const out: string[] = [];
-  for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
-    const spec = match[1] ?? '';
-    out.push(relative(PROJECT_ROOT, resolve(PROJECT_ROOT, dirname(file), spec)));
-  }
-  return out;
+interface Parsed {
+  readonly text: string;
+  /** Imported name → the file it comes from (relative to the project root). */
+  readonly imports: Map<string, string>;
+  /** Top-level declaration → its text (up to the next top-level statement). */
+  readonly declarations: Map<string, string>;
 }
 
-/** Why a handler needs helm (the first file on its import graph that does), or undefined. */
-function helmReason(entry: string): string | undefined {
-  const seen = new Set<string>();
-  const queue = [entry];
-  while (queue.length > 0) {
-    const file = queue.shift() ?? '';
-    if (seen.has(file) || NOT_FOLLOWED.has(file)) continue;
-    seen.add(file);
-    if (HELM_MODULE.test(file)) return `imports ${file}`;
-    if (RENDERS.test(readFileSync(join(PROJECT_ROOT, file), 'utf8'))) return `${file} uses the renderer`;
-    queue.push(...importsOf(file));
+const parsed = new Map<string, Parsed>();
+
+function parse(file: string): Parsed {
+  const cached = parsed.get(file);
+  if (cached) return cached;
+  const text = readFileSync(join(PROJECT_ROOT, file), 'utf8');
+  const imports = new Map<string, string>();
+  for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"](\.[^'"]+)['"]/g)) {
+    const from = relative(PROJECT_ROOT, resolve(PROJECT_ROOT, dirname(file), m[2] ?? ''));
+    for (const part of (m[1] ?? '').split(',')) {
+      const names = part
+        .replace(/^\s*type\s+/, '')
+        .trim()
+        .split(/\s+as\s+/);
+      const local = (names[1] ?? names[0] ?? '').trim();
+      if (local) imports.set(local, from);
+    }
+  }
+  for (const m of text.matchAll(/import\s+\*\s+as\s+(\w+)\s+from\s*['"](\.[^'"]+)['"]/g)) {
+    imports.set(m[1] ?? '', relative(PROJECT_ROOT, resolve(PROJECT_ROOT, dirname(file), m[2] ?? '')));
+  }
+  const declarations = new Map<string, string>();
+  const starts = [
+    ...text.matchAll(/^(?:export\s+)?(?:async\s+)?(?:function\*?|const|let|class)\s+(\w+)/gm),
+  ].map((m) => ({ name: m[1] ?? '', at: m.index ?? 0 }));
+  for (const { name, at } of starts) {
+    const next = /\n(?=[^\s})\]])/g;
+    next.lastIndex = at + 1;
+    const end = next.exec(text)?.index ?? text.length;
+    declarations.set(name, text.slice(at, end));
+  }
+  const result = { text, imports, declarations };
+  parsed.set(file, result);
+  return result;
+}
+
+/** Why running `name` of `file` makes helm run, or undefined (follows calls by name). */
+function rendersThrough(file: string, name: string | undefined, seen: Set<string>): string | undefined {
+  const key = `${file}#${name ?? '*'}`;
+  if (seen.has(key) || NOT_FOLLOWED.has(file)) return undefined;
+  seen.add(key);
+  if (HELM_MODULE.test(file)) return `imports ${file}`;
+  const source = parse(file);
+  // A namespace import or a whole module (the handler's own file): all of it counts.
+  const body = name === undefined ? source.text : (source.declarations.get(name) ?? source.text);
+  if (RENDERS.test(body)) return `${file}${name ? ` (${name})` : ''} uses the renderer`;
+  const used = new Set(body.match(/\b[A-Za-z_$][\w$]*\b/g) ?? []);
+  for (const identifier of used) {
+    if (identifier === name) continue;
+    const from = source.imports.get(identifier);
+    if (from) {
+      const found = rendersThrough(from, isNamespace(source, identifier) ? undefined : identifier, seen);
+      if (found) return found;
+    } else if (source.declarations.has(identifier)) {
+      const found = rendersThrough(file, identifier, seen);
+      if (found) return found;
+    }
   }
   return undefined;
+}
+
+function isNamespace(source: Parsed, identifier: string): boolean {
+  return new RegExp(`import\\s+\\*\\s+as\\s+${identifier}\\b`).test(source.text);
+}
+
+function helmReason(entry: string): string | undefined {
+  return rendersThrough(entry, undefined, new Set());
 }
 
 describe('which functions run helm', () => {
@@ -59,15 +108,17 @@ describe('which functions run helm', () => {
     const present = new Set(catalogue.map((h) => h.entry));
     const needless = [...HELM_HANDLERS].filter((e) => present.has(e) && !found.some((h) => h.entry === e));
     expect(needless, 'these could run on arm64: remove them from HELM_HANDLERS').toEqual([]);
-    expect(found.map((h) => h.entry)).toContain('functions/steps/plan-deploy.ts');
   });
 
-  it('sees the renderer behind the use case of a step handler (the walk can find it)', () => {
+  it('follows a handler to the renderer through its use case, and not through names that do not render', () => {
     expect(helmReason('functions/steps/plan-deploy.ts')).toMatch(
-      /usecases\/deployments\/plan-deploy\.ts uses the renderer/,
+      /^usecases\/deployments\/plan-deploy\.ts \(\w+\) uses the renderer$/,
     );
-    expect(helmReason('functions/api/deployments.ts')).toMatch(/create-deployment\.ts uses the renderer/);
+    expect(helmReason('functions/api/deployments.ts')).toMatch(
+      /create-deployment\.ts \(\w+\) uses the renderer/,
+    );
     expect(helmReason('functions/api/openapi.ts')).toBeUndefined();
+    // ApplyBatch reads stored renders (loadRender) from the module that also renders (renderSets).
     expect(helmReason('functions/steps/apply-batch.ts')).toBeUndefined();
   });
 });
