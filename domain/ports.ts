@@ -157,6 +157,8 @@ export interface LockStore {
 export interface DriftStore {
   putDrift(records: readonly DriftRecord[]): Promise<void>;
   getDrift(tenant: string, deployment: string, cluster: string): Promise<DriftRecord | undefined>;
+  /** Several targets' records in few round trips: the ones that exist, in the order asked. */
+  getDrifts(tenant: string, deployment: string, clusters: readonly string[]): Promise<DriftRecord[]>;
   /** Every record of one deployment, by cluster name. */
   listDrift(tenant: string, deployment: string): Promise<DriftRecord[]>;
   /** Idempotent. */

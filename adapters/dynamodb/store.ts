@@ -700,6 +700,11 @@ export class DynamoStore implements Store {
     return item && recordOf<DriftRecord>(item);
   }
 
+  async getDrifts(tenant: string, deployment: string, clusters: readonly string[]): Promise<DriftRecord[]> {
+    const items = await this.#batchGet(clusters.map((cluster) => keys.drift(tenant, deployment, cluster)));
+    return items.map((item) => recordOf<DriftRecord>(item));
+  }
+
   async listDrift(tenant: string, deployment: string): Promise<DriftRecord[]> {
     const items = await this.#query({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',

@@ -503,6 +503,13 @@ export class MemoryStore implements Store {
     return this.#table.get<DriftRecord>(keys.drift(tenant, deployment, cluster));
   }
 
+  async getDrifts(tenant: string, deployment: string, clusters: readonly string[]): Promise<DriftRecord[]> {
+    await this.#tick();
+    return [...new Set(clusters)].flatMap(
+      (cluster) => this.#table.get<DriftRecord>(keys.drift(tenant, deployment, cluster)) ?? [],
+    );
+  }
+
   async listDrift(tenant: string, deployment: string): Promise<DriftRecord[]> {
     await this.#tick();
     return this.#table.query<DriftRecord>(keys.deploymentChildren(tenant, deployment), {

@@ -38,9 +38,11 @@ export async function loadScan(store: Store, input: ScanInput): Promise<ScanCont
   if (!execution.deployment || execution.revision === undefined) {
     throw new NotFoundError('deployment of execution', input.executionId);
   }
-  const deployment = await store.getDeployment(input.tenant, execution.deployment);
+  const [deployment, revision] = await Promise.all([
+    store.getDeployment(input.tenant, execution.deployment),
+    store.getRevision(input.tenant, execution.deployment, execution.revision),
+  ]);
   if (!deployment) throw new NotFoundError('deployment', execution.deployment);
-  const revision = await store.getRevision(input.tenant, execution.deployment, execution.revision);
   if (!revision) throw new NotFoundError('revision', `${execution.deployment}#${execution.revision}`);
   return { execution, deployment, revision };
 }

@@ -44,22 +44,23 @@ const MAX_REASON = 300;
 /** Scan batch `input.batch` of a drift-scan execution. */
 export async function scanDriftBatch(deps: Deps, input: ScanBatchInput): Promise<ScanBatchProgress> {
   const { store } = deps;
-  const scan = await loadScan(store, input);
-  const batch = await store.getBatch(input.tenant, input.executionId, input.batch);
+  const [scan, batch] = await Promise.all([
+    loadScan(store, input),
+    store.getBatch(input.tenant, input.executionId, input.batch),
+  ]);
   if (!batch) return { scanned: 0, drifted: 0 };
   const names = Object.keys(batch.clusters);
   const deployment = scan.deployment.name;
-  const [targets, clusters, previous] = await Promise.all([
+  // The clusters are all a read needs; targets and earlier records are read meanwhile.
+  const records = Promise.all([
     store.getTargets(input.tenant, deployment, names),
-    store.getClusters(input.tenant, names),
-    Promise.all(names.map((name) => store.getDrift(input.tenant, deployment, name))),
+    store.getDrifts(input.tenant, deployment, names),
   ]);
-  const targetOf = new Map(targets.map((t) => [t.cluster, t]));
-  const clusterOf = new Map(clusters.map((c) => [c.name, c]));
-  const done = new Map(
-    previous.flatMap((d) => (d && d.executionId === scan.execution.id ? [[d.cluster, d] as const] : [])),
-  );
+  records.catch(() => undefined);
+  const clusterOf = new Map((await store.getClusters(input.tenant, names)).map((c) => [c.name, c]));
   const ignore = compileIgnore(scan.revision.drift?.ignore);
+  // Planned batches only hold targets applied at the scan's revision.
+  const revision = batch.revision ?? scan.revision.revision;
   const renders = new Map<string, Promise<RenderedManifests>>();
   const renderOf = (digest: string) => {
     let render = renders.get(digest);
@@ -70,25 +71,49 @@ export async function scanDriftBatch(deps: Deps, input: ScanBatchInput): Promise
     return render;
   };
 
-  const scanned = await Promise.all(
-    Object.entries(batch.clusters).map(async ([name, renderDigest]): Promise<Scanned | undefined> => {
-      const target = targetOf.get(name);
-      if (!target) return undefined;
-      const already = done.get(name);
-      if (already) {
-        return { record: already, result: resultOf(scan, target, already, batch.index), fresh: false };
-      }
+  const reads = await Promise.all(
+    Object.entries(batch.clusters).map(async ([name, renderDigest]) => {
       // Read before touching the cluster: a blob-store failure is Flotilla's, and is retried.
       const manifests = await renderOf(renderDigest);
-      return scanOne(deps, scan, target, clusterOf.get(name), manifests, ignore, batch.index);
+      const desired = stampObjects([...manifests.crds, ...manifests.objects], {
+        tenant: input.tenant,
+        deployment,
+        revision,
+      });
+      return { name, read: await readOne(deps, scan, name, clusterOf.get(name), desired, ignore) };
     }),
   );
+  const [targets, previous] = await records;
+  const targetOf = new Map(targets.map((t) => [t.cluster, t]));
+  const done = new Map(
+    previous.flatMap((d) => (d.executionId === scan.execution.id ? [[d.cluster, d] as const] : [])),
+  );
 
-  const found = scanned.filter((s): s is Scanned => s !== undefined);
+  const found: Scanned[] = [];
+  for (const { name, read } of reads) {
+    const target = targetOf.get(name);
+    if (!target) continue;
+    // Recorded by an earlier run of this step: that record stands, and is not counted again.
+    const already = done.get(name);
+    if (already) {
+      found.push({ record: already, result: resultOf(scan, target, already, batch.index), fresh: false });
+      continue;
+    }
+    found.push({
+      record: read.record,
+      result: resultOf(scan, target, read.record, batch.index, read.failure),
+      fresh: true,
+      ...(read.event ? { event: read.event } : {}),
+    });
+  }
+
   const fresh = found.filter((s) => s.fresh);
   if (fresh.length > 0) {
-    await store.putDrift(fresh.map((s) => s.record));
-    await store.putResults(fresh.map((s) => s.result));
+    // Records and results first: a retry finds the records and counts nothing twice.
+    await Promise.all([
+      store.putDrift(fresh.map((s) => s.record)),
+      store.putResults(fresh.map((s) => s.result)),
+    ]);
     const failed = fresh.filter((s) => s.result.status === 'Failed').length;
     await store.addExecutionCounts(input.tenant, input.executionId, {
       pending: -fresh.length,
@@ -102,79 +127,73 @@ export async function scanDriftBatch(deps: Deps, input: ScanBatchInput): Promise
   return { scanned: found.length, drifted: found.filter((s) => s.record.state === 'Drifted').length };
 }
 
-/** The objects Flotilla applied with this render, as it applied them. */
-function desiredObjects(scan: ScanContext, target: Target, manifests: RenderedManifests): KubeObject[] {
-  return stampObjects([...manifests.crds, ...manifests.objects], {
-    tenant: target.tenant,
-    deployment: scan.deployment.name,
-    revision: target.appliedRevision ?? scan.revision.revision,
-  });
+interface Read {
+  readonly record: DriftRecord;
+  readonly failure?: FailureCode;
+  readonly event?: FlotillaEvent;
 }
 
-async function scanOne(
+/** Read one cluster's objects and diff them; a cluster that cannot be read is Unknown. */
+async function readOne(
   deps: Deps,
   scan: ScanContext,
-  target: Target,
+  name: string,
   cluster: Cluster | undefined,
-  manifests: RenderedManifests,
+  desired: readonly KubeObject[],
   ignore: IgnoreMatcher,
-  batch: number,
-): Promise<Scanned> {
+): Promise<Read> {
   const now = () => deps.clock.now().toISOString();
   const base = {
-    tenant: target.tenant,
+    tenant: scan.execution.tenant,
     deployment: scan.deployment.name,
-    cluster: target.cluster,
+    cluster: name,
     revision: scan.revision.revision,
     executionId: scan.execution.id,
   };
-  const desired = desiredObjects(scan, target, manifests);
-  let record: DriftRecord;
-  let event: FlotillaEvent | undefined;
-  let failure: FailureCode | undefined;
   try {
-    if (!cluster) throw new Error(`cluster "${target.cluster}" is no longer registered`);
+    if (!cluster) throw new Error(`cluster "${name}" is no longer registered`);
     const client = await deps.clusters.client(cluster);
     const live = await Promise.all(desired.map((object) => client.get(refOf(object))));
     const byKey = new Map(desired.map((object, i) => [objectKey(refOf(object)), live[i]]));
     const objects = diffObjects(desired, byKey, { ignore });
     const fieldCount = objects.reduce((n, o) => n + (o.state === 'deleted' ? 1 : o.fieldCount), 0);
-    record = {
-      ...base,
-      state: objects.length > 0 ? 'Drifted' : 'InSync',
-      objects: objects.slice(0, MAX_DRIFT_OBJECTS),
-      objectCount: objects.length,
-      fieldCount,
-      checked: desired.length,
-      scannedAt: now(),
+    return {
+      record: {
+        ...base,
+        state: objects.length > 0 ? 'Drifted' : 'InSync',
+        objects: objects.slice(0, MAX_DRIFT_OBJECTS),
+        objectCount: objects.length,
+        fieldCount,
+        checked: desired.length,
+        scannedAt: now(),
+      },
     };
   } catch (error) {
     const reason = describeError(error).slice(0, MAX_REASON);
-    failure = failureOfError(error);
-    record = {
-      ...base,
-      state: 'Unknown',
-      reason,
-      objects: [],
-      objectCount: 0,
-      fieldCount: 0,
-      checked: 0,
-      scannedAt: now(),
-    };
-    if (error instanceof Error && error.name === 'ClusterUnreachableError') {
-      event = makeEvent('ClusterUnreachable', deps.clock.now(), {
-        tenant: target.tenant,
-        cluster: target.cluster,
+    const unreachable = error instanceof Error && error.name === 'ClusterUnreachableError';
+    return {
+      record: {
+        ...base,
+        state: 'Unknown',
         reason,
-      });
-    }
+        objects: [],
+        objectCount: 0,
+        fieldCount: 0,
+        checked: 0,
+        scannedAt: now(),
+      },
+      failure: failureOfError(error),
+      ...(unreachable
+        ? {
+            event: makeEvent('ClusterUnreachable', deps.clock.now(), {
+              tenant: scan.execution.tenant,
+              cluster: name,
+              reason,
+            }),
+          }
+        : {}),
+    };
   }
-  return {
-    record,
-    result: resultOf(scan, target, record, batch, failure),
-    fresh: true,
-    ...(event ? { event } : {}),
-  };
 }
 
 /** The per-cluster result of a scan: read (Succeeded, whether drifted or not) or not (Failed). */

@@ -675,6 +675,8 @@ export function storeContract(name: string, options: StoreContractOptions): void
         ['c', 'Drifted'],
       ]);
       expect(await store().getDrift(tenant, 'shop', 'b')).toEqual(drift(tenant, 'shop', 'b'));
+      const some = await store().getDrifts(tenant, 'shop', ['c', 'zz', 'a', 'c']);
+      expect(some.map((d) => d.cluster)).toEqual(['c', 'a']);
       expect(await store().listDrift(tenant, 'other')).toEqual([]);
     });
 
