@@ -15,6 +15,7 @@ import type {
 import { readEndpointFile } from '../local/endpoint-file.ts';
 import type { DeploymentRequest } from './deployment-file.ts';
 import { ApiError, CliError } from './errors.ts';
+import { executeApiRegion, signedHeaders } from './sigv4.ts';
 
 /** Options every API-using command takes. */
 export interface ApiFlags {
@@ -94,13 +95,15 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // Flotilla on AWS with IAM auth: API Gateway wants the request signed (cli/sigv4.ts).
+    const region = this.#token ? undefined : executeApiRegion(this.url);
+    const sent = region
+      ? await signedHeaders(method, `${this.url}${path}`, headers, payload, { region })
+      : headers;
     let response: Response;
     try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await fetch(`${this.url}${path}`, { method, headers: sent, body: payload });
     } catch (error) {
       throw new CliError(
         `cannot reach the Flotilla API at ${this.url} (${describeFetchError(error)}); is \`flotilla up\` running?`,
