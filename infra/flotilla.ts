@@ -65,14 +65,11 @@ export interface FlotillaProps {
    */
   readonly discoverySchedule?: scheduler.ScheduleExpression | null;
   /**
-   * When the drift scan runs, once a `drift-scan` workflow exists in statemachines/ (until then
-   * this creates nothing); `null` for never.
-   * @default every hour
-   */
-  readonly driftSchedule?: scheduler.ScheduleExpression | null;
-  /**
-   * More scheduled workflows, by workflow name (e.g. `maintenance`). A scheduled run gets
-   * `{ "tenant": "default" }` as input and names its execution record after the run.
+   * More workflows to start on a schedule, by workflow name. A scheduled run gets only
+   * `{ "tenant": "default" }` as input, so the workflow must name its own execution record from
+   * the run, as discovery does. (Drift scans and maintenance are scheduled per deployment at run
+   * time instead: `flotilla schedules create`, through EventBridge Scheduler in the stack's
+   * schedule group.)
    * @default none
    */
   readonly workflowSchedules?: Readonly<Record<string, scheduler.ScheduleExpression>>;
@@ -388,10 +385,6 @@ export class Flotilla extends Construct {
         props.discoverySchedule === undefined
           ? scheduler.ScheduleExpression.rate(Duration.hours(1))
           : props.discoverySchedule,
-      'drift-scan':
-        props.driftSchedule === undefined
-          ? scheduler.ScheduleExpression.rate(Duration.hours(1))
-          : props.driftSchedule,
       ...props.workflowSchedules,
     };
     for (const [workflow, expression] of Object.entries(schedules)) {

@@ -348,17 +348,17 @@ describe('the Flotilla stack', () => {
     expect(keysOfDefinition('deploy', definitionText('deploy'))).toContain('PlanDeployFunctionArn');
   });
 
-  it('schedules discovery (and the drift scan once it exists) with a tenant-only input', () => {
+  it('schedules discovery with a tenant-only input, and nothing else by default', () => {
     const schedules = resourcesOf(base.json, 'AWS::Scheduler::Schedule');
     const discovery = schedules.find(([id]) => id.includes('DiscoverySchedule'));
     expect(discovery?.[1].ScheduleExpression).toBe('rate(1 hour)');
     const target = discovery?.[1].Target as { Arn: unknown; Input: string; RoleArn: unknown };
     expect(render(target.Arn)).toMatch(/^<FlotillaDiscoveryWorkflow\w+>$/);
     expect(JSON.parse(target.Input)).toEqual({ tenant: 'default' });
-    const drift = schedules.find(([id]) => id.includes('DriftScanSchedule'));
-    expect(drift !== undefined).toBe((DEFINED_WORKFLOWS as readonly string[]).includes('drift-scan'));
+    // Drift scans are scheduled per deployment at run time (schedule-fire), not by the stack.
+    expect(schedules).toHaveLength(1);
 
-    const none = synthesize({ discoverySchedule: null, driftSchedule: null });
+    const none = synthesize({ discoverySchedule: null });
     none.template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const daily = synthesize({ discoverySchedule: ScheduleExpression.expression('cron(0 3 * * ? *)') });
     daily.template.hasResourceProperties('AWS::Scheduler::Schedule', {
