@@ -59,7 +59,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const BATCH = Number(process.env.BENCH_BATCH ?? 25);
 const WARM = Number(process.env.BENCH_WARM ?? 50);
 const SIM_MODE = process.env.BENCH_SIM === 'inline' ? 'inline' : 'child';
-const DYNAMO_THREAD = process.env.BENCH_DYNAMO_THREAD === '1';
+/** dynalite in a worker thread, as the control plane runs it by default (BENCH_DYNAMO_THREAD=0: in process). */
+const DYNAMO_THREAD = process.env.BENCH_DYNAMO_THREAD !== '0';
 /** Requests at once per cluster: the control plane's default tunables.requestConcurrency. */
 const REQUEST_CONCURRENCY = 4;
 const CHART = join(import.meta.dirname, '..', 'test', 'fixtures', 'charts', 'twenty');
@@ -80,7 +81,12 @@ class Child {
   readonly ready: Promise<Extract<ChildMessage, { op: 'ready' }>>;
 
   constructor(args: readonly string[]) {
-    this.#process = fork(CHILD, [...args], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CHILD_PROF=<dir>: CPU profiles of the children too (written when they exit).
+    const prof = process.env.BENCH_CHILD_PROF;
+    this.#process = fork(CHILD, [...args], {
+      execArgv: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.ready = new Promise((resolve, reject) => {
       this.#process.once('exit', (code) => {
         const error = new Error(`bench child ${args.join(' ')} exited (code ${code})`);
@@ -254,6 +260,31 @@ async function floorPass(
   };
 }
 
+/** Store calls by operation (DynamoDB command), counted by a middleware on the control plane's client. */
+class StoreCalls {
+  readonly counts = new Map<string, number>();
+  on = false;
+
+  attach(plane: ControlPlane): void {
+    plane.table.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (this.on) {
+          const name = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+          this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchStoreCalls' },
+    );
+  }
+
+  summary(): string {
+    const total = [...this.counts.values()].reduce((a, b) => a + b, 0);
+    const parts = [...this.counts.entries()].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`);
+    return `${total} (${parts.join(', ')})`;
+  }
+}
+
 /** One measured pass: its value, wall time, and CPU time of each process. */
 interface Pass<T> {
   readonly value: T;
@@ -261,6 +292,8 @@ interface Pass<T> {
   /** CPU of the process doing the work (the control plane, or the floor's). */
   readonly cpuMs: number;
   readonly simCpuMs?: number;
+  /** Share of the pass the control plane's event loop was busy (the workflow only). */
+  readonly busy?: number;
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -280,6 +313,8 @@ export async function run(): Promise<void> {
       tunables: { batchSize: BATCH, maxParallel: CONCURRENCY, requestConcurrency: REQUEST_CONCURRENCY },
     });
     plane = started;
+    const storeCalls = new StoreCalls();
+    storeCalls.attach(started);
     await importFleet(started, fleet, WARM);
     const floorA = await floorPass(started, fleet, 'main', 'floor-a', floorRenderer);
     const floorB = await floorPass(started, fleet, 'main', 'floor-b', floorRenderer);
@@ -300,16 +335,32 @@ export async function run(): Promise<void> {
     const viaWorkflow = async (group: string, namespace: string): Promise<Pass<WorkflowPass>> => {
       const sim0 = await simCpu();
       const cpu0 = usage().cpuMs;
+      const elu0 = performance.eventLoopUtilization();
       const mark0 = process.hrtime.bigint() / 1000n;
-      const value = await deployThrough(started, group, namespace);
+      const date0 = Date.now();
+      storeCalls.counts.clear();
+      storeCalls.on = true;
+      const value = await deployThrough(started, group, namespace).finally(() => {
+        storeCalls.on = false;
+      });
       const cpuMs = usage().cpuMs - cpu0;
+      const busy = performance.eventLoopUtilization(elu0).utilization;
       // For `--cpu-prof`: the pass's window on the profile's clock (monotonic microseconds).
-      if (process.env.BENCH_MARKS)
-        process.stderr.write(`mark workflow ${group} ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
+      if (process.env.BENCH_MARKS) {
+        const at = (ms: number) => mark0 + BigInt(Math.round((ms - date0) * 1000));
+        const lines = [`mark workflow ${group} ${mark0} ${process.hrtime.bigint() / 1000n}`];
+        for (const state of ['PlanDeploy', 'FinishDeploy']) {
+          const entered = value.run.events.find((e) => e.type === 'StateEntered' && e.state === state);
+          const exited = value.run.events.find((e) => e.type === 'StateExited' && e.state === state);
+          if (entered && exited) lines.push(`mark ${state} ${group} ${at(entered.at)} ${at(exited.at)}`);
+        }
+        process.stderr.write(`${lines.join('\n')}\n`);
+      }
       const sim1 = await simCpu();
       return {
         value,
         ms: value.ms,
+        busy,
         cpuMs,
         ...(sim0 !== undefined && sim1 !== undefined ? { simCpuMs: sim1 - sim0 } : {}),
       };
@@ -365,11 +416,12 @@ export async function run(): Promise<void> {
       `load average before ${load.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
       `floor (plain undici loop) before the workflow: ${secs(before.ms)}, ${before.value} requests, ${cpu(before)}`,
       `floor (plain undici loop) after the workflow:  ${secs(after.ms)}, ${after.value} requests, ${cpu(after)}`,
-      `workflow (createDeployment → run ended): ${secs(workflow.ms)} (the request ${secs(workflow.value.requestMs)}), ${cpu(workflow)}`,
+      `workflow (createDeployment → run ended): ${secs(workflow.ms)} (the request ${secs(workflow.value.requestMs)}), ${cpu(workflow)}; control plane event loop busy ${((workflow.busy ?? 0) * 100).toFixed(0)}%`,
       `ratio workflow / mean floor: ${(workflow.ms / floorMs).toFixed(2)}   (target ≤ 1.3)`,
       `state transitions: ${transitions} = ${(transitions / CLUSTERS).toFixed(3)} per cluster   (target ≤ 1)`,
       `handler invocations: ${invocations} = ${(invocations / CLUSTERS).toFixed(3)} per cluster   (target ≤ 0.2)`,
       `handler time: ${handler}`,
+      `store calls during the workflow: ${storeCalls.summary()}`,
       `largest state payload ${run.stats.maxPayloadBytes} B; ${run.stats.retries} retries; ${run.events.length} events`,
       `checked: ${targets.length} targets Succeeded at revision 1, ${results.length} results; objects per cluster (count: clusters) workflow ${JSON.stringify(held)}, floor ${JSON.stringify(floorHeld)}`,
       `peak RSS: control plane ${mib(usage().maxRssBytes)}, floor ${mib((await floorChild.ask<Usage>({ op: 'usage' })).maxRssBytes)}${simRss}`,

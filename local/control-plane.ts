@@ -57,7 +57,9 @@ export interface ControlPlaneOptions {
   readonly tunables?: Partial<Tunables>;
   /**
    * Run the embedded DynamoDB (dynalite) in a worker thread, so its request handling runs beside
-   * the handlers instead of on their event loop. @default false
+   * the handlers instead of on their event loop (a 1,000-cluster deploy makes ~1,400 store calls;
+   * in process they kept the control plane's event loop 97% busy, in a thread 82%).
+   * @default true
    */
   readonly dynamoThread?: boolean;
   /** The API token. @default a random one */
@@ -130,7 +132,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const dataDir = options.dataDir;
     const dynamo = await startDynamoServer({
       ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
-      ...(options.dynamoThread ? { thread: true } : {}),
+      thread: options.dynamoThread ?? true,
     });
     cleanups.push(() => dynamo.stop());
     const clock = new SystemClock();
