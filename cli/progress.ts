@@ -53,3 +53,8 @@ export async function followExecution(
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 400));
   }
 }
+
+/** Printed when a run stops at an approval gate: what to do next. */
+export function approvalHint(deployment: string): string {
+  return `waiting for an approval: flotilla rollout approve ${deployment}\n`;
+}

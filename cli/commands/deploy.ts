@@ -7,7 +7,7 @@ import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-clie
 import { loadDeploymentFile } from '../deployment-file.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { ago, type Format, print, renderTable } from '../output.ts';
-import { followExecution } from '../progress.ts';
+import { approvalHint, followExecution } from '../progress.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
 /** The per-cluster results of an execution, as a table. */
@@ -122,6 +122,11 @@ export function registerDeploy(program: Command): void {
       );
     }
     const detail = await followDeploy(client, accepted, format);
+    // A gated rollout stops at its approval gate: the deploy did what it may for now.
+    if (detail?.execution.status === 'WaitingApproval') {
+      if (format === 'table') process.stderr.write(approvalHint(accepted.deployment.name));
+      return;
+    }
     if (detail && failed(detail)) {
       throw new CliError(
         `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${detail.execution.counts.total} clusters failed`,

@@ -9,7 +9,7 @@ import type { Deployment, Execution } from '../../domain/model.ts';
 import type { ApiClient, ExecutionDetail } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED } from '../errors.ts';
 import { ago, type Format, print, renderTable } from '../output.ts';
-import { followExecution } from '../progress.ts';
+import { approvalHint, followExecution } from '../progress.ts';
 import { resultsTable, summaryLine } from './deploy.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
@@ -105,8 +105,7 @@ async function follow(client: ApiClient, name: string, executionId: string, form
   const status = detail.execution.status;
   if (status === 'Succeeded' || status === 'RolledBack') return;
   if (status === 'WaitingApproval') {
-    if (format === 'table')
-      process.stderr.write(`waiting for an approval: flotilla rollout approve ${name}\n`);
+    if (format === 'table') process.stderr.write(approvalHint(name));
     return;
   }
   throw new CliError(
