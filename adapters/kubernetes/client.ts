@@ -379,18 +379,14 @@ export class KubernetesClusterClient implements ClusterClient {
       const items: KubeObject[] = [];
       let token: string | undefined;
       do {
-        const page = await this.#api.list<RawObject>(
-          query.apiVersion,
-          query.kind,
-          query.namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          query.labelSelector,
-          500,
-          token,
-        );
+        const page = await this.#api.listPage({
+          apiVersion: query.apiVersion,
+          kind: query.kind,
+          ...(query.namespace ? { namespace: query.namespace } : {}),
+          ...(query.labelSelector ? { labelSelector: query.labelSelector } : {}),
+          limit: 500,
+          ...(token ? { continueToken: token } : {}),
+        });
         // Items of a list omit their apiVersion and kind: put them back.
         for (const item of page.items)
           items.push({ ...item, apiVersion: query.apiVersion, kind: query.kind } as KubeObject);

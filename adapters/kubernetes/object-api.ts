@@ -11,8 +11,8 @@
  * remove it. So this subclass sends the object exactly as rendered and returns the server's
  * JSON untouched, while keeping client-node's discovery, URL building, auth and transport.
  *
- * The two calls a deploy makes by the thousand — server-side apply and reading one object back —
- * can go out straight through undici (`DirectTransport`): the path still comes from client-node's
+ * The calls a deploy makes by the thousand — server-side apply, reading objects back (one, or a
+ * page of a list) — can go out straight through undici (`DirectTransport`): the path still comes from client-node's
  * discovery, the headers from the KubeConfig, but the request skips client-node's per-request
  * pipeline (request context, middleware, auth callback, response context), which cost about as
  * much CPU as the request itself. Failures are thrown as the same ApiException the pipeline throws,
@@ -150,6 +150,44 @@ export class RawObjectApi extends KubernetesObjectApi {
     if (!this.#direct) return (await this.read(ref)) as RawObject;
     const path = await this.specUriPath({ ...ref, metadata: { ...ref.metadata } }, 'read');
     return this.#send(this.#direct, 'GET', path);
+  }
+
+  /**
+   * One page of a list (items as the server sends them, without apiVersion and kind), straight
+   * through undici when the direct transport is set.
+   */
+  async listPage(query: {
+    apiVersion: string;
+    kind: string;
+    namespace?: string;
+    labelSelector?: string;
+    limit: number;
+    continueToken?: string;
+  }): Promise<{ items: RawObject[]; metadata?: { continue?: string; _continue?: string } }> {
+    type Page = { items: RawObject[]; metadata?: { continue?: string; _continue?: string } };
+    if (!this.#direct) {
+      return (await this.list<RawObject>(
+        query.apiVersion,
+        query.kind,
+        query.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        query.labelSelector,
+        query.limit,
+        query.continueToken,
+      )) as unknown as Page;
+    }
+    const path = await this.specUriPath(
+      { apiVersion: query.apiVersion, kind: query.kind, metadata: { namespace: query.namespace } },
+      'list',
+    );
+    const params = new URLSearchParams();
+    if (query.labelSelector) params.set('labelSelector', query.labelSelector);
+    params.set('limit', String(query.limit));
+    if (query.continueToken) params.set('continue', query.continueToken);
+    return (await this.#send(this.#direct, 'GET', `${path}?${params.toString()}`)) as unknown as Page;
   }
 
   /** One request straight through undici: JSON back, or the ApiException client-node would throw. */
