@@ -596,13 +596,38 @@ export class Flotilla extends Construct {
     const props = this.#props;
     const key = props.encryptionKey;
     const { api, step, discovery } = this.roles;
+    // Customer-managed policies, one per role and kind of access: a role's inline policies share
+    // one 10,240-character budget, which the log groups and state machines alone would fill.
+    const policies = new Map<string, iam.ManagedPolicy>();
+    const policyOf = (role: iam.Role, statement: iam.PolicyStatement): iam.ManagedPolicy => {
+      const service = statement.actions[0]?.split(':')[0] ?? '';
+      const group =
+        service === 'logs'
+          ? 'Logs'
+          : ['states', 'scheduler'].includes(service)
+            ? 'Workflows'
+            : ['eks', 'iam', 'sts'].includes(service)
+              ? 'Aws'
+              : 'Data';
+      const id = `${role.node.id}${group}Policy`;
+      let policy = policies.get(id);
+      if (!policy) {
+        policy = new iam.ManagedPolicy(this, id, {
+          roles: [role],
+          description: `Flotilla ${role.node.id}: ${group.toLowerCase()}`,
+        });
+        policies.set(id, policy);
+      }
+      return policy;
+    };
     const add = (roles: iam.Role[], statement: iam.PolicyStatement, wildcardReason?: string) => {
       for (const role of roles) {
-        role.addToPrincipalPolicy(statement);
+        const policy = policyOf(role, statement);
+        policy.addStatements(statement);
         if (!wildcardReason) continue;
         for (const resource of statement.resources) {
           if (nagResourceName(role, resource).includes('*'))
-            acknowledgeWildcard(role, resource, wildcardReason);
+            acknowledgeWildcard(policy, resource, wildcardReason);
         }
       }
     };
@@ -612,11 +637,13 @@ export class Flotilla extends Construct {
       '*',
       'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) have no resource-level permissions.',
     );
-    acknowledgeWildcard(
-      step,
-      '*',
-      'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) have no resource-level permissions.',
-    );
+    for (const role of [step, discovery]) {
+      acknowledgeWildcard(
+        role,
+        '*',
+        'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) have no resource-level permissions.',
+      );
+    }
 
     // Logs: each role writes to the log groups of its own functions only.
     for (const kind of ['api', 'step', 'discovery'] as const) {
@@ -735,7 +762,7 @@ export class Flotilla extends Construct {
     add(
       [discovery],
       new iam.PolicyStatement({ actions: ['eks:ListClusters'], resources: ['*'] }),
-      'eks:ListClusters has no resource type (AWS requires *); X-Ray tracing actions have no resource-level permissions either.',
+      'eks:ListClusters has no resource type: AWS requires *.',
     );
     add(
       [discovery],

@@ -21,7 +21,7 @@ import {
   substitute,
   WORKFLOW_TASKS,
 } from '../../statemachines/substitutions.ts';
-import { render, resourcesOf, type Synthesized, statementsOf, synthesize } from './support.ts';
+import { render, resourcesOf, rolesOfPolicy, type Synthesized, statementsOf, synthesize } from './support.ts';
 
 type Validate = (
   definition: unknown,
@@ -137,11 +137,8 @@ describe('the Flotilla stack', () => {
     const statements = statementsOf(base.json);
     for (const [, props] of resourcesOf(base.json, 'AWS::StepFunctions::StateMachine')) {
       const role = render(props.RoleArn).replace(/^<|\.Arn>$/g, '');
-      const policies = resourcesOf(base.json, 'AWS::IAM::Policy')
-        .filter(([, p]) => JSON.stringify(p.Roles).includes(`"${role}"`))
-        .map(([id]) => id);
       const invokable = statements
-        .filter((s) => policies.includes(s.policy) && s.actions.includes('lambda:InvokeFunction'))
+        .filter((s) => s.roles.includes(role) && s.actions.includes('lambda:InvokeFunction'))
         .flatMap((s) => s.resources);
       const substituted = Object.values(props.DefinitionSubstitutions as Record<string, unknown>).map(render);
       expect(invokable.sort()).toEqual([...new Set(substituted)].sort());
@@ -155,9 +152,7 @@ describe('the Flotilla stack', () => {
     );
     expect(deploy).toBeDefined();
     const role = render(deploy?.[1].RoleArn).replace(/^<|\.Arn>$/g, '');
-    const own = statements.filter((s) =>
-      JSON.stringify(base.json.Resources[s.policy]?.Properties?.Roles ?? []).includes(`"${role}"`),
-    );
+    const own = statements.filter((s) => s.roles.includes(role));
     const start = own.find((s) => s.actions.includes('states:StartExecution'));
     expect(start?.resources).toEqual([
       'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:Flotilla-deploy',
@@ -173,12 +168,7 @@ describe('the Flotilla stack', () => {
     );
     const discoveryRole = render(discovery?.[1].RoleArn).replace(/^<|\.Arn>$/g, '');
     expect(
-      statements.some(
-        (s) =>
-          JSON.stringify(base.json.Resources[s.policy]?.Properties?.Roles ?? []).includes(
-            `"${discoveryRole}"`,
-          ) && s.actions.includes('states:StartExecution'),
-      ),
+      statements.some((s) => s.roles.includes(discoveryRole) && s.actions.includes('states:StartExecution')),
     ).toBe(false);
   });
 
@@ -201,6 +191,27 @@ describe('the Flotilla stack', () => {
     expect(statements.every((s) => s.effect === 'Allow')).toBe(true);
   });
 
+  it('keeps every policy within IAM size limits, counting each reference as a 100-character ARN', () => {
+    const sizeOf = (document: unknown) =>
+      JSON.stringify(document, (_k, v: unknown) =>
+        typeof v === 'object' && v !== null && ('Ref' in v || 'Fn::GetAtt' in v || 'Fn::Join' in v)
+          ? render(v).replace(/<[^>]+>/g, 'x'.repeat(100))
+          : v,
+      ).length;
+    // Customer-managed policies: 6,144 characters each.
+    const managed = resourcesOf(base.json, 'AWS::IAM::ManagedPolicy');
+    expect(managed.length).toBeGreaterThan(3);
+    for (const [id, props] of managed) expect(sizeOf(props.PolicyDocument), id).toBeLessThan(6_144);
+    // Inline policies: 10,240 characters per role, all of them together.
+    const inline = new Map<string, number>();
+    for (const [id, props] of resourcesOf(base.json, 'AWS::IAM::Policy')) {
+      for (const role of rolesOfPolicy(base.json, id)) {
+        inline.set(role, (inline.get(role) ?? 0) + sizeOf(props.PolicyDocument));
+      }
+    }
+    for (const [role, size] of inline) expect(size, role).toBeLessThan(10_240);
+  });
+
   it('scopes data access to the table and its index, the bus, the bucket, and secrets under the prefix', () => {
     const statements = statementsOf(base.json);
     const table = resourcesOf(base.json, 'AWS::DynamoDB::Table')[0]?.[0];
@@ -221,10 +232,12 @@ describe('the Flotilla stack', () => {
     }
     // Only the API stores credentials; steps read them; discovery never touches them.
     const writers = statements.filter((s) => s.actions.includes('secretsmanager:CreateSecret'));
-    expect(writers.map((s) => s.policy)).toEqual([expect.stringMatching(/^FlotillaApiRoleDefaultPolicy/)]);
+    expect(writers.map((s) => s.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
     expect(
       statements.filter(
-        (s) => s.policy.startsWith('FlotillaDiscoveryRole') && s.actions.some((a) => a.startsWith('secrets')),
+        (s) =>
+          s.roles.some((r) => r.startsWith('FlotillaDiscoveryRole')) &&
+          s.actions.some((a) => a.startsWith('secrets')),
       ),
     ).toEqual([]);
   });
@@ -405,7 +418,7 @@ describe('the Flotilla stack', () => {
     const passers = statementsOf(base.json).filter(
       (s) => s.actions.includes('iam:PassRole') && s.resources.some((r) => r.includes('ConnectorAgentRole')),
     );
-    expect(passers.map((s) => s.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
+    expect(passers.map((s) => s.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
     expect(passers[0]?.resources).toEqual([expect.stringMatching(/^<FlotillaConnectorAgentRole\w+\.Arn>$/)]);
   });
 });
@@ -439,7 +452,7 @@ describe('user schedules', () => {
         Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       }),
     ]);
-    const own = statementsOf(base.json).filter((st) => st.policy.startsWith(role?.[0] ?? '-'));
+    const own = statementsOf(base.json).filter((st) => st.roles.includes(role?.[0] ?? '-'));
     expect(own.map((st) => [st.actions, st.resources])).toEqual([
       [
         ['lambda:InvokeFunction'],
@@ -451,7 +464,7 @@ describe('user schedules', () => {
   it('lets only the API manage schedules of its own group and pass the scheduler role', () => {
     const statements = statementsOf(base.json);
     const manage = statements.filter((st) => st.actions.includes('scheduler:CreateSchedule'));
-    expect(manage.map((st) => st.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
+    expect(manage.map((st) => st.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
     expect(manage[0]?.resources).toEqual([
       'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/Flotilla/*',
     ]);
@@ -460,7 +473,7 @@ describe('user schedules', () => {
         st.actions.includes('iam:PassRole') &&
         st.resources.some((r) => r.startsWith('<FlotillaSchedulerRole')),
     );
-    expect(pass.map((st) => st.policy)).toEqual([expect.stringMatching(/^FlotillaApiRole/)]);
+    expect(pass.map((st) => st.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
     expect(pass[0]?.conditions).toEqual({
       StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
     });
@@ -551,7 +564,9 @@ describe('options', () => {
       },
     });
     const kmsStatements = statementsOf(keyed.json).filter(
-      (st) => st.policy.startsWith('Flotilla') && st.actions.some((a) => a.startsWith('kms:')),
+      (st) =>
+        st.roles.some((r) => /^Flotilla(Api|Step|Discovery)Role/.test(r)) &&
+        st.actions.some((a) => a.startsWith('kms:')),
     );
     expect(kmsStatements.length).toBeGreaterThan(0);
     for (const st of kmsStatements) expect(st.resources).toEqual([`<${keyId}.Arn>`]);
@@ -571,16 +586,14 @@ describe('options', () => {
 
   it('lets the functions assume only the cross-account roles named', () => {
     const none = statementsOf(base.json).filter(
-      (st) => st.actions.includes('sts:AssumeRole') && st.policy.startsWith('FlotillaApi'),
+      (st) => st.actions.includes('sts:AssumeRole') && st.roles.some((r) => r.startsWith('FlotillaApiRole')),
     );
     expect(none).toEqual([]);
     const roleArn = 'arn:aws:iam::210987654321:role/flotilla-deployer';
     const s = synthesize({ assumableRoleArns: [roleArn] });
     const assume = statementsOf(s.json).filter(
       (st) =>
-        st.actions.includes('sts:AssumeRole') &&
-        /Role(Default)?Policy/.test(st.policy) &&
-        st.policy.startsWith('Flotilla'),
+        st.actions.includes('sts:AssumeRole') && st.roles.some((r) => /^Flotilla(Api|Step)Role/.test(r)),
     );
     expect(assume.length).toBeGreaterThan(0);
     for (const st of assume) expect(st.resources).toEqual([roleArn]);

@@ -89,6 +89,8 @@ export function render(value: Json): string {
 /** One IAM statement of a policy in the template, with where it is. */
 export interface StatementOf {
   readonly policy: string;
+  /** Logical ids of the roles the statement applies to. */
+  readonly roles: string[];
   readonly effect: string;
   readonly actions: string[];
   readonly resources: string[];
@@ -100,12 +102,13 @@ const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.i
 /** Every statement of every IAM policy (policies and roles' inline policies). */
 export function statementsOf(json: TemplateJson): StatementOf[] {
   const out: StatementOf[] = [];
-  const collect = (policy: string, document: unknown) => {
+  const collect = (policy: string, document: unknown, roles: string[]) => {
     const statements = list((document as { Statement?: unknown[] } | undefined)?.Statement);
     for (const raw of statements) {
       const s = raw as { Effect?: string; Action?: unknown; Resource?: unknown; Condition?: unknown };
       out.push({
         policy,
+        roles,
         effect: s.Effect ?? '',
         actions: list(s.Action as string | string[]),
         resources: list(s.Resource as Json | Json[]).map(render),
@@ -113,13 +116,13 @@ export function statementsOf(json: TemplateJson): StatementOf[] {
       });
     }
   };
-  for (const [id, props] of resourcesOf(json, 'AWS::IAM::Policy')) collect(id, props.PolicyDocument);
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const [id, props] of resourcesOf(json, type))
+      collect(id, props.PolicyDocument, rolesOfPolicy(json, id));
+  }
   for (const [id, props] of resourcesOf(json, 'AWS::IAM::Role')) {
-    for (const p of list(
-      props.Policies as Array<{ PolicyName: string; PolicyDocument: unknown }> | undefined,
-    )) {
-      collect(`${id}/${p.PolicyName}`, p.PolicyDocument);
-    }
+    const inline = list(props.Policies as Array<{ PolicyName: string; PolicyDocument: unknown }> | undefined);
+    for (const p of inline) collect(`${id}/${p.PolicyName}`, p.PolicyDocument, [id]);
   }
   return out;
 }
