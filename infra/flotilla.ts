@@ -721,6 +721,32 @@ export class Flotilla extends Construct {
       }),
       `Cluster credentials are secrets named per cluster under "${secretsPrefix}/", created as clusters are registered.`,
     );
+    // A rollout waiting for an approval keeps its task token as a secret (request-approval):
+    // steps may write those, and only those.
+    const approvals = 'flotilla/approvals/'.startsWith(`${secretsPrefix}/`)
+      ? 'flotilla/approvals'
+      : `${secretsPrefix}/flotilla/approvals`;
+    add(
+      [step],
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:RestoreSecret',
+          'secretsmanager:TagResource',
+        ],
+        resources: [
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${approvals}/*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+      'Approval task tokens are secrets named per deployment at run time, under the approvals prefix only.',
+    );
     if (key) {
       add(
         [api, step, discovery],
@@ -750,8 +776,10 @@ export class Flotilla extends Construct {
       }),
       "Executions of Flotilla's own state machines, named after execution ids made at run time.",
     );
+    // Approvals answer a waiting task from the API; a pause asked for while the approval request
+    // is being made is answered by that step itself.
     add(
-      [api],
+      [api, step],
       new iam.PolicyStatement({
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
         resources: machines,

@@ -221,18 +221,24 @@ describe('the Flotilla stack', () => {
       expect(s.resources.sort()).toEqual([`<${table}.Arn>`, `<${table}.Arn>/index/gsi1`]);
       expect(s.actions).not.toContain('dynamodb:Scan');
     }
+    const secretsArn = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:flotilla/';
     for (const s of statements.filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')))) {
-      expect(s.resources).toEqual([
-        'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:flotilla/*',
-      ]);
+      expect([[`${secretsArn}*`], [`${secretsArn}approvals/*`]]).toContainEqual(s.resources);
     }
     for (const s of statements.filter((s) => s.actions.includes('events:PutEvents'))) {
       expect(s.resources).toHaveLength(1);
       expect(s.resources[0]).toMatch(/^<FlotillaBus\w+\.Arn>$/);
     }
-    // Only the API stores credentials; steps read them; discovery never touches them.
+    // Only the API stores credentials; steps read them (and write approval tokens only);
+    // discovery never touches them.
     const writers = statements.filter((s) => s.actions.includes('secretsmanager:CreateSecret'));
-    expect(writers.map((s) => s.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
+    expect(writers.map((s) => [s.roles, s.resources])).toEqual(
+      expect.arrayContaining([
+        [[expect.stringMatching(/^FlotillaApiRole/)], [`${secretsArn}*`]],
+        [[expect.stringMatching(/^FlotillaStepRole/)], [`${secretsArn}approvals/*`]],
+      ]),
+    );
+    expect(writers).toHaveLength(2);
     expect(
       statements.filter(
         (s) =>
