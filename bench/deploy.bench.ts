@@ -191,16 +191,20 @@ interface WorkflowPass {
   readonly ms: number;
   readonly requestMs: number;
   readonly run: RunRecord;
+  /** The DynamoDB commands the store sent, summed up (set once the pass is over). */
+  commands?: string;
 }
 
 async function deployThrough(plane: ControlPlane, group: string, namespace: string): Promise<WorkflowPass> {
   // Cold connections, like the floor's: the import probe left the control plane's clients open.
   await (plane.deps.clusters as KubernetesGateway).close();
+  // Packed before the clock starts, as a CLI packs the chart before it sends the request.
+  const source = chartSource(CHART);
   const started = performance.now();
   const result = await createDeployment(plane.deps, {
     name: group === 'main' ? DEPLOYMENT : `${DEPLOYMENT}-${group}`,
     namespace,
-    source: chartSource(CHART),
+    source,
     values: VALUES,
     target: { selector: { matchLabels: { bench: group } } },
     strategy: { maxParallel: CONCURRENCY },
@@ -260,29 +264,14 @@ async function floorPass(
   };
 }
 
-/** Store calls by operation (DynamoDB command), counted by a middleware on the control plane's client. */
-class StoreCalls {
-  readonly counts = new Map<string, number>();
-  on = false;
-
-  attach(plane: ControlPlane): void {
-    plane.table.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (this.on) {
-          const name = String(context.commandName ?? 'unknown').replace(/Command$/, '');
-          this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'benchStoreCalls' },
-    );
-  }
-
-  summary(): string {
-    const total = [...this.counts.values()].reduce((a, b) => a + b, 0);
-    const parts = [...this.counts.entries()].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`);
-    return `${total} (${parts.join(', ')})`;
-  }
+/** DynamoDB commands sent between two counts, by operation, largest first. */
+function commandsBetween(before: Record<string, number>, after: Record<string, number>): string {
+  const delta = Object.entries(after)
+    .map(([name, count]) => [name, count - (before[name] ?? 0)] as const)
+    .filter(([, count]) => count > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = delta.reduce((sum, [, count]) => sum + count, 0);
+  return `${total} (${delta.map(([name, count]) => `${name} ${count}`).join(', ')})`;
 }
 
 /** One measured pass: its value, wall time, and CPU time of each process. */
@@ -313,8 +302,6 @@ export async function run(): Promise<void> {
       tunables: { batchSize: BATCH, maxParallel: CONCURRENCY, requestConcurrency: REQUEST_CONCURRENCY },
     });
     plane = started;
-    const storeCalls = new StoreCalls();
-    storeCalls.attach(started);
     await importFleet(started, fleet, WARM);
     const floorA = await floorPass(started, fleet, 'main', 'floor-a', floorRenderer);
     const floorB = await floorPass(started, fleet, 'main', 'floor-b', floorRenderer);
@@ -323,7 +310,12 @@ export async function run(): Promise<void> {
     const simCpu = async () => (SIM_MODE === 'child' ? (await fleet.usage()).cpuMs : undefined);
     const viaFloor = async (pass: FloorPass): Promise<Pass<number>> => {
       const sim0 = await simCpu();
+      const mark0 = process.hrtime.bigint() / 1000n;
       const result = await floorChild.ask<FloorResult>({ op: 'floor', pass });
+      if (process.env.BENCH_MARKS) {
+        const namespace = (Object.values(pass.sets)[0]?.[0]?.metadata.name ?? '').replace(/[^a-z0-9-]/g, '');
+        process.stderr.write(`mark floor ${namespace} ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
+      }
       const sim1 = await simCpu();
       return {
         value: result.requests,
@@ -338,11 +330,9 @@ export async function run(): Promise<void> {
       const elu0 = performance.eventLoopUtilization();
       const mark0 = process.hrtime.bigint() / 1000n;
       const date0 = Date.now();
-      storeCalls.counts.clear();
-      storeCalls.on = true;
-      const value = await deployThrough(started, group, namespace).finally(() => {
-        storeCalls.on = false;
-      });
+      const commands0 = await started.storeCommands();
+      const value = { ...(await deployThrough(started, group, namespace)), commands: '' };
+      value.commands = commandsBetween(commands0, await started.storeCommands());
       const cpuMs = usage().cpuMs - cpu0;
       const busy = performance.eventLoopUtilization(elu0).utilization;
       // For `--cpu-prof`: the pass's window on the profile's clock (monotonic microseconds).
@@ -386,6 +376,14 @@ export async function run(): Promise<void> {
     const floorHeld = await fleet.census('floor-a');
 
     const transitions = run.events.filter((e) => e.type === 'StateEntered').length;
+    // How full the 50 slots were while clusters were being applied: each result's duration is its
+    // cluster's apply (render read to target written), over the span from first start to last end.
+    const spans = results.flatMap((r) =>
+      r.durationMs === undefined ? [] : [{ end: Date.parse(r.updatedAt), ms: r.durationMs }],
+    );
+    const firstStart = Math.min(...spans.map((x) => x.end - x.ms));
+    const lastEnd = Math.max(...spans.map((x) => x.end));
+    const inFlight = spans.reduce((sum, x) => sum + x.ms, 0) / Math.max(1, lastEnd - firstStart);
     const invocations = run.stats.totalInvocations;
     const floorMs = (before.ms + after.ms) / 2;
     const cpu = (pass: Pass<unknown>) =>
@@ -421,7 +419,8 @@ export async function run(): Promise<void> {
       `state transitions: ${transitions} = ${(transitions / CLUSTERS).toFixed(3)} per cluster   (target ≤ 1)`,
       `handler invocations: ${invocations} = ${(invocations / CLUSTERS).toFixed(3)} per cluster   (target ≤ 0.2)`,
       `handler time: ${handler}`,
-      `store calls during the workflow: ${storeCalls.summary()}`,
+      `clusters being applied at once, on average: ${inFlight.toFixed(1)} of ${CONCURRENCY} over ${secs(lastEnd - firstStart)} (mean ${secs(spans.reduce((sum, x) => sum + x.ms, 0) / Math.max(1, spans.length))} per cluster)`,
+      `store calls during the workflow: ${workflow.value.commands}`,
       `largest state payload ${run.stats.maxPayloadBytes} B; ${run.stats.retries} retries; ${run.events.length} events`,
       `checked: ${targets.length} targets Succeeded at revision 1, ${results.length} results; objects per cluster (count: clusters) workflow ${JSON.stringify(held)}, floor ${JSON.stringify(floorHeld)}`,
       `peak RSS: control plane ${mib(usage().maxRssBytes)}, floor ${mib((await floorChild.ask<Usage>({ op: 'usage' })).maxRssBytes)}${simRss}`,

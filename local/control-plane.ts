@@ -23,7 +23,7 @@ import { UlidGenerator } from '../adapters/local/ids.ts';
 import { LocalSecretStore } from '../adapters/local/secret-store.ts';
 import { HttpChartVersions } from '../adapters/scheduler/chart-versions.ts';
 import type { Labels } from '../domain/model.ts';
-import type { CredentialsProvider } from '../domain/ports.ts';
+import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
@@ -34,6 +34,7 @@ import { AslRunner, type AslRunnerOptions } from './asl-runner.ts';
 import { LocalCron } from './cron.ts';
 import { startDynamoServer } from './dynamodb-server.ts';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
+import { startStoreThread } from './store-thread.ts';
 
 export interface ControlPlaneOptions {
   /** API port on 127.0.0.1. @default 0 (ephemeral) */
@@ -56,9 +57,10 @@ export interface ControlPlaneOptions {
   /** Tunables over the defaults. */
   readonly tunables?: Partial<Tunables>;
   /**
-   * Run the embedded DynamoDB (dynalite) in a worker thread, so its request handling runs beside
-   * the handlers instead of on their event loop (a 1,000-cluster deploy makes ~1,400 store calls;
-   * in process they kept the control plane's event loop 97% busy, in a thread 82%).
+   * Run the store — dynalite and the DynamoStore with its SDK client — in a worker thread
+   * (local/store-thread.ts), so that neither the ~1 ms of SDK work per store call nor dynalite's
+   * request handling runs on the event loop of the handlers and the Kubernetes client, which was
+   * the bottleneck of the 1,000-cluster deploy bench. `false`: both in this thread.
    * @default true
    */
   readonly dynamoThread?: boolean;
@@ -92,6 +94,8 @@ export interface ControlPlane {
   readonly imported: ImportClustersResult;
   /** The embedded DynamoDB table, for tools and tests that read it raw. */
   readonly table: { readonly client: DynamoDBClient; readonly tableName: string };
+  /** DynamoDB commands the store has sent so far, by operation (for benchmarks). */
+  storeCommands(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +119,46 @@ function mergeImports(into: ImportClustersResult, more: ImportClustersResult): v
   into.failed.push(...more.failed);
 }
 
+/** The embedded store, wherever it runs. */
+interface EmbeddedStore {
+  readonly store: Store;
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  commands(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+async function threadStore(options: { dataDir?: string }): Promise<EmbeddedStore> {
+  const thread = await startStoreThread(options);
+  return {
+    store: thread.store,
+    client: thread.client,
+    tableName: thread.tableName,
+    commands: () => thread.commands(),
+    stop: () => thread.stop(),
+  };
+}
+
+async function inProcessStore(options: { dataDir?: string }, clock: Clock): Promise<EmbeddedStore> {
+  const dynamo = await startDynamoServer(options);
+  const commands = new Map<string, number>();
+  dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      commands.set(name, (commands.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'flotillaStoreCommandCount' },
+  );
+  return {
+    store: new DynamoStore({ client: dynamo.client, tableName: dynamo.tableName, clock }),
+    client: dynamo.client,
+    tableName: dynamo.tableName,
+    commands: async () => Object.fromEntries(commands),
+    stop: () => dynamo.stop(),
+  };
+}
+
 /** Start everything; `stop()` tears it down in reverse order. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -130,12 +174,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   try {
     const tunables: Tunables = { ...DEFAULT_TUNABLES, ...options.tunables };
     const dataDir = options.dataDir;
-    const dynamo = await startDynamoServer({
-      ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
-      thread: options.dynamoThread ?? true,
-    });
-    cleanups.push(() => dynamo.stop());
     const clock = new SystemClock();
+    const dynamoDir = dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {};
+    const embedded = await (options.dynamoThread === false
+      ? inProcessStore(dynamoDir, clock)
+      : threadStore(dynamoDir));
+    cleanups.push(() => embedded.stop());
     const blobs = dataDir ? new DirectoryBlobStore(join(dataDir, 'blobs')) : new MemoryBlobStore();
     const secrets = new LocalSecretStore(dataDir ? { dir: dataDir } : {});
     const bus = new LocalEventBus();
@@ -159,7 +203,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     });
     const cron = new LocalCron({ fire: (fire) => fireSchedule(deps, fire) });
     const deps: Deps = {
-      store: new DynamoStore({ client: dynamo.client, tableName: dynamo.tableName, clock }),
+      store: embedded.store,
       blobs,
       secrets,
       renderer,
@@ -225,8 +269,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       });
       cleanups.push(() => removeEndpointFile(endpointFile, api.url));
     }
-    const table = { client: dynamo.client, tableName: dynamo.tableName };
-    return { url: api.url, token: api.token, deps, bus, runner, cron, simulator, imported, table, stop };
+    const table = { client: embedded.client, tableName: embedded.tableName };
+    return {
+      url: api.url,
+      token: api.token,
+      deps,
+      bus,
+      runner,
+      cron,
+      simulator,
+      imported,
+      table,
+      storeCommands: embedded.commands,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
