@@ -34,7 +34,11 @@
  * executions and on results and batches. An execution's progress counts are top-level numbers
  * (`cnt_total`, `cnt_succeeded`, …) so that `addExecutionCounts` is one atomic `ADD`; they are
  * folded back into `counts` when read. A deployment's `lock` is its own attribute, written only by
- * acquireLock/releaseLock.
+ * acquireLock/releaseLock. A target's `inventory` (the objects applied, read back whole, never
+ * queried into) is stored as one JSON string attribute, `inventoryJson`: a list of maps would be
+ * marshalled, validated and encoded attribute by attribute on every write and read (a 20-object
+ * inventory is ~120 attribute values), and takes more item bytes. Items written before with a list
+ * `inventory` still read.
  *
  * Records are validated with their zod schemas before every write (ValidationError naming the
  * field; a few microseconds each) and are not parsed again when read: the table only ever holds
@@ -166,6 +170,23 @@ function executionOf(item: Item): Execution {
   }
   record.counts = countsOf(item);
   return record as Execution;
+}
+
+/** A target as its item stores it: the inventory as one JSON string (see the module comment). */
+function targetItem(target: Target): Item & ItemKey {
+  const { inventory, ...rest } = target;
+  return {
+    ...keys.target(target.tenant, target.deployment, target.cluster),
+    ...keys.targetIndex(target.tenant, target.deployment, target.cluster),
+    entity: 'Target',
+    ...rest,
+    inventoryJson: JSON.stringify(inventory),
+  };
+}
+
+function targetOf(item: Item): Target {
+  const { inventoryJson, ...rest } = recordOf<Target & { inventoryJson?: unknown }>(item);
+  return typeof inventoryJson === 'string' ? { ...rest, inventory: JSON.parse(inventoryJson) } : rest;
 }
 
 function countsOf(item: Item): ProgressCounts {
@@ -451,12 +472,7 @@ export class DynamoStore implements Store {
     const record = withoutUndefined(checkRecord(Target, target, 'target'));
     const expected = record.recordVersion;
     const next = { ...record, recordVersion: expected + 1 };
-    const item = {
-      ...keys.target(record.tenant, record.deployment, record.cluster),
-      ...keys.targetIndex(record.tenant, record.deployment, record.cluster),
-      entity: 'Target',
-      ...next,
-    };
+    const item = targetItem(next);
     const id = `${record.deployment}/${record.cluster}`;
     if (expected === 0) {
       await this.#create(item, () => {
@@ -473,29 +489,18 @@ export class DynamoStore implements Store {
       const record = withoutUndefined(checkRecord(Target, target, `targets[${i}]`));
       return { ...record, recordVersion: record.recordVersion + 1 };
     });
-    await this.#batchWrite(
-      stored.map((next) => ({
-        PutRequest: {
-          Item: {
-            ...keys.target(next.tenant, next.deployment, next.cluster),
-            ...keys.targetIndex(next.tenant, next.deployment, next.cluster),
-            entity: 'Target',
-            ...next,
-          },
-        },
-      })),
-    );
+    await this.#batchWrite(stored.map((next) => ({ PutRequest: { Item: targetItem(next) } })));
     return stored;
   }
 
   async getTarget(tenant: string, deployment: string, cluster: string): Promise<Target | undefined> {
     const item = await this.#get(keys.target(tenant, deployment, cluster));
-    return item && recordOf<Target>(item);
+    return item && targetOf(item);
   }
 
   async getTargets(tenant: string, deployment: string, clusters: readonly string[]): Promise<Target[]> {
     const items = await this.#batchGet(clusters.map((cluster) => keys.target(tenant, deployment, cluster)));
-    return items.map((item) => recordOf<Target>(item));
+    return items.map((item) => targetOf(item));
   }
 
   async listTargets(tenant: string, deployment: string): Promise<Target[]> {
@@ -506,7 +511,7 @@ export class DynamoStore implements Store {
         ':prefix': keys.targetPrefix,
       },
     });
-    return items.map((item) => recordOf<Target>(item));
+    return items.map((item) => targetOf(item));
   }
 
   async listTargetsByCluster(tenant: string, cluster: string): Promise<Target[]> {
@@ -518,7 +523,7 @@ export class DynamoStore implements Store {
       },
       { consistent: false },
     );
-    return items.map((item) => recordOf<Target>(item));
+    return items.map((item) => targetOf(item));
   }
 
   async deleteTarget(tenant: string, deployment: string, cluster: string): Promise<void> {
