@@ -14,6 +14,7 @@ import { type ApiHandler, apiHandler } from '../functions/api/http.ts';
 import { openApiRoutes } from '../functions/api/openapi.ts';
 import { API_ROUTE_GROUPS } from '../functions/api/route-groups.ts';
 import type { DepsProvider } from '../usecases/deps.ts';
+import { isConsolePath, serveConsole } from './console-server.ts';
 
 export interface ApiServerOptions {
   readonly deps: DepsProvider;
@@ -25,6 +26,11 @@ export interface ApiServerOptions {
   readonly token?: string;
   /** @default MAX_BODY_BYTES */
   readonly maxBodyBytes?: number;
+  /**
+   * Serve the web console under `/console/` (local/console-server.ts). The page carries no data,
+   * so it needs no token; its API calls send one. @default true
+   */
+  readonly console?: boolean;
 }
 
 /** A running local API server. */
@@ -164,6 +170,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const requestId = randomUUID();
     try {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (options.console !== false && isConsolePath(url.pathname)) {
+        await serveConsole(req, res, { apiBase: '', apiLabel: 'local control plane' });
+        return;
+      }
       if (!authorized(req.headers.authorization, expected)) {
         req.resume();
         sendError(res, new UnauthorizedError('missing or wrong bearer token'), requestId, {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
 import { registerConnect } from './connect.ts';
+import { registerConsole } from './console.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
@@ -22,4 +23,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerDrift,
   registerSchedules,
   registerEvents,
+  registerConsole,
 ];

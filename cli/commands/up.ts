@@ -52,6 +52,7 @@ export function registerUp(program: Command): void {
       const { imported, failed } = plane.imported;
       const lines = [
         `Flotilla API:   ${plane.url}`,
+        `Console:        ${plane.url}/console/#token=${encodeURIComponent(plane.token)}`,
         `Token:          in ${endpointFile} (the CLI reads it from there)`,
         ...(imported.length + failed.length > 0
           ? [`Clusters:       ${imported.length} imported, ${failed.length} failed`]
