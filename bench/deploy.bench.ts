@@ -386,6 +386,7 @@ export async function run(): Promise<void> {
     const inFlight = spans.reduce((sum, x) => sum + x.ms, 0) / Math.max(1, lastEnd - firstStart);
     const invocations = run.stats.totalInvocations;
     const floorMs = (before.ms + after.ms) / 2;
+    const total = (pass: Pass<unknown>) => pass.cpuMs + (pass.simCpuMs ?? 0);
     const cpu = (pass: Pass<unknown>) =>
       `CPU ${secs(pass.cpuMs)}${pass.simCpuMs !== undefined ? ` + ${secs(pass.simCpuMs)} simulator` : ''}`;
     const handler = Object.entries(run.stats.handlerMs)
@@ -416,6 +417,7 @@ export async function run(): Promise<void> {
       `floor (plain undici loop) after the workflow:  ${secs(after.ms)}, ${after.value} requests, ${cpu(after)}`,
       `workflow (createDeployment → run ended): ${secs(workflow.ms)} (the request ${secs(workflow.value.requestMs)}), ${cpu(workflow)}; control plane event loop busy ${((workflow.busy ?? 0) * 100).toFixed(0)}%`,
       `ratio workflow / mean floor: ${(workflow.ms / floorMs).toFixed(2)}   (target ≤ 1.3)`,
+      `CPU of all processes (control plane with its threads and helm, or floor, + simulator): workflow ${secs(total(workflow))}, floor ${secs(total(before))} and ${secs(total(after))}; ratio to their mean ${(total(workflow) / ((total(before) + total(after)) / 2)).toFixed(2)}`,
       `state transitions: ${transitions} = ${(transitions / CLUSTERS).toFixed(3)} per cluster   (target ≤ 1)`,
       `handler invocations: ${invocations} = ${(invocations / CLUSTERS).toFixed(3)} per cluster   (target ≤ 0.2)`,
       `handler time: ${handler}`,
