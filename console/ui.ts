@@ -40,6 +40,11 @@ const TONES: Readonly<Record<string, string>> = {
   RolledBack: 'warn',
 };
 
+/** The colour family of a state: ok, busy, bad, warn or idle. */
+export function toneOf(state: string): string {
+  return TONES[state] ?? 'idle';
+}
+
 /** The label a state is shown with. */
 export function stateLabel(state: string): string {
   return STATE_LABELS[state] ?? state;
@@ -121,7 +126,14 @@ export function table<T>(caption: string, columns: readonly Column<T>[], rows: r
           h(
             'tr',
             null,
-            columns.map((c) => h('td', { 'data-label': c.label, class: c.className }, c.cell(row))),
+            // One wrapper per cell: the narrow layout puts the label and this side by side.
+            columns.map((c) =>
+              h(
+                'td',
+                { 'data-label': c.label, class: c.className },
+                h('div', { class: 'cell' }, c.cell(row)),
+              ),
+            ),
           ),
         ),
       ),

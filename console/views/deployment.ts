@@ -31,6 +31,7 @@ import {
   syncTiles,
   type TileData,
   table,
+  toneOf,
   when,
 } from '../ui.ts';
 import { poll, type ViewContext } from '../view.ts';
@@ -505,7 +506,10 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     buttons.approve.disabled = !waiting;
     buttons.pause.disabled = !live || execution?.rollout?.pauseRequested !== undefined;
     buttons.cancel.disabled = !live;
-    buttons.resume.disabled = deployment.lock !== undefined;
+    // Resume re-runs what is not at the desired revision: nothing to offer when all of it is.
+    buttons.resume.disabled =
+      deployment.lock !== undefined ||
+      s.clusters.every((c) => c.state === 'Succeeded' || c.state === 'Removed');
     buttons.rollback.disabled = deployment.lock !== undefined || (history?.revisions.length ?? 0) < 2;
 
     fillIfChanged(execSummary, execution ?? null, () =>
@@ -524,6 +528,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     );
     fillIfChanged(counts, execution?.counts ?? null, () => (execution ? countsView(execution.counts) : null));
     note.textContent = s.note ?? '';
+    note.dataset.tone = execution ? toneOf(execution.status) : 'idle';
     note.hidden = !s.note;
     renderWaves(s);
     targetSummary.textContent = `Every cluster as a table (${s.clusters.length})`;
@@ -582,7 +587,9 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
       await loadHistory(false);
       render(status);
       const scanning = await loadDrift(false);
-      return isLive(status.execution) || scanning ? LIVE_MS : IDLE_MS;
+      // Each read lists every target: a big fleet is read less often (1 s per 500 clusters).
+      const scale = Math.max(1, Math.ceil(status.clusters.length / 500));
+      return (isLive(status.execution) || scanning ? LIVE_MS : IDLE_MS) * scale;
     } catch (error) {
       if (isAbort(error)) throw error;
       fillIfChanged(loadError, { error: String(error) }, () => problem(error, `Loading ${name}`));

@@ -42,7 +42,7 @@ function row(item: EventItem): HTMLTableRowElement {
     h('td', { 'data-label': '#' }, String(item.seq)),
     h('td', { 'data-label': 'Time' }, when(item.time)),
     h('td', { 'data-label': 'Type' }, h('span', { class: 'event-type', 'data-type': item.type }, item.type)),
-    h('td', { 'data-label': 'Subject' }, subject),
+    h('td', { 'data-label': 'Subject' }, h('div', { class: 'cell' }, subject)),
     h(
       'td',
       { 'data-label': 'Detail', class: 'wide' },
