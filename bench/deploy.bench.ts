@@ -15,16 +15,29 @@
  * - Cold connections for both. Each pass opens its own TLS connections (the floor makes new
  *   agents per pass; the control plane's cluster clients are closed before its pass), as a Lambda
  *   invocation would.
- * - Same objects: the floor renders the chart with the same values (per-cluster `region`) and
- *   stamps them as the apply step does; it only differs in the namespace.
+ * - Same objects: the floor renders the chart with the same values (each cluster's, resolved as
+ *   the workflow resolves them) and stamps them as the apply step does; it only differs in the
+ *   namespace. Its renders are made before its clock starts; the workflow's renders are part of
+ *   the deploy it measures.
  * - Both warmed up first (JIT, simulator code paths) on clusters that are not measured.
  *
- * The simulator runs in a child process by default (`BENCH_SIM=inline` keeps it in this one):
- * both measurements then pay its CPU alike, on the other core, instead of the simulator competing
- * with the control plane (or the floor's loop) for this process's event loop.
+ * Processes: the simulator runs in a child process (bench/deploy-children.ts) by default, so both
+ * measurements pay its CPU alike and it does not compete with the control plane for one event
+ * loop (`BENCH_SIM=inline` keeps it in the control plane's process: measured, the workflow then
+ * takes about twice as long, the event loop serving both the clients and a thousand simulated API
+ * servers). The floor runs in a child process of its own, a clean process with nothing else in it.
+ * The control plane runs here as `flotilla up` runs it (its store in a worker thread).
+ *
+ * Printed besides wall times: CPU per process (the control plane's includes its threads and the
+ * helm processes it ran), the share of the pass the control plane's event loop was busy, state
+ * transitions (from the run's event log) and handler invocations per cluster, handler time by
+ * state, how many clusters were being applied at once on average, the store's DynamoDB commands,
+ * checks of what the workflow did (targets, results, objects per cluster), and peak RSS.
  *
  * Environment: BENCH_CLUSTERS (1000), BENCH_CONCURRENCY (50), BENCH_BATCH (tunables.batchSize,
- * 25), BENCH_SIM (child | inline), BENCH_WARM (clusters used to warm up, 50).
+ * 25), BENCH_VALUES (none | region), BENCH_SIM (child | inline), BENCH_WARM (clusters used to warm
+ * up, 50), BENCH_DYNAMO_THREAD (0: the store in the control plane's thread), BENCH_MARKS (print
+ * the passes' windows for --cpu-prof), BENCH_CHILD_PROF (a directory: profile the children too).
  */
 // First, as the control plane does: no X-Ray async hook in this process (see the module).
 import '../local/quiet-tracing.ts';
@@ -66,7 +79,14 @@ const REQUEST_CONCURRENCY = 4;
 const CHART = join(import.meta.dirname, '..', 'test', 'fixtures', 'charts', 'twenty');
 const TENANT = 'default';
 const DEPLOYMENT = 'bench';
-const VALUES = { region: '${cluster.region}', message: 'deployed by the bench' };
+/**
+ * The deployment's values. `none` (the default): the chart's own, so every cluster gets the same
+ * render, as issue 3's bench reads. `region`: `region: ${cluster.region}`, one render per region
+ * (about two dozen on the simulated fleet), each rendered by helm during the deploy.
+ */
+const VALUES_MODE = process.env.BENCH_VALUES === 'region' ? 'region' : 'none';
+const VALUES =
+  VALUES_MODE === 'region' ? { region: '${cluster.region}', message: 'deployed by the bench' } : {};
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: the simulator, and the floor
@@ -410,7 +430,7 @@ export async function run(): Promise<void> {
         .join(
           '',
         )}npm run bench -- deploy   (node ${process.version}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''})`,
-      `${CLUSTERS} simulated clusters × ${objectsPerCluster} objects (chart test/fixtures/charts/twenty, values per region), ${CONCURRENCY} clusters at once, ${REQUEST_CONCURRENCY} requests per cluster at once, batches of ${BATCH}`,
+      `${CLUSTERS} simulated clusters × ${objectsPerCluster} objects (chart test/fixtures/charts/twenty, ${VALUES_MODE === 'region' ? 'values per region' : 'its default values'}), ${CONCURRENCY} clusters at once, ${REQUEST_CONCURRENCY} requests per cluster at once, batches of ${BATCH}`,
       `simulator: ${SIM_MODE === 'child' ? 'its own process' : "in the control plane's process"}, readyDelayMs 0; floor: its own process; every pass creates (a fresh namespace on a warm simulator) over new connections; both warmed up on ${WARM} other clusters`,
       `load average before ${load.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
       `floor (plain undici loop) before the workflow: ${secs(before.ms)}, ${before.value} requests, ${cpu(before)}`,
