@@ -5,7 +5,7 @@
  * Failed — the per-cluster table, revision and execution history, and drift per cluster, object
  * and field path. Polls fast while an operation runs, slowly otherwise.
  */
-import { isAbort, seg } from '../api.ts';
+import { ApiProblem, isAbort, seg } from '../api.ts';
 import { announce, fill, fillIfChanged, h, uid } from '../dom.ts';
 import { between, count, countsLine, duration, waveTitle } from '../format.ts';
 import type {
@@ -352,7 +352,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
   };
   const toolbar = h(
     'div',
-    { class: 'toolbar', role: 'toolbar', 'aria-label': 'Rollout actions' },
+    { class: 'toolbar', role: 'group', 'aria-label': 'Rollout actions' },
     buttons.approve,
     buttons.pause,
     buttons.resume,
@@ -593,6 +593,8 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     } catch (error) {
       if (isAbort(error)) throw error;
       fillIfChanged(loadError, { error: String(error) }, () => problem(error, `Loading ${name}`));
+      // A deployment that does not exist will not appear by asking again.
+      if (error instanceof ApiProblem && error.status === 404) return undefined;
       throw error;
     }
   });

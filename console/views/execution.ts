@@ -2,7 +2,7 @@
  * One execution: type, status, counts, its waves, and the result of each cluster as a tile and a
  * table row. Polls while the execution runs.
  */
-import { isAbort, seg } from '../api.ts';
+import { ApiProblem, isAbort, seg } from '../api.ts';
 import { fill, fillIfChanged, h } from '../dom.ts';
 import { between, duration, waveTitle } from '../format.ts';
 import type { ExecutionDetail, ExecutionResult } from '../types.ts';
@@ -143,6 +143,7 @@ export async function executionView(ctx: ViewContext): Promise<void> {
     } catch (error) {
       if (isAbort(error)) throw error;
       fillIfChanged(loadError, { error: String(error) }, () => problem(error, `Loading execution ${id}`));
+      if (error instanceof ApiProblem && error.status === 404) return undefined;
       throw error;
     }
   });

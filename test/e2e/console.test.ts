@@ -66,8 +66,8 @@ beforeAll(async () => {
   plane = await startControlPlane({
     simulate: 9,
     waitMs: 50,
-    // Workloads take 1.5 s to become ready, so a cluster is seen Progressing between two polls.
-    simulator: { readyDelayMs: 1_500 },
+    // Workloads take 2 s to become ready, so a cluster is seen Progressing between two polls.
+    simulator: { readyDelayMs: 2_000 },
     tunables: { healthPollSeconds: 1, requestTimeoutMs: 2_000 },
   });
   context = await chromium.launchPersistentContext(profile, {
@@ -144,6 +144,11 @@ const MANIFESTS = {
   ],
 };
 
+/** expect.poll with room for a loaded CI machine (vitest's default gives up after 1 s). */
+function soon<T>(read: () => Promise<T> | T, timeout = 20_000) {
+  return expect.poll(read, { timeout, interval: 100 });
+}
+
 /** data-state of each tile of a group (`rollout:0` is the run's first wave). */
 async function tileStates(page: Page, group: string): Promise<string[]> {
   return page
@@ -174,30 +179,30 @@ describe('the console in a browser', () => {
     // Act
     await page.goto(consoleUrl());
     // Assess: every cluster, with what the table promises
-    await expect.poll(() => rowNames(page)).toEqual(ALL);
+    await soon(() => rowNames(page)).toEqual(ALL);
     // The token left the address bar (and this history entry) as soon as the page read it.
     expect(page.url()).toBe(`${plane.url}/console/`);
     const first = page.locator('table tbody tr').first();
-    await expect
-      .poll(() => first.textContent())
-      .toMatch(/sim-001EKSus-east-1.*Active.*env=prod.*fleet=simulated.*tier=web/);
+    await soon(() => first.textContent()).toMatch(
+      /sim-001EKSus-east-1.*Active.*env=prod.*fleet=simulated.*tier=web/,
+    );
     await screenshot(page, 'fleet');
 
     // Act: the simulated fleet's env label cycles prod, staging, dev
     await page.getByLabel('Label selector').fill('env=prod');
     await page.getByLabel('Label selector').press('Enter');
     // Assess
-    await expect.poll(() => rowNames(page)).toEqual(['sim-001', 'sim-004', 'sim-007']);
+    await soon(() => rowNames(page)).toEqual(['sim-001', 'sim-004', 'sim-007']);
     expect(new URL(page.url()).search).toBe('?selector=env%3Dprod');
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('3 clusters match env=prod');
+    await soon(() => page.getByRole('status').first().textContent()).toBe('3 clusters match env=prod');
 
     // Act: a selector the API refuses
     await page.getByLabel('Label selector').fill('env==prod,');
     await page.getByRole('button', { name: 'Filter' }).click();
     // Assess: the 400's issue is on the field, which says it is invalid
     const field = page.getByLabel('Label selector');
-    await expect.poll(() => field.getAttribute('aria-invalid')).toBe('true');
-    await expect.poll(() => page.locator('.field-error').textContent()).toMatch(/^selector: .*env==prod/);
+    await soon(() => field.getAttribute('aria-invalid')).toBe('true');
+    await soon(() => page.locator('.field-error').textContent()).toMatch(/^selector: .*env==prod/);
     expect(await page.locator('table').count()).toBe(0);
   });
 
@@ -205,7 +210,7 @@ describe('the console in a browser', () => {
     // Prepare: nine clusters, two in a first wave that needs an approval before the rest
     const page = await openPage();
     await page.goto(consoleUrl('/deployments'));
-    await expect.poll(() => page.locator('.empty-title').textContent()).toBe('No deployments yet.');
+    await soon(() => page.locator('.empty-title').textContent()).toBe('No deployments yet.');
     const created = await api('PUT', '/deployments/canary', {
       name: 'canary',
       namespace: 'canary',
@@ -217,14 +222,12 @@ describe('the console in a browser', () => {
 
     // Act: from the list to the deployment
     await page.getByRole('link', { name: 'canary', exact: true }).click();
-    await expect.poll(() => page.url()).toBe(`${plane.url}/console/deployments/canary`);
+    await soon(() => page.url()).toBe(`${plane.url}/console/deployments/canary`);
 
     // Assess: wave 1 turns Succeeded while wave 2 stays Pending, waiting for the approval
-    await expect
-      .poll(() => tileStates(page, 'rollout:0'), { timeout: 60_000 })
-      .toEqual(['Succeeded', 'Succeeded']);
+    await soon(() => tileStates(page, 'rollout:0'), 60_000).toEqual(['Succeeded', 'Succeeded']);
     const approve = page.getByRole('button', { name: 'Approve', exact: true });
-    await expect.poll(() => approve.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await soon(() => approve.isEnabled(), 30_000).toBe(true);
     expect(await tileStates(page, 'rollout:1')).toEqual(Array(7).fill('ToApply'));
     const pending = await page.locator('[data-group="rollout:1"] .tile .tile-state').allTextContents();
     expect(pending).toEqual(Array(7).fill('Pending'));
@@ -233,7 +236,7 @@ describe('the console in a browser', () => {
       'Wave 1 Waiting for approval',
     );
     expect(await page.locator('.note').textContent()).toContain('waiting for an approval after wave 1');
-    await expect.poll(() => page.locator('[data-count="succeeded"]').textContent()).toBe('2');
+    await soon(() => page.locator('[data-count="succeeded"]').textContent()).toBe('2');
     expect(await page.locator('[data-count="pending"]').textContent()).toBe('7');
     await screenshot(page, 'rollout-waiting');
 
@@ -254,15 +257,11 @@ describe('the console in a browser', () => {
     await page.keyboard.press('Enter');
 
     // Assess: every tile ends Succeeded, after moving forward only
-    await expect
-      .poll(() => page.locator('.action-status').first().textContent())
-      .toBe('Approved: the rollout goes on after wave 1.');
-    await expect
-      .poll(() => tileStates(page, 'rollout:1'), { timeout: 60_000 })
-      .toEqual(Array(7).fill('Succeeded'));
-    await expect
-      .poll(() => page.locator('.title-row .badge').textContent(), { timeout: 30_000 })
-      .toBe('Succeeded');
+    await soon(() => page.locator('.action-status').first().textContent()).toBe(
+      'Approved: the rollout goes on after wave 1.',
+    );
+    await soon(() => tileStates(page, 'rollout:1'), 60_000).toEqual(Array(7).fill('Succeeded'));
+    await soon(() => page.locator('.title-row .badge').textContent(), 30_000).toBe('Succeeded');
     const seen = (await page.evaluate('window.__tileStates')) as Record<string, string[]>;
     for (const cluster of ALL.slice(2)) {
       expect(seen[cluster]?.[0]).toBe('ToApply');
@@ -284,9 +283,7 @@ describe('the console in a browser', () => {
     expect(execution?.status).toBe('Succeeded');
     expect(execution?.counts).toMatchObject({ total: 9, succeeded: 9, failed: 0 });
     // And the history on the page lists that execution.
-    await expect
-      .poll(() => page.getByRole('table', { name: 'Executions' }).textContent())
-      .toContain(execution?.id);
+    await soon(() => page.getByRole('table', { name: 'Executions' }).textContent()).toContain(execution?.id);
   });
 
   it('shows an execution cluster by cluster, and drift per cluster, object and path after a scan from the page', async () => {
@@ -300,13 +297,13 @@ describe('the console in a browser', () => {
       });
     const page = await openPage();
     await page.goto(consoleUrl('/deployments/canary'));
-    await expect.poll(() => page.locator('.empty-title').allTextContents()).toContain('Not scanned yet.');
+    await soon(() => page.locator('.empty-title').allTextContents()).toContain('Not scanned yet.');
 
     // Act: the execution, from the history
     const executions = page.getByRole('table', { name: 'Executions' });
     await executions.getByRole('link').first().click();
     // Assess: a tile and a row per cluster, all Succeeded
-    await expect.poll(() => page.locator('.tiles .tile[data-state="Succeeded"]').count()).toBe(9);
+    await soon(() => page.locator('.tiles .tile[data-state="Succeeded"]').count()).toBe(9);
     expect(await page.getByRole('table', { name: 'Results' }).locator('tbody tr').count()).toBe(9);
     expect(await page.locator('.breadcrumb').textContent()).toBe('Deployments / canary / execution');
     await screenshot(page, 'execution');
@@ -316,7 +313,7 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Scan for drift now' }).click();
     // Assess: the drifted field, with both values and the manager now holding it
     const drift = page.getByRole('table', { name: 'Drift by cluster, object and field path' });
-    await expect.poll(() => drift.locator('tbody tr').count(), { timeout: 60_000 }).toBe(1);
+    await soon(() => drift.locator('tbody tr').count(), 60_000).toBe(1);
     const cells = await drift.locator('tbody tr td').allTextContents();
     expect(cells).toEqual([
       'sim-003',
@@ -327,9 +324,9 @@ describe('the console in a browser', () => {
       '"hi there"',
       'sim-out-of-band',
     ]);
-    await expect
-      .poll(() => page.locator('.panel .summary').last().textContent())
-      .toMatch(/9 clusters: 8 in sync, 1 drifted \(1 path in 1 object\), 0 unreadable/);
+    await soon(() => page.locator('.panel .summary').last().textContent()).toMatch(
+      /9 clusters: 8 in sync, 1 drifted \(1 path in 1 object\), 0 unreadable/,
+    );
     await screenshot(page, 'drift');
   });
 
@@ -353,38 +350,32 @@ describe('the console in a browser', () => {
       await page.goto(consoleUrl('/deployments/faulty'));
       // Assess
       const failed = page.locator('.tile[data-cluster="sim-005"]');
-      await expect.poll(() => failed.getAttribute('data-state'), { timeout: 60_000 }).toBe('Failed');
+      await soon(() => failed.getAttribute('data-state'), 60_000).toBe('Failed');
       const text = await failed.textContent();
       expect(text).toContain('Failed');
       expect(text).toContain('Rejected: ');
       expect(text).toContain('config maps need a review');
-      await expect
-        .poll(
-          () =>
-            page
-              .locator('.tile[data-state="Succeeded"]')
-              .evaluateAll((t) => t.map((e) => e.getAttribute('data-cluster'))),
-          {
-            timeout: 60_000,
-          },
-        )
-        .toEqual(['sim-004', 'sim-006']);
-      await expect.poll(() => page.locator('[data-count="failed"]').textContent()).toBe('1');
+      await soon(
+        () =>
+          page
+            .locator('.tile[data-state="Succeeded"]')
+            .evaluateAll((t) => t.map((e) => e.getAttribute('data-cluster'))),
+        60_000,
+      ).toEqual(['sim-004', 'sim-006']);
+      await soon(() => page.locator('[data-count="failed"]').textContent()).toBe('1');
       const target = (await plane.deps.store.listTargets('default', 'faulty')).find(
         (t) => t.cluster === 'sim-005',
       );
       expect(target?.failure).toBe('Rejected');
       expect(text).toContain(target?.reason);
       // Resume is offered once the run is over; approve and cancel are not.
-      await expect
-        .poll(() => page.getByRole('button', { name: 'Resume' }).isEnabled(), { timeout: 30_000 })
-        .toBe(true);
+      await soon(() => page.getByRole('button', { name: 'Resume' }).isEnabled(), 30_000).toBe(true);
       expect(await page.getByRole('button', { name: 'Approve', exact: true }).isEnabled()).toBe(false);
       await screenshot(page, 'failed-tile');
 
       // A narrow window: still one column, nothing wider than the screen.
       await page.setViewportSize({ width: 390, height: 844 });
-      await expect.poll(() => page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await soon(() => page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       await screenshot(page, 'narrow');
     } finally {
       simulator.cluster('sim-005').clearFaults();
@@ -409,11 +400,22 @@ describe('the console in a browser', () => {
     await page.getByLabel('API token').fill(plane.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     // Assess
-    await expect.poll(() => rowNames(page)).toEqual(ALL);
+    await soon(() => rowNames(page)).toEqual(ALL);
     // Signing out forgets the token: the form is back, without a complaint.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
     expect(await page.getByRole('alert').count()).toBe(0);
+  });
+
+  it('says what is not there: a deployment the API does not know, a page the console does not have', async () => {
+    const page = await openPage();
+    await page.goto(consoleUrl('/deployments/nope'));
+    const alert = page.getByRole('alert');
+    await soon(() => alert.locator('.problem-title').textContent()).toBe('Loading nope: 404 NotFoundError');
+    expect(await alert.textContent()).toContain('nope');
+    expect(await page.getByRole('button', { name: 'Approve', exact: true }).isEnabled()).toBe(false);
+    await page.goto(`${plane.url}/console/no/such/page`);
+    await soon(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Not found');
   });
 
   it('works through the stand-alone console proxy, and tails the events there', async () => {
@@ -427,13 +429,13 @@ describe('the console in a browser', () => {
       // Act
       await page.goto(server.consoleUrl);
       // Assess: the page holds only the proxy's session token, and reads the fleet through it
-      await expect.poll(() => rowNames(page)).toEqual(ALL);
+      await soon(() => rowNames(page)).toEqual(ALL);
       expect(await page.locator('#api-label').textContent()).toBe(`API ${plane.url}`);
       // Act: the events view
       await page.getByRole('link', { name: 'Events' }).click();
       // Assess: what the earlier tests did is there, newest first
       const types = page.locator('table.events tbody tr .event-type');
-      await expect.poll(() => types.allTextContents()).toContain('ApprovalRequested');
+      await soon(() => types.allTextContents()).toContain('ApprovalRequested');
       const all = await types.allTextContents();
       expect(all).toContain('TargetFailed');
       expect(all.indexOf('DeploymentSucceeded')).toBeLessThan(all.indexOf('ApprovalRequested'));
@@ -443,7 +445,7 @@ describe('the console in a browser', () => {
       expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
       // A new event arrives by the long poll while the page is open.
       await api('DELETE', '/clusters/sim-009?force=true');
-      await expect.poll(() => types.first().textContent(), { timeout: 30_000 }).toBe('ClusterDeregistered');
+      await soon(() => types.first().textContent(), 30_000).toBe('ClusterDeregistered');
       await screenshot(page, 'events');
     } finally {
       await server.stop();
