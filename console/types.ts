@@ -125,6 +125,8 @@ export interface EventItem {
 export interface EventPage {
   readonly items: EventItem[];
   readonly next: number;
+  /** Events above `since` no longer kept by the bus. */
+  readonly missed: number;
 }
 
 /** Every event type, checked against the catalogue by the compiler (a missing or extra key fails). */

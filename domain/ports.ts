@@ -347,6 +347,11 @@ export interface EventRecord {
 export interface EventFeed {
   /** Number of the last event published (0 before any). */
   readonly lastSeq: number;
+  /**
+   * Number of the oldest event still kept (`lastSeq + 1` when none is), so a reader can tell it
+   * asked for events the feed no longer has. Absent: the feed cannot tell.
+   */
+  readonly oldestSeq?: number;
   /** The kept events numbered above `since`, oldest first, at most `limit` (the newest ones). */
   recent(options?: { since?: number; limit?: number }): EventRecord[];
   /** Call `listener` for every event published from now on; returns the unsubscribe function. */

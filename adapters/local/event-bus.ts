@@ -70,6 +70,11 @@ export class LocalEventBus implements EventBus {
     return this.#seq;
   }
 
+  /** Number of the oldest event still kept (1 before any): older ones were overwritten. */
+  get oldestSeq(): number {
+    return Math.max(1, this.#seq - this.#capacity + 1);
+  }
+
   /**
    * Call `listener` for every event published from now on (and first, with `since`, for the kept
    * events numbered above it). Returns the function that unsubscribes.

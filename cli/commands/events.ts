@@ -1,6 +1,6 @@
 /**
- * `flotilla events [--follow] [--type T]… [--since N]`: the event stream through the API — the
- * kept events, then (with --follow) each new one as it is published, by long polls, until
+ * `flotilla events [--follow] [--type T]… [--since N]`: the event stream through the API — every
+ * kept event (page by page; a warning on stderr when some after --since are no longer kept), then (with --follow) each new one as it is published, by long polls, until
  * Ctrl-C. `-o json` prints one JSON object per line.
  */
 import type { Command } from 'commander';
@@ -55,11 +55,23 @@ async function page(
   since: number,
   types: readonly string[],
   wait: number,
-): Promise<{ items: EventItem[]; next: number }> {
+): Promise<{ items: EventItem[]; next: number; missed?: number }> {
   const query = new URLSearchParams({ since: String(since) });
   if (types.length > 0) query.set('type', types.join(','));
   if (wait > 0) query.set('wait', String(wait));
   return client.request('GET', `/events?${query}`);
+}
+
+/** The one-line warning for events the bus no longer kept when they were asked for. */
+export function missedLine(since: number, missed: number): string {
+  const range = missed === 1 ? `#${since + 1}` : `#${since + 1}–#${since + missed}`;
+  return `flotilla: warning: ${missed} event${missed === 1 ? '' : 's'} (${range}) missed: the bus no longer keeps them`;
+}
+
+/** Print a page: the warning for missed events on stderr first, then the events. */
+function show(format: Format, since: number, answer: { items: readonly EventItem[]; missed?: number }): void {
+  if (answer.missed) process.stderr.write(`${missedLine(since, answer.missed)}\n`);
+  write(format, answer.items);
 }
 
 /** Register `events`. */
@@ -77,9 +89,14 @@ export function registerEvents(program: Command): void {
     const { client, format } = setup(options);
     const types = options.type ?? [];
     let since = Number(options.since) || 0;
-    const first = await page(client, since, types, 0);
-    write(format, first.items);
-    since = first.next;
+    // Every kept event: a read returns at most a page of them, so read on until one comes back empty.
+    for (;;) {
+      const kept = await page(client, since, types, 0);
+      show(format, since, kept);
+      const advanced = kept.next > since;
+      since = kept.next;
+      if (kept.items.length === 0 || !advanced) break;
+    }
     if (!options.follow) return;
     const stop = new AbortController();
     const interrupt = () => stop.abort();
@@ -94,7 +111,7 @@ export function registerEvents(program: Command): void {
           ),
         ]);
         if (!next) break;
-        write(format, next.items);
+        show(format, since, next);
         since = next.next;
       }
     } finally {

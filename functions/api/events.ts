@@ -26,6 +26,10 @@ export const EventPage = z
   .object({
     items: z.array(EventItem),
     next: z.number().int().nonnegative().meta({ description: 'Pass as since to read on' }),
+    missed: z.number().int().nonnegative().meta({
+      description:
+        'Events numbered above since that are no longer kept (the bus keeps the most recent ones): the reader fell behind and missed them',
+    }),
   })
   .meta({ id: 'EventPage' });
 
@@ -38,7 +42,8 @@ export function eventRoutes(deps: DepsProvider): Route[] {
       operationId: 'listEvents',
       summary: 'Recent events, oldest first; with wait, a long poll for the next ones',
       description:
-        'Events numbered above `since` (all kept ones without it), of the given types. With `wait`, ' +
+        'Events numbered above `since` (all kept ones without it), of the given types; `missed` counts ' +
+        'those above `since` no longer kept. With `wait`, ' +
         'an empty answer is held up to that many seconds until a matching event is published. ' +
         '501 where events cannot be read back (on AWS: subscribe to the flotilla event bus).',
       tags: ['events'],
@@ -82,6 +87,7 @@ export function eventRoutes(deps: DepsProvider): Route[] {
             detail: r.event.detail,
           })),
           next: page.next,
+          missed: page.missed,
         });
       },
     }),

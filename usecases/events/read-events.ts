@@ -27,6 +27,11 @@ export interface ReadEventsResult {
   readonly items: EventRecord[];
   /** Where the next read starts (`since`): the last event seen, matching or not. */
   readonly next: number;
+  /**
+   * Events numbered above `since` that the feed no longer keeps (it keeps the most recent ones
+   * only): a reader that fell this far behind missed them. 0 without `since`.
+   */
+  readonly missed: number;
 }
 
 /** The answer on AWS, where EventBridge cannot be read back. */
@@ -48,13 +53,20 @@ export function checkTypes(types: readonly string[]): EventType[] {
   return types as EventType[];
 }
 
-function select(feed: EventFeed, since: number, types: ReadonlySet<string> | undefined, limit: number) {
+function select(
+  feed: EventFeed,
+  since: number,
+  types: ReadonlySet<string> | undefined,
+  limit: number,
+): ReadEventsResult {
   const kept = feed.recent({ since });
+  // Without `since` the reader asked for whatever is kept: nothing can be missed.
+  const missed = since > 0 && feed.oldestSeq !== undefined ? Math.max(0, feed.oldestSeq - since - 1) : 0;
   const items = kept.filter((r) => types === undefined || types.has(r.event.type)).slice(0, limit);
   // When the limit cut the list, the next read starts after the last one returned.
   const cut = items.length === limit && limit > 0;
   const last = cut ? (items[items.length - 1]?.seq ?? since) : (kept[kept.length - 1]?.seq ?? since);
-  return { items, next: Math.max(since, last) };
+  return { items, next: Math.max(since, last), missed };
 }
 
 /** Read events (see the module comment). */

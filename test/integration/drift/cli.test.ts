@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEvent } from '../../../domain/events.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { endpointFilePath } from '../../../local/endpoint-file.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
@@ -191,5 +192,42 @@ describe('flotilla events', () => {
     expect(await exited).toBe(0);
     expect(out.split('\n').filter((l) => l.includes('DriftDetected')).length).toBe(before + 1);
     expect(out).toMatch(/DriftDetected\s+shop\/\S+ executionId=\w+ objects=1 paths=/);
+  });
+
+  // Last: it pushes every earlier event out of the bus's ring.
+  it('warns in one line when events after --since are no longer kept', async () => {
+    // Prepare: more events than the local bus keeps (1,000)
+    const since = plane.bus.lastSeq;
+    await plane.bus.publish(
+      Array.from({ length: 1010 }, (_, i) =>
+        makeEvent('ClusterRegistered', new Date(), {
+          tenant: 'default',
+          cluster: `gone-${i}`,
+          provider: 'EKS',
+          region: 'r',
+          source: 'manual',
+        }),
+      ),
+    );
+
+    // Act
+    const run = await flotilla([
+      'events',
+      '--since',
+      String(since),
+      '--type',
+      'ClusterRegistered',
+      '-o',
+      'json',
+    ]);
+
+    // Assess: the first ten are gone, said once on stderr; the kept thousand are printed
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      `flotilla: warning: 10 events (#${since + 1}–#${since + 10}) missed: the bus no longer keeps them`,
+    ]);
+    const printed = run.stdout.trim().split('\n');
+    expect(printed).toHaveLength(1000);
+    expect(JSON.parse(printed[0] ?? '{}')).toMatchObject({ seq: since + 11, detail: { cluster: 'gone-10' } });
   });
 });

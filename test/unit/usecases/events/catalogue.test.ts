@@ -126,6 +126,24 @@ describe('readEvents', () => {
     expect(limited.next).toBe(2);
   });
 
+  it('counts the events after since that the ring no longer keeps', async () => {
+    // Prepare: a ring of three, five published (#1 and #2 overwritten)
+    const bus = new LocalEventBus({ capacity: 3 });
+    await bus.publish(['a', 'b', 'c', 'd', 'e'].map(registered));
+
+    // Act
+    const behind = await readEvents({ events: bus }, { since: 1 });
+    const caughtUp = await readEvents({ events: bus }, { since: 2 });
+    const everything = await readEvents({ events: bus });
+
+    // Assess
+    expect(behind).toMatchObject({ missed: 1, next: 5 });
+    expect(behind.items.map((r) => r.seq)).toEqual([3, 4, 5]);
+    expect(caughtUp.missed).toBe(0);
+    expect(everything.missed).toBe(0);
+    expect(everything.items.map((r) => r.seq)).toEqual([3, 4, 5]);
+  });
+
   it('waits for the next matching event (long poll), and no longer than asked', async () => {
     const bus = new LocalEventBus();
     await bus.publish([registered('a')]);
