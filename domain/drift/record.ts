@@ -68,6 +68,11 @@ export const DriftRecord = z
     checked: z.number().int().nonnegative(),
     executionId: z.string(),
     scannedAt: z.string(),
+    /**
+     * When DriftDetected went out for this scan's finding: a retried ReportDrift does not publish
+     * it again.
+     */
+    reportedAt: z.string().optional(),
     /** The heal execution that re-applied this target after the scan. */
     healExecutionId: z.string().optional(),
     /** When a heal put it back (the next scan confirms). */

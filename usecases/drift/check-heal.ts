@@ -36,7 +36,7 @@ export async function checkHeal(deps: Deps, input: CheckHealInput): Promise<Heal
   const fresh = healed.filter((r) => r.healedAt === undefined);
   if (fresh.length > 0) {
     const now = clock.now();
-    await store.putDrift(fresh.map((r) => ({ ...r, healedAt: now.toISOString() })));
+    // Announced, then marked: a publish that fails is retried with the step instead of being lost.
     await deps.bus.publish(
       fresh.map((r) =>
         makeEvent('DriftHealed', now, {
@@ -48,6 +48,7 @@ export async function checkHeal(deps: Deps, input: CheckHealInput): Promise<Heal
         }),
       ),
     );
+    await store.putDrift(fresh.map((r) => ({ ...r, healedAt: now.toISOString() })));
   }
   return { healing: false, healExecutionId: input.healExecutionId, waitSeconds: 0 };
 }

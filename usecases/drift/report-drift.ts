@@ -3,7 +3,8 @@
  * `report` publishes DriftDetected per drifted target; `heal` does too, then re-applies the
  * desired revision to exactly the drifted targets through the deploy workflow (forced, ungated,
  * the deployment's maxParallel and failure rules) and the workflow waits for it (CheckHeal);
- * `off` does nothing. Idempotent: a heal already started for this scan is not started again.
+ * `off` does nothing. Idempotent: a heal already started for this scan is not started again, and
+ * a target's DriftDetected is published once per scan (marked on its record).
  */
 import { driftPaths } from '../../domain/diff.ts';
 import type { DriftRecord } from '../../domain/drift/record.ts';
@@ -38,22 +39,30 @@ export async function reportDrift(deps: Deps, input: ScanInput): Promise<HealPro
   if (execution.status !== 'Running') return idle;
   const policy = policyOf(revision);
   const records = await scanRecords(deps, input.tenant, deployment.name, execution.id);
-  const drifted = records.filter((r) => r.state === 'Drifted');
+  let drifted = records.filter((r) => r.state === 'Drifted');
   if (policy === 'off' || drifted.length === 0) return idle;
 
-  const now = clock.now();
-  await deps.bus.publish(
-    drifted.map((r) =>
-      makeEvent('DriftDetected', now, {
-        tenant: input.tenant,
-        deployment: deployment.name,
-        cluster: r.cluster,
-        executionId: execution.id,
-        objects: r.objectCount,
-        paths: driftPaths(r.objects, MAX_EVENT_PATHS),
-      }),
-    ),
-  );
+  // Published, then marked on the record: a retry of this step publishes only what is unmarked
+  // (a crash between the two can still repeat an event — events are at-least-once).
+  const unreported = drifted.filter((r) => r.reportedAt === undefined);
+  if (unreported.length > 0) {
+    const now = clock.now();
+    await deps.bus.publish(
+      unreported.map((r) =>
+        makeEvent('DriftDetected', now, {
+          tenant: input.tenant,
+          deployment: deployment.name,
+          cluster: r.cluster,
+          executionId: execution.id,
+          objects: r.objectCount,
+          paths: driftPaths(r.objects, MAX_EVENT_PATHS),
+        }),
+      ),
+    );
+    const reportedAt = now.toISOString();
+    drifted = drifted.map((r) => (r.reportedAt === undefined ? { ...r, reportedAt } : r));
+    await store.putDrift(drifted.filter((r) => r.reportedAt === reportedAt));
+  }
   if (policy !== 'heal') return idle;
 
   const started = drifted.find((r) => r.healExecutionId)?.healExecutionId;

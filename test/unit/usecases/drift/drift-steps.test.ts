@@ -220,6 +220,55 @@ describe('reportDrift and checkHeal', () => {
     expect(bed.workflows.starts).toHaveLength(starts);
   });
 
+  it('publishes DriftDetected once per cluster when ReportDrift runs again (a retry)', async () => {
+    // Prepare
+    const bed = await deployed({ policy: 'report' });
+    scale(bed, 'c-01', 4);
+    scale(bed, 'c-03', 1);
+    const executionId = await runScan(bed);
+    const input = { tenant: 'default', executionId };
+
+    // Act
+    await reportDrift(bed.deps, input);
+    await reportDrift(bed.deps, input);
+
+    // Assess
+    const clusters = bed.bus
+      .ofType('DriftDetected')
+      .map((e) => ('cluster' in e.detail ? e.detail.cluster : ''));
+    expect(clusters).toEqual(['c-01', 'c-03']);
+    expect((await bed.store.getDrift('default', 'shop', 'c-01'))?.reportedAt).toBeDefined();
+    expect((await bed.store.getDrift('default', 'shop', 'c-02'))?.reportedAt).toBeUndefined();
+  });
+
+  it('publishes DriftHealed again when its first publish failed (the step is retried, nothing lost)', async () => {
+    // Prepare: a heal that has run
+    const bed = await deployed({ policy: 'heal' });
+    scale(bed, 'c-02', 5);
+    const executionId = await runScan(bed);
+    const input = { tenant: 'default', executionId };
+    const healExecutionId = (await reportDrift(bed.deps, input)).healExecutionId ?? '';
+    await drive(bed, healExecutionId);
+    const publish = bed.bus.publish.bind(bed.bus);
+    let failures = 1;
+    bed.bus.publish = async (events) => {
+      if (failures-- > 0) throw new Error('bus down');
+      return publish(events);
+    };
+
+    // Act
+    const first = await checkHeal(bed.deps, { ...input, healExecutionId }).catch((e: unknown) => e);
+    await checkHeal(bed.deps, { ...input, healExecutionId });
+    await checkHeal(bed.deps, { ...input, healExecutionId });
+
+    // Assess
+    expect((first as Error).message).toBe('bus down');
+    expect(bed.bus.ofType('DriftHealed').map((e) => ('cluster' in e.detail ? e.detail.cluster : ''))).toEqual(
+      ['c-02'],
+    );
+    expect((await bed.store.getDrift('default', 'shop', 'c-02'))?.healedAt).toBeDefined();
+  });
+
   it('off: a named scan records drift but publishes and heals nothing', async () => {
     const bed = await deployed({ policy: 'off' });
     scale(bed, 'c-01', 4);
