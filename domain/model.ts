@@ -576,6 +576,12 @@ export const Target = z
     reason: z.string().optional(),
     /** Digest of the rendered manifest set this target got (render once per distinct values). */
     renderDigest: z.string().optional(),
+    /**
+     * Digest of the per-cluster values that render came from (written with `renderDigest`): at
+     * the same revision, equal values give the same render, so an identical request can tell a
+     * target is up to date without rendering again.
+     */
+    valuesDigest: z.string().optional(),
     inventory: z.array(InventoryItem),
     attempts: z.number().int().nonnegative(),
     wave: z.number().int().nonnegative().optional(),
@@ -817,6 +823,8 @@ export const PlanBatch = z.object({
   wave: z.number().int().nonnegative(),
   /** cluster name → render digest */
   clusters: z.record(z.string(), z.string()),
+  /** cluster name → digest of the values its render came from (absent for removals). */
+  values: z.record(z.string(), z.string()).optional(),
   /** The revision this batch applies, when not the execution's (a rollback's batches). */
   revision: z.number().int().positive().optional(),
 });

@@ -177,6 +177,11 @@ describe('progressive rollouts in the local interpreter', () => {
         status: 'Succeeded',
       });
     }
+    // The rolled-back targets say which values their render came from, as the untouched ones do:
+    // the same spec as revision 1 is known to be there without a render.
+    expect(new Set(NAMES.map((name) => targets.get(name)?.valuesDigest))).toEqual(
+      new Set([targets.get(NAMES[9] ?? '')?.valuesDigest ?? 'missing']),
+    );
     const results = await h.bed.store.listResults('default', id);
     expect(
       results

@@ -158,7 +158,13 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
       applyOne(
         deps,
         run,
-        { cluster, renderDigest, batch: batch.index, wave: batch.wave },
+        {
+          cluster,
+          renderDigest,
+          valuesDigest: batch.values?.[cluster],
+          batch: batch.index,
+          wave: batch.wave,
+        },
         { target: targets.get(cluster), cluster: clusters.get(cluster) },
         renderOf,
       ),
@@ -181,6 +187,8 @@ export async function applyBatch(deps: Deps, input: BatchInput): Promise<BatchPr
 interface Member {
   readonly cluster: string;
   readonly renderDigest: string;
+  /** The values the render comes from (batches planned before it was recorded have none). */
+  readonly valuesDigest: string | undefined;
   readonly batch: number;
   readonly wave: number;
 }
@@ -251,7 +259,11 @@ async function applyOne(
     previous.renderDigest === member.renderDigest;
 
   if (unchanged) {
-    next = { ...next, status: 'Succeeded', attempts: previous.attempts };
+    next = {
+      ...withValuesDigest(next, member.valuesDigest),
+      status: 'Succeeded',
+      attempts: previous.attempts,
+    };
     objects = previous.inventory.length;
   } else if (!cluster) {
     next = removing
@@ -285,7 +297,7 @@ async function applyOne(
         // The set is in the cluster (even when a workload came up degraded).
         if (next.status !== 'Failed' || next.failure === 'Degraded') {
           next = {
-            ...next,
+            ...withValuesDigest(next, member.valuesDigest),
             appliedRevision: revision.revision,
             renderDigest: member.renderDigest,
             appliedAt: clock.now().toISOString(),
@@ -318,6 +330,15 @@ async function applyOne(
       now: now.toISOString(),
     }),
   };
+}
+
+/**
+ * The target with the values digest of the render it now holds: the two always describe the same
+ * apply, so a digest from an earlier render is dropped when this one's is unknown.
+ */
+function withValuesDigest(target: Target, valuesDigest: string | undefined): Target {
+  const { valuesDigest: _earlier, ...rest } = target;
+  return valuesDigest ? { ...rest, valuesDigest } : rest;
 }
 
 /**

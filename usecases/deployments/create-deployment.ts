@@ -185,6 +185,33 @@ export async function createDeployment(
   const groupProblem = blueGreenProblems(resolution, input.strategy);
   if (groupProblem) throw groupProblem;
 
+  const specDigest = digestOf({
+    service: serviceName,
+    serviceVersion: serviceVersion.version,
+    namespace: input.namespace,
+    values: input.values,
+    target: input.target,
+    strategy: input.strategy ?? null,
+    drift: input.drift ?? null,
+  });
+  const current = existing ? await store.getRevision(tenant, input.name, existing.revision) : undefined;
+  // The revision this request repeats, if it repeats one.
+  const same = current?.specDigest === specDigest ? current : undefined;
+  const targets = same ? await store.listTargets(tenant, input.name) : [];
+  const unchanged = (deployment: Deployment, revision: Revision): CreateDeploymentResult => ({
+    deployment,
+    revision,
+    unchanged: true,
+    unfit: resolution.decision.unfit,
+    targets: 0,
+  });
+
+  // The same spec, every target holding the render of the values it has now (at one revision,
+  // equal values give an equal render): nothing to render, write or start.
+  if (existing && same && targetsBehind(resolution, new Map(), targets, same.revision) === 0) {
+    return unchanged(existing, same);
+  }
+
   // Render (bounded): a source that does not render fails the request, not the workflow.
   const limit = deps.tunables.requestRenderLimit ?? DEFAULT_RENDER_LIMIT;
   const renderNow = new Map([...resolution.sets.entries()].slice(0, limit));
@@ -202,38 +229,18 @@ export async function createDeployment(
     throw new RenderError(`${outcome.message}${where}`, { cause: outcome.error });
   }
 
-  const specDigest = digestOf({
-    service: serviceName,
-    serviceVersion: serviceVersion.version,
-    namespace: input.namespace,
-    values: input.values,
-    target: input.target,
-    strategy: input.strategy ?? null,
-    drift: input.drift ?? null,
-  });
-  const current = existing ? await store.getRevision(tenant, input.name, existing.revision) : undefined;
-  const identical = current !== undefined && current.specDigest === specDigest;
-
-  // Which targets the execution works on.
+  // Which targets the execution works on (the renders just made tell about targets applied
+  // before their values digest was recorded).
   let workCount = resolution.resolved.length;
-  if (identical && existing && current) {
-    const targets = await store.listTargets(tenant, input.name);
-    workCount = targetsBehind(resolution, renders, targets, current.revision);
-    if (workCount === 0) {
-      return {
-        deployment: existing,
-        revision: current,
-        unchanged: true,
-        unfit: resolution.decision.unfit,
-        targets: 0,
-      };
-    }
+  if (existing && same) {
+    workCount = targetsBehind(resolution, renders, targets, same.revision);
+    if (workCount === 0) return unchanged(existing, same);
   }
 
   // Everything checked: take the deployment, then write in an order where a lost race leaves
   // nothing that matters. The store's lock write is conditional: a held lock stops us here.
   const executionId = deps.ids.next();
-  const operation = identical ? 'resume' : 'deploy';
+  const operation = same ? 'resume' : 'deploy';
   const lock = { executionId, operation, since: now };
   if (existing?.lock) await takeOverDeadLock(deps, existing, `${operation} ${executionId}`);
   if (existing) await store.acquireLock(tenant, input.name, lock);
@@ -247,8 +254,8 @@ export async function createDeployment(
         store.putServiceVersion(serviceVersion),
       );
     }
-    if (identical && current) {
-      revision = current;
+    if (same) {
+      revision = same;
     } else {
       const newest = (await store.listRevisions(tenant, input.name))[0]?.revision ?? 0;
       revision = {
@@ -363,8 +370,9 @@ export async function createDeployment(
 /**
  * How many targets are not where the current revision wants them: selected clusters not
  * Succeeded at `revision` with the render their values give now, plus targets of clusters the
- * placement no longer selects (to remove). Unknown renders (beyond the request's render limit)
- * count as behind; the plan step decides precisely.
+ * placement no longer selects (to remove). A target is there when it holds the render of the
+ * values digest the cluster has now, or a render equal to one made for this request; anything
+ * else counts as behind, and the plan step decides precisely.
  */
 function targetsBehind(
   resolution: Resolution,
@@ -376,14 +384,10 @@ function targetsBehind(
   const selected = new Set(resolution.resolved.map((r) => r.cluster.name));
   const behind = resolution.resolved.filter((r) => {
     const target = byCluster.get(r.cluster.name);
+    if (target?.status !== 'Succeeded' || target.appliedRevision !== revision) return true;
+    if (target.valuesDigest !== undefined && target.valuesDigest === r.valuesDigest) return false;
     const expected = renders.get(r.valuesDigest)?.renderDigest;
-    return !(
-      target &&
-      target.status === 'Succeeded' &&
-      target.appliedRevision === revision &&
-      expected !== undefined &&
-      target.renderDigest === expected
-    );
+    return expected === undefined || target.renderDigest !== expected;
   }).length;
   const stale = targets.filter((t) => !selected.has(t.cluster) && t.status !== 'Removed').length;
   return behind + stale;

@@ -60,6 +60,8 @@ export interface ClusterPlan {
   readonly wave: number;
   /** The render to apply, or REMOVE to take the deployment off the cluster. */
   readonly renderDigest?: string;
+  /** Digest of the cluster's values that render comes from. */
+  readonly valuesDigest?: string;
   /** Why nothing can be applied (values that do not resolve, a render that fails). */
   readonly problem?: { readonly failure: FailureCode; readonly reason: string };
 }
@@ -137,7 +139,7 @@ export async function layoutRevision(
     clusters.set(
       cluster.name,
       outcome?.ok
-        ? { cluster: cluster.name, wave: wave.index, renderDigest: outcome.renderDigest }
+        ? { cluster: cluster.name, wave: wave.index, renderDigest: outcome.renderDigest, valuesDigest }
         : {
             cluster: cluster.name,
             wave: wave.index,
@@ -162,6 +164,7 @@ export async function storeScopeClusters(blobs: BlobStore, clusters: readonly st
 interface Planned {
   readonly cluster: string;
   readonly renderDigest: string;
+  readonly valuesDigest?: string;
   readonly wave: number;
 }
 
@@ -179,12 +182,16 @@ export interface WaveBatches {
   readonly concurrency: number;
 }
 
+/** One cluster of a batch: the render it gets, and the values digest that render comes from. */
+export interface BatchEntry {
+  readonly cluster: string;
+  readonly renderDigest: string;
+  readonly valuesDigest?: string;
+}
+
 /** Cut each wave's entries into batches, numbered from `first`, in the order given. */
 export function batchWaves(
-  ordered: ReadonlyArray<{
-    wave: PlannedWave;
-    entries: ReadonlyArray<{ cluster: string; renderDigest: string }>;
-  }>,
+  ordered: ReadonlyArray<{ wave: PlannedWave; entries: ReadonlyArray<BatchEntry> }>,
   context: {
     tenant: string;
     executionId: string;
@@ -197,16 +204,18 @@ export function batchWaves(
   let next = context.first;
   return ordered.map(({ wave, entries }) => {
     const shape = batchShape(wave.maxParallel ?? context.defaultParallel, context.batchSize);
-    const batches = chunk(entries, shape.batchSize).map(
-      (members): PlanBatch => ({
+    const batches = chunk(entries, shape.batchSize).map((members): PlanBatch => {
+      const values = members.flatMap((m) => (m.valuesDigest ? [[m.cluster, m.valuesDigest] as const] : []));
+      return {
         tenant: context.tenant,
         executionId: context.executionId,
         index: next++,
         wave: wave.index,
         clusters: Object.fromEntries(members.map((m) => [m.cluster, m.renderDigest])),
+        ...(values.length > 0 ? { values: Object.fromEntries(values) } : {}),
         ...(context.revision !== undefined ? { revision: context.revision } : {}),
-      }),
-    );
+      };
+    });
     return { wave, batches, concurrency: shape.concurrency };
   });
 }
@@ -273,7 +282,14 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
       target.appliedRevision === revision.revision &&
       target.renderDigest === renderDigest &&
       target.executionId !== execution.id;
-    if (!alreadyThere) planned.push({ cluster: plan.cluster, renderDigest, wave: plan.wave });
+    if (!alreadyThere) {
+      planned.push({
+        cluster: plan.cluster,
+        renderDigest,
+        wave: plan.wave,
+        ...(plan.valuesDigest ? { valuesDigest: plan.valuesDigest } : {}),
+      });
+    }
   }
   // Clusters the placement dropped: their objects are removed, in the last wave.
   const lastWave = layout.waves[layout.waves.length - 1]?.index ?? 0;

@@ -29,7 +29,13 @@ interface RollbackPlan {
   readonly toRevision?: number;
   readonly firstBatch: number;
   /** In the order they run (the reverse of the rollout's). */
-  readonly waves: ReadonlyArray<{ wave: number; name: string; clusters: Record<string, string> }>;
+  readonly waves: ReadonlyArray<{
+    wave: number;
+    name: string;
+    clusters: Record<string, string>;
+    /** cluster → values digest of its render (absent in plans recorded before it existed). */
+    values?: Record<string, string>;
+  }>;
   /** Targets the run had not touched: put back as they were. */
   readonly untouched: string[];
 }
@@ -68,13 +74,16 @@ async function computePlan(deps: Deps, input: StepInput): Promise<RollbackPlan> 
   const layout = to ? await layoutRevision(deps, deployment, to) : undefined;
   const targets = await deps.store.listTargets(input.tenant, deployment.name);
   const mine = targets.filter((t) => t.executionId === execution.id);
-  const byWave = new Map<number, Record<string, string>>();
+  const byWave = new Map<number, { clusters: Record<string, string>; values: Record<string, string> }>();
   for (const target of mine.filter((t) => moved(t, execution.id))) {
     const there = layout?.clusters.get(target.cluster);
     // A cluster the good revision cannot be planned on keeps nothing of the failed one either.
-    const digest = there && !there.problem && there.renderDigest !== undefined ? there.renderDigest : REMOVE;
+    const usable = there && !there.problem && there.renderDigest !== undefined ? there : undefined;
     const wave = target.wave ?? 0;
-    byWave.set(wave, { ...(byWave.get(wave) ?? {}), [target.cluster]: digest });
+    const entry = byWave.get(wave) ?? { clusters: {}, values: {} };
+    entry.clusters[target.cluster] = usable?.renderDigest ?? REMOVE;
+    if (usable?.valuesDigest) entry.values[target.cluster] = usable.valuesDigest;
+    byWave.set(wave, entry);
   }
   const names = new Map((execution.rollout?.waves ?? []).map((w) => [w.index, w.name]));
   return {
@@ -82,7 +91,12 @@ async function computePlan(deps: Deps, input: StepInput): Promise<RollbackPlan> 
     firstBatch: execution.batches,
     waves: [...byWave.entries()]
       .sort(([a], [b]) => b - a)
-      .map(([wave, clusters]) => ({ wave, name: names.get(wave) ?? `wave-${wave + 1}`, clusters })),
+      .map(([wave, { clusters, values }]) => ({
+        wave,
+        name: names.get(wave) ?? `wave-${wave + 1}`,
+        clusters,
+        values,
+      })),
     untouched: mine
       .filter((t) => !moved(t, execution.id))
       .map((t) => t.cluster)
@@ -155,7 +169,10 @@ export async function planRollback(deps: Deps, input: StepInput): Promise<Deploy
       wave: pseudoWave(w.wave, w.name),
       entries: Object.entries(w.clusters)
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([cluster, renderDigest]) => ({ cluster, renderDigest })),
+        .map(([cluster, renderDigest]) => {
+          const valuesDigest = w.values?.[cluster];
+          return { cluster, renderDigest, ...(valuesDigest ? { valuesDigest } : {}) };
+        }),
     })),
     {
       tenant: input.tenant,

@@ -6,8 +6,9 @@
  * clusters through their Kubernetes API (HTTPS, bearer token, label-selected lists), and compared
  * with the chart rendered here by helm for each cluster's values: every selected cluster holds
  * exactly those objects, no other cluster holds anything, the store's targets say the same; an
- * update that drops an object prunes it everywhere; an identical deploy changes nothing, and
- * neither does forcing the same revision through the workflow again (resourceVersions unchanged).
+ * update that drops an object prunes it everywhere; an identical deploy answers "unchanged" and
+ * writes nothing, and forcing the same revision through the workflow again changes nothing
+ * either (resourceVersions unchanged).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -279,16 +280,18 @@ describe('a chart deployed to 50 simulated clusters picked by labels', () => {
     const before = await versions();
     const targetsBefore = await targetsByCluster();
 
-    // Act: the identical spec. With 50 distinct values sets the request renders only the first
-    // `requestRenderLimit` (8) of them, so it cannot tell by itself that nothing changed: it
-    // starts a run, whose plan compares every render and finds nothing to apply.
-    const again = await createDeployment(plane.deps, spec(fewer));
-    const idle = await waitForExecution(again.executionId);
+    const executionsBefore = await plane.deps.store.listExecutions('default');
+    const deploymentBefore = await plane.deps.store.getDeployment('default', NAME);
 
-    // Assess: nothing planned, no record written, nothing changed in any cluster
-    expect(again.unchanged).toBe(false);
-    expect(idle.output).toMatchObject({ status: 'Succeeded', counts: { total: 0 } });
-    expect(idle.stats.invocations.ApplyBatch ?? 0).toBe(0);
+    // Act: the identical spec. 50 distinct values sets, of which the request would render only
+    // `requestRenderLimit` (8): each target's recorded values digest answers instead.
+    const again = await createDeployment(plane.deps, spec(fewer));
+
+    // Assess: unchanged; no lock taken, no execution, no record written, nothing in any cluster
+    expect(again).toMatchObject({ unchanged: true, targets: 0, revision: { revision: 2 } });
+    expect(again.executionId).toBeUndefined();
+    expect(await plane.deps.store.listExecutions('default')).toEqual(executionsBefore);
+    expect(await plane.deps.store.getDeployment('default', NAME)).toEqual(deploymentBefore);
     expect(await targetsByCluster()).toEqual(targetsBefore);
     expect(await versions()).toEqual(before);
 

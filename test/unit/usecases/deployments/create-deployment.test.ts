@@ -251,6 +251,79 @@ describe('createDeployment', () => {
     expect(bed.fleet.cluster('c0').applied).toHaveLength(2); // only the first run touched c0
   });
 
+  describe('an identical spec with more values sets than the request renders', () => {
+    /** One values set per cluster, and room to render only two of the six while the request waits. */
+    const perCluster = () => shop({ values: { who: '${cluster.name}', tier: '${cluster.labels.idx}' } });
+
+    beforeEach(async () => {
+      bed = testBed({ requestRenderLimit: 2, batchSize: 4 });
+      await register(bed, fleet());
+      const first = await createDeployment(bed.deps, perCluster());
+      expect((await drive(bed, first.executionId ?? '')).outcome.status).toBe('Succeeded');
+    });
+
+    it('records on each target the values digest of the render it holds', async () => {
+      // Act
+      const targets = await bed.store.listTargets('default', 'shop');
+
+      // Assess: six clusters, six different values digests, each next to its render
+      expect(targets).toHaveLength(6);
+      expect(new Set(targets.map((t) => t.valuesDigest)).size).toBe(6);
+      expect(targets.every((t) => t.valuesDigest !== undefined && t.renderDigest !== undefined)).toBe(true);
+    });
+
+    it('answers unchanged without rendering, locking, writing or starting anything', async () => {
+      // Prepare
+      const renders = bed.renderer.renders.length;
+      const before = await written(bed);
+      const targets = await bed.store.listTargets('default', 'shop');
+
+      // Act
+      const again = await createDeployment(bed.deps, perCluster());
+
+      // Assess
+      expect(again).toMatchObject({ unchanged: true, targets: 0, revision: { revision: 1 } });
+      expect(again.executionId).toBeUndefined();
+      expect(bed.renderer.renders).toHaveLength(renders);
+      expect(await written(bed)).toEqual(before);
+      expect(await bed.store.listTargets('default', 'shop')).toEqual(targets);
+      expect((await bed.store.getDeployment('default', 'shop'))?.lock).toBeUndefined();
+    });
+
+    it('resumes exactly the cluster whose labels changed its values', async () => {
+      // Prepare: c4's idx label (used by its values) changes
+      const c4 = await requireCluster(bed, 'c4');
+      await bed.store.updateCluster({ ...c4, labels: { ...c4.labels, idx: '40' } });
+      const applies = (name: string) => bed.fleet.cluster(name).applied.length;
+      const before = { c3: applies('c3'), c4: applies('c4') };
+
+      // Act
+      const again = await createDeployment(bed.deps, perCluster());
+      const resumed = await drive(bed, again.executionId ?? '');
+
+      // Assess
+      expect(again).toMatchObject({ unchanged: false, targets: 1 });
+      expect(resumed.outcome).toMatchObject({ status: 'Succeeded', counts: { total: 1, succeeded: 1 } });
+      expect(applies('c4')).toBe(before.c4 * 2);
+      expect(applies('c3')).toBe(before.c3);
+      expect((await createDeployment(bed.deps, perCluster())).unchanged).toBe(true);
+    });
+
+    it('compares targets applied before values digests were recorded by the renders it makes', async () => {
+      // Prepare: targets as an older version wrote them (no values digest)
+      for (const target of await bed.store.listTargets('default', 'shop')) {
+        const { valuesDigest: _dropped, ...legacy } = target;
+        await bed.store.putTarget(legacy);
+      }
+
+      // Act: two of six renders are known at request time, so four clusters cannot be shown there
+      const again = await createDeployment(bed.deps, perCluster());
+
+      // Assess
+      expect(again).toMatchObject({ unchanged: false, targets: 4 });
+    });
+  });
+
   it('frees the deployment when the workflow cannot start', async () => {
     // Prepare
     bed.workflows.failWith = new Error('engine down');
