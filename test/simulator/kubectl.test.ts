@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/index.ts';
-import { type Toolbox, toolbox } from './tools.ts';
+import { stderrProblems, type Toolbox, toolbox } from './tools.ts';
 
 const SHOP = join(import.meta.dirname, '..', 'fixtures', 'manifests', 'shop.yaml');
 
@@ -292,7 +292,7 @@ describe('the real kubectl against the simulator', () => {
       context: 'sim-002',
     });
 
-    expect(result.stderr).toBe('');
+    expect(stderrProblems(result.stderr)).toEqual([]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('namespace "shop" deleted');
     expect(result.stdout).toContain(

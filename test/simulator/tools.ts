@@ -77,3 +77,16 @@ export function toolbox(sim: Simulator): Toolbox {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * What a tool printed on stderr that is worth a test's attention: every line except client-go's
+ * warning that a watch it cancelled itself ended ("watch ended with error … context canceled"),
+ * which helm 4's status watcher can print when it stops its informers once everything is ready —
+ * a race inside the client, the same against any API server.
+ */
+export function stderrProblems(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => !(/"Warning: watch ended with error"/.test(line) && /context canceled/.test(line)));
+}

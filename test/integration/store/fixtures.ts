@@ -16,7 +16,6 @@ import type {
 const T0 = '2025-01-01T00:00:00.000Z';
 
 /** A values reference as users write it (resolved per cluster, not by JavaScript). */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: Flotilla's own placeholder syntax
 export const REGION_REF = '${cluster.region}';
 
 let tenants = 0;
