@@ -1,6 +1,6 @@
 /**
  * The shapes of the API's answers the console reads, as types only (erased when bundled): the
- * records come from the domain model, the views from the API's own schemas.
+ * records come from the domain model, the views from the use cases that produce them.
  */
 import type { DriftRecord } from '../domain/drift/record.ts';
 import type { EventType } from '../domain/events.ts';
@@ -13,7 +13,6 @@ import type {
   HealthCode,
   Revision,
   Target,
-  WaveProgress,
   WaveState,
 } from '../domain/model.ts';
 import type { RolloutState } from '../domain/rollout.ts';
@@ -38,80 +37,24 @@ export interface Items<T> {
   readonly items: T[];
 }
 
-/** One wave as `GET /deployments/{name}/rollout` shows it. */
-export interface WaveView {
-  readonly position: number;
-  readonly index: number;
-  readonly name: string;
-  readonly action: WaveProgress['action'];
-  readonly state: WaveState | 'Applying';
-  readonly size: number;
-  readonly clusters: number;
-  readonly maxFailures: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly message?: string;
-}
+// The views the API answers with are the use cases' own result types, re-exported type-only (the
+// console program reads their declarations, the bundle carries nothing): `GET
+// /deployments/{name}/history`, `GET /executions/{id}`, `GET /drift/{name}`, `POST /drift/scans`
+// and `GET /deployments/{name}/rollout`.
+export type {
+  DeploymentHistoryView as DeploymentHistory,
+  ExecutionView as ExecutionDetail,
+} from '../usecases/deployments/queries.ts';
+export type { DeploymentDriftView as DeploymentDrift } from '../usecases/drift/queries.ts';
+export type { StartScanResult as DriftScanStarted } from '../usecases/drift/start-scan.ts';
+export type {
+  ClusterView,
+  RolloutStatusView as RolloutStatus,
+  WaveView,
+} from '../usecases/rollouts/rollout-status.ts';
 
-/** One cluster as `GET /deployments/{name}/rollout` shows it. */
-export interface ClusterView {
-  readonly cluster: string;
-  readonly wave?: number;
-  readonly state: RolloutState;
-  readonly health: HealthCode;
-  readonly desiredRevision: number;
-  readonly appliedRevision?: number;
-  readonly failure?: FailureCode;
-  readonly reason?: string;
-  readonly updatedAt: string;
-}
-
-/** `GET /deployments/{name}/rollout`. */
-export interface RolloutStatus {
-  readonly deployment: Deployment;
-  readonly execution?: Execution;
-  readonly phase?: 'rollout' | 'rollback';
-  readonly waves: WaveView[];
-  readonly rollbackWaves: WaveView[];
-  readonly clusters: ClusterView[];
-  readonly note?: string;
-}
-
-/** `GET /deployments/{name}/history`. */
-export interface DeploymentHistory {
-  readonly revisions: Revision[];
-  readonly executions: Execution[];
-}
-
-/** `GET /executions/{id}`. */
-export interface ExecutionDetail {
-  readonly execution: Execution;
-  readonly results: ExecutionResult[];
-}
-
-/** `GET /drift/{name}`. */
-export interface DeploymentDrift {
-  readonly deployment: string;
-  readonly revision: number;
-  readonly policy: 'off' | 'report' | 'heal';
-  readonly lastScan?: { readonly executionId: string; readonly at: string };
-  readonly summary: {
-    readonly clusters: number;
-    readonly inSync: number;
-    readonly drifted: number;
-    readonly unknown: number;
-    readonly skipped: number;
-    readonly objects: number;
-    readonly fields: number;
-  };
-  readonly records: DriftRecord[];
-}
-
-/** `POST /drift/scans`. */
-export interface DriftScanStarted {
-  readonly started: Array<{ deployment: string; executionId: string; targets: number }>;
-  readonly skipped: Array<{ deployment: string; reason: string }>;
-}
+// The event shapes are restated: functions/api/events.ts declares them as zod schemas next to
+// the AWS wiring, which the DOM-only console program must not load.
 
 /** One event of `GET /events`. */
 export interface EventItem {
