@@ -6,11 +6,12 @@
  * the others go on; nothing here writes anything.
  */
 import type { Cluster as EksCluster } from '@aws-sdk/client-eks';
+import { mapLimit } from '../../domain/concurrency.ts';
 import type { DiscoveredCluster, DiscoveryFailure, DiscoveryReport } from '../../domain/discovery.ts';
 import { CONNECTOR_PROVIDERS } from '../../domain/discovery.ts';
 import type { Provider } from '../../domain/model.ts';
 import type { ClusterDiscovery } from '../../domain/ports.ts';
-import { awsErrorName, mapWithLimit, type RetryOptions, withRetry } from './aws-errors.ts';
+import { awsErrorName, type RetryOptions, withRetry } from './aws-errors.ts';
 import { type EksApiFactory, eksApiFactory } from './eks-api.ts';
 import { labelsFromTags } from './tags.ts';
 
@@ -108,7 +109,7 @@ export class EksDiscovery implements ClusterDiscovery {
     const api = this.#api(region);
     const failures: DiscoveryFailure[] = [];
     const gone = new Set<string>();
-    const described = await mapWithLimit(names, this.#concurrency, async (name) => {
+    const described = await mapLimit(names, this.#concurrency, async (name) => {
       try {
         const out = await withRetry(() => api.describeCluster({ name }), this.#retry);
         return out.cluster ? toDiscovered(out.cluster, region) : undefined;

@@ -5,41 +5,7 @@
  * values the server omits (`false`, `0`, `""`, `{}`, `[]` against nothing), and a Secret's
  * write-only `stringData` folded into `data`. Pure.
  */
-
-const BINARY: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
-
-/** The value of a Kubernetes resource quantity (`500m`, `1Gi`, `2`, `1e3`), or undefined. */
-export function quantityValue(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const match = QUANTITY.exec(value.trim());
-  if (!match) return undefined;
-  const number = Number(match[1]);
-  const suffix = match[2];
-  if (match[3] !== undefined) return number * 10 ** Number(match[3]);
-  if (suffix === undefined) return number;
-  return number * (BINARY[suffix] ?? DECIMAL[suffix] ?? 1);
-}
+import { parseQuantity } from '../quantity.ts';
 
 /** Fields whose values are quantities: resources, quotas, limit ranges, capacities, sizes. */
 const QUANTITY_PARENTS = new Set([
@@ -98,8 +64,8 @@ export function sameValue(desired: unknown, live: unknown, fields: readonly stri
   if (desired === undefined || desired === null) return false;
   const name = fields[fields.length - 1] ?? '';
   if (isQuantityField(fields)) {
-    const a = quantityValue(desired);
-    const b = quantityValue(live);
+    const a = parseQuantity(desired);
+    const b = parseQuantity(live);
     if (a !== undefined && b !== undefined) return a === b || Math.abs(a - b) <= Math.abs(a) * 1e-12;
   }
   if (INT_OR_STRING.has(name)) {

@@ -1,7 +1,9 @@
 /** Cluster registration use cases: register, import from a kubeconfig, list, get, label, deregister. */
+
+export { parseQuantity } from '../../domain/quantity.ts';
 export { type DeregisterOptions, type DeregisterResult, deregisterCluster } from './deregister-cluster.ts';
 export { ImportClustersInput, ImportClustersResult, importClusters } from './import-clusters.ts';
-export { type ClusterFacts, capabilitiesOf, clusterFacts, parseQuantity, providerOf } from './inventory.ts';
+export { type ClusterFacts, capabilitiesOf, clusterFacts, providerOf } from './inventory.ts';
 export { clusterNameFromContext, contextAccess, parseKubeconfig } from './kubeconfig.ts';
 export { LabelPatch, labelArgsToPatch, labelCluster } from './label-cluster.ts';
 export { getCluster, type ListClustersQuery, listClusters } from './queries.ts';

@@ -3,6 +3,7 @@
  * Pure functions over plain Kubernetes objects, so they are tested with fixtures and no server.
  */
 import { type Capabilities, type KubeObject, PROVIDERS, type Provider } from '../../domain/model.ts';
+import { parseQuantity } from '../../domain/quantity.ts';
 
 /** Facts about one cluster, read from its nodes and its version. */
 export interface ClusterFacts {
@@ -23,42 +24,6 @@ const ARCH_LABELS = ['kubernetes.io/arch', 'beta.kubernetes.io/arch'];
 const PROVIDER_LABEL = 'flotilla.dev/provider';
 /** Keep the feature list bounded: NFD can put hundreds of labels on a node. */
 const MAX_FEATURES = 200;
-
-const SUFFIXES: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/**
- * A Kubernetes resource quantity (`3920m`, `16Gi`, `15842308Ki`, `1e9`) as a number, or undefined
- * when it is not one.
- */
-export function parseQuantity(text: unknown): number | undefined {
-  if (typeof text === 'number') return Number.isFinite(text) ? text : undefined;
-  if (typeof text !== 'string') return undefined;
-  const match = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/.exec(
-    text.trim(),
-  );
-  if (!match) return undefined;
-  const base = Number(match[1]);
-  if (match[2]) return base * 10 ** Number(match[2].slice(1));
-  const factor = SUFFIXES[match[3] ?? ''];
-  return factor === undefined ? undefined : base * factor;
-}
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -8,6 +8,8 @@
  * Health here is read against the generation Flotilla applied (stale status never counts), as
  * in the health polls.
  */
+
+import { mapLimit } from '../../domain/concurrency.ts';
 import { describeError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
@@ -15,7 +17,6 @@ import { describeRef } from '../../domain/manifests.ts';
 import type { Execution, Health, RolloutProgress, Target, WaveProgress } from '../../domain/model.ts';
 import { decideGate, type GateAction, settingsOfWave, tallyWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
-import { mapLimit } from '../shared/concurrency.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { CountDelta, failureOfError, isActive, loadRun, resultOf, type StepInput } from './records.ts';
 

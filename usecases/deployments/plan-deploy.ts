@@ -11,6 +11,8 @@
  * it looks up to date with `force` (a heal, a maintenance re-apply); waves in reverse order with
  * `reverse` (a rollback); and without the strategy's gates with `gates: false`.
  */
+
+import { chunk, mapLimit } from '../../domain/concurrency.ts';
 import { InvalidStateError, NotFoundError } from '../../domain/errors.ts';
 import type {
   Deployment,
@@ -25,7 +27,6 @@ import type {
 import type { BlobStore } from '../../domain/ports.ts';
 import { batchShape, type PlannedWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
-import { chunk, mapLimit } from '../shared/concurrency.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { clearOutcome, loadRun, REMOVE, resultOf, type StepInput } from './records.ts';
 import { renderSets } from './renders.ts';

@@ -12,11 +12,12 @@
  * retried step writes the same batches and targets; the workflow then runs the rollback's waves
  * through the same apply and health steps, ungated.
  */
+
+import { mapLimit } from '../../domain/concurrency.ts';
 import { InvalidStateError } from '../../domain/errors.ts';
 import type { Revision, RolloutProgress, Target, WaveProgress } from '../../domain/model.ts';
 import type { PlannedWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
-import { mapLimit } from '../shared/concurrency.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { batchWaves, type DeployPlan, layoutRevision, planOf } from './plan-deploy.ts';
 import { clearOutcome, loadRun, REMOVE, type StepInput } from './records.ts';

@@ -2,11 +2,12 @@
  * Rendered manifest sets in the blob store: rendered once per distinct values set, stored as JSON
  * under their content digest (the target's `renderDigest`), read back by the apply step.
  */
+
+import { mapLimit } from '../../domain/concurrency.ts';
 import { describeError } from '../../domain/errors.ts';
 import type { RenderedManifests, SourceRecord, Values } from '../../domain/model.ts';
 import type { BlobStore, Renderer } from '../../domain/ports.ts';
 import { stableStringify } from '../../domain/values.ts';
-import { mapLimit } from '../shared/concurrency.ts';
 
 /**
  * Renders of one run at a time; helm is a process per render (~0.1 s of CPU for a typical chart,

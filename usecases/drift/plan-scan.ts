@@ -6,12 +6,12 @@
  * compared: a rollout owns it. It is recorded as Skipped at once.
  */
 
+import { chunk } from '../../domain/concurrency.ts';
 import type { DriftRecord } from '../../domain/drift/record.ts';
 import { InvalidStateError } from '../../domain/errors.ts';
 import type { ExecutionResult, PlanBatch, Target } from '../../domain/model.ts';
 import { batchConcurrency } from '../deployments/strategy.ts';
 import type { Deps } from '../deps.ts';
-import { chunk } from '../shared/concurrency.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { loadScan, type ScanInput } from './context.ts';
 

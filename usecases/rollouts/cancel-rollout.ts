@@ -5,6 +5,8 @@
  * them up), the deployment is Cancelled and its lock released. A batch already applying when the
  * run stops finishes its clusters (their records say what they hold).
  */
+
+import { mapLimit } from '../../domain/concurrency.ts';
 import { describeError, InvalidStateError, NotFoundError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import type { Target } from '../../domain/model.ts';
@@ -12,7 +14,6 @@ import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { runResults, settleCounts } from '../deployments/finish-deploy.ts';
 import { countsFromResults, isActive, resultOf } from '../deployments/records.ts';
 import type { Deps } from '../deps.ts';
-import { mapLimit } from '../shared/concurrency.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 
 export interface CancelResult {

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeFieldsV1, leafPaths, listShape, nodeAt, owns } from '../../../domain/drift/fields-v1.ts';
-import { isZeroValue, normalizeDesired, quantityValue, sameValue } from '../../../domain/drift/normalize.ts';
+import { isZeroValue, normalizeDesired, sameValue } from '../../../domain/drift/normalize.ts';
 import { formatPath, parsePattern, patternCovers, patternProblem } from '../../../domain/drift/paths.ts';
+import { parseQuantity } from '../../../domain/quantity.ts';
 
-describe('quantityValue', () => {
+describe('parseQuantity', () => {
   it.each([
     ['1', 1],
     ['1000m', 1],
@@ -20,11 +21,11 @@ describe('quantityValue', () => {
     ['2M', 2e6],
     [3, 3],
   ])('%s is %d', (text, value) => {
-    expect(quantityValue(text)).toBe(value);
+    expect(parseQuantity(text)).toBe(value);
   });
 
   it.each(['abc', '1Xi', '', '1.2.3', 'm'])('%s is not a quantity', (text) => {
-    expect(quantityValue(text)).toBeUndefined();
+    expect(parseQuantity(text)).toBeUndefined();
   });
 });
 

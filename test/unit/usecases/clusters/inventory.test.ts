@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  capabilitiesOf,
-  clusterFacts,
-  parseQuantity,
-  providerOf,
-} from '../../../../usecases/clusters/inventory.ts';
+import { parseQuantity } from '../../../../domain/quantity.ts';
+import { capabilitiesOf, clusterFacts, providerOf } from '../../../../usecases/clusters/inventory.ts';
 import { eksNode, node } from './fakes.ts';
 
 describe('parseQuantity', () => {

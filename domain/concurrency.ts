@@ -1,5 +1,5 @@
 /**
- * Small concurrency helpers for use cases that touch many records or clusters at once.
+ * Small concurrency helpers for work over many records, clusters or regions at once (pure: no I/O of their own).
  */
 
 /**
