@@ -1,38 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Cluster, Placement, Requirements } from '../../../domain/model.ts';
 import { normalizeKubernetesVersion, place } from '../../../domain/placement.ts';
+import { aCluster } from '../../integration/store/fixtures.ts';
 
-function cluster(name: string, over: Partial<Cluster> = {}): Cluster {
-  return {
-    tenant: 'default',
-    name,
-    provider: 'EKS',
-    region: 'us-east-1',
-    version: '1.31',
-    labels: {},
-    capabilities: {
-      architectures: ['amd64'],
-      gpu: false,
-      sriov: false,
-      hugepages: false,
-      avx512: false,
-      nodes: 3,
-      cpu: 12,
-      memoryBytes: 48e9,
-      instanceTypes: [],
-      zones: [],
-      features: [],
-    },
-    endpoint: 'https://127.0.0.1/clusters/x',
-    auth: { type: 'token', secretRef: 'local:secret/x' },
-    status: 'Active',
-    source: 'import',
-    createdAt: '2026-01-01T00:00:00Z',
-    updatedAt: '2026-01-01T00:00:00Z',
-    recordVersion: 1,
-    ...over,
-  };
-}
+/** A cluster as placement sees it: the store fixtures' builder, in us-east-1 and without labels. */
+const cluster = (name: string, over: Partial<Cluster> = {}): Cluster =>
+  aCluster('default', name, { region: 'us-east-1', labels: {}, ...over });
 
 const fleet = [
   cluster('a', { labels: { env: 'prod' }, region: 'us-east-1', provider: 'EKS', version: 'v1.29.8-eks-1' }),

@@ -44,6 +44,7 @@ import type {
 } from '../../../../domain/ports.ts';
 import { digestOf } from '../../../../domain/values.ts';
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../../../../usecases/deps.ts';
+import { aCluster } from '../../../integration/store/fixtures.ts';
 
 export class ManualClock implements Clock {
   #now: number;
@@ -371,38 +372,20 @@ export class FakeFleet implements ClusterGateway {
   }
 }
 
+/** A cluster of the default tenant (the store fixtures' builder, with this suite's defaults). */
 export function makeCluster(
   name: string,
   options: { labels?: Record<string, string>; region?: string; provider?: Provider; version?: string } = {},
 ): Cluster {
-  return {
-    tenant: 'default',
-    name,
+  return aCluster('default', name, {
     provider: options.provider ?? 'EKS',
     region: options.region ?? 'eu-west-1',
     version: options.version ?? '1.31',
     labels: options.labels ?? {},
-    capabilities: {
-      architectures: ['amd64'],
-      gpu: false,
-      sriov: false,
-      hugepages: false,
-      avx512: false,
-      nodes: 3,
-      cpu: 12,
-      memoryBytes: 48e9,
-      instanceTypes: [],
-      zones: [],
-      features: [],
-    },
-    endpoint: `https://${name}.example.test`,
     auth: { type: 'token', secretRef: `flotilla/clusters/${name}` },
-    status: 'Active',
-    source: 'manual',
     createdAt: '2025-06-01T00:00:00.000Z',
     updatedAt: '2025-06-01T00:00:00.000Z',
-    recordVersion: 0,
-  };
+  });
 }
 
 export interface TestBed {
