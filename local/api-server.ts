@@ -3,9 +3,8 @@
  * API event (payload format 2.0) and calls the very same handlers the Lambda functions run. It
  * does what API Gateway does on AWS in front of them: bearer-token auth and a body size limit.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { errorReply, RouteNotFoundError } from '../adapters/lambda/http-errors.ts';
 import { formatBytes, type HttpEvent, MAX_BODY_BYTES } from '../adapters/lambda/http-json-body.ts';
@@ -15,6 +14,7 @@ import { openApiRoutes } from '../functions/api/openapi.ts';
 import { API_ROUTE_GROUPS } from '../functions/api/route-groups.ts';
 import type { DepsProvider } from '../usecases/deps.ts';
 import { isConsolePath, serveConsole } from './console-server.ts';
+import { BodyTooLarge, bearerMatches, listenHttp, readBody, tokenDigest } from './loopback-http.ts';
 
 export interface ApiServerOptions {
   readonly deps: DepsProvider;
@@ -41,31 +41,6 @@ export interface ApiServer {
   /** The bearer token; secret: never log it. */
   readonly token: string;
   stop(): Promise<void>;
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** Constant-time comparison of the presented token with the expected one. */
-function authorized(header: string | undefined, expected: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match !== null && timingSafeEqual(digest(match[1] ?? ''), expected);
-}
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge(`request body is ${formatBytes(declared)}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge(`request body is over ${formatBytes(size)}`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function headersOf(req: IncomingMessage): Record<string, string> {
@@ -158,7 +133,7 @@ function sendError(
 /** Start the server; it serves until stop(). */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const token = options.token ?? randomBytes(24).toString('base64url');
-  const expected = digest(token);
+  const expected = tokenDigest(token);
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const handlers = new Map<string, ApiHandler>();
   for (const group of API_ROUTE_GROUPS) {
@@ -174,7 +149,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         await serveConsole(req, res, { apiBase: '', apiLabel: 'local control plane' });
         return;
       }
-      if (!authorized(req.headers.authorization, expected)) {
+      if (!bearerMatches(req.headers.authorization, expected)) {
         req.resume();
         sendError(res, new UnauthorizedError('missing or wrong bearer token'), requestId, {
           'www-authenticate': 'Bearer realm="flotilla"',
@@ -210,27 +185,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
   };
 
-  const server: Server = createServer((req, res) => {
-    void serve(req, res);
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    token,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const listening = await listenHttp(serve, options);
+  return { url: listening.url, port: listening.port, token, stop: listening.stop };
 }

@@ -12,13 +12,13 @@
  * of the process): no build step, no files written, nothing fetched from the network. The page
  * itself holds no data, so it is served without a token; every API call it makes carries one.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { formatBytes, MAX_BODY_BYTES } from '../adapters/lambda/http-json-body.ts';
+import { BodyTooLarge, bearerMatches, listenHttp, readBody, tokenDigest } from './loopback-http.ts';
 
 /** Where the console's sources live. */
 export const CONSOLE_DIR = join(import.meta.dirname, '..', 'console');
@@ -300,10 +300,6 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 function sendJson(
   res: ServerResponse,
   status: number,
@@ -318,21 +314,6 @@ function sendJson(
     ...headers,
   });
   res.end(bytes);
-}
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge(`request body is ${formatBytes(declared)}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge(`request body is over ${formatBytes(size)}`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function describeFetchError(error: unknown): string {
@@ -350,7 +331,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const api = new URL(options.api);
   const upstream = options.api.replace(/\/+$/, '');
   const sessionToken = options.sessionToken ?? randomBytes(24).toString('base64url');
-  const expected = digest(sessionToken);
+  const expected = tokenDigest(sessionToken);
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const auth = options.auth;
@@ -360,13 +341,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   };
   let allowedHosts = new Set<string>();
 
-  const authorized = (header: string | undefined): boolean => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    return match !== null && timingSafeEqual(digest(match[1] ?? ''), expected);
-  };
-
   const proxy = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    if (!authorized(req.headers.authorization)) {
+    if (!bearerMatches(req.headers.authorization, expected)) {
       req.resume();
       sendJson(
         res,
@@ -507,30 +483,13 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     }
   };
 
-  const server: Server = createServer((req, res) => {
-    void serve(req, res);
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  const { url, host, port, stop } = await listenHttp(serve, options);
   allowedHosts = new Set([`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
-  const url = `http://${host}:${port}`;
   return {
     url,
     port,
     sessionToken,
     consoleUrl: `${url}${CONSOLE_PREFIX}/#token=${encodeURIComponent(sessionToken)}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop,
   };
 }

@@ -1,0 +1,78 @@
+/**
+ * What the local API and the console server share as HTTP servers on this machine: listening on
+ * a loopback address (port 0 for any free port) and stopping by closing every connection, bearer
+ * tokens compared in constant time, and request bodies read under a size limit.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatBytes } from '../adapters/lambda/http-json-body.ts';
+
+/** The SHA-256 of a token: what a server keeps to compare presented tokens with. */
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** Whether `header` is `Bearer <token>` for the token whose digest is `expected` (constant time). */
+export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match !== null && timingSafeEqual(tokenDigest(match[1] ?? ''), expected);
+}
+
+/** A request body over the limit (the message says how large it is). */
+export class BodyTooLarge extends Error {}
+
+/** The request's body, refused with BodyTooLarge as soon as it is known to exceed `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge(`request body is ${formatBytes(declared)}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge(`request body is over ${formatBytes(size)}`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A server that is listening. */
+export interface Listening {
+  /** `http://host:port`, the host in URL form (`[::1]` for IPv6). */
+  readonly url: string;
+  /** The host as it appears in URLs and Host headers. */
+  readonly host: string;
+  readonly port: number;
+  /** Close the server and every connection, idle or not. */
+  stop(): Promise<void>;
+}
+
+/** Listen with `handle` on `host` (127.0.0.1 by default) and `port` (0: any free one). */
+export async function listenHttp(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  options: { port?: number; host?: string },
+): Promise<Listening> {
+  const server: Server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    host,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
