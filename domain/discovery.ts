@@ -4,21 +4,11 @@
  * schemas; the EKS adapter fills them, the discovery and connect use cases consume them.
  */
 import { z } from 'zod';
-import { Dns1123Label, Labels, type Provider } from './model.ts';
+import { Dns1123Label, Labels, Provider } from './model.ts';
 
-/** Providers the EKS Connector accepts (`connectorConfig.provider`). */
-export const CONNECTOR_PROVIDERS = [
-  'EKS_ANYWHERE',
-  'AKS',
-  'GKE',
-  'OPENSHIFT',
-  'RANCHER',
-  'TANZU',
-  'ANTHOS',
-  'EC2',
-  'OTHER',
-] as const;
-export const ConnectorProvider = z.enum(CONNECTOR_PROVIDERS);
+/** Providers the EKS Connector accepts (`connectorConfig.provider`): every provider but EKS itself. */
+export const ConnectorProvider = Provider.exclude(['EKS']);
+export const CONNECTOR_PROVIDERS = ConnectorProvider.options;
 export type ConnectorProvider = z.infer<typeof ConnectorProvider>;
 
 /** One cluster as discovery found it in one region. */
