@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import type { KubeObject } from '../domain/model.ts';
 import { DEPLOYMENT_LABEL } from '../domain/names.ts';
 import { type SimClusterInfo, type Simulator, startSimulator } from '../simulator/index.ts';
+import { pathOf, pool } from './support.ts';
 
 /** CPU milliseconds (user + system, its threads and finished child processes) and peak RSS bytes of a process. */
 export interface Usage {
@@ -76,47 +77,6 @@ export type ChildMessage =
   | { op: 'ready'; caPem?: string; kubeconfig?: string; clusters?: SimClusterInfo[] }
   | { id: number; result: unknown }
   | { id: number; error: string };
-
-/** Run `work` over `items`, `width` at a time. */
-export async function pool<T>(
-  items: readonly T[],
-  width: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
-}
-
-const PLURALS: Record<string, string> = {
-  ConfigMap: 'configmaps',
-  Secret: 'secrets',
-  ServiceAccount: 'serviceaccounts',
-  Service: 'services',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  Deployment: 'deployments',
-  StatefulSet: 'statefulsets',
-  PodDisruptionBudget: 'poddisruptionbudgets',
-  NetworkPolicy: 'networkpolicies',
-  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
-  Namespace: 'namespaces',
-};
-
-/** The path of an object, as discovery gives it (the floor knows the chart's kinds in advance). */
-function pathOf(object: KubeObject): string {
-  const plural = PLURALS[object.kind];
-  if (!plural) throw new Error(`no plural for ${object.kind}`);
-  const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
-  const ns = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-  return `${base}${ns}/${plural}/${object.metadata.name}`;
-}
 
 /**
  * The floor: per cluster a new keep-alive pool, one namespace apply, then the set

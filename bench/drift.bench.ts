@@ -17,22 +17,11 @@ import { createDeployment } from '../usecases/deployments/create-deployment.ts';
 import { loadRender } from '../usecases/deployments/renders.ts';
 import { getDeploymentDrift } from '../usecases/drift/queries.ts';
 import { startDriftScan } from '../usecases/drift/start-scan.ts';
+import { pool } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_DRIFT_CLUSTERS ?? 1000);
 const MAX_PARALLEL = 50;
 const DRIFTED = Math.max(1, Math.round(CLUSTERS / 100));
-
-async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
-}
 
 export async function run(): Promise<void> {
   const setupStart = performance.now();

@@ -5,7 +5,6 @@
  * a plain undici loop with keep-alive, the same concurrency, the same simulator. Both run on
  * fresh clusters (creates) and then again (unchanged re-apply).
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +14,11 @@ import { HelmRenderer } from '../adapters/helm/renderer.ts';
 import type { KubernetesClusterClient } from '../adapters/kubernetes/client.ts';
 import { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
 import { stampObjects } from '../domain/manifests.ts';
-import type { Cluster, KubeObject } from '../domain/model.ts';
-import type { BlobStore, SecretStore } from '../domain/ports.ts';
+import type { KubeObject } from '../domain/model.ts';
 import { type SimClusterInfo, startSimulator } from '../simulator/index.ts';
+import { clusterRecord, FakeSecrets } from '../test/integration/kubernetes/helpers.ts';
 import { packageChart } from '../test/integration/render/helpers.ts';
+import { Blobs, pathOf, pool, time } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 100);
 /** Clusters applied at the same time (as one ApplyBatch invocation would). */
@@ -28,110 +28,11 @@ const REQUEST_CONCURRENCY = 4;
 /** Clusters per path used to warm up (JIT, the simulator's code paths) before measuring. */
 const WARM = 10;
 
-const PLURALS: Record<string, string> = {
-  ConfigMap: 'configmaps',
-  Secret: 'secrets',
-  ServiceAccount: 'serviceaccounts',
-  Service: 'services',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  Deployment: 'deployments',
-  StatefulSet: 'statefulsets',
-  PodDisruptionBudget: 'poddisruptionbudgets',
-  NetworkPolicy: 'networkpolicies',
-  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
-  Namespace: 'namespaces',
-};
-
-class Blobs implements BlobStore {
-  readonly #map = new Map<string, Uint8Array>();
-  async put(bytes: Uint8Array): Promise<string> {
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    this.#map.set(digest, bytes);
-    return digest;
-  }
-  async get(digest: string): Promise<Uint8Array> {
-    const bytes = this.#map.get(digest);
-    if (!bytes) throw new Error(`no blob ${digest}`);
-    return bytes;
-  }
-}
-
-class Secrets implements SecretStore {
-  readonly #map = new Map<string, string>();
-  async put(name: string, value: string): Promise<string> {
-    this.#map.set(name, value);
-    return name;
-  }
-  async get(ref: string): Promise<string> {
-    const value = this.#map.get(ref);
-    if (value === undefined) throw new Error('missing');
-    return value;
-  }
-  async delete(ref: string): Promise<void> {
-    this.#map.delete(ref);
-  }
-}
-
-async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
-}
-
-function record(info: SimClusterInfo, caPem: string): Cluster {
-  const now = new Date(0).toISOString();
-  return {
-    tenant: 'default',
-    name: info.name,
-    provider: 'OTHER',
-    region: info.region,
-    version: info.version,
-    labels: {},
-    capabilities: {
-      architectures: [],
-      gpu: false,
-      sriov: false,
-      hugepages: false,
-      avx512: false,
-      nodes: 0,
-      cpu: 0,
-      memoryBytes: 0,
-      instanceTypes: [],
-      zones: [],
-      features: [],
-    },
-    endpoint: info.server,
-    caData: Buffer.from(caPem).toString('base64'),
-    auth: { type: 'token', secretRef: info.name },
-    status: 'Active',
-    source: 'manual',
-    createdAt: now,
-    updatedAt: now,
-    recordVersion: 1,
-  };
-}
-
-/** The path of an object on its cluster, as discovery would give it (namespaced kinds only here). */
-function pathOf(object: KubeObject): string {
-  const plural = PLURALS[object.kind];
-  if (!plural) throw new Error(`no plural for ${object.kind}`);
-  const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
-  const ns = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-  return `${base}${ns}/${plural}/${object.metadata.name}`;
-}
-
 export async function run(): Promise<void> {
   const sim = await startSimulator({ clusters: CLUSTERS * 2 + WARM * 2 });
   const workDir = mkdtempSync(join(tmpdir(), 'flotilla-kube-bench-'));
   const renderer = new HelmRenderer({ blobs: new Blobs(), workDir });
-  const secrets = new Secrets();
+  const secrets = new FakeSecrets();
   const gateway = new KubernetesGateway({
     credentials: new LocalCredentialsProvider({ secrets }),
     requestConcurrency: REQUEST_CONCURRENCY,
@@ -144,7 +45,9 @@ export async function run(): Promise<void> {
     const rendered = await renderer.render({ source, releaseName: 'bench', namespace: 'bench', values: {} });
     const objects = stampObjects(rendered.objects, { tenant: 'default', deployment: 'bench', revision: 1 });
     const infos = sim.clusters();
-    for (const info of infos) await secrets.put(info.name, info.token);
+    const secretRefs = new Map<string, string>();
+    for (const info of infos) secretRefs.set(info.name, await secrets.put(info.name, info.token));
+    const record = (info: SimClusterInfo) => clusterRecord(info, sim.caPem, secretRefs.get(info.name) ?? '');
     const warmAdapter = infos.slice(0, WARM);
     const warmFloor = infos.slice(WARM, 2 * WARM);
     const adapterSet = infos.slice(2 * WARM, 2 * WARM + CLUSTERS);
@@ -153,7 +56,7 @@ export async function run(): Promise<void> {
     const viaAdapter = async (set: readonly SimClusterInfo[]) => {
       let failed = 0;
       await pool(set, CLUSTER_CONCURRENCY, async (info) => {
-        const client = await gateway.client(record(info, sim.caPem));
+        const client = await gateway.client(record(info));
         const outcomes = await client.apply(objects, { force: true });
         failed += outcomes.filter((o) => !o.ok).length;
       });
@@ -190,15 +93,10 @@ export async function run(): Promise<void> {
       });
     };
 
-    const time = async (fn: () => Promise<void>) => {
-      const start = performance.now();
-      await fn();
-      return performance.now() - start;
-    };
     const requestsOf = async (set: readonly SimClusterInfo[]) => {
       let total = 0;
       for (const info of set) {
-        const client = (await gateway.client(record(info, sim.caPem))) as KubernetesClusterClient;
+        const client = (await gateway.client(record(info))) as KubernetesClusterClient;
         total += client.stats().requests;
       }
       return total;

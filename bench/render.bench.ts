@@ -3,43 +3,22 @@
  * templates, our parse of its output) against, in the same run, the floor of parsing the very
  * same output without helm, and the memoizing renderer answering a repeated request.
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoizeRenderer } from '../adapters/helm/memo.ts';
 import { HelmRenderer } from '../adapters/helm/renderer.ts';
 import { parseManifests } from '../domain/manifests.ts';
-import type { BlobStore } from '../domain/ports.ts';
 import { packageChart } from '../test/integration/render/helpers.ts';
+import { Blobs, time } from './support.ts';
 
 const ROUNDS = 30;
-
-class Blobs implements BlobStore {
-  readonly #map = new Map<string, Uint8Array>();
-  async put(bytes: Uint8Array): Promise<string> {
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    this.#map.set(digest, bytes);
-    return digest;
-  }
-  async get(digest: string): Promise<Uint8Array> {
-    const bytes = this.#map.get(digest);
-    if (!bytes) throw new Error(`no blob ${digest}`);
-    return bytes;
-  }
-}
 
 function stats(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   const mean = samples.reduce((s, x) => s + x, 0) / samples.length;
   return `mean ${mean.toFixed(2)} ms, p50 ${at(0.5).toFixed(2)} ms, p95 ${at(0.95).toFixed(2)} ms`;
-}
-
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
 }
 
 export async function run(): Promise<void> {

@@ -26,6 +26,7 @@ import { startControlPlane } from '../local/control-plane.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
+import { pool } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -54,15 +55,6 @@ const MANIFESTS = [
   '    spec: { containers: [{ name: api, image: "nginx:1.27" }] }',
   '',
 ].join('\n');
-
-/** Run `work` over `items`, `limit` at a time. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * The floor: apply wave by wave, `CONCURRENCY` clusters at once, then wait until every

@@ -1,0 +1,73 @@
+/**
+ * What several benchmarks share: a worker pool, the REST path of an object for a plain client
+ * (the floors send their own requests), and a blob store in memory. Not a bench part itself
+ * (bench/run.ts runs only `*.bench.ts`); kept light so the deploy bench's child processes can
+ * import it too.
+ */
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../domain/model.ts';
+import type { BlobStore } from '../domain/ports.ts';
+
+/** Run `work` over `items`, `width` at a time. */
+export async function pool<T>(
+  items: readonly T[],
+  width: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}
+
+/** Resource names of the kinds the benches' charts hold (a floor knows them in advance). */
+const PLURALS: Record<string, string> = {
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  ServiceAccount: 'serviceaccounts',
+  Service: 'services',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  NetworkPolicy: 'networkpolicies',
+  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
+  Namespace: 'namespaces',
+};
+
+/** The path of an object on its cluster, as discovery would give it. */
+export function pathOf(object: KubeObject): string {
+  const plural = PLURALS[object.kind];
+  if (!plural) throw new Error(`no plural for ${object.kind}`);
+  const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+  const ns = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
+  return `${base}${ns}/${plural}/${object.metadata.name}`;
+}
+
+/** A BlobStore in a Map, keyed by the bytes' SHA-256. */
+export class Blobs implements BlobStore {
+  readonly #map = new Map<string, Uint8Array>();
+  async put(bytes: Uint8Array): Promise<string> {
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    this.#map.set(digest, bytes);
+    return digest;
+  }
+  async get(digest: string): Promise<Uint8Array> {
+    const bytes = this.#map.get(digest);
+    if (!bytes) throw new Error(`no blob ${digest}`);
+    return bytes;
+  }
+}
+
+/** Milliseconds `fn` takes. */
+export async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
