@@ -4,7 +4,6 @@
  * real use case and the real EKS connector adapter whose SDK client is mocked with
  * aws-sdk-client-mock; and the local control plane, which has no connector, answering 501.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,10 +23,8 @@ import { type ControlPlane, startControlPlane } from '../../../local/control-pla
 import { CONNECTOR_NOTICE } from '../../../usecases/connect/connect-cluster.ts';
 import { DEFAULT_TUNABLES, type Deps } from '../../../usecases/deps.ts';
 import { call } from '../api/support.ts';
+import { type CliRun, runFlotilla } from '../helpers/cli.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const BIN = join(ROOT, 'bin', 'flotilla.js');
 const ACCOUNT = '111122223333';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/Flotilla-ConnectorAgentRole`;
 const CODE = 'Zq8+ONE-TIME-activation/code=';
@@ -93,31 +90,17 @@ beforeEach(() => {
   serveEks();
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function flotilla(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      NODE,
-      [BIN, ...args],
-      {
-        cwd: work,
-        env: {
-          ...process.env,
-          FLOTILLA_HOME: work,
-          FLOTILLA_API: api.url,
-          FLOTILLA_TOKEN: 'test-token',
-          ...env,
-        },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
+function flotilla(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runFlotilla(args, {
+    cwd: work,
+    env: {
+      ...process.env,
+      FLOTILLA_HOME: work,
+      FLOTILLA_API: api.url,
+      FLOTILLA_TOKEN: 'test-token',
+      ...env,
+    },
+    timeoutMs: 60_000,
   });
 }
 

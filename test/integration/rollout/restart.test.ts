@@ -5,7 +5,7 @@
  * started again on the same data directory, and `flotilla rollout resume` takes the dead
  * execution's lock over and completes the rollout: no target lost, none at a wrong revision.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +14,7 @@ import type { Deployment, Execution, KubeObject, Target } from '../../../domain/
 import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
 import { endpointFilePath, readEndpointFile } from '../../../local/endpoint-file.ts';
 import { type Simulator, startSimulator } from '../../../simulator/index.ts';
-import { ROOT } from '../api/support.ts';
-
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const BIN = join(ROOT, 'bin', 'flotilla.js');
+import { type CliRun, FLOTILLA_BIN, NODE, runFlotilla } from '../helpers/cli.ts';
 
 let simulator: Simulator;
 let scratch: string;
@@ -83,7 +80,7 @@ const env = () => ({ ...process.env, FLOTILLA_HOME: home, FLOTILLA_API: '', FLOT
 /** `flotilla up` on the data directory, importing the fleet; resolves once its API answers. */
 async function startChild(): Promise<void> {
   const previous = readEndpointFile(env())?.pid;
-  child = spawn(NODE, [BIN, 'up', '--data-dir', dataDir, '--kubeconfig', kubeconfig], {
+  child = spawn(NODE, [FLOTILLA_BIN, 'up', '--data-dir', dataDir, '--kubeconfig', kubeconfig], {
     cwd: scratch,
     env: env(),
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -116,23 +113,8 @@ async function stopChild(signal: NodeJS.Signals): Promise<void> {
   await exited;
 }
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function flotilla(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      NODE,
-      [BIN, ...args],
-      { cwd: scratch, env: env(), timeout: 120_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
+function flotilla(args: string[]): Promise<CliRun> {
+  return runFlotilla(args, { cwd: scratch, env: env(), timeoutMs: 120_000 });
 }
 
 async function api<T>(path: string): Promise<T> {

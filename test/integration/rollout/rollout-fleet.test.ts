@@ -5,8 +5,6 @@
  * process. Each test asserts the final store records and the live objects of every cluster it
  * deployed to (read back from the simulator).
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, Execution, KubeObject, Target } from '../../../domain/model.ts';
 import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
@@ -14,9 +12,7 @@ import { type ControlPlane, startControlPlane } from '../../../local/control-pla
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
 import { resumeRollout } from '../../../usecases/rollouts/resume-rollout.ts';
 import { call, ROOT } from '../api/support.ts';
-
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const BIN = join(ROOT, 'bin', 'flotilla.js');
+import { type CliRun, runFlotilla } from '../helpers/cli.ts';
 
 let plane: ControlPlane;
 
@@ -157,23 +153,12 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000): 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** The CLI in a child process, pointed at this control plane's API. */
-function flotilla(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      NODE,
-      [BIN, ...args, '--api', plane.url, '--token', plane.token],
-      { cwd: ROOT, env: { ...process.env, FLOTILLA_API: '', FLOTILLA_TOKEN: '' }, timeout: 90_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      },
-    );
+function flotilla(args: string[]): Promise<CliRun> {
+  return runFlotilla([...args, '--api', plane.url, '--token', plane.token], {
+    cwd: ROOT,
+    env: { ...process.env, FLOTILLA_API: '', FLOTILLA_TOKEN: '' },
+    timeoutMs: 90_000,
   });
 }
 

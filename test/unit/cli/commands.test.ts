@@ -2,7 +2,6 @@
  * The flotilla command as users run it: `bin/flotilla.js` in a child process, against a control
  * plane started here (found through the endpoint file in a temporary FLOTILLA_HOME).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,43 +10,26 @@ import { parse } from 'yaml';
 import type { Cluster } from '../../../domain/model.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { endpointFilePath } from '../../../local/endpoint-file.ts';
+import { type CliRun, runFlotilla } from '../../integration/helpers/cli.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const BIN = join(ROOT, 'bin', 'flotilla.js');
 const HELLO = join(ROOT, 'examples', 'charts', 'hello');
 
 let plane: ControlPlane;
 let home: string;
 let work: string;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Run the CLI; never throws on a non-zero exit. */
-function flotilla(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      NODE,
-      [BIN, ...args],
-      {
-        cwd: work,
-        env: { ...process.env, FLOTILLA_HOME: home, FLOTILLA_API: '', FLOTILLA_TOKEN: '', ...env },
-        timeout: 90_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+function flotilla(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runFlotilla(args, {
+    cwd: work,
+    env: { ...process.env, FLOTILLA_HOME: home, FLOTILLA_API: '', FLOTILLA_TOKEN: '', ...env },
+    timeoutMs: 90_000,
   });
 }
 
 /** The single line a failing command prints. */
-function oneLine(run: Run): string {
+function oneLine(run: CliRun): string {
   const lines = run.stderr.split('\n').filter((l) => l !== '');
   expect(lines, run.stderr).toHaveLength(1);
   return lines[0] ?? '';
