@@ -24,6 +24,7 @@ import { DEPLOYMENT_LABEL } from '../domain/names.ts';
 import { planWaves } from '../domain/rollout.ts';
 import { startControlPlane } from '../local/control-plane.ts';
 import { startSimulator } from '../simulator/index.ts';
+import { apiWorkload } from '../test/integration/helpers/manifests.ts';
 import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
 import { pool } from './support.ts';
@@ -44,16 +45,7 @@ const MANIFESTS = [
   'metadata: { name: api }',
   'spec: { selector: { app: api }, ports: [{ port: 80 }] }',
   '---',
-  'apiVersion: apps/v1',
-  'kind: Deployment',
-  'metadata: { name: api }',
-  'spec:',
-  '  replicas: 2',
-  '  selector: { matchLabels: { app: api } }',
-  '  template:',
-  '    metadata: { labels: { app: api } }',
-  '    spec: { containers: [{ name: api, image: "nginx:1.27" }] }',
-  '',
+  apiWorkload('nginx:1.27'),
 ].join('\n');
 
 /**

@@ -18,6 +18,7 @@ import type { RunRecord } from '../../../local/asl-runner.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
 import { chartSource, FIXTURES } from '../api/support.ts';
+import { apiWorkload, DATABASE, manifests } from '../helpers/manifests.ts';
 
 const WEBAPP = join(FIXTURES, 'charts', 'webapp');
 
@@ -77,41 +78,9 @@ async function targetsOf(deployment: string): Promise<Map<string, Target>> {
   return new Map((await plane.deps.store.listTargets('default', deployment)).map((t) => [t.cluster, t]));
 }
 
-const manifests = (files: Record<string, string>) => ({
-  type: 'manifests',
-  files: Object.entries(files).map(([path, content]) => ({ path, content })),
-});
-
 const CONFIG_A = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  who: everyone\n';
 const CONFIG_B = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  x: "1"\n';
-const WORKLOAD = [
-  'apiVersion: apps/v1',
-  'kind: Deployment',
-  'metadata:',
-  '  name: api',
-  'spec:',
-  '  replicas: 2',
-  '  selector: { matchLabels: { app: api } }',
-  '  template:',
-  '    metadata: { labels: { app: api } }',
-  '    spec: { containers: [{ name: api, image: "nginx:1.27" }] }',
-  '',
-].join('\n');
-
-const DATABASE = [
-  'apiVersion: apps/v1',
-  'kind: StatefulSet',
-  'metadata:',
-  '  name: db',
-  'spec:',
-  '  serviceName: db',
-  '  replicas: 1',
-  '  selector: { matchLabels: { app: db } }',
-  '  template:',
-  '    metadata: { labels: { app: db } }',
-  '    spec: { containers: [{ name: db, image: "postgres:17" }] }',
-  '',
-].join('\n');
+const WORKLOAD = apiWorkload('nginx:1.27');
 
 describe('deploy over dynalite, helm and the simulated fleet', () => {
   it('deploys a chart with a CRD to the selected clusters with their own values; an unreachable one fails with its reason', async () => {

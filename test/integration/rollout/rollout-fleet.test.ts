@@ -13,6 +13,7 @@ import { createDeployment } from '../../../usecases/deployments/create-deploymen
 import { resumeRollout } from '../../../usecases/rollouts/resume-rollout.ts';
 import { call, ROOT } from '../api/support.ts';
 import { type CliRun, runFlotilla } from '../helpers/cli.ts';
+import { apiWorkload, DATABASE, manifests } from '../helpers/manifests.ts';
 
 let plane: ControlPlane;
 
@@ -42,41 +43,8 @@ function sim(name: string) {
 const CONFIG = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  greeting: hello\n';
 const EXTRA = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-extra\ndata:\n  feature: "on"\n';
 const SECRET = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-secret\nstringData:\n  key: value\n';
-const workload = (image: string) =>
-  [
-    'apiVersion: apps/v1',
-    'kind: Deployment',
-    'metadata:',
-    '  name: api',
-    'spec:',
-    '  replicas: 2',
-    '  selector: { matchLabels: { app: api } }',
-    '  template:',
-    '    metadata: { labels: { app: api } }',
-    `    spec: { containers: [{ name: api, image: "${image}" }] }`,
-    '',
-  ].join('\n');
-const DATABASE = [
-  'apiVersion: apps/v1',
-  'kind: StatefulSet',
-  'metadata:',
-  '  name: db',
-  'spec:',
-  '  serviceName: db',
-  '  replicas: 1',
-  '  selector: { matchLabels: { app: db } }',
-  '  template:',
-  '    metadata: { labels: { app: db } }',
-  '    spec: { containers: [{ name: db, image: "postgres:17" }] }',
-  '',
-].join('\n');
-const V1 = { 'config.yaml': CONFIG, 'api.yaml': workload('nginx:1.27') };
-const V2 = { ...V1, 'extra.yaml': EXTRA, 'secret.yaml': SECRET, 'api.yaml': workload('nginx:1.28') };
-
-const manifests = (files: Record<string, string>) => ({
-  type: 'manifests',
-  files: Object.entries(files).map(([path, content]) => ({ path, content })),
-});
+const V1 = { 'config.yaml': CONFIG, 'api.yaml': apiWorkload('nginx:1.27') };
+const V2 = { ...V1, 'extra.yaml': EXTRA, 'secret.yaml': SECRET, 'api.yaml': apiWorkload('nginx:1.28') };
 
 function spec(name: string, files: Record<string, string>, extra: Record<string, unknown> = {}) {
   return {
