@@ -5,17 +5,7 @@
  * a region that refuses access, a connected cluster, and a cluster that vanishes.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  AccessDeniedException,
-  type Cluster as AwsCluster,
-  DescribeClusterCommand,
-  type DescribeClusterCommandInput,
-  EKSClient,
-  ListClustersCommand,
-  type ListClustersCommandInput,
-  ResourceNotFoundException,
-  ThrottlingException,
-} from '@aws-sdk/client-eks';
+import { type Cluster as AwsCluster, EKSClient } from '@aws-sdk/client-eks';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,9 +22,8 @@ import { AslRunner, localDefinition } from '../../../local/asl-runner.ts';
 import { WORKFLOW_TASKS } from '../../../statemachines/substitutions.ts';
 import { DEFAULT_TUNABLES, type Deps } from '../../../usecases/deps.ts';
 import { executionIdForRun } from '../../../usecases/discovery/discovery-run.ts';
+import { ACCOUNT, clusterArn as arn, type EksFleetCalls, serveEksFleet } from '../helpers/eks-fleet.ts';
 
-const ACCOUNT = '111122223333';
-const arn = (region: string, name: string) => `arn:aws:eks:${region}:${ACCOUNT}:cluster/${name}`;
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
 
 function eksCluster(region: string, name: string, extra: Partial<AwsCluster> = {}): AwsCluster {
@@ -76,37 +65,11 @@ function initialFleet(): Record<string, AwsCluster[]> {
 
 const eks = mockClient(EKSClient);
 let fleet: Record<string, AwsCluster[]>;
-let listCalls: Array<{ region: string; nextToken?: string }>;
-let throttleLeft: number;
+let listCalls: EksFleetCalls['list'];
 
 beforeEach(() => {
   fleet = initialFleet();
-  listCalls = [];
-  throttleLeft = 1;
-  eks.on(ListClustersCommand).callsFake(async (input: ListClustersCommandInput, getClient) => {
-    const region = await getClient().config.region();
-    listCalls.push({ region, ...(input.nextToken ? { nextToken: input.nextToken } : {}) });
-    if (region === 'ap-southeast-2') {
-      throw new AccessDeniedException({
-        message: 'not authorized to perform eks:ListClusters',
-        $metadata: {},
-      });
-    }
-    if (region === 'eu-west-1' && throttleLeft > 0) {
-      throttleLeft--;
-      throw new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
-    }
-    const names = (fleet[region] ?? []).map((c) => c.name ?? '');
-    const start = input.nextToken ? Number(input.nextToken) : 0;
-    const end = start + 2;
-    return { clusters: names.slice(start, end), ...(end < names.length ? { nextToken: String(end) } : {}) };
-  });
-  eks.on(DescribeClusterCommand).callsFake(async (input: DescribeClusterCommandInput, getClient) => {
-    const region = await getClient().config.region();
-    const cluster = (fleet[region] ?? []).find((c) => c.name === input.name);
-    if (!cluster) throw new ResourceNotFoundException({ message: 'No cluster found', $metadata: {} });
-    return { cluster };
-  });
+  listCalls = serveEksFleet(eks, fleet, { throttleFirstListIn: 'eu-west-1' }).list;
 });
 afterEach(() => eks.reset());
 
@@ -175,7 +138,7 @@ describe('the discovery workflow', () => {
     ]);
     expect(clusters.find((c) => c.name === 'beta')?.labels).toEqual({ 'Team-Name': 'Platform-Core' });
     // Pages of two: us-east-1 took two listings; eu-west-1 one throttled call and its retry.
-    expect(listCalls.filter((c) => c.region === 'us-east-1').map((c) => c.nextToken ?? '')).toEqual([
+    expect(listCalls.filter((c) => c.region === 'us-east-1').map((c) => c.input.nextToken ?? '')).toEqual([
       '',
       '2',
     ]);

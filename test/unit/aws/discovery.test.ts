@@ -1,5 +1,4 @@
 import {
-  AccessDeniedException,
   type Cluster as AwsCluster,
   DescribeClusterCommand,
   type DescribeClusterCommandInput,
@@ -28,9 +27,7 @@ import {
   candidateNames,
   discoverClusters,
 } from '../../../usecases/discovery/discover-clusters.ts';
-
-const ACCOUNT = '111122223333';
-const arn = (region: string, name: string) => `arn:aws:eks:${region}:${ACCOUNT}:cluster/${name}`;
+import { ACCOUNT, clusterArn as arn, serveEksFleet } from '../../integration/helpers/eks-fleet.ts';
 
 /** The fleet EKS "has", per region. */
 const FLEET: Record<string, AwsCluster[]> = {
@@ -94,33 +91,11 @@ function throttled(): Error {
 
 /** ListClusters with 2-item pages, DescribeCluster from FLEET; ap-southeast-2 denies access. */
 function serveFleet(options: { throttleFirstListIn?: string; fleet?: Record<string, AwsCluster[]> } = {}) {
-  const fleet = options.fleet ?? FLEET;
-  let throttleLeft = options.throttleFirstListIn ? 1 : 0;
-  eks.on(ListClustersCommand).callsFake(async (input: ListClustersCommandInput, getClient) => {
-    const region = await getClient().config.region();
-    listCalls.push({ region, input });
-    if (region === 'ap-southeast-2') {
-      throw new AccessDeniedException({
-        message: 'not authorized to perform eks:ListClusters',
-        $metadata: {},
-      });
-    }
-    if (region === options.throttleFirstListIn && throttleLeft > 0) {
-      throttleLeft--;
-      throw throttled();
-    }
-    const names = (fleet[region] ?? []).map((c) => c.name ?? '');
-    const start = input.nextToken ? Number(input.nextToken) : 0;
-    const end = start + 2;
-    return { clusters: names.slice(start, end), ...(end < names.length ? { nextToken: String(end) } : {}) };
+  const calls = serveEksFleet(eks, options.fleet ?? FLEET, {
+    ...(options.throttleFirstListIn ? { throttleFirstListIn: options.throttleFirstListIn } : {}),
   });
-  eks.on(DescribeClusterCommand).callsFake(async (input: DescribeClusterCommandInput, getClient) => {
-    const region = await getClient().config.region();
-    describeCalls.push({ region, input });
-    const cluster = (fleet[region] ?? []).find((c) => c.name === input.name);
-    if (!cluster) throw new ResourceNotFoundException({ message: 'No cluster found', $metadata: {} });
-    return { cluster };
-  });
+  listCalls = calls.list;
+  describeCalls = calls.describe;
 }
 
 function discovery(sleeps: number[] = []) {
