@@ -24,6 +24,7 @@ import {
   type Simulator,
   startSimulator,
 } from '../../../simulator/index.ts';
+import { rejection } from '../helpers/rejection.ts';
 import { MemoryBlobs, packageChart, ROOT } from '../render/helpers.ts';
 import { clusterRecord, FakeSecrets } from './helpers.ts';
 
@@ -73,16 +74,6 @@ function failures(outcomes: readonly ApplyOutcome[]) {
   return outcomes.flatMap((o) =>
     o.ok ? [] : [{ name: o.ref.name, failure: o.failure, message: o.message }],
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`rejected with a non-error: ${String(error)}`);
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('KubernetesClusterClient against the fleet simulator', () => {

@@ -4,6 +4,7 @@ import { LocalCredentialsProvider } from '../../../adapters/credentials/local-cr
 import { CredentialsError } from '../../../domain/errors.ts';
 import type { Cluster } from '../../../domain/model.ts';
 import type { Clock, ClusterConnection, CredentialsProvider } from '../../../domain/ports.ts';
+import { rejection } from '../helpers/rejection.ts';
 import { clusterRecord, FakeSecrets } from './helpers.ts';
 
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -63,15 +64,6 @@ async function setup(secret: string, auth: Cluster['auth'] = { type: 'token', se
   const provider = new LocalCredentialsProvider({ secrets, clock, ttlMs: 60_000 });
   const cluster = { ...clusterRecord(INFO, CA_PEM, 'fake:s'), auth };
   return { secrets, clock, provider, cluster };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('LocalCredentialsProvider', () => {

@@ -12,6 +12,7 @@ import {
   type SourceRecord,
 } from '../../../domain/model.ts';
 import type { Renderer, RenderRequest } from '../../../domain/ports.ts';
+import { rejection } from '../helpers/rejection.ts';
 import { FIXTURES, filesOf, MemoryBlobs, packageChart, ROOT, tgzOf, tgzOfDir } from './helpers.ts';
 import { type Served, startChartRepo, startOciRegistry } from './registries.ts';
 
@@ -29,17 +30,6 @@ function find(set: readonly KubeObject[], kind: string, name?: string): KubeObje
 
 function names(set: readonly KubeObject[]): string[] {
   return set.map((o) => `${o.kind}/${o.metadata.namespace ?? '-'}/${o.metadata.name}`);
-}
-
-/** The error a promise rejects with (fails when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`rejected with a non-error: ${String(error)}`);
-  }
-  throw new Error('expected a rejection');
 }
 
 const archiveInput = (bytes: Buffer) => ({ type: 'chart' as const, archive: bytes.toString('base64') });
