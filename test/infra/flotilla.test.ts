@@ -3,7 +3,6 @@
  * steps and routes the code has (the construct derives them from statemachines/ and
  * functions/api/, so these tests follow new ones without edits).
  */
-import { createRequire } from 'node:module';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -21,13 +20,8 @@ import {
   substitute,
   WORKFLOW_TASKS,
 } from '../../statemachines/substitutions.ts';
+import { validateAsl } from '../statemachines/asl-validator.ts';
 import { render, resourcesOf, rolesOfPolicy, type Synthesized, statementsOf, synthesize } from './support.ts';
-
-type Validate = (
-  definition: unknown,
-  options?: { checkArn?: boolean; checkPaths?: boolean },
-) => { isValid: boolean; errorsText: (separator?: string) => string };
-const validate = createRequire(import.meta.url)('asl-validator') as Validate;
 
 /**
  * Actions AWS only grants on `*`: a statement with Resource `*` may hold these and nothing else.
@@ -106,7 +100,7 @@ describe('the Flotilla stack', () => {
         values[key] = `arn:aws:lambda:eu-west-1:123456789012:function:${match?.[1]}`;
       }
       const definition = JSON.parse(substitute(String(text), values)) as unknown;
-      const result = validate(definition, { checkArn: true, checkPaths: true });
+      const result = validateAsl(definition);
       expect(result.errorsText('\n')).toBe('');
       expect(result.isValid).toBe(true);
     }
