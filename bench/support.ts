@@ -8,22 +8,8 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../domain/model.ts';
 import type { BlobStore } from '../domain/ports.ts';
 
-/** Run `work` over `items`, `width` at a time. */
-export async function pool<T>(
-  items: readonly T[],
-  width: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
-}
+/** The tests' worker pool (test/integration/helpers/pool.ts), one for tests and benches. */
+export { pool } from '../test/integration/helpers/pool.ts';
 
 /** Resource names of the kinds the benches' charts hold (a floor knows them in advance). */
 const PLURALS: Record<string, string> = {

@@ -23,6 +23,7 @@ import {
 } from '../../../domain/model.ts';
 import type { Store } from '../../../domain/ports.ts';
 import type { Schedule } from '../../../domain/schedule.ts';
+import { pool } from '../helpers/pool.ts';
 import {
   aBatch,
   aCluster,
@@ -53,23 +54,6 @@ async function settle<T>(promises: Promise<T>[]): Promise<{ won: T[]; lost: unkn
     won: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])),
     lost: outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : [])),
   };
-}
-
-/** Run `work` over `items` with at most `limit` in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        await work(item);
-      }
-    }),
-  );
 }
 
 /** Declare the contract suite for one implementation. */

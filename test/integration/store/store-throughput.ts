@@ -11,28 +11,13 @@ import { DynamoStore } from '../../../adapters/dynamodb/store.ts';
 import { MemoryStore } from '../../../adapters/memory/store.ts';
 import type { Store } from '../../../domain/ports.ts';
 import { startDynamoServer } from '../../../local/dynamodb-server.ts';
+import { pool } from '../helpers/pool.ts';
 import { aResult, aTarget } from './fixtures.ts';
 
 interface Figures {
   readonly label: string;
   readonly totalMs: number;
   readonly lines: string[];
-}
-
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        await work(item);
-      }
-    }),
-  );
 }
 
 const quantile = (sorted: number[], q: number): string =>
