@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseAllDocuments } from 'yaml';
 import { layerBinaries } from '../adapters/tools/layer-binaries.ts';
+import { pathOf } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_SIM_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_SIM_CONCURRENCY ?? 32);
@@ -39,36 +40,6 @@ interface Memory {
   readonly rss: number;
   readonly heapUsed: number;
   readonly objects: number;
-}
-
-/** Kinds of the release and their URL plurals. */
-const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces',
-  CustomResourceDefinition: 'customresourcedefinitions',
-  ServiceAccount: 'serviceaccounts',
-  ConfigMap: 'configmaps',
-  Secret: 'secrets',
-  Service: 'services',
-  PersistentVolumeClaim: 'persistentvolumeclaims',
-  Deployment: 'deployments',
-  StatefulSet: 'statefulsets',
-  Job: 'jobs',
-  CronJob: 'cronjobs',
-  Ingress: 'ingresses',
-  NetworkPolicy: 'networkpolicies',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  PodDisruptionBudget: 'poddisruptionbudgets',
-  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
-  Backup: 'backups',
-};
-
-function pathOf(obj: Obj): string {
-  const plural = PLURALS[obj.kind];
-  if (!plural) throw new Error(`no plural for ${obj.kind}`);
-  const base = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
-  const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : '';
-  return `${base}${ns}/${plural}/${obj.metadata.name}`;
 }
 
 /** The release: `helm template` of the fixture chart (CRD included), its namespace, and config maps to 20. */

@@ -5,30 +5,42 @@
  * import it too.
  */
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../domain/model.ts';
 import type { BlobStore } from '../domain/ports.ts';
 
 /** The tests' worker pool (test/integration/helpers/pool.ts), one for tests and benches. */
 export { pool } from '../test/integration/helpers/pool.ts';
 
-/** Resource names of the kinds the benches' charts hold (a floor knows them in advance). */
+/** URL plurals of the kinds the benches' releases hold (a floor knows them in advance). */
 const PLURALS: Record<string, string> = {
+  Namespace: 'namespaces',
+  CustomResourceDefinition: 'customresourcedefinitions',
+  ServiceAccount: 'serviceaccounts',
   ConfigMap: 'configmaps',
   Secret: 'secrets',
-  ServiceAccount: 'serviceaccounts',
   Service: 'services',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
+  PersistentVolumeClaim: 'persistentvolumeclaims',
   Deployment: 'deployments',
   StatefulSet: 'statefulsets',
-  PodDisruptionBudget: 'poddisruptionbudgets',
+  Job: 'jobs',
+  CronJob: 'cronjobs',
+  Ingress: 'ingresses',
   NetworkPolicy: 'networkpolicies',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  PodDisruptionBudget: 'poddisruptionbudgets',
   HorizontalPodAutoscaler: 'horizontalpodautoscalers',
-  Namespace: 'namespaces',
+  Backup: 'backups',
 };
 
+/** What a path is made of. */
+export interface ObjectId {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+}
+
 /** The path of an object on its cluster, as discovery would give it. */
-export function pathOf(object: KubeObject): string {
+export function pathOf(object: ObjectId): string {
   const plural = PLURALS[object.kind];
   if (!plural) throw new Error(`no plural for ${object.kind}`);
   const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
