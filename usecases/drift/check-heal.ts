@@ -5,7 +5,7 @@
  */
 import { makeEvent } from '../../domain/events.ts';
 import type { Deps } from '../deps.ts';
-import { loadScan, type ScanInput } from './context.ts';
+import { announceOnce, loadScan, type ScanInput } from './context.ts';
 import { type HealProgress, scanRecords } from './report-drift.ts';
 
 export interface CheckHealInput extends ScanInput {
@@ -17,7 +17,7 @@ const OVER = new Set(['Succeeded', 'Failed', 'RolledBack', 'Cancelled']);
 
 /** Whether the heal is over; when it is, record and announce what it healed. */
 export async function checkHeal(deps: Deps, input: CheckHealInput): Promise<HealProgress> {
-  const { store, clock } = deps;
+  const { store } = deps;
   const { deployment } = await loadScan(store, input);
   const heal = await store.getExecution(input.tenant, input.healExecutionId);
   if (heal && !OVER.has(heal.status)) {
@@ -33,22 +33,19 @@ export async function checkHeal(deps: Deps, input: CheckHealInput): Promise<Heal
   const healed = records.filter(
     (r) => r.state === 'Drifted' && r.healExecutionId === input.healExecutionId && ok.has(r.cluster),
   );
-  const fresh = healed.filter((r) => r.healedAt === undefined);
-  if (fresh.length > 0) {
-    const now = clock.now();
-    // Announced, then marked: a publish that fails is retried with the step instead of being lost.
-    await deps.bus.publish(
-      fresh.map((r) =>
-        makeEvent('DriftHealed', now, {
-          tenant: input.tenant,
-          deployment: deployment.name,
-          cluster: r.cluster,
-          executionId: input.healExecutionId,
-          objects: r.objectCount,
-        }),
-      ),
-    );
-    await store.putDrift(fresh.map((r) => ({ ...r, healedAt: now.toISOString() })));
-  }
+  await announceOnce(
+    deps,
+    healed,
+    (r) => r.healedAt !== undefined,
+    (r, now) =>
+      makeEvent('DriftHealed', now, {
+        tenant: input.tenant,
+        deployment: deployment.name,
+        cluster: r.cluster,
+        executionId: input.healExecutionId,
+        objects: r.objectCount,
+      }),
+    (r, at) => ({ ...r, healedAt: at }),
+  );
   return { healing: false, healExecutionId: input.healExecutionId, waitSeconds: 0 };
 }

@@ -12,7 +12,7 @@ import { describeError, OperationInProgressError } from '../../domain/errors.ts'
 import { makeEvent } from '../../domain/events.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
-import { loadScan, policyOf, type ScanInput } from './context.ts';
+import { announceOnce, loadScan, policyOf, type ScanInput } from './context.ts';
 import { startReapply } from './reapply.ts';
 
 /** At most this many paths go in one DriftDetected event. */
@@ -33,7 +33,7 @@ export async function scanRecords(deps: Deps, tenant: string, deployment: string
 
 /** Publish what the scan found and start a heal where the policy says so. */
 export async function reportDrift(deps: Deps, input: ScanInput): Promise<HealProgress> {
-  const { store, clock } = deps;
+  const { store } = deps;
   const { execution, deployment, revision } = await loadScan(store, input);
   const idle: HealProgress = { healing: false, waitSeconds: 0 };
   if (execution.status !== 'Running') return idle;
@@ -42,27 +42,22 @@ export async function reportDrift(deps: Deps, input: ScanInput): Promise<HealPro
   let drifted = records.filter((r) => r.state === 'Drifted');
   if (policy === 'off' || drifted.length === 0) return idle;
 
-  // Published, then marked on the record: a retry of this step publishes only what is unmarked
-  // (a crash between the two can still repeat an event — events are at-least-once).
-  const unreported = drifted.filter((r) => r.reportedAt === undefined);
-  if (unreported.length > 0) {
-    const now = clock.now();
-    await deps.bus.publish(
-      unreported.map((r) =>
-        makeEvent('DriftDetected', now, {
-          tenant: input.tenant,
-          deployment: deployment.name,
-          cluster: r.cluster,
-          executionId: execution.id,
-          objects: r.objectCount,
-          paths: driftPaths(r.objects, MAX_EVENT_PATHS),
-        }),
-      ),
-    );
-    const reportedAt = now.toISOString();
-    drifted = drifted.map((r) => (r.reportedAt === undefined ? { ...r, reportedAt } : r));
-    await store.putDrift(drifted.filter((r) => r.reportedAt === reportedAt));
-  }
+  // DriftDetected once per (scan, cluster): marked on the record once published.
+  drifted = await announceOnce(
+    deps,
+    drifted,
+    (r) => r.reportedAt !== undefined,
+    (r, now) =>
+      makeEvent('DriftDetected', now, {
+        tenant: input.tenant,
+        deployment: deployment.name,
+        cluster: r.cluster,
+        executionId: execution.id,
+        objects: r.objectCount,
+        paths: driftPaths(r.objects, MAX_EVENT_PATHS),
+      }),
+    (r, at) => ({ ...r, reportedAt: at }),
+  );
   if (policy !== 'heal') return idle;
 
   const started = drifted.find((r) => r.healExecutionId)?.healExecutionId;
