@@ -114,6 +114,25 @@ async function follow(client: ApiClient, name: string, executionId: string, form
   );
 }
 
+/**
+ * An operation the API has started: with --detach, its answer (`head` in a table); otherwise
+ * `head` on stderr and the run followed to its end.
+ */
+async function startedOperation(
+  client: ApiClient,
+  name: string,
+  started: { answer: object; executionId: string; head: string },
+  options: { detach?: boolean },
+  format: Format,
+): Promise<void> {
+  if (options.detach) {
+    print(format, started.answer, () => started.head);
+    return;
+  }
+  if (format === 'table') process.stderr.write(started.head);
+  await follow(client, name, started.executionId, format);
+}
+
 /** Register `rollout` and its subcommands. */
 export function registerRollout(program: Command): void {
   const rollout = program
@@ -158,12 +177,7 @@ export function registerRollout(program: Command): void {
       return;
     }
     const head = `resuming ${name} at revision ${answer.revision}: ${answer.behind} clusters behind${answer.tookOver ? ` (took over the lock of interrupted execution ${answer.tookOver})` : ''} (execution ${answer.executionId})\n`;
-    if (options.detach) {
-      print(format, answer, () => head);
-      return;
-    }
-    if (format === 'table') process.stderr.write(head);
-    await follow(client, name, answer.executionId, format);
+    await startedOperation(client, name, { answer, executionId: answer.executionId, head }, options, format);
   });
 
   withCommonOptions(
@@ -188,12 +202,7 @@ export function registerRollout(program: Command): void {
       toRevision !== undefined ? { toRevision } : {},
     );
     const head = `rolling ${name} back from revision ${answer.fromRevision} to ${answer.toRevision} (execution ${answer.executionId})\n`;
-    if (options.detach) {
-      print(format, answer, () => head);
-      return;
-    }
-    if (format === 'table') process.stderr.write(head);
-    await follow(client, name, answer.executionId, format);
+    await startedOperation(client, name, { answer, executionId: answer.executionId, head }, options, format);
   });
 
   withCommonOptions(
