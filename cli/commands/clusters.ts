@@ -1,15 +1,16 @@
 /**
- * `flotilla clusters import|list|get|label|deregister`.
+ * `flotilla clusters import|list|get|label|deregister|discover`.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse, stringify } from 'yaml';
-import type { Cluster } from '../../domain/model.ts';
+import type { Cluster, DiscoveryRegionOutcome } from '../../domain/model.ts';
 import { FILE_FIELDS } from '../../usecases/clusters/kubeconfig.ts';
 import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
-import { CliError, oneLine } from '../errors.ts';
+import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { formatLabels, print, renderTable } from '../output.ts';
+import { followExecution } from '../progress.ts';
 import { type CommonOptions, collect, setup, withCommonOptions } from './shared.ts';
 
 function clusterRows(clusters: readonly Cluster[]) {
@@ -224,4 +225,61 @@ export function registerClusters(program: Command): void {
         : `cluster ${name} deregistered\n`,
     );
   });
+
+  withCommonOptions(
+    clusters
+      .command('discover')
+      .description('Run EKS cluster discovery now (Flotilla on AWS), and wait for it')
+      .option('--detach', 'return once it has started'),
+  ).action(async (options: CommonOptions & { detach?: boolean }) => {
+    const { client, format } = setup(options);
+    const started = await client.request<{ executionId: string; regions: string[] }>(
+      'POST',
+      '/clusters/discover',
+    );
+    const head = `discovering clusters in ${started.regions.join(', ')} (execution ${started.executionId})\n`;
+    if (options.detach) {
+      print(format, started, () => head);
+      return;
+    }
+    if (format === 'table') process.stderr.write(head);
+    const detail = await followExecution(client, started.executionId, { quiet: true });
+    const { execution } = detail;
+    print(format, detail, () => discoveryReport(execution.discovery?.regions ?? [], execution.message));
+    if (execution.status !== 'Succeeded') {
+      throw new CliError(
+        `discovery ${execution.status.toLowerCase()}: ${execution.message ?? 'see flotilla -o json'}`,
+        EXIT_TARGETS_FAILED,
+      );
+    }
+  });
+}
+
+/** Each region's outcome of a discovery run, and its summary. */
+function discoveryReport(regions: readonly DiscoveryRegionOutcome[], message: string | undefined): string {
+  const table = renderTable({
+    headers: [
+      'REGION',
+      'LISTED',
+      'CLUSTERS',
+      'REGISTERED',
+      'UPDATED',
+      'VANISHED',
+      'UNCHANGED',
+      'FAILURES',
+      'REASON',
+    ],
+    rows: regions.map((r) => [
+      r.region,
+      r.ok ? 'yes' : 'no',
+      r.clusters,
+      r.registered,
+      r.updated,
+      r.vanished,
+      r.unchanged,
+      r.failures,
+      r.reason ?? '',
+    ]),
+  });
+  return `${table}${message ?? ''}\n`;
 }

@@ -1,6 +1,7 @@
 /**
  * Clusters API: register, import from a kubeconfig, list (with a label selector), get, change
- * labels, deregister. Thin over usecases/clusters.
+ * labels, deregister; connecting through the EKS Connector (./connect.ts) and running discovery
+ * now (./discovery.ts) are mounted here too. Thin over usecases/clusters.
  */
 import { z } from 'zod';
 import { created, ok } from '../../adapters/lambda/http-response.ts';
@@ -20,6 +21,7 @@ import {
 } from '../../usecases/clusters/index.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { connectRoutes } from './connect.ts';
+import { discoveryRoutes } from './discovery.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 import { ClusterList, DeregisterResult } from './schemas.ts';
 
@@ -123,6 +125,7 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
     }),
     // Connecting through the EKS Connector (functions/api/connect.ts).
     ...connectRoutes(deps),
+    ...discoveryRoutes(deps),
   ];
 }
 

@@ -86,7 +86,8 @@ export function executionIdForRun(startTime: Date, runName: string): string {
   return head + tail;
 }
 
-function checkRegions(regions: readonly string[], field: string): string[] {
+/** The distinct regions of a list, or ValidationError naming the first that is not a region name. */
+export function checkRegions(regions: readonly string[], field: string): string[] {
   const unique = [...new Set(regions)];
   const bad = unique.findIndex((r) => !REGION.test(r));
   if (bad >= 0) {
