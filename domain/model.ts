@@ -674,6 +674,11 @@ export const WaveProgress = z
     batches: z
       .object({ first: z.number().int().nonnegative(), count: z.number().int().nonnegative() })
       .optional(),
+    /**
+     * Blob digest of the sorted names of the clusters this run works on in the wave (its batches'
+     * and those the plan already failed), so a gate reads those targets, not the deployment's.
+     */
+    clustersDigest: z.string().optional(),
   })
   .meta({ id: 'WaveProgress' });
 export type WaveProgress = z.infer<typeof WaveProgress>;

@@ -18,6 +18,7 @@ import type { Execution, Health, RolloutProgress, Target, WaveProgress } from '.
 import { decideGate, type GateAction, settingsOfWave, tallyWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
+import { loadScopeClusters } from './plan-deploy.ts';
 import { CountDelta, failureOfError, isActive, loadRun, resultOf, type StepInput } from './records.ts';
 
 /** Clusters read at once during a soak check. */
@@ -36,12 +37,22 @@ export interface GateResult {
   readonly waitSeconds: number;
 }
 
-/** The targets of one wave of one run. */
+/**
+ * The targets of one wave of one run. A rollout's plan names each wave's clusters (a blob), so
+ * only those targets are read — a small first wave of a 10,000-cluster fleet reads a handful of
+ * records per gate and soak poll, not all of them. Runs planned without that list (and the
+ * rollback phase, whose waves are re-planned) list the deployment's targets instead.
+ */
 export async function waveTargets(deps: Deps, execution: Execution, wave: number): Promise<Target[]> {
   const deployment = execution.deployment ?? '';
-  return (await deps.store.listTargets(execution.tenant, deployment)).filter(
-    (t) => t.executionId === execution.id && t.wave === wave,
-  );
+  const digest =
+    execution.rollout?.phase === 'rollout'
+      ? execution.rollout.waves.find((w) => w.index === wave)?.clustersDigest
+      : undefined;
+  const targets = digest
+    ? await deps.store.getTargets(execution.tenant, deployment, await loadScopeClusters(deps.blobs, digest))
+    : await deps.store.listTargets(execution.tenant, deployment);
+  return targets.filter((t) => t.executionId === execution.id && t.wave === wave);
 }
 
 /** Read the health of one target's workloads, against the generations applied. */

@@ -402,6 +402,18 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
     (withWork.length > 1 ||
       revision.strategy?.onFailure === 'rollback' ||
       withWork.some((w) => w.wave.minSuccessSeconds > 0));
+  // Each wave's clusters in this run, kept as a blob: a gate reads exactly those targets.
+  const waveClusters = new Map<number, string[]>();
+  for (const w of written) {
+    const names = w.batches.flatMap((b) => Object.keys(b.clusters));
+    for (const f of failed) if (f.wave === w.wave.index) names.push(f.cluster);
+    if (names.length > 0) waveClusters.set(w.wave.index, names);
+  }
+  const clustersDigests = new Map(
+    await mapLimit([...waveClusters], WRITE_CONCURRENCY, async ([wave, names]) => {
+      return [wave, await storeScopeClusters(deps.blobs, names)] as const;
+    }),
+  );
   const rollout: RolloutProgress = {
     phase: 'rollout',
     onFailure: revision.strategy?.onFailure ?? 'pause',
@@ -419,6 +431,7 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
         maxFailures: w.wave.budget,
         state: clusters === 0 ? 'Skipped' : 'Pending',
         batches: { first: w.batches[0]?.index ?? 0, count: w.batches.length },
+        ...(clustersDigests.has(w.wave.index) ? { clustersDigest: clustersDigests.get(w.wave.index) } : {}),
       };
     }),
   };

@@ -368,3 +368,47 @@ describe('strategy input', () => {
     expect(bed.workflows.starts).toEqual([]);
   });
 });
+
+describe('the wave gate', () => {
+  it("reads only its wave's targets, those the plan failed included", async () => {
+    // Prepare: a and f make wave 1; f's values do not render, which only the plan finds out
+    bed = testBed({ batchSize: 2, maxParallel: 4, requestRenderLimit: 1 });
+    await register(
+      bed,
+      NAMES.map((n) =>
+        makeCluster(n, {
+          labels: { ring: n === 'a' || n === 'f' ? '1' : '2', broken: n === 'f' ? 'yes' : '' },
+        }),
+      ),
+    );
+    const id = await started({
+      values: { broken: '${cluster.labels.broken}' },
+      strategy: { waves: [{ selector: { matchLabels: { ring: '1' } }, maxFailures: 1 }, {}] },
+    });
+    const { planDeploy } = await import('../../../../usecases/deployments/plan-deploy.ts');
+    const { applyBatch } = await import('../../../../usecases/deployments/apply-batch.ts');
+    const plan = await planDeploy(bed.deps, input(id));
+    for (const batch of plan.waves[0]?.batches ?? []) await applyBatch(bed.deps, { ...input(id), batch });
+    let listed = 0;
+    const asked: string[][] = [];
+    const { listTargets, getTargets } = bed.store;
+    bed.store.listTargets = async (...args) => {
+      listed++;
+      return listTargets.apply(bed.store, args);
+    };
+    bed.store.getTargets = async (tenant, deployment, clusters) => {
+      asked.push([...clusters]);
+      return getTargets.call(bed.store, tenant, deployment, clusters);
+    };
+
+    // Act
+    const gate = await gateWave(bed.deps, { ...input(id), wave: 0 });
+
+    // Assess: one failure within a budget of one; read by name, never by listing the deployment
+    expect(gate).toEqual({ action: 'next', waitSeconds: 0 });
+    expect(listed).toBe(0);
+    expect(asked).toEqual([['a', 'f']]);
+    const wave = (await bed.store.getExecution('default', id))?.rollout?.waves[0];
+    expect(wave).toMatchObject({ state: 'Passed', succeeded: 1, failed: 1 });
+  });
+});
