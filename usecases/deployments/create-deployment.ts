@@ -5,7 +5,6 @@
  * start the deploy workflow with ids only. Bad input stores nothing and starts nothing.
  */
 import {
-  describeError,
   type FieldIssue,
   OperationInProgressError,
   RenderError,
@@ -29,6 +28,7 @@ import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
 import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
+import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
 
@@ -325,23 +325,9 @@ export async function createDeployment(
     throw error;
   }
 
-  let ref: string;
-  try {
-    ref = (await deps.workflows.start('deploy', { tenant, executionId })).ref;
-  } catch (error) {
-    await abandon(
-      deps,
-      tenant,
-      input.name,
-      executionId,
-      `the workflow did not start: ${describeError(error)}`,
-    );
-    throw error;
-  }
-  execution = await retryOnConflict(async () => {
-    const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
-    return store.updateExecution({ ...fresh, workflowRef: ref });
-  });
+  execution = await startRun(deps, 'deploy', execution, (message) =>
+    abandonDeploymentRun(deps, tenant, input.name, executionId, message),
+  );
 
   await deps.bus
     .publish([
@@ -391,26 +377,4 @@ function targetsBehind(
   }).length;
   const stale = targets.filter((t) => !selected.has(t.cluster) && t.status !== 'Removed').length;
   return behind + stale;
-}
-
-/** Undo the lock of an execution that never started: the deployment is free again. */
-async function abandon(
-  deps: Deps,
-  tenant: string,
-  deployment: string,
-  executionId: string,
-  message: string,
-): Promise<void> {
-  const now = deps.clock.now().toISOString();
-  await retryOnConflict(async () => {
-    const execution = await deps.store.getExecution(tenant, executionId);
-    if (execution)
-      await deps.store.updateExecution({ ...execution, status: 'Failed', message, endedAt: now });
-  });
-  await retryOnConflict(async () => {
-    const current = await deps.store.getDeployment(tenant, deployment);
-    if (!current || current.lock?.executionId !== executionId) return;
-    await deps.store.updateDeployment({ ...current, status: 'Failed', message, updatedAt: now });
-  });
-  await deps.store.releaseLock(tenant, deployment, executionId);
 }

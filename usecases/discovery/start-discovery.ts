@@ -7,11 +7,11 @@
  * One run at a time per tenant: a discovery whose workflow is still going refuses a second one
  * (409). A record left Running by a run that died (its engine no longer has it) does not block.
  */
-import { describeError, InvalidStateError, NotConfiguredError } from '../../domain/errors.ts';
+import { InvalidStateError, NotConfiguredError } from '../../domain/errors.ts';
 import type { Execution } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
-import { retryOnConflict } from '../shared/conflicts.ts';
+import { startRun } from '../shared/start-run.ts';
 import { checkRegions } from './discovery-run.ts';
 
 /** How far back the newest executions are looked through for a discovery still running. */
@@ -76,20 +76,6 @@ export async function startDiscovery(
     startedAt: now,
     recordVersion: 0,
   });
-  try {
-    const { ref } = await deps.workflows.start('discovery', { tenant, executionId });
-    await retryOnConflict(async () => {
-      const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
-      // PlanDiscovery may have written the record already; only the reference is added.
-      await store.updateExecution({ ...fresh, workflowRef: fresh.workflowRef ?? ref });
-    });
-  } catch (error) {
-    const message = `the workflow did not start: ${describeError(error)}`;
-    await retryOnConflict(async () => {
-      const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
-      await store.updateExecution({ ...fresh, status: 'Failed', message, endedAt: now });
-    });
-    throw error;
-  }
+  await startRun(deps, 'discovery', execution);
   return { executionId, regions };
 }

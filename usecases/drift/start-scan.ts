@@ -5,11 +5,11 @@
  * a name every deployment whose policy is `report` or `heal` is. A deployment another operation
  * holds (a deploy, a rollback, a heal) is skipped: its clusters are on their way somewhere else.
  */
-import { describeError, NotFoundError } from '../../domain/errors.ts';
+import { NotFoundError } from '../../domain/errors.ts';
 import type { Deployment, Execution } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
-import { retryOnConflict } from '../shared/conflicts.ts';
+import { startRun } from '../shared/start-run.ts';
 import { policyOf } from './context.ts';
 
 export interface StartScanRequest {
@@ -89,20 +89,7 @@ export async function startDriftScan(deps: Deps, request: StartScanRequest = {})
       startedAt: now,
       recordVersion: 0,
     });
-    try {
-      const { ref } = await deps.workflows.start('drift-scan', { tenant, executionId });
-      await retryOnConflict(async () => {
-        const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
-        await store.updateExecution({ ...fresh, workflowRef: ref });
-      });
-    } catch (error) {
-      const message = `the workflow did not start: ${describeError(error)}`;
-      await retryOnConflict(async () => {
-        const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
-        await store.updateExecution({ ...fresh, status: 'Failed', message, endedAt: now });
-      });
-      throw error;
-    }
+    await startRun(deps, 'drift-scan', execution);
     started.push({ deployment: deployment.name, executionId, targets: targets.length });
   }
   return { started, skipped };

@@ -24,13 +24,14 @@
  * Bad input (an unknown deployment or revision, a malformed cluster name) is refused before
  * anything is written; OperationInProgressError when a live operation holds the deployment.
  */
-import { describeError, NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import type { Deployment, Execution, ExecutionScope, ExecutionType } from '../../domain/model.ts';
 import { DEFAULT_TENANT, dns1123LabelProblem } from '../../domain/names.ts';
 import { storeScopeClusters } from '../deployments/plan-deploy.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
+import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { takeOverDeadLock } from './takeover.ts';
 
 export interface OperationRequest {
@@ -142,27 +143,9 @@ export async function startOperation(deps: Deps, request: OperationRequest): Pro
     throw error;
   }
 
-  let ref: string;
-  try {
-    ref = (await deps.workflows.start('deploy', { tenant, executionId })).ref;
-  } catch (error) {
-    const message = `the workflow did not start: ${describeError(error)}`;
-    await retryOnConflict(async () => {
-      const fresh = await store.getExecution(tenant, executionId);
-      if (fresh) await store.updateExecution({ ...fresh, status: 'Failed', message, endedAt: now });
-    });
-    await retryOnConflict(async () => {
-      const fresh = await store.getDeployment(tenant, request.deployment);
-      if (fresh?.lock?.executionId !== executionId) return;
-      await store.updateDeployment({ ...fresh, status: 'Failed', message, updatedAt: now });
-    });
-    await store.releaseLock(tenant, request.deployment, executionId);
-    throw error;
-  }
-  await retryOnConflict(async () => {
-    const fresh = (await store.getExecution(tenant, executionId)) ?? execution;
-    return store.updateExecution({ ...fresh, workflowRef: ref });
-  });
+  execution = await startRun(deps, 'deploy', execution, (message) =>
+    abandonDeploymentRun(deps, tenant, request.deployment, executionId, message),
+  );
   await deps.bus
     .publish([
       makeEvent('DeploymentStarted', clock.now(), {
