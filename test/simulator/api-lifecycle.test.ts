@@ -7,7 +7,7 @@ const DEPLOYS = '/apis/apps/v1/namespaces/default/deployments';
 const RS = '/apis/apps/v1/namespaces/default/replicasets';
 
 /** Polls `check` until it holds (the simulated controllers work asynchronously). */
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not reached');

@@ -134,7 +134,7 @@ export function client(sim: Simulator): Client {
       req.end();
       return {
         events,
-        until(predicate, timeoutMs = 5000) {
+        until(predicate, timeoutMs = 15_000) {
           if (predicate(events)) return Promise.resolve();
           return new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => {

@@ -86,7 +86,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
   function clientFor(
     i: number,
     overrides: Partial<ClusterConnection> = {},
-    timeoutMs = 5_000,
+    timeoutMs = 15_000,
     concurrency = 4,
   ) {
     const info = infos[i];
@@ -464,18 +464,19 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
     it('abandons a cluster that does not answer within the request timeout', async () => {
       const { client, sim: cluster, info } = clientFor(12, {}, 300);
       cluster.setFaults({ unreachable: 'hang' });
-      const started = performance.now();
       const error = await rejection(
         client.apply(
           Array.from({ length: 20 }, (_, i) => configMap(`c${i}`, 'slow')),
           { force: true },
         ),
       );
-      const elapsed = performance.now() - started;
       expect(error).toBeInstanceOf(ClusterUnreachableError);
       expect(error.message).toBe(`cluster "${info.name}" is unreachable: no answer within 300 ms`);
-      // Not 20 objects × 300 ms: the first timeout gives the whole cluster up (generous bound).
-      expect(elapsed).toBeLessThan(3_000);
+      // Not one wait per object: the first timeout gives the whole cluster up, so only the
+      // requests already in flight (4 at a time) were sent.
+      const sent = client.stats().requests;
+      expect(sent).toBeGreaterThanOrEqual(1);
+      expect(sent).toBeLessThanOrEqual(4);
       cluster.clearFaults();
     });
 
