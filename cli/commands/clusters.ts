@@ -11,7 +11,7 @@ import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { formatLabels, print, renderTable } from '../output.ts';
 import { followExecution } from '../progress.ts';
-import { type CommonOptions, collect, setup, withCommonOptions } from './shared.ts';
+import { type CommonOptions, collect, parseLabels, setup, withCommonOptions } from './shared.ts';
 
 function clusterRows(clusters: readonly Cluster[]) {
   return {
@@ -54,17 +54,6 @@ function describeCluster(c: Cluster): string {
     .map(([k, v]) => `${`${k}:`.padEnd(16)}${v}`)
     .join('\n')
     .concat('\n');
-}
-
-/** Parse `-l k=v` options into labels. */
-function parseLabels(args: readonly string[] | undefined): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const arg of args ?? []) {
-    const eq = arg.indexOf('=');
-    if (eq <= 0) throw new CliError(`-l ${arg}: expected key=value`);
-    labels[arg.slice(0, eq)] = arg.slice(eq + 1);
-  }
-  return labels;
 }
 
 /**

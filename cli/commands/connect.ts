@@ -7,22 +7,10 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { manifestsYaml } from '../../adapters/eks/connector-manifests.ts';
 import { CONNECTOR_PROVIDERS } from '../../domain/discovery.ts';
-import type { Cluster, KubeObject } from '../../domain/model.ts';
+import type { ConnectResult } from '../../usecases/connect/connect-cluster.ts';
 import { CliError, oneLine } from '../errors.ts';
 import { print } from '../output.ts';
-import { type CommonOptions, collect, setup, withCommonOptions } from './shared.ts';
-
-/** The API's answer to a connect. */
-export interface ConnectAnswer {
-  readonly cluster: Cluster;
-  readonly activation: {
-    readonly activationId: string;
-    readonly activationCode: string;
-    readonly expiresAt?: string;
-  };
-  readonly manifests: KubeObject[];
-  readonly notice: string[];
-}
+import { type CommonOptions, collect, parseLabels, setup, withCommonOptions } from './shared.ts';
 
 interface ConnectOptions extends CommonOptions {
   readonly provider: string;
@@ -32,18 +20,8 @@ interface ConnectOptions extends CommonOptions {
   readonly file?: string;
 }
 
-function parseLabels(args: readonly string[] | undefined): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const arg of args ?? []) {
-    const eq = arg.indexOf('=');
-    if (eq <= 0) throw new CliError(`-l ${arg}: expected key=value`);
-    labels[arg.slice(0, eq)] = arg.slice(eq + 1);
-  }
-  return labels;
-}
-
 /** The human view of a connect: everything once, the one-time code clearly marked. */
-export function describeConnect(answer: ConnectAnswer, manifestsFile: string | undefined): string {
+export function describeConnect(answer: ConnectResult, manifestsFile: string | undefined): string {
   const c = answer.cluster;
   const lines = [
     `Cluster ${c.name} registered with the EKS Connector (${c.provider}, ${c.region}); status ${c.status}.`,
@@ -94,7 +72,7 @@ export function registerConnect(program: Command): void {
       .option('-f, --file <path>', 'write the manifests here (mode 0600: they hold the activation code)'),
   ).action(async (name: string, options: ConnectOptions) => {
     const { client, format } = setup(options);
-    const answer = await client.request<ConnectAnswer>('POST', '/clusters/connect', {
+    const answer = await client.request<ConnectResult>('POST', '/clusters/connect', {
       name,
       provider: options.provider,
       ...(options.roleArn ? { roleArn: options.roleArn } : {}),

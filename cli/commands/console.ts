@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { resolveEndpoint } from '../api-client.ts';
 import { CliError } from '../errors.ts';
 import { executeApiRegion, signedHeaders } from '../sigv4.ts';
+import { untilInterrupted } from './shared.ts';
 
 interface ConsoleOptions {
   readonly api?: string;
@@ -87,15 +88,7 @@ export function registerConsole(program: Command): void {
           '',
         ].join('\n'),
       );
-      await new Promise<void>((resolve) => {
-        const shutdown = () => {
-          process.off('SIGINT', shutdown);
-          process.off('SIGTERM', shutdown);
-          resolve();
-        };
-        process.on('SIGINT', shutdown);
-        process.on('SIGTERM', shutdown);
-      });
+      await untilInterrupted();
       await server.stop();
     });
 }

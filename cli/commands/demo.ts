@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { endpointFilePath } from '../../local/endpoint-file.ts';
 import { runDemo } from '../demo.ts';
 import { CliError } from '../errors.ts';
+import { untilInterrupted } from './shared.ts';
 
 interface DemoFlags {
   readonly clusters: string;
@@ -36,15 +37,7 @@ export function registerDemo(program: Command): void {
               process.stdout.write(
                 '\nThe control plane and the fleet keep running (try `npx flotilla status hello`). Serving until Ctrl-C.\n',
               );
-              await new Promise<void>((resolve) => {
-                const done = () => {
-                  process.off('SIGINT', done);
-                  process.off('SIGTERM', done);
-                  resolve();
-                };
-                process.on('SIGINT', done);
-                process.on('SIGTERM', done);
-              });
+              await untilInterrupted();
             }
           : undefined,
       });

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
-import { collect } from './shared.ts';
+import { collect, untilInterrupted } from './shared.ts';
 
 interface SimOptions {
   readonly clusters: string;
@@ -175,15 +175,7 @@ export function registerSim(program: Command): void {
         'Serving until Ctrl-C.',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-      await new Promise<void>((done) => {
-        const shutdown = () => {
-          process.off('SIGINT', shutdown);
-          process.off('SIGTERM', shutdown);
-          done();
-        };
-        process.on('SIGINT', shutdown);
-        process.on('SIGTERM', shutdown);
-      });
+      await untilInterrupted();
       process.stderr.write('stopping…\n');
       await sim.stop();
     });

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { endpointFilePath } from '../../local/endpoint-file.ts';
 import { CliError } from '../errors.ts';
+import { untilInterrupted } from './shared.ts';
 
 interface UpOptions {
   readonly port: string;
@@ -77,15 +78,7 @@ export function registerUp(program: Command): void {
         'Serving until Ctrl-C.',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-      await new Promise<void>((resolve) => {
-        const shutdown = () => {
-          process.off('SIGINT', shutdown);
-          process.off('SIGTERM', shutdown);
-          resolve();
-        };
-        process.on('SIGINT', shutdown);
-        process.on('SIGTERM', shutdown);
-      });
+      await untilInterrupted();
       process.stderr.write('stopping…\n');
       await plane.stop();
     });
