@@ -1,7 +1,7 @@
 /**
  * Formatting for people: relative times, durations, sizes, capability summaries.
  */
-import type { Cluster } from './types.ts';
+import type { Cluster, ProgressCounts } from './types.ts';
 
 /** "12 s ago", "3 min ago", "2 h ago", "4 d ago"; the date itself for older ones. */
 export function ago(iso: string | undefined, now: number = Date.now()): string {
@@ -63,14 +63,7 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
 }
 
 /** "11 succeeded, 1 failed, 3 pending of 15": an execution's counts in one line. */
-export function countsLine(counts: {
-  readonly total: number;
-  readonly pending: number;
-  readonly progressing: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly skipped: number;
-}): string {
+export function countsLine(counts: ProgressCounts): string {
   const parts = [`${counts.succeeded} succeeded`];
   if (counts.failed > 0) parts.push(`${counts.failed} failed`);
   if (counts.progressing > 0) parts.push(`${counts.progressing} progressing`);

@@ -5,6 +5,7 @@
 import { ApiProblem } from './api.ts';
 import { type Child, fill, h, uid } from './dom.ts';
 import { ago } from './format.ts';
+import type { ProgressCounts } from './types.ts';
 
 /** How a state reads on screen; states not listed read as they are. */
 const STATE_LABELS: Readonly<Record<string, string>> = {
@@ -141,16 +142,6 @@ export function table<T>(caption: string, columns: readonly Column<T>[], rows: r
   );
 }
 
-/** Progress counts of an execution. */
-export interface Counts {
-  readonly total: number;
-  readonly pending: number;
-  readonly progressing: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly skipped: number;
-}
-
 const COUNT_PARTS = [
   ['succeeded', 'Succeeded'],
   ['failed', 'Failed'],
@@ -160,7 +151,7 @@ const COUNT_PARTS = [
 ] as const;
 
 /** A stacked bar (decoration) and the numbers it shows (for everyone). */
-export function countsView(counts: Counts): HTMLElement {
+export function countsView(counts: ProgressCounts): HTMLElement {
   const total = Math.max(counts.total, 1);
   return h(
     'div',
