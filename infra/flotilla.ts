@@ -175,6 +175,15 @@ export interface FlotillaFunction {
   readonly logGroup: logs.LogGroup;
 }
 
+/** What writing a secret of Flotilla's own takes (credentials from the API, approval tokens from steps). */
+const SECRET_WRITE_ACTIONS = [
+  'secretsmanager:CreateSecret',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:DeleteSecret',
+  'secretsmanager:RestoreSecret',
+  'secretsmanager:TagResource',
+] as const;
+
 /** Tenant of scheduled runs. */
 const SCHEDULED_TENANT = 'default';
 
@@ -713,13 +722,7 @@ export class Flotilla extends Construct {
     add(
       [api],
       new iam.PolicyStatement({
-        actions: [
-          'secretsmanager:CreateSecret',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:DeleteSecret',
-          'secretsmanager:RestoreSecret',
-          'secretsmanager:TagResource',
-        ],
+        actions: [...SECRET_WRITE_ACTIONS],
         resources: [secrets],
       }),
       `Cluster credentials are secrets named per cluster under "${secretsPrefix}/", created as clusters are registered.`,
@@ -732,13 +735,7 @@ export class Flotilla extends Construct {
     add(
       [step],
       new iam.PolicyStatement({
-        actions: [
-          'secretsmanager:CreateSecret',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:DeleteSecret',
-          'secretsmanager:RestoreSecret',
-          'secretsmanager:TagResource',
-        ],
+        actions: [...SECRET_WRITE_ACTIONS],
         resources: [
           stack.formatArn({
             service: 'secretsmanager',
