@@ -8,6 +8,9 @@ import { type FieldIssue, ValidationError } from './errors.ts';
 import type { KubeObject, ObjectRef, RenderedManifests } from './model.ts';
 import {
   DEPLOYMENT_LABEL,
+  HELM_MANAGED_BY_VALUE,
+  HELM_RELEASE_NAME_ANNOTATION,
+  HELM_RELEASE_NAMESPACE_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REVISION_ANNOTATION,
@@ -345,6 +348,21 @@ export interface Stamp {
   readonly tenant: string;
   readonly deployment: string;
   readonly revision: number;
+  /**
+   * The Helm release a chart deployment is (its name and namespace): its objects also carry Helm's
+   * ownership marks (`app.kubernetes.io/managed-by: Helm` and the `meta.helm.sh/release-*`
+   * annotations), as `helm install` puts them, so Helm's own tools see them as the release's.
+   */
+  readonly release?: { readonly name: string; readonly namespace: string };
+}
+
+/** A stamp, with Helm's release marks when the deployment is a Helm release (a chart). */
+export function releaseStamp(
+  base: Omit<Stamp, 'release'>,
+  namespace: string,
+  isRelease: boolean,
+): Stamp {
+  return isRelease ? { ...base, release: { name: base.deployment, namespace } } : base;
 }
 
 /** The label selector that finds every object of one deployment. */
@@ -354,10 +372,12 @@ export function deploymentSelector(stamp: Pick<Stamp, 'tenant' | 'deployment'>):
 
 /**
  * Put Flotilla's labels (deployment, tenant, managed-by) and revision annotation on each
- * object's own metadata. Pod templates are left alone on purpose: a label there that changed
- * every revision would restart every pod on every deploy. Returns new objects.
+ * object's own metadata (and Helm's release marks for a chart deployment). Pod templates are
+ * left alone on purpose: a label there that changed every revision would restart every pod on
+ * every deploy. Returns new objects.
  */
 export function stampObjects(objects: readonly KubeObject[], stamp: Stamp): KubeObject[] {
+  const release = stamp.release;
   return objects.map((object) => ({
     ...object,
     metadata: {
@@ -366,9 +386,31 @@ export function stampObjects(objects: readonly KubeObject[], stamp: Stamp): Kube
         ...object.metadata.labels,
         [DEPLOYMENT_LABEL]: stamp.deployment,
         [TENANT_LABEL]: stamp.tenant,
-        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [MANAGED_BY_LABEL]: release ? HELM_MANAGED_BY_VALUE : MANAGED_BY_VALUE,
       },
-      annotations: { ...object.metadata.annotations, [REVISION_ANNOTATION]: String(stamp.revision) },
+      annotations: {
+        ...object.metadata.annotations,
+        [REVISION_ANNOTATION]: String(stamp.revision),
+        ...(release
+          ? {
+              [HELM_RELEASE_NAME_ANNOTATION]: release.name,
+              [HELM_RELEASE_NAMESPACE_ANNOTATION]: release.namespace,
+            }
+          : {}),
+      },
     },
   }));
+}
+
+/**
+ * Stamp Helm hooks: Flotilla's labels and revision (so they can be found and told apart), but
+ * not Helm's release marks — Helm does not put those on hooks either.
+ */
+export function stampHooks(hooks: readonly KubeObject[], stamp: Stamp): KubeObject[] {
+  const { release: _release, ...plain } = stamp;
+  return stampObjects(hooks, plain).map((hook) => {
+    if (!stamp.release) return hook;
+    const labels = { ...hook.metadata.labels, [MANAGED_BY_LABEL]: HELM_MANAGED_BY_VALUE };
+    return { ...hook, metadata: { ...hook.metadata, labels } };
+  });
 }

@@ -178,6 +178,11 @@ export const Cluster = z
     source: z.enum(['manual', 'import', 'discovery', 'connector']),
     /** Cloud identifiers: EKS ARN, connector registration. */
     arn: z.string().optional(),
+    /**
+     * Blob digest of the API versions the cluster serves (`group/version` and, for custom
+     * resources, `group/version/Kind`), read from discovery: a chart's `.Capabilities.APIVersions`.
+     */
+    apiVersionsDigest: z.string().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
     recordVersion: z.number().int().nonnegative(),
@@ -268,6 +273,12 @@ export const SourceRecord = z.discriminatedUnion('type', [
     digest: z.string(),
     chart: z.string(),
     chartVersion: z.string(),
+    /**
+     * What the chart's templates read of the cluster, so renders differ per cluster only where
+     * they must: `.Capabilities.KubeVersion`, `.Capabilities.APIVersions`, `lookup`, and
+     * `.Release.IsUpgrade`/`IsInstall`.
+     */
+    facts: z.array(z.enum(['kubeVersion', 'apiVersions', 'lookup', 'releaseState'])).optional(),
     /** Where the archive was pulled from, when it came from a repository or registry (pinned by digest). */
     origin: z
       .object({ chart: z.string(), repo: z.string().optional(), version: z.string().optional() })
@@ -438,6 +449,29 @@ export const DriftPolicy = z
   .meta({ id: 'DriftPolicy' });
 export type DriftPolicy = z.infer<typeof DriftPolicy>;
 
+/**
+ * What a deployment may write besides namespaced objects in its own namespace: other namespaces
+ * it names, and cluster-scoped kinds. Anything else in a render is refused, naming the object.
+ */
+export const Scope = z
+  .object({
+    namespaces: z
+      .array(Dns1123Label)
+      .max(100)
+      .optional()
+      .meta({ description: 'Other namespaces the deployment may write objects into' }),
+    clusterScoped: z
+      .union([z.boolean(), z.array(z.string().min(1).max(253)).max(100)])
+      .optional()
+      .meta({
+        description:
+          'Cluster-scoped objects the deployment may write: true for any kind, or a list of kinds (ClusterRole, CustomResourceDefinition, …)',
+      }),
+  })
+  .strict()
+  .meta({ id: 'Scope' });
+export type Scope = z.infer<typeof Scope>;
+
 /** Values: any JSON object. String leaves may use `${cluster.*}` references. */
 export const Values = z.record(z.string(), z.unknown());
 export type Values = z.infer<typeof Values>;
@@ -457,6 +491,11 @@ export const DeploymentInput = z
     strategy: Strategy.optional(),
     drift: DriftPolicy.optional(),
     requirements: Requirements.optional(),
+    scope: Scope.optional(),
+    adopt: z.boolean().optional().meta({
+      description:
+        'Take over objects that exist and belong to nobody, to a Helm release of another name, or to another deployment of this tenant (default: such a cluster fails with Conflict)',
+    }),
   })
   .strict()
   .meta({ id: 'DeploymentInput' });
@@ -471,6 +510,8 @@ export const DeploymentStatus = z.enum([
   'WaitingApproval',
   'RolledBack',
   'Cancelled',
+  /** Removed from every cluster by `flotilla delete`; its history stays readable. */
+  'Deleted',
 ]);
 export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
 
@@ -515,6 +556,8 @@ export const Revision = z
     target: Placement,
     strategy: Strategy.optional(),
     drift: DriftPolicy.optional(),
+    scope: Scope.optional(),
+    adopt: z.boolean().optional(),
     /** Digest of (service version, namespace, values, target): identical deploys change nothing. */
     specDigest: z.string(),
     createdAt: z.string(),
@@ -535,6 +578,11 @@ export type ObjectRef = z.infer<typeof ObjectRef>;
 /** An applied object: its reference and the generation the server gave it on that apply. */
 export const InventoryItem = ObjectRef.extend({
   generation: z.number().int().optional(),
+  /**
+   * Never deleted by Flotilla (prune, rollback, delete): a CRD from a chart's `crds/` directory,
+   * or an object annotated `helm.sh/resource-policy: keep`. Reported as kept instead.
+   */
+  keep: z.boolean().optional(),
 });
 export type InventoryItem = z.infer<typeof InventoryItem>;
 
@@ -559,8 +607,50 @@ export const FailureCode = z.enum([
   'RenderFailed',
   'Cancelled',
   'RequirementsNotMet',
+  /** A Helm hook (Job or Pod) failed or did not finish within the deadline. */
+  'HookFailed',
+  /** An object belongs to someone else (another deployment, a Helm release, nobody) and was not taken. */
+  'Conflict',
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;
+
+/** The hook events of a release change, as Helm names them. */
+export const ReleaseAction = z.enum(['install', 'upgrade', 'rollback', 'delete']);
+
+/** One hook run, as Helm records it on the release. */
+export const HookRunRecord = z.object({
+  name: z.string(),
+  kind: z.string(),
+  event: z.string(),
+  phase: z.enum(['Running', 'Succeeded', 'Failed']),
+  startedAt: z.string().optional(),
+  completedAt: z.string().optional(),
+});
+export type HookRunRecord = z.infer<typeof HookRunRecord>;
+
+/**
+ * Where one cluster's delivery stands while it is Progressing: running the pre hooks, waiting for
+ * the applied workloads' health, or running the post hooks (the apply itself is one step). Kept
+ * on the target so the next poll carries on where the last one stopped.
+ */
+export const DeliveryProgress = z
+  .object({
+    phase: z.enum(['pre-hooks', 'health', 'post-hooks']),
+    /** Install, upgrade, rollback or delete: which hooks run, and how the release is recorded. */
+    action: ReleaseAction,
+    /** Position, in run order, of the hook being run in this phase. */
+    hook: z.number().int().nonnegative().default(0),
+    /** When the current hook was created (its deadline counts from here). */
+    hookStartedAt: z.string().optional(),
+    /** Hooks run so far in this delivery (for the Helm release record). */
+    runs: z.array(HookRunRecord).max(200).default([]),
+    /** The newest Helm release version on the cluster when the delivery began (0: none). */
+    releaseBase: z.number().int().nonnegative().optional(),
+    /** The render being delivered (when it was made for this cluster at apply time). */
+    renderDigest: z.string().optional(),
+  })
+  .meta({ id: 'DeliveryProgress' });
+export type DeliveryProgress = z.infer<typeof DeliveryProgress>;
 
 /** One (deployment, cluster) pair: the unit of resume and rollback. */
 export const Target = z
@@ -588,6 +678,12 @@ export const Target = z
     executionId: z.string().optional(),
     /** When the current apply happened; the health deadline counts from here. */
     appliedAt: z.string().optional(),
+    /** The delivery in progress (hooks, health), while the target is Progressing. */
+    delivery: DeliveryProgress.optional(),
+    /** The Helm release version last recorded on the cluster (chart deployments). */
+    releaseVersion: z.number().int().positive().optional(),
+    /** Objects the last removal or prune left in place on purpose (keep), as `Kind ns/name`. */
+    kept: z.array(z.string()).max(50).optional(),
     updatedAt: z.string(),
     recordVersion: z.number().int().nonnegative(),
   })
@@ -605,6 +701,8 @@ export const ExecutionType = z.enum([
   'heal',
   'discovery',
   'maintenance',
+  /** Removing the deployment from every cluster (`flotilla delete`). */
+  'delete',
 ]);
 export type ExecutionType = z.infer<typeof ExecutionType>;
 
@@ -812,6 +910,8 @@ export const ExecutionResult = z
     failure: FailureCode.optional(),
     reason: z.string().optional(),
     objects: z.number().int().nonnegative(),
+    /** Objects left in place on purpose (`helm.sh/resource-policy: keep`, CRDs), as `Kind ns/name`. */
+    kept: z.array(z.string()).max(50).optional(),
     batch: z.number().int().nonnegative(),
     wave: z.number().int().nonnegative().optional(),
     durationMs: z.number().nonnegative().optional(),
@@ -855,8 +955,18 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-/** The objects of one render: CRDs (applied first) and the rest. */
+/**
+ * The objects of one render. For a chart: `crds` are those of its `crds/` directories (applied
+ * first, never deleted by Flotilla, as Helm never deletes them); `objects` are the release's own
+ * (templated CRDs included); `hooks` are the objects Helm runs around an install, upgrade,
+ * rollback or delete instead of keeping them in the release. Plain manifests have only `objects`.
+ */
 export interface RenderedManifests {
   readonly crds: KubeObject[];
   readonly objects: KubeObject[];
+  readonly hooks?: KubeObject[];
+  /** Chart.yaml of the chart rendered: present when the render is a Helm release. */
+  readonly chart?: Record<string, unknown>;
+  /** Template path of objects and hooks (`shop/templates/web.yaml`), by `objectKey`. */
+  readonly sources?: Record<string, string>;
 }

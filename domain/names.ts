@@ -14,6 +14,11 @@ export const REVISION_ANNOTATION = `${LABEL_PREFIX}/revision`;
 /** Standard managed-by label, set to `flotilla`. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'flotilla';
+/** The managed-by value of a Helm release's objects (a chart deployment is one). */
+export const HELM_MANAGED_BY_VALUE = 'Helm';
+/** Helm's annotations naming the release an object belongs to. */
+export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
+export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
 /** The server-side-apply field manager Flotilla writes with. */
 export const FIELD_MANAGER = 'flotilla';
 

@@ -198,6 +198,14 @@ export interface BlobStore {
   get(digest: string): Promise<Uint8Array>;
 }
 
+/** What a chart may read of the cluster it is rendered for (`.Capabilities`). */
+export interface RenderCapabilities {
+  /** The cluster's Kubernetes version (`1.31.4`, `1.30.14-eks-…`). */
+  readonly kubeVersion?: string;
+  /** API versions the cluster serves, beyond Helm's defaults (`monitoring.coreos.com/v1`, `…/v1/ServiceMonitor`). */
+  readonly apiVersions?: readonly string[];
+}
+
 export interface RenderRequest {
   readonly source: SourceRecord;
   /** Helm release name: the deployment's name. */
@@ -205,6 +213,14 @@ export interface RenderRequest {
   /** Helm release namespace: the deployment's namespace. */
   readonly namespace: string;
   readonly values: Values;
+  readonly capabilities?: RenderCapabilities;
+  /** Render as an upgrade of an installed release (`.Release.IsUpgrade`). @default false */
+  readonly isUpgrade?: boolean;
+  /**
+   * Render against this cluster (a chart that uses `lookup` sees its objects): the renderer gets
+   * the cluster's credential for that one call and keeps it nowhere. Absent: `lookup` finds nothing.
+   */
+  readonly cluster?: Cluster;
 }
 
 export interface Renderer {
@@ -248,13 +264,27 @@ export interface SecretStore {
 }
 
 export type ApplyOutcome =
-  | { readonly ref: ObjectRef; readonly ok: true; readonly generation?: number; readonly live?: KubeObject }
+  | {
+      readonly ref: ObjectRef;
+      readonly ok: true;
+      readonly generation?: number;
+      readonly live?: KubeObject;
+      /** True when the apply created the object (the server answered 201). */
+      readonly created?: boolean;
+    }
   | { readonly ref: ObjectRef; readonly ok: false; readonly failure: FailureCode; readonly message: string };
 
 export interface ApplyOptions {
   /** Take fields owned by other managers (server-side apply `force`). */
   readonly force: boolean;
   readonly dryRun?: boolean;
+  /** Create the namespaces the objects live in when they are missing. @default true */
+  readonly ensureNamespaces?: boolean;
+}
+
+export interface DeleteOptions {
+  /** Delete only the object with this uid (a precondition: a newer object of that name is left alone). */
+  readonly uid?: string;
 }
 
 export interface ListQuery {
@@ -273,10 +303,25 @@ export interface ClusterClient {
   apply(objects: readonly KubeObject[], options: ApplyOptions): Promise<ApplyOutcome[]>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   list(query: ListQuery): Promise<KubeObject[]>;
-  /** True when something was deleted, false when it was already gone. */
-  delete(ref: ObjectRef): Promise<boolean>;
+  /**
+   * Create an object that must not exist yet (POST): `created`, or `exists` when something has the
+   * name already. Other failures throw.
+   */
+  create(object: KubeObject): Promise<'created' | 'exists'>;
+  /**
+   * True when something was deleted, false when it was already gone (or, with a uid precondition,
+   * when the object of that name is another one now).
+   */
+  delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean>;
+  /** Make sure these namespaces exist; returns the ones this call created. */
+  ensureNamespaces(names: readonly string[]): Promise<string[]>;
   nodes(): Promise<KubeObject[]>;
   serverVersion(): Promise<string>;
+  /**
+   * API versions the cluster serves, from discovery: every `group/version` (`v1` for the core
+   * group) and, for custom resources, `group/version/Kind` (what Helm's `.Capabilities.APIVersions` holds).
+   */
+  apiVersions(): Promise<string[]>;
 }
 
 export interface ClusterGateway {

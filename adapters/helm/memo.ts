@@ -32,11 +32,18 @@ export function memoizeRenderer(inner: Renderer, options: MemoOptions = {}): Mem
     },
     ingest: (input) => inner.ingest(input),
     async render(request: RenderRequest): Promise<RenderedManifests> {
+      // A render against a cluster reads its live objects: never shared.
+      if (request.cluster) {
+        misses++;
+        return inner.render(request);
+      }
       const key = digestOf({
         source: request.source,
         releaseName: request.releaseName,
         namespace: request.namespace,
         values: request.values,
+        capabilities: request.capabilities ?? null,
+        isUpgrade: request.isUpgrade === true,
       });
       let entry = cache.get(key);
       if (entry) {

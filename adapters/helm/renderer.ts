@@ -26,13 +26,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type FieldIssue, PayloadTooLargeError, RenderError, ValidationError } from '../../domain/errors.ts';
+import { HOOK_SOURCE_PREFIX, isHook } from '../../domain/hooks.ts';
 import {
   defaultNamespace,
   describeRef,
   duplicateRefs,
-  isCrd,
+  objectKey,
   parseManifestDocuments,
   parseManifests,
+  refOf,
   sortForApply,
 } from '../../domain/manifests.ts';
 import {
@@ -43,7 +45,13 @@ import {
   type SourceRecord,
   type Values,
 } from '../../domain/model.ts';
-import type { BlobStore, Renderer, RenderRequest } from '../../domain/ports.ts';
+import type {
+  BlobStore,
+  ClusterConnection,
+  CredentialsProvider,
+  Renderer,
+  RenderRequest,
+} from '../../domain/ports.ts';
 import { layerBinaries } from '../tools/layer-binaries.ts';
 import { HelmCli, HelmCommandError } from './helm-cli.ts';
 import { readTgz } from './tar.ts';
@@ -64,6 +72,11 @@ export interface HelmRendererOptions {
   readonly concurrency?: number;
   /** Timeout of one helm command. @default 60000 */
   readonly timeoutMs?: number;
+  /**
+   * Credentials for rendering against a cluster (charts that use `lookup`). Without them such a
+   * render fails with a RenderError.
+   */
+  readonly credentials?: CredentialsProvider;
 }
 
 /** A chart extracted on disk. */
@@ -71,6 +84,8 @@ interface ChartDir {
   readonly dir: string;
   readonly name: string;
   readonly version: string;
+  /** Chart.yaml as `helm show chart` prints it (for the Helm release record). */
+  readonly metadata: Record<string, unknown>;
 }
 
 /** The stored form of a manifest set. */
@@ -79,6 +94,10 @@ interface StoredManifests {
 }
 
 const CRD_SOURCE = /^[^/]+(?:\/charts\/[^/]+)*\/crds\//;
+/** A call of Helm's `lookup` function in a template action. */
+const LOOKUP_CALL = /(?:\{\{-?|\(|\|)\s*lookup\b/;
+const RELEASE_STATE = /\.Release\.(?:IsUpgrade|IsInstall)\b/;
+
 const SOURCE_COMMENT = /^# Source: (.+)$/gm;
 const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const OCI_REF = /^oci:\/\/([A-Za-z0-9.-]+(?::\d+)?)(\/[A-Za-z0-9._-]+)+$/;
@@ -115,6 +134,7 @@ export class HelmRenderer implements Renderer {
   readonly #runDir: string;
   readonly #plainHttp: ReadonlySet<string>;
   readonly #workDirPattern: RegExp;
+  readonly #credentials: CredentialsProvider | undefined;
   /** blob digest → extracted chart, for this process. */
   readonly #charts = new Map<string, Promise<ChartDir>>();
   /** chart reference → extracted chart, for records that were stored as references. */
@@ -136,6 +156,7 @@ export class HelmRenderer implements Renderer {
       timeoutMs: options.timeoutMs,
     });
     this.#plainHttp = new Set(options.plainHttpRegistries ?? []);
+    this.#credentials = options.credentials;
     this.#workDirPattern = new RegExp(
       `${escapeRegExp(workDir)}/(?:charts/[0-9a-f]+/|run-[^/\\s]+/(?:pull-[^/\\s]+/)?)?`,
       'g',
@@ -215,11 +236,9 @@ export class HelmRenderer implements Renderer {
         throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
       }
     }
-    return finish(
-      objects.filter((o) => isCrd(o)),
-      objects.filter((o) => !isCrd(o)),
-      namespace,
-    );
+    // Plain manifests are applied as written: CRDs among them are ordinary objects (applied
+    // first by the client, pruned like the rest); only a chart's crds/ are kept for good.
+    return finish([], objects, namespace);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -233,6 +252,7 @@ export class HelmRenderer implements Renderer {
     }
     const chart = await this.#loadChart(bytes, invalid('source.archive'));
     const defaults = readDefaults(chart.dir);
+    const facts = chartFacts(chart.dir);
     const digest = await this.#blobs.put(bytes);
     this.#charts.set(digest, Promise.resolve(chart));
     const source: SourceRecord = {
@@ -240,6 +260,7 @@ export class HelmRenderer implements Renderer {
       digest,
       chart: chart.name,
       chartVersion: chart.version,
+      ...(facts.length > 0 ? { facts } : {}),
       ...(origin ? { origin } : {}),
     };
     return { source, defaults };
@@ -308,7 +329,7 @@ export class HelmRenderer implements Renderer {
     if (!isRecord(metadata) || typeof metadata.name !== 'string' || typeof metadata.version !== 'string') {
       throw fail('Chart.yaml must have a name and a version');
     }
-    return { dir, name: metadata.name, version: metadata.version };
+    return { dir, name: metadata.name, version: metadata.version, metadata };
   }
 
   /** Extract into the shared cache (staging then rename: concurrent processes never see half a chart). */
@@ -391,28 +412,47 @@ export class HelmRenderer implements Renderer {
     }
   }
 
-  /** `helm template`, values in a private file, the output split into CRDs and the rest. */
+  /**
+   * `helm template`, values in a private file, the output split into the chart's `crds/`, hooks
+   * and the release's objects. The cluster's capabilities are passed when known; a render against
+   * a cluster (`lookup`) gets a kubeconfig file that lives exactly as long as the helm process.
+   */
   async #template(chart: ChartDir, request: RenderRequest): Promise<RenderedManifests> {
-    const valuesFile = join(this.#runDir, `values-${++this.#counter}.json`);
+    const id = ++this.#counter;
+    const valuesFile = join(this.#runDir, `values-${id}.json`);
+    const kubeconfigFile = join(this.#runDir, `kubeconfig-${id}.yaml`);
     writeFileSync(valuesFile, JSON.stringify(request.values), { mode: 0o600 });
+    const args = [
+      'template',
+      `--namespace=${request.namespace}`,
+      '--include-crds',
+      '--skip-tests',
+      `--values=${valuesFile}`,
+    ];
+    const capabilities = request.capabilities;
+    if (capabilities?.kubeVersion) args.push(`--kube-version=${capabilities.kubeVersion}`);
+    if (capabilities?.apiVersions && capabilities.apiVersions.length > 0) {
+      args.push(`--api-versions=${capabilities.apiVersions.join(',')}`);
+    }
+    if (request.isUpgrade) args.push('--is-upgrade');
     let output: string;
     try {
-      output = await this.#cli.run([
-        'template',
-        `--namespace=${request.namespace}`,
-        '--include-crds',
-        '--skip-tests',
-        `--values=${valuesFile}`,
-        '--',
-        request.releaseName,
-        chart.dir,
-      ]);
+      if (request.cluster) {
+        if (!this.#credentials) {
+          throw new RenderError(`rendering against cluster "${request.cluster.name}" needs its credentials`);
+        }
+        const connection = await this.#credentials.connectionFor(request.cluster);
+        writeFileSync(kubeconfigFile, kubeconfigOf(request.cluster.name, connection), { mode: 0o600 });
+        args.push('--dry-run=server', `--kubeconfig=${kubeconfigFile}`);
+      }
+      output = await this.#cli.run([...args, '--', request.releaseName, chart.dir]);
     } catch (error) {
       if (error instanceof HelmCommandError)
         throw new RenderError(this.#clean(error.stderr), { cause: error });
       throw error;
     } finally {
       rmSync(valuesFile, { force: true });
+      rmSync(kubeconfigFile, { force: true });
     }
     let docs: ReturnType<typeof parseManifestDocuments>;
     try {
@@ -423,13 +463,19 @@ export class HelmRenderer implements Renderer {
     const sources = [...output.matchAll(SOURCE_COMMENT)].map((m) => ({ at: m.index, path: m[1] ?? '' }));
     const crds: KubeObject[] = [];
     const objects: KubeObject[] = [];
+    const hooks: KubeObject[] = [];
+    const paths = new Map<KubeObject, string>();
     let s = -1;
     for (const doc of docs) {
       while (s + 1 < sources.length && (sources[s + 1]?.at ?? Number.POSITIVE_INFINITY) < doc.offset) s++;
-      const fromCrdsDir = CRD_SOURCE.test(sources[s]?.path ?? '');
-      (fromCrdsDir || isCrd(doc.object) ? crds : objects).push(doc.object);
+      const path = sources[s]?.path ?? '';
+      if (path) paths.set(doc.object, path);
+      // Helm never treats what comes from crds/ as a hook or as part of the release.
+      if (CRD_SOURCE.test(path)) crds.push(doc.object);
+      else if (isHook(doc.object)) hooks.push(doc.object);
+      else objects.push(doc.object);
     }
-    return finish(crds, objects, request.namespace);
+    return finish(crds, objects, request.namespace, { hooks, paths, chart: chart.metadata });
   }
 
   /** Helm's message without temp paths, the `Error:` prefix or the `--debug` hint. */
@@ -444,14 +490,101 @@ export class HelmRenderer implements Renderer {
 }
 
 /** Namespace defaulting, duplicate check and apply order: the last step of every render. */
-function finish(crds: KubeObject[], objects: KubeObject[], namespace: string): RenderedManifests {
-  const crdsOut = sortForApply(defaultNamespace(crds, namespace));
-  const objectsOut = sortForApply(defaultNamespace(objects, namespace, crdsOut));
+function finish(
+  crds: KubeObject[],
+  objects: KubeObject[],
+  namespace: string,
+  chart?: {
+    readonly hooks: KubeObject[];
+    readonly paths: ReadonlyMap<KubeObject, string>;
+    readonly chart: Record<string, unknown>;
+  },
+): RenderedManifests {
+  const sources: Record<string, string> = {};
+  // Defaulting makes new objects: carry each one's template path over by position.
+  const defaulted = (list: KubeObject[], more: readonly KubeObject[] = [], prefix = '') => {
+    const out = defaultNamespace(list, namespace, more);
+    out.forEach((object, i) => {
+      const path = chart?.paths.get(list[i] as KubeObject);
+      if (path) sources[`${prefix}${objectKey(refOf(object))}`] = path;
+    });
+    return sortForApply(out);
+  };
+  const crdsOut = defaulted(crds);
+  const objectsOut = defaulted(objects, crdsOut);
   const dups = duplicateRefs([...crdsOut, ...objectsOut]);
   if (dups.length > 0) {
     throw new RenderError(`the render defines ${dups.map(describeRef).join(', ')} more than once`);
   }
-  return { crds: crdsOut, objects: objectsOut };
+  if (!chart) return { crds: crdsOut, objects: objectsOut };
+  const hooksOut = defaulted(chart.hooks, [...crdsOut, ...objectsOut], HOOK_SOURCE_PREFIX);
+  const hookDups = duplicateRefs(hooksOut);
+  if (hookDups.length > 0) {
+    throw new RenderError(`the render defines hook ${hookDups.map(describeRef).join(', ')} more than once`);
+  }
+  return {
+    crds: crdsOut,
+    objects: objectsOut,
+    ...(hooksOut.length > 0 ? { hooks: hooksOut } : {}),
+    chart: chart.chart,
+    ...(Object.keys(sources).length > 0 ? { sources } : {}),
+  };
+}
+
+/**
+ * What a chart's templates (its subcharts' included, unpacked or as `.tgz`) read of the cluster:
+ * `.Capabilities.KubeVersion`, `.Capabilities.APIVersions`, `lookup`, and whether it is an
+ * install or an upgrade (`.Release.IsUpgrade` / `IsInstall`). A render for one cluster differs
+ * from another's only in what the chart reads, so these decide how renders are shared.
+ */
+export function chartFacts(dir: string): Array<'kubeVersion' | 'apiVersions' | 'lookup' | 'releaseState'> {
+  const found = new Set<'kubeVersion' | 'apiVersions' | 'lookup' | 'releaseState'>();
+  const scan = (text: string) => {
+    if (text.includes('.Capabilities.KubeVersion')) found.add('kubeVersion');
+    if (text.includes('.Capabilities.APIVersions')) found.add('apiVersions');
+    if (LOOKUP_CALL.test(text)) found.add('lookup');
+    if (RELEASE_STATE.test(text)) found.add('releaseState');
+  };
+  const visit = (path: string, inTemplates: boolean) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) {
+        visit(full, inTemplates || entry.name === 'templates');
+      } else if (entry.isFile() && entry.name.endsWith('.tgz') && /(^|\/)charts$/.test(path)) {
+        try {
+          for (const file of readTgz(readFileSync(full), MAX_EXPANDED_BYTES)) {
+            if (file.path.includes('/templates/')) scan(file.data.toString('utf8'));
+          }
+        } catch {
+          // An unreadable dependency fails the render itself, with helm's message.
+        }
+      } else if (entry.isFile() && inTemplates) {
+        scan(readFileSync(full, 'utf8'));
+      }
+    }
+  };
+  visit(dir, false);
+  return [...found].sort();
+}
+
+/** A kubeconfig for one helm call against one cluster (the caller deletes the file). */
+function kubeconfigOf(name: string, connection: ClusterConnection): string {
+  const cluster: Record<string, unknown> = { server: connection.server };
+  if (connection.caData) cluster['certificate-authority-data'] = connection.caData;
+  if (connection.insecureSkipTlsVerify) cluster['insecure-skip-tls-verify'] = true;
+  if (connection.tlsServerName) cluster['tls-server-name'] = connection.tlsServerName;
+  const user: Record<string, unknown> = {};
+  if (connection.token) user.token = connection.token;
+  if (connection.clientCertificateData) user['client-certificate-data'] = connection.clientCertificateData;
+  if (connection.clientKeyData) user['client-key-data'] = connection.clientKeyData;
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster }],
+    users: [{ name, user }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    'current-context': name,
+  });
 }
 
 /** The chart's values.yaml as an object ({} when absent or empty). */

@@ -37,6 +37,7 @@ import type {
   ApplyOutcome,
   ClusterClient,
   ClusterConnection,
+  DeleteOptions,
   ListQuery,
 } from '../../domain/ports.ts';
 import { classify, isRbacDenial, isRetryable, type RequestFailure } from './errors.ts';
@@ -225,7 +226,9 @@ export class KubernetesClusterClient implements ClusterClient {
     );
     const rest = indexed.filter((entry) => !first.includes(entry));
     try {
-      if (!options.dryRun) await this.#ensureNamespaces(namespacesOf(objects));
+      if (!options.dryRun && options.ensureNamespaces !== false) {
+        await this.#ensureNamespaces(namespacesOf(objects));
+      }
       await this.#applyAll(first, options, outcomes);
       const crds = first.filter(({ object, index }) => isCrd(object) && outcomes[index]?.ok);
       if (crds.length > 0 && !options.dryRun) await this.#awaitEstablished(crds.map(({ object }) => object));
@@ -266,10 +269,17 @@ export class KubernetesClusterClient implements ClusterClient {
     const deadline = Date.now() + this.#crdWaitMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const live = (await this.#api.apply(object as RawObject, options)) as KubeObject;
+        const answer = await this.#api.applyWithStatus(object as RawObject, options);
+        const live = answer.object as KubeObject;
         for (const kind of crd) this.#freshKinds.set(kind, Date.now());
         const generation = live.metadata?.generation;
-        return { ref, ok: true, ...(typeof generation === 'number' ? { generation } : {}), live };
+        return {
+          ref,
+          ok: true,
+          ...(typeof generation === 'number' ? { generation } : {}),
+          live,
+          ...(answer.created !== undefined ? { created: answer.created } : {}),
+        };
       } catch (error) {
         const failure = classify(error, this.#timeoutMs);
         this.#throwIfClusterLevel(failure, attempt);
@@ -338,14 +348,24 @@ export class KubernetesClusterClient implements ClusterClient {
    * a cluster-level failure stops here; any other (say RBAC forbids touching namespaces) shows
    * again, better worded, on the objects of that namespace.
    */
-  async #ensureNamespaces(names: readonly string[]): Promise<void> {
-    await Promise.all(
+  async #ensureNamespaces(names: readonly string[]): Promise<string[]> {
+    const outcomes = await Promise.all(
       names.map((name) =>
         this.#limiter.run(() =>
           this.#applyOne({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { force: false }),
         ),
       ),
     );
+    return outcomes.flatMap((o) => (o.ok && o.created === true ? [o.ref.name] : []));
+  }
+
+  async ensureNamespaces(names: readonly string[]): Promise<string[]> {
+    try {
+      return await this.#ensureNamespaces([...new Set(names)]);
+    } catch (error) {
+      if (error instanceof Fatal) throw error.error;
+      throw error;
+    }
   }
 
   /** Wait until each CRD reports Established (or give up after crdWaitMs and let apply report). */
@@ -396,11 +416,68 @@ export class KubernetesClusterClient implements ClusterClient {
     });
   }
 
-  async delete(ref: ObjectRef): Promise<boolean> {
-    return this.#request(`DELETE ${describeRef(ref)}`, { notFound: false }, async () => {
-      await this.#api.delete(headerOf(ref), undefined, undefined, undefined, undefined, 'Background');
-      return true;
-    });
+  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
+    return this.#request(
+      `DELETE ${describeRef(ref)}`,
+      // A uid precondition that no longer holds (409): the object of that name is another one.
+      { notFound: false, ...(options.uid ? { conflict: false } : {}) },
+      async () => {
+        await this.#api.deleteRaw(headerOf(ref), options.uid ? { uid: options.uid } : {});
+        return true;
+      },
+    );
+  }
+
+  async create(object: KubeObject): Promise<'created' | 'exists'> {
+    return this.#request(
+      `CREATE ${describeRef(refOf(object))}`,
+      { notFound: 'exists' as const, conflict: 'exists' as const, missingIsError: true },
+      async () => {
+        await this.#api.createRaw(object as RawObject);
+        return 'created' as const;
+      },
+    );
+  }
+
+  async apiVersions(): Promise<string[]> {
+    const aggregated = await this.#request('GET /apis (aggregated discovery)', { notFound: undefined }, () =>
+      Promise.all([
+        this.#api.getPath('/api', AGGREGATED_DISCOVERY),
+        this.#api.getPath('/apis', AGGREGATED_DISCOVERY),
+      ]),
+    );
+    const fromAggregated = aggregated ? aggregatedVersions(aggregated) : undefined;
+    if (fromAggregated) return fromAggregated;
+    // An older server: the legacy lists, and the kinds of custom groups (the built-in kinds are
+    // Helm's defaults anyway).
+    const core = await this.#request('GET /api', { notFound: undefined }, () => this.#api.getPath('/api'));
+    const groups = await this.#request('GET /apis', { notFound: undefined }, () =>
+      this.#api.getPath('/apis'),
+    );
+    const out = new Set<string>();
+    for (const v of stringList(record(core)?.versions)) out.add(v);
+    const custom: string[] = [];
+    for (const group of arrayOf(record(groups)?.groups)) {
+      const name = record(group)?.name;
+      for (const version of arrayOf(record(group)?.versions)) {
+        const gv = record(version)?.groupVersion;
+        if (typeof gv !== 'string') continue;
+        out.add(gv);
+        if (typeof name === 'string' && name.includes('.') && !name.endsWith('.k8s.io')) custom.push(gv);
+      }
+    }
+    for (const gv of custom) {
+      const list = await this.#request(`GET /apis/${gv}`, { notFound: undefined }, () =>
+        this.#api.getPath(`/apis/${gv}`),
+      );
+      for (const resource of arrayOf(record(list)?.resources)) {
+        const r = record(resource);
+        if (typeof r?.kind === 'string' && typeof r.name === 'string' && !r.name.includes('/')) {
+          out.add(`${gv}/${r.kind}`);
+        }
+      }
+    }
+    return [...out].sort();
   }
 
   nodes(): Promise<KubeObject[]> {
@@ -421,7 +498,11 @@ export class KubernetesClusterClient implements ClusterClient {
    * One read or delete: bounded, retried on 429/5xx and dropped connections, errors mapped.
    * `notFound` is the answer for a 404 (by status code) or a kind the cluster does not serve.
    */
-  async #request<T>(what: string, fallback: { notFound: T }, call: () => Promise<T>): Promise<T> {
+  async #request<T>(
+    what: string,
+    fallback: { notFound: T; conflict?: T; missingIsError?: boolean },
+    call: () => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#limiter.run(call);
@@ -436,9 +517,20 @@ export class KubernetesClusterClient implements ClusterClient {
           await sleep(100 * 3 ** attempt);
           continue;
         }
-        if (failure.kind === 'unknown-kind') return fallback.notFound;
+        if (failure.kind === 'unknown-kind') {
+          if (fallback.missingIsError) {
+            throw new FlotillaError(`cluster "${this.#name}" does not serve the kind of ${what}`);
+          }
+          return fallback.notFound;
+        }
         if (failure.kind === 'status') {
-          if (failure.code === 404) return fallback.notFound;
+          if (failure.code === 409 && fallback.conflict !== undefined) return fallback.conflict;
+          if (failure.code === 404) {
+            if (fallback.missingIsError) {
+              throw new FlotillaError(`cluster "${this.#name}" answered 404 to ${what}: ${failure.message}`);
+            }
+            return fallback.notFound;
+          }
           if (failure.code === 403) {
             throw new UnauthorizedError(`cluster "${this.#name}" refused ${what}: ${failure.message}`);
           }
@@ -458,6 +550,43 @@ export class KubernetesClusterClient implements ClusterClient {
       }
     }
   }
+}
+
+/** The Accept header that asks for aggregated discovery (and the content type it comes back with). */
+const AGGREGATED_DISCOVERY = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function stringList(value: unknown): string[] {
+  return arrayOf(value).filter((v): v is string => typeof v === 'string');
+}
+
+/**
+ * `group/version` and `group/version/Kind` of every resource in aggregated discovery answers (of
+ * `/api` and `/apis`); undefined when the answers are not aggregated discovery.
+ */
+function aggregatedVersions(answers: readonly Record<string, unknown>[]): string[] | undefined {
+  if (!answers.every((a) => a.kind === 'APIGroupDiscoveryList')) return undefined;
+  const out = new Set<string>();
+  for (const answer of answers) {
+    for (const group of arrayOf(answer.items)) {
+      const name = record(record(group)?.metadata)?.name;
+      const groupName = typeof name === 'string' ? name : '';
+      for (const version of arrayOf(record(group)?.versions)) {
+        const v = record(version)?.version;
+        if (typeof v !== 'string') continue;
+        const gv = groupName ? `${groupName}/${v}` : v;
+        out.add(gv);
+        for (const resource of arrayOf(record(version)?.resources)) {
+          const kind = record(record(resource)?.responseKind)?.kind;
+          if (typeof kind === 'string' && kind !== '') out.add(`${gv}/${kind}`);
+        }
+      }
+    }
+  }
+  return [...out].sort();
 }
 
 function headerOf(ref: ObjectRef): {

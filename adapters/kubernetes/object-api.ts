@@ -126,6 +126,17 @@ export class RawObjectApi extends KubernetesObjectApi {
 
   /** Server-side apply of `object`, sent byte for byte as given. */
   async apply(object: RawObject, options: { force: boolean; dryRun?: boolean }): Promise<RawObject> {
+    return (await this.applyWithStatus(object, options)).object;
+  }
+
+  /**
+   * Server-side apply, and whether it created the object (201; 200 for an update). Without the
+   * direct transport the status is not known (`created` undefined).
+   */
+  async applyWithStatus(
+    object: RawObject,
+    options: { force: boolean; dryRun?: boolean },
+  ): Promise<{ object: RawObject; created?: boolean }> {
     // specUriPath fills in apiVersion, metadata and a default namespace on what it is given:
     // hand it a copy so the caller's object stays as rendered.
     const spec = { ...object, metadata: { ...object.metadata } };
@@ -133,7 +144,14 @@ export class RawObjectApi extends KubernetesObjectApi {
     const body = JSON.stringify(object);
     if (this.#direct) {
       const query = `fieldManager=${encodeURIComponent(FIELD_MANAGER)}${options.force ? '&force=true' : ''}${options.dryRun ? '&dryRun=All' : ''}`;
-      return this.#send(this.#direct, 'PATCH', `${path}?${query}`, body, PatchStrategy.ServerSideApply);
+      const answer = await this.#exchange(
+        this.#direct,
+        'PATCH',
+        `${path}?${query}`,
+        body,
+        PatchStrategy.ServerSideApply,
+      );
+      return { object: answer.body, created: answer.status === 201 };
     }
     const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
     context.setHeaderParam('Accept', 'application/json');
@@ -142,7 +160,48 @@ export class RawObjectApi extends KubernetesObjectApi {
     if (options.force) context.setQueryParam('force', 'true');
     if (options.dryRun) context.setQueryParam('dryRun', 'All');
     context.setBody(body);
+    return { object: await this.requestPromise<RawObject>(context) };
+  }
+
+  /** Create an object (POST to its collection); ApiException 409 AlreadyExists when the name is taken. */
+  async createRaw(object: RawObject): Promise<RawObject> {
+    const spec = { ...object, metadata: { ...object.metadata } };
+    const path = await this.specUriPath(spec, 'create');
+    const query = `fieldManager=${encodeURIComponent(FIELD_MANAGER)}`;
+    if (this.#direct) {
+      return this.#send(this.#direct, 'POST', `${path}?${query}`, JSON.stringify(object), 'application/json');
+    }
+    const context = this.configuration.baseServer.makeRequestContext(`${path}?${query}`, HttpMethod.POST);
+    context.setHeaderParam('Accept', 'application/json');
+    context.setHeaderParam('Content-Type', 'application/json');
+    context.setBody(JSON.stringify(object));
     return this.requestPromise<RawObject>(context);
+  }
+
+  /**
+   * Delete one object, in the background (its dependents are garbage-collected), optionally only
+   * if it still has `uid` (ApiException 409 Conflict otherwise; 404 when it is gone).
+   */
+  async deleteRaw(
+    ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+    preconditions: { uid?: string } = {},
+  ): Promise<void> {
+    const path = await this.specUriPath({ ...ref, metadata: { ...ref.metadata } }, 'delete');
+    const body = JSON.stringify({
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: 'Background',
+      ...(preconditions.uid ? { preconditions: { uid: preconditions.uid } } : {}),
+    });
+    if (this.#direct) {
+      await this.#send(this.#direct, 'DELETE', path, body, 'application/json');
+      return;
+    }
+    const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.DELETE);
+    context.setHeaderParam('Accept', 'application/json');
+    context.setHeaderParam('Content-Type', 'application/json');
+    context.setBody(body);
+    await this.requestPromise<RawObject>(context);
   }
 
   /** Read one object as the server has it (ApiException 404 when it is not there). */
@@ -193,12 +252,24 @@ export class RawObjectApi extends KubernetesObjectApi {
   /** One request straight through undici: JSON back, or the ApiException client-node would throw. */
   async #send(
     direct: DirectTransport,
-    method: 'GET' | 'PATCH',
+    method: 'GET' | 'PATCH' | 'POST' | 'DELETE',
     pathAndQuery: string,
     body?: string,
     contentType?: string,
   ): Promise<RawObject> {
-    const headers: Record<string, string> = { ...(await direct.headers()), accept: 'application/json' };
+    return (await this.#exchange(direct, method, pathAndQuery, body, contentType)).body;
+  }
+
+  /** As #send, with the answer's status code. */
+  async #exchange(
+    direct: DirectTransport,
+    method: 'GET' | 'PATCH' | 'POST' | 'DELETE',
+    pathAndQuery: string,
+    body?: string,
+    contentType?: string,
+    accept = 'application/json',
+  ): Promise<{ status: number; body: RawObject }> {
+    const headers: Record<string, string> = { ...(await direct.headers()), accept };
     if (contentType) headers['content-type'] = contentType;
     direct.onSend?.();
     const response = await request(`${direct.server}${pathAndQuery}`, {
@@ -209,7 +280,7 @@ export class RawObjectApi extends KubernetesObjectApi {
     });
     const text = await response.body.text();
     if (response.statusCode >= 200 && response.statusCode <= 299) {
-      return (text ? JSON.parse(text) : {}) as RawObject;
+      return { status: response.statusCode, body: (text ? JSON.parse(text) : {}) as RawObject };
     }
     let parsed: unknown = text;
     try {
@@ -225,10 +296,16 @@ export class RawObjectApi extends KubernetesObjectApi {
     );
   }
 
-  /** GET a path of the API server (e.g. `/version`) as JSON. */
-  async getPath(path: string): Promise<Record<string, unknown>> {
+  /**
+   * GET a path of the API server (e.g. `/version`) as JSON, with `accept` as the Accept header
+   * (aggregated discovery is asked for by its content type). The answer's Content-Type comes back
+   * with it when the direct transport is in use.
+   */
+  async getPath(path: string, accept = 'application/json'): Promise<Record<string, unknown>> {
+    if (this.#direct)
+      return (await this.#exchange(this.#direct, 'GET', path, undefined, undefined, accept)).body;
     const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
-    context.setHeaderParam('Accept', 'application/json');
+    context.setHeaderParam('Accept', accept);
     return this.requestPromise<RawObject>(context);
   }
 

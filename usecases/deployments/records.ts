@@ -7,7 +7,6 @@ import type {
   Deployment,
   Execution,
   ExecutionResult,
-  FailureCode,
   PlanBatch,
   ProgressCounts,
   Revision,
@@ -127,6 +126,7 @@ export function resultOf(
     batch: number;
     wave?: number;
     objects: number;
+    kept?: readonly string[];
     durationMs?: number;
     now: string;
   },
@@ -140,6 +140,7 @@ export function resultOf(
     ...(target.failure ? { failure: target.failure } : {}),
     ...(target.reason ? { reason: target.reason } : {}),
     objects: context.objects,
+    ...(context.kept && context.kept.length > 0 ? { kept: context.kept.slice(0, 50) } : {}),
     batch: context.batch,
     ...(context.wave !== undefined ? { wave: context.wave } : {}),
     ...(context.durationMs !== undefined ? { durationMs: context.durationMs } : {}),
@@ -157,13 +158,7 @@ export function countsFromResults(total: number, results: readonly ExecutionResu
   return counts;
 }
 
-/** The per-cluster failure a thrown cluster error stands for. */
-export function failureOfError(error: unknown): FailureCode {
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'ClusterUnreachableError') return 'Unreachable';
-  if (name === 'UnauthorizedError' || name === 'CredentialsError') return 'Unauthorized';
-  return 'ApplyFailed';
-}
+export { failureOfError } from '../delivery/applier.ts';
 
 /** A target without the fields of a previous outcome. */
 export function clearOutcome(target: Target): Target {

@@ -5,9 +5,10 @@
 
 import { mapLimit } from '../../domain/concurrency.ts';
 import { describeError } from '../../domain/errors.ts';
-import type { RenderedManifests, SourceRecord, Values } from '../../domain/model.ts';
-import type { BlobStore, Renderer } from '../../domain/ports.ts';
-import { stableStringify } from '../../domain/values.ts';
+import type { Cluster, RenderedManifests, SourceRecord } from '../../domain/model.ts';
+import type { BlobStore, Renderer, RenderRequest } from '../../domain/ports.ts';
+import { digestOf, stableStringify } from '../../domain/values.ts';
+import type { RenderInput } from './resolve.ts';
 
 /**
  * Renders of one run at a time; helm is a process per render (~0.1 s of CPU for a typical chart,
@@ -18,7 +19,13 @@ const RENDER_CONCURRENCY = 8;
 
 /** Store a render; equal renders get equal digests. */
 export async function storeRender(blobs: BlobStore, manifests: RenderedManifests): Promise<string> {
-  const text = stableStringify({ crds: manifests.crds, objects: manifests.objects });
+  const text = stableStringify({
+    crds: manifests.crds,
+    objects: manifests.objects,
+    ...(manifests.hooks && manifests.hooks.length > 0 ? { hooks: manifests.hooks } : {}),
+    ...(manifests.chart ? { chart: manifests.chart } : {}),
+    ...(manifests.sources ? { sources: manifests.sources } : {}),
+  });
   return blobs.put(new TextEncoder().encode(text));
 }
 
@@ -26,7 +33,50 @@ export async function storeRender(blobs: BlobStore, manifests: RenderedManifests
 export async function loadRender(blobs: BlobStore, digest: string): Promise<RenderedManifests> {
   const bytes = await blobs.get(digest);
   const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RenderedManifests>;
-  return { crds: parsed.crds ?? [], objects: parsed.objects ?? [] };
+  return {
+    crds: parsed.crds ?? [],
+    objects: parsed.objects ?? [],
+    ...(parsed.hooks ? { hooks: parsed.hooks } : {}),
+    ...(parsed.chart ? { chart: parsed.chart } : {}),
+    ...(parsed.sources ? { sources: parsed.sources } : {}),
+  };
+}
+
+/** How many objects a render applies (hooks are run, not applied). */
+export function objectCount(manifests: RenderedManifests): number {
+  return manifests.crds.length + manifests.objects.length;
+}
+
+/**
+ * A render made when its cluster is applied (a chart that uses `lookup` is rendered against the
+ * cluster itself): the plan stores the render input and gives this reference instead of a render
+ * digest. `@` cannot begin a digest.
+ */
+export const DEFERRED_PREFIX = '@';
+
+export function isDeferred(entry: string): boolean {
+  return entry.startsWith(DEFERRED_PREFIX);
+}
+
+/** Store a render input for a deferred render; returns the batch entry that refers to it. */
+export async function storeRenderInput(blobs: BlobStore, input: RenderInput): Promise<string> {
+  return `${DEFERRED_PREFIX}${await blobs.put(new TextEncoder().encode(stableStringify(input)))}`;
+}
+
+export async function loadRenderInput(blobs: BlobStore, entry: string): Promise<RenderInput> {
+  const bytes = await blobs.get(entry.slice(DEFERRED_PREFIX.length));
+  return JSON.parse(new TextDecoder().decode(bytes)) as RenderInput;
+}
+
+/** The cluster's API versions, as stored at registration. */
+export async function loadApiVersions(blobs: BlobStore, digest: string): Promise<string[]> {
+  const parsed = JSON.parse(new TextDecoder().decode(await blobs.get(digest))) as unknown;
+  return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** Store a cluster's API versions (sorted, so equal sets share one blob); returns the digest. */
+export async function storeApiVersions(blobs: BlobStore, versions: readonly string[]): Promise<string> {
+  return blobs.put(new TextEncoder().encode(JSON.stringify([...new Set(versions)].sort())));
 }
 
 export type RenderOutcome =
@@ -39,28 +89,78 @@ export interface RenderBase {
   readonly namespace: string;
 }
 
+/** The render request of one input (its API versions read from the blob store). */
+export async function requestOf(
+  blobs: BlobStore,
+  base: RenderBase,
+  input: RenderInput,
+  cluster?: Cluster,
+): Promise<RenderRequest> {
+  const apiVersions = input.apiVersionsDigest
+    ? await loadApiVersions(blobs, input.apiVersionsDigest)
+    : undefined;
+  const capabilities =
+    input.kubeVersion || apiVersions
+      ? {
+          ...(input.kubeVersion ? { kubeVersion: input.kubeVersion } : {}),
+          ...(apiVersions ? { apiVersions } : {}),
+        }
+      : undefined;
+  return {
+    ...base,
+    values: input.values,
+    ...(capabilities ? { capabilities } : {}),
+    ...(input.isUpgrade ? { isUpgrade: true } : {}),
+    ...(cluster ? { cluster } : {}),
+  };
+}
+
+/** Render one input and store it. RenderError/ValidationError are outcomes, anything else throws. */
+export async function renderOne(
+  renderer: Renderer,
+  blobs: BlobStore,
+  base: RenderBase,
+  input: RenderInput,
+  cluster?: Cluster,
+): Promise<RenderOutcome> {
+  try {
+    const manifests = await renderer.render(await requestOf(blobs, base, input, cluster));
+    const renderDigest = await storeRender(blobs, manifests);
+    return { ok: true, renderDigest, objects: objectCount(manifests) };
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'RenderError' || error.name === 'ValidationError')) {
+      return { ok: false, error, message: describeError(error) };
+    }
+    throw error;
+  }
+}
+
 /**
- * Render and store each values set (by values digest). A failing render is an outcome, so the
- * caller decides whether it fails the request or only the clusters that needed it.
+ * Render and store each input (by digest). A failing render is an outcome, so the caller decides
+ * whether it fails the request or only the clusters that needed it. An input rendered against its
+ * cluster (`lookup`) is not rendered here: its input is stored and its outcome's `renderDigest` is
+ * the deferred reference (with `validate`, it is also rendered once without the cluster, so a
+ * chart that does not render fails now).
  */
 export async function renderSets(
   renderer: Renderer,
   blobs: BlobStore,
   base: RenderBase,
-  sets: ReadonlyMap<string, Values>,
+  sets: ReadonlyMap<string, RenderInput>,
+  options: { readonly validate?: boolean } = {},
 ): Promise<Map<string, RenderOutcome>> {
   const entries = [...sets.entries()];
-  const outcomes = await mapLimit(entries, RENDER_CONCURRENCY, async ([, values]): Promise<RenderOutcome> => {
-    try {
-      const manifests = await renderer.render({ ...base, values });
-      const renderDigest = await storeRender(blobs, manifests);
-      return { ok: true, renderDigest, objects: manifests.crds.length + manifests.objects.length };
-    } catch (error) {
-      if (error instanceof Error && (error.name === 'RenderError' || error.name === 'ValidationError')) {
-        return { ok: false, error, message: describeError(error) };
-      }
-      throw error;
+  const validated = new Set<string>();
+  const outcomes = await mapLimit(entries, RENDER_CONCURRENCY, async ([, input]): Promise<RenderOutcome> => {
+    if (input.cluster === undefined) return renderOne(renderer, blobs, base, input);
+    const { cluster: _cluster, ...offline } = input;
+    const key = digestOf(offline);
+    if (options.validate && !validated.has(key)) {
+      validated.add(key);
+      const check = await renderOne(renderer, blobs, base, offline);
+      if (!check.ok) return check;
     }
+    return { ok: true, renderDigest: await storeRenderInput(blobs, input), objects: 0 };
   });
   return new Map(entries.map(([digest], i) => [digest, outcomes[i] as RenderOutcome]));
 }

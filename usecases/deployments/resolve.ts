@@ -6,15 +6,36 @@
  * cluster's problem is that target's failure). Deterministic: same inputs, same answer.
  */
 import type { ValidationError } from '../../domain/errors.ts';
-import type { Cluster, Placement, Requirements, Values } from '../../domain/model.ts';
+import type { Cluster, Placement, Requirements, SourceRecord, Values } from '../../domain/model.ts';
 import { type PlacementDecision, place } from '../../domain/placement.ts';
 import { digestOf, mergeValues, resolveValues } from '../../domain/values.ts';
+
+/** What a chart's templates may read of a cluster (SourceRecord `facts`). */
+export type ChartFact = NonNullable<Extract<SourceRecord, { type: 'chart' }>['facts']>[number];
+
+/**
+ * Everything one render depends on besides the chart: the cluster's values and, for a chart that
+ * reads them, the cluster's Kubernetes version, API versions, whether the release is installed
+ * there, or the cluster itself (`lookup`: rendered against it, at apply time).
+ */
+export interface RenderInput {
+  readonly values: Values;
+  readonly kubeVersion?: string;
+  /** Blob digest of the cluster's API versions. */
+  readonly apiVersionsDigest?: string;
+  readonly isUpgrade?: boolean;
+  /** Render against this cluster (`lookup`), when it is applied: never shared. */
+  readonly cluster?: string;
+}
 
 /** One selected cluster with its own values. */
 export interface ClusterValues {
   readonly cluster: Cluster;
   readonly values: Values;
-  /** Digest of `values`: clusters with equal digests share one render. */
+  /**
+   * Digest of the cluster's render input (its values, and the cluster facts the chart reads):
+   * clusters with equal digests share one render. With no facts read, the digest of the values.
+   */
   readonly valuesDigest: string;
 }
 
@@ -29,8 +50,8 @@ export interface Resolution {
   /** Selected clusters whose values resolved, sorted by name. */
   readonly resolved: ClusterValues[];
   readonly problems: ClusterValuesProblem[];
-  /** Distinct values sets by digest, in the order first met. */
-  readonly sets: Map<string, Values>;
+  /** Distinct render inputs by digest, in the order first met. */
+  readonly sets: Map<string, RenderInput>;
 }
 
 export interface ResolveSpec {
@@ -39,6 +60,30 @@ export interface ResolveSpec {
   readonly values: Values;
   readonly defaults: Values;
   readonly requirements: Requirements;
+  /** What the chart reads of each cluster (none for manifests). */
+  readonly facts?: readonly ChartFact[];
+  /** Clusters where the release is installed already (for charts that read `.Release.IsUpgrade`). */
+  readonly installed?: ReadonlySet<string>;
+}
+
+/** A cluster's render input, and its digest. */
+export function renderInputOf(
+  cluster: Cluster,
+  values: Values,
+  facts: readonly ChartFact[],
+  installed: ReadonlySet<string> | undefined,
+): { input: RenderInput; digest: string } {
+  const input: RenderInput = {
+    values,
+    ...(facts.includes('kubeVersion') ? { kubeVersion: cluster.version } : {}),
+    ...(facts.includes('apiVersions') && cluster.apiVersionsDigest
+      ? { apiVersionsDigest: cluster.apiVersionsDigest }
+      : {}),
+    ...(facts.includes('releaseState') && installed?.has(cluster.name) ? { isUpgrade: true } : {}),
+    ...(facts.includes('lookup') ? { cluster: cluster.name } : {}),
+  };
+  const plain = Object.keys(input).length === 1;
+  return { input, digest: plain ? digestOf(values) : digestOf(input) };
 }
 
 /** Place the spec over `clusters` and resolve every selected cluster's values. */
@@ -47,7 +92,8 @@ export function resolveTargets(clusters: readonly Cluster[], spec: ResolveSpec):
   const merged = mergeValues(spec.defaults, spec.values);
   const resolved: ClusterValues[] = [];
   const problems: ClusterValuesProblem[] = [];
-  const sets = new Map<string, Values>();
+  const sets = new Map<string, RenderInput>();
+  const facts = spec.facts ?? [];
   for (const cluster of decision.selected) {
     let values: Values;
     try {
@@ -59,8 +105,8 @@ export function resolveTargets(clusters: readonly Cluster[], spec: ResolveSpec):
       }
       throw error;
     }
-    const valuesDigest = digestOf(values);
-    if (!sets.has(valuesDigest)) sets.set(valuesDigest, values);
+    const { input, digest: valuesDigest } = renderInputOf(cluster, values, facts, spec.installed);
+    if (!sets.has(valuesDigest)) sets.set(valuesDigest, input);
     resolved.push({ cluster, values, valuesDigest });
   }
   return { decision, resolved, problems, sets };

@@ -10,7 +10,7 @@ import { compileIgnore, diffObjects, driftPaths, type IgnoreMatcher } from '../.
 import { type DriftRecord, MAX_DRIFT_OBJECTS } from '../../domain/drift/record.ts';
 import { describeError } from '../../domain/errors.ts';
 import { type FlotillaEvent, makeEvent } from '../../domain/events.ts';
-import { objectKey, refOf, stampObjects } from '../../domain/manifests.ts';
+import { objectKey, refOf, releaseStamp, stampObjects } from '../../domain/manifests.ts';
 import type {
   Cluster,
   ExecutionResult,
@@ -75,11 +75,13 @@ export async function scanDriftBatch(deps: Deps, input: ScanBatchInput): Promise
     Object.entries(batch.clusters).map(async ([name, renderDigest]) => {
       // Read before touching the cluster: a blob-store failure is Flotilla's, and is retried.
       const manifests = await renderOf(renderDigest);
-      const desired = stampObjects([...manifests.crds, ...manifests.objects], {
-        tenant: input.tenant,
-        deployment,
-        revision,
-      });
+      // Stamped exactly as the apply stamped it (hooks are not part of it: they never drift).
+      const stamp = releaseStamp(
+        { tenant: input.tenant, deployment, revision },
+        scan.revision.namespace,
+        manifests.chart !== undefined,
+      );
+      const desired = stampObjects([...manifests.crds, ...manifests.objects], stamp);
       return { name, read: await readOne(deps, scan, name, clusterOf.get(name), desired, ignore) };
     }),
   );

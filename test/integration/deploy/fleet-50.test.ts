@@ -17,6 +17,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HelmRenderer } from '../../../adapters/helm/renderer.ts';
 import { MemoryBlobStore } from '../../../adapters/local/blob-store.ts';
+import { RELEASE_SECRET_TYPE, readReleaseSecret } from '../../../domain/helm-release.ts';
 import { objectKey, refOf } from '../../../domain/manifests.ts';
 import type { KubeObject, SourceRecord, Target } from '../../../domain/model.ts';
 import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
@@ -89,7 +90,10 @@ async function kubeGet(info: SimClusterInfo, path: string): Promise<{ status: nu
   return { status: response.statusCode, body: await response.body.json() };
 }
 
-/** Every object of the deployment in one cluster, any namespace, by `objectKey`. */
+/**
+ * Every object of the deployment in one cluster, any namespace, by `objectKey` — without Helm's
+ * release records (`releases` reads those).
+ */
 async function objectsOf(info: SimClusterInfo, deployment = NAME): Promise<Map<string, KubeObject>> {
   const found = new Map<string, KubeObject>();
   for (const { apiVersion, kind, plural } of KINDS) {
@@ -99,10 +103,22 @@ async function objectsOf(info: SimClusterInfo, deployment = NAME): Promise<Map<s
     expect(status, `${info.name}: list ${plural}`).toBe(200);
     for (const item of (body as { items: KubeObject[] }).items) {
       const object = { ...item, apiVersion, kind };
+      if ((object as { type?: unknown }).type === RELEASE_SECRET_TYPE) continue;
       found.set(objectKey(refOf(object)), object);
     }
   }
   return found;
+}
+
+/** Helm's release records of the deployment in one cluster: `v<N>=<status>@<revision>`, oldest first. */
+async function releases(info: SimClusterInfo): Promise<string[]> {
+  const selector = encodeURIComponent(`owner=helm,name=${NAME}`);
+  const { body } = await kubeGet(info, `/api/v1/namespaces/${NAMESPACE}/secrets?labelSelector=${selector}`);
+  return (body as { items: KubeObject[] }).items
+    .map((item) => readReleaseSecret({ ...item, apiVersion: 'v1', kind: 'Secret' }))
+    .filter((r) => r !== undefined)
+    .sort((a, b) => a.version - b.version)
+    .map((r) => `v${r.version}=${r.status}@${r.revision}`);
 }
 
 /** `kind/namespace/name@resourceVersion` of the deployment's objects, per cluster of the fleet. */
@@ -184,6 +200,13 @@ async function expectFleetHolds(settings: readonly string[], revision: number, t
       health: { status: 'Healthy' },
     });
     expect(target?.inventory.map((i) => objectKey(i)).sort(), info.name).toEqual([...live.keys()].sort());
+    // Helm's own view: one record per revision deployed here, the newest deployed.
+    const history = await releases(info);
+    expect(history.at(-1), info.name).toBe(`v${revision}=deployed@${revision}`);
+    expect(
+      history.slice(0, -1).every((r) => r.includes('=superseded@')),
+      info.name,
+    ).toBe(true);
   }
 }
 

@@ -39,6 +39,7 @@ export class RecordingBus implements EventBus {
 export interface FakeServer {
   readonly version?: string;
   readonly nodes?: KubeObject[];
+  readonly apiVersions?: string[];
   readonly fail?: 'unreachable' | 'unauthorized';
 }
 
@@ -61,6 +62,9 @@ export class FakeGateway implements ClusterGateway {
       get: async () => undefined,
       list: async () => [],
       delete: async () => false,
+      create: async () => 'created' as const,
+      ensureNamespaces: async () => [],
+      apiVersions: async () => check().apiVersions ?? ['apps/v1', 'v1'],
     };
   }
 }

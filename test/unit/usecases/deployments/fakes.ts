@@ -31,6 +31,7 @@ import type {
   Clock,
   ClusterClient,
   ClusterGateway,
+  DeleteOptions,
   EventBus,
   IdGenerator,
   ListQuery,
@@ -329,14 +330,39 @@ export class FakeCluster implements ClusterClient {
     );
   }
 
-  async delete(ref: ObjectRef): Promise<boolean> {
+  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
     this.#connect();
+    const key = objectKey(ref);
+    const current = this.objects.get(key);
+    if (options.uid !== undefined && current?.metadata.uid !== options.uid) return false;
     this.deleted.push(ref);
-    return this.objects.delete(objectKey(ref));
+    return this.objects.delete(key);
+  }
+
+  async create(object: KubeObject): Promise<'created' | 'exists'> {
+    this.#connect();
+    const key = objectKey(refOf(object));
+    if (this.objects.has(key)) return 'exists';
+    this.objects.set(key, object);
+    return 'created';
+  }
+
+  /** Namespaces that exist (created by ensureNamespaces). */
+  readonly namespaces = new Set<string>();
+
+  async ensureNamespaces(names: readonly string[]): Promise<string[]> {
+    this.#connect();
+    const created = names.filter((n) => !this.namespaces.has(n));
+    for (const name of created) this.namespaces.add(name);
+    return [...new Set(created)];
   }
 
   async nodes(): Promise<KubeObject[]> {
     return [];
+  }
+
+  async apiVersions(): Promise<string[]> {
+    return ['apps/v1', 'v1'];
   }
 
   async serverVersion(): Promise<string> {
