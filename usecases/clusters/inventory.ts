@@ -13,6 +13,8 @@ export interface ClusterFacts {
   /** Undefined when no node has a region label. */
   readonly region?: string;
   readonly capabilities: Capabilities;
+  /** API versions the cluster serves (`.Capabilities.APIVersions`), when it said. */
+  readonly apiVersions?: readonly string[];
 }
 
 const NFD_PREFIX = 'feature.node.kubernetes.io/';

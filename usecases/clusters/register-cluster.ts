@@ -21,12 +21,13 @@ import {
 } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
+import { storeApiVersions } from '../deployments/renders.ts';
 import type { Deps } from '../deps.ts';
 import { type ClusterFacts, clusterFacts } from './inventory.ts';
 import { contextAccess, parseKubeconfig } from './kubeconfig.ts';
 
 /** The dependencies cluster registration uses. */
-export type ClusterDeps = Pick<Deps, 'store' | 'secrets' | 'clusters' | 'bus' | 'clock' | 'ids'>;
+export type ClusterDeps = Pick<Deps, 'store' | 'secrets' | 'clusters' | 'bus' | 'clock' | 'ids' | 'blobs'>;
 
 export interface RegisterOptions {
   /** @default DEFAULT_TENANT */
@@ -106,8 +107,13 @@ export async function probeCluster(
 ): Promise<ClusterFacts> {
   try {
     const client = await deps.clusters.client(cluster);
-    const [version, nodes] = await Promise.all([client.serverVersion(), client.nodes()]);
-    return clusterFacts(nodes, version);
+    const [version, nodes, apiVersions] = await Promise.all([
+      client.serverVersion(),
+      client.nodes(),
+      // What charts see as `.Capabilities.APIVersions`; a cluster that will not say is still registered.
+      client.apiVersions().catch(() => undefined),
+    ]);
+    return { ...clusterFacts(nodes, version), ...(apiVersions ? { apiVersions } : {}) };
   } catch (error) {
     if (error instanceof UnauthorizedError) {
       throw new ValidationError([
@@ -164,12 +170,16 @@ export async function writeCluster(
     let cluster = draft;
     if (options.probe ?? true) {
       const facts = await probeCluster(deps, draft, credentialField(spec.access));
+      const apiVersionsDigest = facts.apiVersions
+        ? await storeApiVersions(deps.blobs, facts.apiVersions)
+        : existing?.apiVersionsDigest;
       cluster = {
         ...draft,
         version: spec.version ?? facts.version,
         provider: spec.provider ?? facts.provider ?? 'OTHER',
         region: spec.region ?? facts.region ?? existing?.region ?? 'unknown',
         capabilities: facts.capabilities,
+        ...(apiVersionsDigest ? { apiVersionsDigest } : {}),
         status: 'Active',
       };
     }

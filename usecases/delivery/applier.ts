@@ -252,7 +252,8 @@ export async function deliver(
         health = result.health;
         if (health.status === 'Degraded') return failed('Degraded', health.message ?? 'degraded', progress);
         // Read right after the apply already: not healthy yet means wait for the next poll.
-        if (health.status !== 'Healthy') return waiting({ ...progress, phase: 'health', hook: 0 }, health.message ?? '');
+        if (health.status !== 'Healthy')
+          return waiting({ ...progress, phase: 'health', hook: 0 }, health.message ?? '');
         progress = { ...progress, phase: 'post-hooks', hook: 0 };
       } else {
         const result = await removeObjects(context.client, desired.previous, owner);

@@ -29,8 +29,10 @@ import type { Deps } from '../deps.ts';
 import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
-import { renderSets } from './renders.ts';
+import { factsOf, installedOn } from './plan-deploy.ts';
+import { isDeferred, loadRender, renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
+import { scopeIssues } from './scope.ts';
 
 export interface CreateDeploymentOptions {
   /** @default "default" */
@@ -172,13 +174,20 @@ export async function createDeployment(
       ? latest
       : { tenant, service: serviceName, version: (latest?.version ?? 0) + 1, ...candidate, createdAt: now };
 
-  // Placement and per-cluster values.
+  // Placement and per-cluster values (and the cluster facts the chart reads).
   const clusters = await store.listClusters(tenant);
+  const facts = factsOf(serviceVersion.source);
+  const installed =
+    existing && facts.includes('releaseState')
+      ? installedOn(await store.listTargets(tenant, input.name))
+      : undefined;
   const resolution = resolveTargets(clusters, {
     target: input.target,
     values: input.values,
     defaults: serviceVersion.defaults,
     requirements: serviceVersion.requirements,
+    facts,
+    ...(installed ? { installed } : {}),
   });
   const placementProblem = placementProblems(resolution);
   if (placementProblem) throw placementProblem;
@@ -193,6 +202,8 @@ export async function createDeployment(
     target: input.target,
     strategy: input.strategy ?? null,
     drift: input.drift ?? null,
+    ...(input.scope ? { scope: input.scope } : {}),
+    ...(input.adopt ? { adopt: true } : {}),
   });
   const current = existing ? await store.getRevision(tenant, input.name, existing.revision) : undefined;
   // The revision this request repeats, if it repeats one.
@@ -220,11 +231,20 @@ export async function createDeployment(
     deps.blobs,
     { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace },
     renderNow,
+    { validate: true },
   );
   for (const [valuesDigest, outcome] of renders) {
-    if (outcome.ok) continue;
     const example = resolution.resolved.find((r) => r.valuesDigest === valuesDigest)?.cluster.name;
     const where = resolution.sets.size > 1 && example ? ` (values of cluster "${example}")` : '';
+    if (outcome.ok) {
+      // Nothing outside the deployment's namespace, and no cluster-scoped object, unless allowed.
+      const digest =
+        outcome.checkDigest ?? (isDeferred(outcome.renderDigest) ? undefined : outcome.renderDigest);
+      if (!digest) continue;
+      const issues = scopeIssues(await loadRender(deps.blobs, digest), input.namespace, input.scope);
+      if (issues.length > 0) throw new ValidationError(issues);
+      continue;
+    }
     if (outcome.error.name === 'ValidationError') throw outcome.error;
     throw new RenderError(`${outcome.message}${where}`, { cause: outcome.error });
   }
@@ -270,6 +290,8 @@ export async function createDeployment(
         target: input.target,
         ...(input.strategy ? { strategy: input.strategy } : {}),
         ...(input.drift ? { drift: input.drift } : {}),
+        ...(input.scope ? { scope: input.scope } : {}),
+        ...(input.adopt ? { adopt: true } : {}),
         specDigest,
         createdAt: now,
       };

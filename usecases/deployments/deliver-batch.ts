@@ -47,6 +47,7 @@ import {
   runForBatch,
 } from './records.ts';
 import { isDeferred, loadRender, loadRenderInput, renderOne } from './renders.ts';
+import { scopeIssues, scopeReason } from './scope.ts';
 import { progressDeadlineSeconds } from './strategy.ts';
 
 /** What every cluster of one batch shares. */
@@ -282,6 +283,13 @@ async function startOne(
     );
     if (!outcome.ok) {
       next = { ...next, status: 'Failed', failure: 'RenderFailed', reason: outcome.message };
+      return write(context, next, previous, { objects: 0, started });
+    }
+    const outOfScope = scopeReason(
+      scopeIssues(await context.renderOf(outcome.renderDigest), revision.namespace, revision.scope),
+    );
+    if (outOfScope) {
+      next = { ...next, status: 'Failed', failure: 'Rejected', reason: outOfScope };
       return write(context, next, previous, { objects: 0, started });
     }
     renderDigest = outcome.renderDigest;

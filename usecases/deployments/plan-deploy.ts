@@ -21,6 +21,7 @@ import type {
   PlanBatch,
   Revision,
   RolloutProgress,
+  SourceRecord,
   Target,
   WaveProgress,
 } from '../../domain/model.ts';
@@ -29,8 +30,9 @@ import { batchShape, type PlannedWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { clearOutcome, loadRun, REMOVE, resultOf, type StepInput } from './records.ts';
-import { renderSets } from './renders.ts';
-import { resolveTargets } from './resolve.ts';
+import { isDeferred, loadRender, renderSets } from './renders.ts';
+import { type ChartFact, resolveTargets } from './resolve.ts';
+import { scopeIssues, scopeReason } from './scope.ts';
 import { maxParallelOf, wavesOf } from './strategy.ts';
 
 /** Store writes in flight at once while planning. */
@@ -82,6 +84,8 @@ export async function layoutRevision(
   deps: Deps,
   deployment: Pick<Deployment, 'tenant' | 'name'>,
   revision: Revision,
+  /** Clusters where the release is installed (for charts that read `.Release.IsUpgrade`). */
+  installed?: ReadonlySet<string>,
 ): Promise<RevisionLayout> {
   const { store } = deps;
   const tenant = deployment.tenant;
@@ -93,6 +97,8 @@ export async function layoutRevision(
     values: revision.values,
     defaults: serviceVersion.defaults,
     requirements: serviceVersion.requirements,
+    facts: factsOf(serviceVersion.source),
+    ...(installed ? { installed } : {}),
   });
   const renders = await renderSets(
     deps.renderer,
@@ -100,6 +106,15 @@ export async function layoutRevision(
     { source: serviceVersion.source, releaseName: deployment.name, namespace: revision.namespace },
     resolution.sets,
   );
+  // Every render checked against the deployment's scope: one outside it is never applied.
+  const scopeOf = new Map<string, string>();
+  for (const outcome of renders.values()) {
+    if (!outcome.ok || isDeferred(outcome.renderDigest) || scopeOf.has(outcome.renderDigest)) continue;
+    const reason = scopeReason(
+      scopeIssues(await loadRender(deps.blobs, outcome.renderDigest), revision.namespace, revision.scope),
+    );
+    if (reason) scopeOf.set(outcome.renderDigest, reason);
+  }
   const plan = wavesOf(
     revision,
     resolution.decision.selected.map((c) => ({ name: c.name, labels: c.labels })),
@@ -137,18 +152,36 @@ export async function layoutRevision(
       continue;
     }
     const outcome = renders.get(valuesDigest);
+    const outOfScope = outcome?.ok ? scopeOf.get(outcome.renderDigest) : undefined;
     clusters.set(
       cluster.name,
-      outcome?.ok
+      outcome?.ok && !outOfScope
         ? { cluster: cluster.name, wave: wave.index, renderDigest: outcome.renderDigest, valuesDigest }
         : {
             cluster: cluster.name,
             wave: wave.index,
-            problem: { failure: 'RenderFailed', reason: outcome ? outcome.message : 'not rendered' },
+            problem: outOfScope
+              ? { failure: 'Rejected', reason: outOfScope }
+              : {
+                  failure: 'RenderFailed',
+                  reason: outcome && !outcome.ok ? outcome.message : 'not rendered',
+                },
           },
     );
   }
   return { waves: plan.waves, clusters };
+}
+
+/** What a source's templates read of each cluster (nothing for manifests). */
+export function factsOf(source: SourceRecord): readonly ChartFact[] {
+  return source.type === 'chart' ? (source.facts ?? []) : [];
+}
+
+/** Clusters where a deployment's release is installed (applied and not removed since). */
+export function installedOn(targets: Iterable<Target>): Set<string> {
+  const out = new Set<string>();
+  for (const t of targets) if (t.appliedRevision !== undefined && t.status !== 'Removed') out.add(t.cluster);
+  return out;
 }
 
 /** The cluster names a scope keeps in the blob store. */
@@ -259,8 +292,8 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
   const inScope = (cluster: string) => only === undefined || only.has(cluster);
   const force = scope.force === true;
 
-  const layout = await layoutRevision(deps, deployment, revision);
   const existing = new Map((await store.listTargets(tenant, deployment.name)).map((t) => [t.cluster, t]));
+  const layout = await layoutRevision(deps, deployment, revision, installedOn(existing.values()));
   const planned: Planned[] = [];
   const failed: FailedAtPlan[] = [];
   for (const plan of layout.clusters.values()) {

@@ -19,7 +19,7 @@ import type { Revision, RolloutProgress, Target, WaveProgress } from '../../doma
 import type { PlannedWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
-import { batchWaves, type DeployPlan, layoutRevision, planOf } from './plan-deploy.ts';
+import { batchWaves, type DeployPlan, installedOn, layoutRevision, planOf } from './plan-deploy.ts';
 import { clearOutcome, loadRun, REMOVE, type StepInput } from './records.ts';
 import { maxParallelOf } from './strategy.ts';
 
@@ -72,8 +72,8 @@ async function computePlan(deps: Deps, input: StepInput): Promise<RollbackPlan> 
     deployment.lastGoodRevision,
     revision.revision,
   );
-  const layout = to ? await layoutRevision(deps, deployment, to) : undefined;
   const targets = await deps.store.listTargets(input.tenant, deployment.name);
+  const layout = to ? await layoutRevision(deps, deployment, to, installedOn(targets)) : undefined;
   const mine = targets.filter((t) => t.executionId === execution.id);
   const byWave = new Map<number, { clusters: Record<string, string>; values: Record<string, string> }>();
   for (const target of mine.filter((t) => moved(t, execution.id))) {

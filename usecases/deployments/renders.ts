@@ -80,7 +80,14 @@ export async function storeApiVersions(blobs: BlobStore, versions: readonly stri
 }
 
 export type RenderOutcome =
-  | { readonly ok: true; readonly renderDigest: string; readonly objects: number }
+  | {
+      readonly ok: true;
+      /** The render's digest, or for a render made at apply time, the deferred reference. */
+      readonly renderDigest: string;
+      readonly objects: number;
+      /** A deferred render's check render (made without the cluster), when one was made. */
+      readonly checkDigest?: string;
+    }
   | { readonly ok: false; readonly error: Error; readonly message: string };
 
 export interface RenderBase {
@@ -155,12 +162,19 @@ export async function renderSets(
     if (input.cluster === undefined) return renderOne(renderer, blobs, base, input);
     const { cluster: _cluster, ...offline } = input;
     const key = digestOf(offline);
+    let checkDigest: string | undefined;
     if (options.validate && !validated.has(key)) {
       validated.add(key);
       const check = await renderOne(renderer, blobs, base, offline);
       if (!check.ok) return check;
+      checkDigest = check.renderDigest;
     }
-    return { ok: true, renderDigest: await storeRenderInput(blobs, input), objects: 0 };
+    return {
+      ok: true,
+      renderDigest: await storeRenderInput(blobs, input),
+      objects: 0,
+      ...(checkDigest ? { checkDigest } : {}),
+    };
   });
   return new Map(entries.map(([digest], i) => [digest, outcomes[i] as RenderOutcome]));
 }

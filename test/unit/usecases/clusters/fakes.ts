@@ -3,6 +3,7 @@
  * clusters answer per endpoint, a secret store, a bus. The store is the real MemoryStore.
  */
 
+import { MemoryBlobStore } from '../../../../adapters/local/blob-store.ts';
 import { MemoryStore } from '../../../../adapters/memory/store.ts';
 import { ClusterUnreachableError, UnauthorizedError } from '../../../../domain/errors.ts';
 import type { FlotillaEvent } from '../../../../domain/events.ts';
@@ -103,6 +104,7 @@ export function clusterDeps() {
     secrets: new RecordingSecrets(),
     clusters: new FakeGateway(),
     bus: new RecordingBus(),
+    blobs: new MemoryBlobStore(),
     clock: {
       now: () => {
         t += 1000;
