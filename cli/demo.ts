@@ -11,7 +11,7 @@ import { ApiClient } from './api-client.ts';
 import { failed, resultsTable, summaryLine } from './commands/deploy.ts';
 import { loadDeploymentFile } from './deployment-file.ts';
 import { EXIT_TARGETS_FAILED } from './errors.ts';
-import { renderTable } from './output.ts';
+import { renderTable, terminalWidth } from './output.ts';
 import { followExecution } from './progress.ts';
 
 /** The deployment file the demo deploys (examples/deploy-hello.yaml: the hello chart to env=prod). */
@@ -117,7 +117,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoOutcome> {
       out: options.progress ?? process.stderr,
     });
     say();
-    out.write(resultsTable(detail.results));
+    out.write(resultsTable(detail.results, out === process.stdout ? terminalWidth() : undefined));
     say(summaryLine(detail.execution));
     say();
 

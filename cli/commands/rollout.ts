@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Deployment, Execution } from '../../domain/model.ts';
 import type { ApiClient, ExecutionDetail } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED } from '../errors.ts';
-import { ago, type Format, print, renderTable } from '../output.ts';
+import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
 import { resultsTable, summaryLine } from './deploy.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
@@ -101,7 +101,11 @@ export function statusView(status: RolloutStatusAnswer): string {
 /** Follow an execution to its end or its approval gate; non-zero exit when it did not make it. */
 async function follow(client: ApiClient, name: string, executionId: string, format: Format): Promise<void> {
   const detail: ExecutionDetail = await followExecution(client, executionId, { quiet: format !== 'table' });
-  print(format, detail, () => `${resultsTable(detail.results)}${summaryLine(detail.execution)}\n`);
+  print(
+    format,
+    detail,
+    () => `${resultsTable(detail.results, terminalWidth())}${summaryLine(detail.execution)}\n`,
+  );
   const status = detail.execution.status;
   if (status === 'Succeeded' || status === 'RolledBack') return;
   if (status === 'WaitingApproval') {
