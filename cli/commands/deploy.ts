@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import type { Execution, ExecutionResult, Target } from '../../domain/model.ts';
+import { count } from '../../domain/wording.ts';
 import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-client.ts';
 import { loadDeploymentFile } from '../deployment-file.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
@@ -42,7 +43,7 @@ export function summaryLine(execution: Execution): string {
     execution.endedAt !== undefined
       ? ` in ${((Date.parse(execution.endedAt) - Date.parse(execution.startedAt)) / 1000).toFixed(1)}s`
       : '';
-  return `${execution.type} ${execution.deployment ?? ''} revision ${execution.revision ?? '?'}: ${execution.status}, ${parts.join(', ')} of ${c.total} clusters${seconds} (execution ${execution.id})`;
+  return `${execution.type} ${execution.deployment ?? ''} revision ${execution.revision ?? '?'}: ${execution.status}, ${parts.join(', ')} of ${count(c.total, 'cluster')}${seconds} (execution ${execution.id})`;
 }
 
 /** Whether an execution that ended should make the command fail. */
@@ -123,13 +124,13 @@ export function registerDeploy(program: Command): void {
         format,
         accepted,
         () =>
-          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${accepted.targets} clusters (execution ${accepted.executionId})\n`,
+          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')} (execution ${accepted.executionId})\n`,
       );
       return;
     }
     if (format === 'table') {
       process.stderr.write(
-        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${accepted.targets} clusters\n`,
+        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')}\n`,
       );
     }
     const detail = await followDeploy(client, accepted, format);
@@ -140,7 +141,7 @@ export function registerDeploy(program: Command): void {
     }
     if (detail && failed(detail)) {
       throw new CliError(
-        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${detail.execution.counts.total} clusters failed`,
+        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${count(detail.execution.counts.total, 'cluster')} failed`,
         EXIT_TARGETS_FAILED,
       );
     }
