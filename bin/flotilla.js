@@ -4,7 +4,8 @@
 // itself with the Node 24 binary that the `node` devDependency installs. That is also why
 // package.json declares no `engines`: `npx flotilla` installs the project into npx's cache and
 // npm checks the root's engines against the node npm itself runs on, warning (twice: the link
-// and its target) although the command then runs on Node 24. This file enforces the floor.
+// and its target; on every run where npm re-installs it each time, npm/cli#9251) although the
+// command then runs on Node 24. This file enforces the floor.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
