@@ -347,6 +347,18 @@ describe('packChart matches helm package', () => {
     expectSameAsHelm(dir);
   });
 
+  const ROOT = join(import.meta.dirname, '..', '..', '..');
+  it.each([
+    'examples/charts/hello',
+    'test/fixtures/charts/webapp',
+    'test/fixtures/charts/umbrella',
+    'test/fixtures/charts/twenty',
+    'test/fixtures/charts/broken-template',
+    'test/fixtures/charts/no-chart-yaml',
+  ])('the repository’s %s', (chart) => {
+    expectSameAsHelm(join(ROOT, chart));
+  });
+
   it('writes a vendored .tgz dependency expanded, so a rooted *.tgz rule keeps it', () => {
     // Prepare
     const dir = join(work, 'expanded');
