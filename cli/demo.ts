@@ -4,18 +4,18 @@
  * read-back of what landed in a few clusters.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Cluster, ObjectRef } from '../domain/model.ts';
 import type { ControlPlane } from '../local/control-plane.ts';
 import { ApiClient } from './api-client.ts';
 import { failed, resultsTable, summaryLine } from './commands/deploy.ts';
 import { loadDeploymentFile } from './deployment-file.ts';
 import { EXIT_TARGETS_FAILED } from './errors.ts';
-import { renderTable } from './output.ts';
+import { EXAMPLE_DEPLOYMENT } from './examples.ts';
+import { renderTable, terminalWidth } from './output.ts';
 import { followExecution } from './progress.ts';
 
 /** The deployment file the demo deploys (examples/deploy-hello.yaml: the hello chart to env=prod). */
-export const DEMO_FILE = join(import.meta.dirname, '..', 'examples', 'deploy-hello.yaml');
+export const DEMO_FILE = EXAMPLE_DEPLOYMENT;
 
 export interface DemoOptions {
   /** Simulated clusters (at least 24 make 3+ regions and 3+ providers). @default 24 */
@@ -117,7 +117,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoOutcome> {
       out: options.progress ?? process.stderr,
     });
     say();
-    out.write(resultsTable(detail.results));
+    out.write(resultsTable(detail.results, out === process.stdout ? terminalWidth() : undefined));
     say(summaryLine(detail.execution));
     say();
 

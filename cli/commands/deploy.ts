@@ -3,17 +3,21 @@
  */
 import type { Command } from 'commander';
 import type { Execution, ExecutionResult, Target } from '../../domain/model.ts';
+import { count } from '../../domain/wording.ts';
 import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-client.ts';
 import { loadDeploymentFile } from '../deployment-file.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
-import { ago, type Format, print, renderTable } from '../output.ts';
+import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
-/** The per-cluster results of an execution, as a table. */
-export function resultsTable(results: readonly ExecutionResult[]): string {
+/**
+ * The per-cluster results of an execution, as a table: a failed cluster shows its failure code
+ * and the whole reason, wrapped to `width` (the terminal's) when given.
+ */
+export function resultsTable(results: readonly ExecutionResult[], width?: number): string {
   return renderTable({
-    headers: ['CLUSTER', 'STATUS', 'HEALTH', 'OBJECTS', 'TIME', 'REASON'],
+    headers: ['CLUSTER', 'STATUS', 'HEALTH', 'OBJECTS', 'TIME', 'FAILURE', 'REASON'],
     rows: [...results]
       .sort((a, b) => a.cluster.localeCompare(b.cluster))
       .map((r) => [
@@ -22,8 +26,10 @@ export function resultsTable(results: readonly ExecutionResult[]): string {
         r.health.status,
         r.objects,
         r.durationMs === undefined ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
+        r.failure ?? '',
         r.reason ?? '',
       ]),
+    ...(width === undefined ? {} : { width }),
   });
 }
 
@@ -37,7 +43,7 @@ export function summaryLine(execution: Execution): string {
     execution.endedAt !== undefined
       ? ` in ${((Date.parse(execution.endedAt) - Date.parse(execution.startedAt)) / 1000).toFixed(1)}s`
       : '';
-  return `${execution.type} ${execution.deployment ?? ''} revision ${execution.revision ?? '?'}: ${execution.status}, ${parts.join(', ')} of ${c.total} clusters${seconds} (execution ${execution.id})`;
+  return `${execution.type} ${execution.deployment ?? ''} revision ${execution.revision ?? '?'}: ${execution.status}, ${parts.join(', ')} of ${count(c.total, 'cluster')}${seconds} (execution ${execution.id})`;
 }
 
 /** Whether an execution that ended should make the command fail. */
@@ -56,13 +62,17 @@ export async function followDeploy(
   const detail = await followExecution(client, accepted.executionId, {
     quiet: options.quiet || format !== 'table',
   });
-  print(format, detail, () => `${resultsTable(detail.results)}${summaryLine(detail.execution)}\n`);
+  print(
+    format,
+    detail,
+    () => `${resultsTable(detail.results, terminalWidth())}${summaryLine(detail.execution)}\n`,
+  );
   return detail;
 }
 
-function targetsTable(targets: readonly Target[]): string {
+function targetsTable(targets: readonly Target[], width?: number): string {
   return renderTable({
-    headers: ['CLUSTER', 'STATUS', 'HEALTH', 'REVISION', 'UPDATED', 'REASON'],
+    headers: ['CLUSTER', 'STATUS', 'HEALTH', 'REVISION', 'UPDATED', 'FAILURE', 'REASON'],
     rows: [...targets]
       .sort((a, b) => a.cluster.localeCompare(b.cluster))
       .map((t) => [
@@ -73,8 +83,10 @@ function targetsTable(targets: readonly Target[]): string {
           ? String(t.appliedRevision ?? '-')
           : `${t.appliedRevision} → ${t.desiredRevision}`,
         ago(t.updatedAt),
+        t.failure ?? '',
         t.reason ?? t.health.message ?? '',
       ]),
+    ...(width === undefined ? {} : { width }),
   });
 }
 
@@ -112,13 +124,13 @@ export function registerDeploy(program: Command): void {
         format,
         accepted,
         () =>
-          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${accepted.targets} clusters (execution ${accepted.executionId})\n`,
+          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')} (execution ${accepted.executionId})\n`,
       );
       return;
     }
     if (format === 'table') {
       process.stderr.write(
-        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${accepted.targets} clusters\n`,
+        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')}\n`,
       );
     }
     const detail = await followDeploy(client, accepted, format);
@@ -129,7 +141,7 @@ export function registerDeploy(program: Command): void {
     }
     if (detail && failed(detail)) {
       throw new CliError(
-        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${detail.execution.counts.total} clusters failed`,
+        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${count(detail.execution.counts.total, 'cluster')} failed`,
         EXIT_TARGETS_FAILED,
       );
     }
@@ -165,7 +177,9 @@ export function registerDeploy(program: Command): void {
     const d = detail.deployment;
     print(format, detail, () => {
       const head = `deployment ${d.name}: ${d.status}, revision ${d.revision}${d.lastGoodRevision ? ` (last good ${d.lastGoodRevision})` : ''}, namespace ${d.namespace}, service ${d.service}${detail.revision ? ` v${detail.revision.serviceVersion}` : ''}${d.message ? `: ${d.message}` : ''}\n`;
-      return detail.targets.length === 0 ? `${head}no targets\n` : `${head}${targetsTable(detail.targets)}`;
+      return detail.targets.length === 0
+        ? `${head}no targets\n`
+        : `${head}${targetsTable(detail.targets, terminalWidth())}`;
     });
   });
 

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { DriftRecord } from '../../domain/drift/record.ts';
+import { count, driftExtent } from '../../domain/wording.ts';
 import type { DeploymentDriftView, DriftSummary } from '../../usecases/drift/queries.ts';
 import type { StartScanResult } from '../../usecases/drift/start-scan.ts';
 import type { ApiClient, ExecutionDetail } from '../api-client.ts';
@@ -12,14 +13,14 @@ import { ago, print, renderTable } from '../output.ts';
 import { followExecution } from '../progress.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
-/** `100 clusters: 95 in sync, 5 drifted (7 paths)`. */
+/** `100 clusters: 95 in sync, 5 drifted (7 paths in 6 objects)`; `1 cluster: 1 drifted (1 path in 1 object)`. */
 export function summaryText(summary: DriftSummary): string {
   const parts = [`${summary.inSync} in sync`];
   if (summary.drifted > 0)
-    parts.push(`${summary.drifted} drifted (${summary.fields} paths in ${summary.objects} objects)`);
+    parts.push(`${summary.drifted} drifted (${driftExtent(summary.fields, summary.objects)})`);
   if (summary.unknown > 0) parts.push(`${summary.unknown} unreadable`);
   if (summary.skipped > 0) parts.push(`${summary.skipped} skipped`);
-  return `${summary.clusters} clusters: ${parts.join(', ')}`;
+  return `${count(summary.clusters, 'cluster')}: ${parts.join(', ')}`;
 }
 
 /** One row per drifted field path (a deleted object is one row), and per cluster not read. */
@@ -45,7 +46,15 @@ export function driftTable(records: readonly DriftRecord[], all = false): string
       }
     }
     if (r.objectCount > r.objects.length) {
-      rows.push([r.cluster, 'Drifted', `… ${r.objectCount - r.objects.length} more objects`, '', '', '', '']);
+      rows.push([
+        r.cluster,
+        'Drifted',
+        `… ${count(r.objectCount - r.objects.length, 'more object')}`,
+        '',
+        '',
+        '',
+        '',
+      ]);
     }
   }
   if (rows.length === 0) return '';
@@ -98,7 +107,7 @@ export function registerDrift(program: Command): void {
     for (const s of started.started) {
       if (format === 'table')
         process.stderr.write(
-          `scanning ${s.deployment} (${s.targets} clusters, execution ${s.executionId})\n`,
+          `scanning ${s.deployment} (${count(s.targets, 'cluster')}, execution ${s.executionId})\n`,
         );
       const detail = await followExecution(client, s.executionId, { quiet: format !== 'table' });
       scans.push({ execution: detail.execution, drift: await getDrift(client, s.deployment) });

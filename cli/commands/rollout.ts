@@ -6,9 +6,10 @@
  */
 import type { Command } from 'commander';
 import type { Deployment, Execution } from '../../domain/model.ts';
+import { count } from '../../domain/wording.ts';
 import type { ApiClient, ExecutionDetail } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED } from '../errors.ts';
-import { ago, type Format, print, renderTable } from '../output.ts';
+import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
 import { resultsTable, summaryLine } from './deploy.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
@@ -101,7 +102,11 @@ export function statusView(status: RolloutStatusAnswer): string {
 /** Follow an execution to its end or its approval gate; non-zero exit when it did not make it. */
 async function follow(client: ApiClient, name: string, executionId: string, format: Format): Promise<void> {
   const detail: ExecutionDetail = await followExecution(client, executionId, { quiet: format !== 'table' });
-  print(format, detail, () => `${resultsTable(detail.results)}${summaryLine(detail.execution)}\n`);
+  print(
+    format,
+    detail,
+    () => `${resultsTable(detail.results, terminalWidth())}${summaryLine(detail.execution)}\n`,
+  );
   const status = detail.execution.status;
   if (status === 'Succeeded' || status === 'RolledBack') return;
   if (status === 'WaitingApproval') {
@@ -109,7 +114,7 @@ async function follow(client: ApiClient, name: string, executionId: string, form
     return;
   }
   throw new CliError(
-    `${detail.execution.type} of ${name} ${status.toLowerCase()}: ${detail.execution.message ?? `${detail.execution.counts.failed} clusters failed`}`,
+    `${detail.execution.type} of ${name} ${status.toLowerCase()}: ${detail.execution.message ?? `${count(detail.execution.counts.failed, 'cluster')} failed`}`,
     EXIT_TARGETS_FAILED,
   );
 }
@@ -176,7 +181,7 @@ export function registerRollout(program: Command): void {
       );
       return;
     }
-    const head = `resuming ${name} at revision ${answer.revision}: ${answer.behind} clusters behind${answer.tookOver ? ` (took over the lock of interrupted execution ${answer.tookOver})` : ''} (execution ${answer.executionId})\n`;
+    const head = `resuming ${name} at revision ${answer.revision}: ${count(answer.behind, 'cluster')} behind${answer.tookOver ? ` (took over the lock of interrupted execution ${answer.tookOver})` : ''} (execution ${answer.executionId})\n`;
     await startedOperation(client, name, { answer, executionId: answer.executionId, head }, options, format);
   });
 
@@ -263,7 +268,7 @@ export function registerRollout(program: Command): void {
       format,
       answer,
       () =>
-        `cancelled execution ${answer.executionId} of ${name}: ${answer.cancelled} clusters not finished (resume or roll back)\n`,
+        `cancelled execution ${answer.executionId} of ${name}: ${count(answer.cancelled, 'cluster')} not finished (resume or roll back)\n`,
     );
   });
 }

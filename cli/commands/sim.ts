@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
+import { EXAMPLE_CHART, shellWord } from '../examples.ts';
 import { collect, untilInterrupted } from './shared.ts';
 
 interface SimOptions {
@@ -168,8 +169,8 @@ export function registerSim(program: Command): void {
         ...Object.entries(checked).map(([cluster, f]) => `Fault:          ${cluster} ${JSON.stringify(f)}`),
         '',
         'Try:',
-        `  kubectl --kubeconfig ${kubeconfig} --context ${first} get nodes -L topology.kubernetes.io/region`,
-        `  helm --kubeconfig ${kubeconfig} --kube-context ${first} install web test/fixtures/charts/webapp -n web --create-namespace --wait`,
+        `  kubectl --kubeconfig ${shellWord(kubeconfig)} --context ${first} get nodes -L topology.kubernetes.io/region`,
+        `  helm --kubeconfig ${shellWord(kubeconfig)} --kube-context ${first} install hello ${shellWord(EXAMPLE_CHART)} -n hello --create-namespace --wait`,
         `  curl -sk -H "Authorization: Bearer ${sim.adminToken}" -X PATCH -d '{"unreachable":"refuse"}' ${sim.url}/_sim/clusters/${first}/faults`,
         '',
         'Serving until Ctrl-C.',

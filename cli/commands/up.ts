@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { endpointFilePath } from '../../local/endpoint-file.ts';
 import { CliError } from '../errors.ts';
+import { EXAMPLE_DEPLOYMENT, shellWord } from '../examples.ts';
 import { untilInterrupted } from './shared.ts';
 
 interface UpOptions {
@@ -71,7 +72,7 @@ export function registerUp(program: Command): void {
           : []),
         '  npx flotilla clusters list',
         '  npx flotilla clusters list -l env=prod',
-        '  npx flotilla deploy -f examples/deploy-hello.yaml',
+        `  npx flotilla deploy -f ${shellWord(EXAMPLE_DEPLOYMENT)}`,
         '  npx flotilla status hello',
         `  curl -H "Authorization: Bearer $(jq -r .token ${endpointFile})" ${plane.url}/openapi.json`,
         '',

@@ -278,7 +278,7 @@ function driftView(drift: DeploymentDrift): HTMLElement {
           cluster: record.cluster,
           state: 'Drifted',
           object: ref,
-          path: `… ${object.fieldCount - object.fields.length} more paths`,
+          path: `… ${count(object.fieldCount - object.fields.length, 'more path')}`,
           desired: '',
           live: '',
           manager: '',

@@ -106,7 +106,7 @@ function succeededClusters(): string[] {
 describe('flotilla demo', () => {
   it('prints every selected cluster, a summary and the read-back', () => {
     expect(stdout).toMatch(/Simulated fleet: 24 clusters imported/);
-    expect(stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+OBJECTS\s+TIME\s+REASON$/m);
+    expect(stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+OBJECTS\s+TIME\s+FAILURE\s+REASON$/m);
     expect(succeededClusters()).toHaveLength(8);
     expect(stdout).toMatch(/deploy hello revision 1: Succeeded, 8 succeeded of 8 clusters/);
     expect(stdout).toMatch(

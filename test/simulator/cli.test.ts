@@ -25,10 +25,46 @@ function runKubectl(args: string[], home: string): Promise<{ code: number; stdou
   });
 }
 
-/** Starts `flotilla sim` and resolves with its output once it serves. */
-function startCli(args: string[]): Promise<{ child: ChildProcess; stdout: string }> {
+/** Run a binary with a throwaway home (helm and kubectl keep caches there). */
+function runTool(
+  bin: string,
+  args: string[],
+  home: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, {
+      cwd: home,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        HELM_CACHE_HOME: join(home, '.helm-cache'),
+        HELM_CONFIG_HOME: join(home, '.helm-config'),
+        HELM_DATA_HOME: join(home, '.helm-data'),
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** A printed command line as words (plain words, or single-quoted as shellWord writes them). */
+function words(line: string): string[] {
+  return [...line.trim().matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? m[1].replaceAll("'\\''", "'") : (m[2] ?? ''),
+  );
+}
+
+/** Starts `flotilla sim` (in `cwd`, not the checkout) and resolves with its output once it serves. */
+function startCli(args: string[], cwd = tmpdir()): Promise<{ child: ChildProcess; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [join(ROOT, 'bin', 'flotilla.js'), 'sim', ...args], { cwd: ROOT });
+    const child = spawn(NODE, [join(ROOT, 'bin', 'flotilla.js'), 'sim', ...args], { cwd });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -82,9 +118,22 @@ describe('flotilla sim', () => {
       ['--kubeconfig', kubeconfig, '--context', 'cli-002', 'get', 'nodes'],
       dir,
     );
+    // The hints work as printed, from a directory that is not the checkout.
+    const hint = (tool: string) => {
+      const line = started.stdout.split('\n').find((l) => l.trimStart().startsWith(`${tool} `));
+      if (!line) throw new Error(`no ${tool} hint in:\n${started.stdout}`);
+      return words(line).slice(1);
+    };
+    const kubectlHint = await runTool(layerBinaries().kubectl, hint('kubectl'), dir);
+    const helmHint = await runTool(layerBinaries().helm, hint('helm'), dir);
     const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     const code = await exited;
+
+    expect(hint('helm')).not.toContain('test/fixtures/charts/webapp');
+    expect(kubectlHint.code, kubectlHint.stderr).toBe(0);
+    expect(helmHint.code, helmHint.stderr).toBe(0);
+    expect(helmHint.stdout).toMatch(/STATUS: deployed/);
 
     expect(started.stdout).toMatch(/^Fleet: +4 clusters \(/m);
     expect(started.stdout).toContain(`Kubeconfig:     ${kubeconfig}`);

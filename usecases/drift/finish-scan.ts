@@ -5,6 +5,7 @@
  * fails only when clusters could not be read, or the workflow broke. Both are idempotent.
  */
 import type { ExecutionStatus, ProgressCounts } from '../../domain/model.ts';
+import { count, driftExtent } from '../../domain/wording.ts';
 import { type CaughtError, describeCaught } from '../deployments/finish-deploy.ts';
 import { countsFromResults } from '../deployments/records.ts';
 import type { Deps } from '../deps.ts';
@@ -46,10 +47,11 @@ async function close(deps: Deps, input: ScanInput, failure: string | undefined):
   const unknown = records.filter((r) => r.state === 'Unknown').length;
   const healed = drifted.filter((r) => r.healedAt !== undefined).length;
   const fields = drifted.reduce((n, r) => n + r.fieldCount, 0);
+  const objects = drifted.reduce((n, r) => n + r.objectCount, 0);
   const scanned = records.filter((r) => r.state === 'Drifted' || r.state === 'InSync').length;
   const parts = [
-    `${scanned} of ${counts.total} clusters scanned`,
-    drifted.length > 0 ? `${drifted.length} drifted (${fields} field(s) or objects)` : 'no drift',
+    `${scanned} of ${count(counts.total, 'cluster')} scanned`,
+    drifted.length > 0 ? `${drifted.length} drifted (${driftExtent(fields, objects)})` : 'no drift',
   ];
   if (unknown > 0) parts.push(`${unknown} could not be read`);
   if (counts.skipped > 0) parts.push(`${counts.skipped} skipped`);

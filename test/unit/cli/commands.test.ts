@@ -200,7 +200,7 @@ describe('deploy, status, history', () => {
     );
     const run = await flotilla(['deploy', '-f', file]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+OBJECTS\s+TIME\s+REASON$/m);
+    expect(run.stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+OBJECTS\s+TIME\s+FAILURE\s+REASON$/m);
     expect(run.stdout).toMatch(/^sim-001\s+Succeeded\s+Healthy\s+12\s/m);
     expect(run.stdout).toMatch(/^sim-004\s+Succeeded\s+Healthy\s+12\s/m);
     expect(run.stdout).toMatch(/deploy web revision 1: Succeeded, 2 succeeded of 2 clusters/);
@@ -216,24 +216,41 @@ describe('deploy, status, history', () => {
       ['sim-004', 'Succeeded'],
     ]);
     const table = await flotilla(['status', 'web']);
-    expect(table.stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+REVISION\s+UPDATED\s+REASON$/m);
+    expect(table.stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+REVISION\s+UPDATED\s+FAILURE\s+REASON$/m);
     const history = await flotilla(['history', 'web', '-o', 'yaml']);
     const parsed = parse(history.stdout) as { revisions: unknown[]; executions: Array<{ status: string }> };
     expect(parsed.revisions).toHaveLength(1);
     expect(parsed.executions.map((e) => e.status)).toEqual(['Succeeded']);
   });
 
-  it('exits 2 when a cluster fails, naming it and why', async () => {
+  it('exits 2 when a cluster fails, naming it, the failure and the whole reason, wrapped', async () => {
     plane.simulator?.cluster('sim-004').setFaults({ unreachable: 'refuse' });
     try {
       const file = deploymentFile(
         'api',
         `  source: { chart: ${JSON.stringify(HELLO)} }\n  namespace: api\n  target: { selector: { matchLabels: { env: prod } } }\n`,
       );
-      const run = await flotilla(['deploy', '-f', file]);
+      const columns = 100;
+      const run = await flotilla(['deploy', '-f', file], { COLUMNS: String(columns) });
       expect(run.code).toBe(2);
       expect(run.stdout).toMatch(/^sim-001\s+Succeeded/m);
-      expect(run.stdout).toMatch(/^sim-004\s+Failed\s+\w+\s+0\s+.*unreachable/m);
+      expect(run.stdout).toMatch(/^sim-004\s+Failed\s+\w+\s+0\s+(\S+\s+)?Unreachable\s+\S/m);
+      // The reason as the API has it, every word of it in the table, no line wider than asked.
+      const status = JSON.parse((await flotilla(['status', 'api', '-o', 'json'])).stdout) as {
+        targets: Array<{ cluster: string; reason?: string }>;
+      };
+      const reason = status.targets.find((t) => t.cluster === 'sim-004')?.reason ?? '';
+      const table = run.stdout.split('\n').slice(0, -2);
+      const column = table[0]?.indexOf('REASON') ?? -1;
+      const row = table.findIndex((l) => l.startsWith('sim-004'));
+      const shown = [table[row], ...table.slice(row + 1).filter((l) => l.startsWith(' '))]
+        .map((l) => (l ?? '').slice(column))
+        .join(' ');
+      // Words longer than the room are split, so compare the text without its spacing.
+      expect(shown.replace(/\s+/g, '')).toBe(reason.replace(/\s+/g, ''));
+      expect(shown.split(' ').length).toBeGreaterThanOrEqual(reason.split(/\s+/).length);
+      expect(reason.length).toBeGreaterThan(columns - column);
+      expect(table.every((l) => l.length <= columns)).toBe(true);
       expect(run.stderr.trim().split('\n').at(-1)).toBe(
         'flotilla: deploy of api failed: 1 of 2 clusters failed',
       );

@@ -163,7 +163,7 @@ describe('the scan steps', () => {
     const outcome = await finishDriftScan(bed.deps, input);
     expect(outcome.status).toBe('Failed');
     expect(outcome.message).toBe(
-      '4 of 5 clusters scanned, 1 drifted (1 field(s) or objects), 1 could not be read',
+      '4 of 5 clusters scanned, 1 drifted (1 path in 1 object), 1 could not be read',
     );
   });
 
