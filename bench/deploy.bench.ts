@@ -263,9 +263,19 @@ async function floorPass(
   });
   const sets: Record<string, KubeObject[]> = {};
   for (const [digest, input] of resolution.sets) {
-    const rendered = await renderer.render({ source, releaseName: DEPLOYMENT, namespace, values: input.values });
+    const rendered = await renderer.render({
+      source,
+      releaseName: DEPLOYMENT,
+      namespace,
+      values: input.values,
+    });
     // The same marks the workflow puts on a chart's objects (Helm's release marks included).
-    const stamp = { tenant: TENANT, deployment: DEPLOYMENT, revision: 1, release: { name: DEPLOYMENT, namespace } };
+    const stamp = {
+      tenant: TENANT,
+      deployment: DEPLOYMENT,
+      revision: 1,
+      release: { name: DEPLOYMENT, namespace },
+    };
     sets[digest] = [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
       ...sortForApply(stampObjects(rendered.objects, stamp)),

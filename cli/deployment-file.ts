@@ -28,6 +28,7 @@ import {
   MAX_SOURCE_BYTES,
   Placement,
   Requirements,
+  Scope,
   type SourceInput,
   Strategy,
   Values,
@@ -69,6 +70,8 @@ export const DeploymentDocument = z
         strategy: Strategy.optional(),
         drift: DriftPolicy.optional(),
         requirements: Requirements.optional(),
+        scope: Scope.optional(),
+        adopt: z.boolean().optional(),
       })
       .strict(),
   })
@@ -197,6 +200,8 @@ export function loadDeploymentFile(file: string): DeploymentRequest {
     ...(spec.strategy ? { strategy: spec.strategy } : {}),
     ...(spec.drift ? { drift: spec.drift } : {}),
     ...(spec.requirements ? { requirements: spec.requirements } : {}),
+    ...(spec.scope ? { scope: spec.scope } : {}),
+    ...(spec.adopt !== undefined ? { adopt: spec.adopt } : {}),
   };
   // The same check the API makes, so mistakes show before anything is uploaded.
   const checked = DeploymentInput.safeParse(input);

@@ -40,6 +40,7 @@ export const EVENT_DETAILS = {
     reason: z.string(),
   }),
   DeploymentCancelled: z.object({ ...execution, counts: ProgressCounts }),
+  DeploymentDeleted: z.object({ ...execution, counts: ProgressCounts }),
   ApprovalRequested: z.object({
     ...execution,
     /** Position of the wave that passed; the next one waits for the approval. */

@@ -357,11 +357,7 @@ export interface Stamp {
 }
 
 /** A stamp, with Helm's release marks when the deployment is a Helm release (a chart). */
-export function releaseStamp(
-  base: Omit<Stamp, 'release'>,
-  namespace: string,
-  isRelease: boolean,
-): Stamp {
+export function releaseStamp(base: Omit<Stamp, 'release'>, namespace: string, isRelease: boolean): Stamp {
   return isRelease ? { ...base, release: { name: base.deployment, namespace } } : base;
 }
 

@@ -536,6 +536,8 @@ export const Deployment = z
     message: z.string().optional(),
     lastExecutionId: z.string().optional(),
     lock: DeploymentLock.optional(),
+    /** When `flotilla delete` removed it from every cluster (status Deleted). */
+    deletedAt: z.string().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
     recordVersion: z.number().int().nonnegative(),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerClusters } from './clusters.ts';
 import { registerConnect } from './connect.ts';
 import { registerConsole } from './console.ts';
+import { registerDelete } from './delete.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
@@ -18,6 +19,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerConnect,
   registerDeploy,
   registerRollout,
+  registerDelete,
   registerDemo,
   registerSim,
   registerDrift,

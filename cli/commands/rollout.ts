@@ -123,7 +123,7 @@ async function follow(client: ApiClient, name: string, executionId: string, form
  * An operation the API has started: with --detach, its answer (`head` in a table); otherwise
  * `head` on stderr and the run followed to its end.
  */
-async function startedOperation(
+export async function startedOperation(
   client: ApiClient,
   name: string,
   started: { answer: object; executionId: string; head: string },

@@ -10,6 +10,7 @@ import { awsDependencies } from '../../adapters/wiring.ts';
 import { PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
 import { DeploymentInput, Dns1123Label, MAX_SOURCE_BYTES } from '../../domain/model.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
+import { deleteDeployment } from '../../usecases/deployments/delete-deployment.ts';
 import {
   getDeploymentHistory,
   getDeploymentStatus,
@@ -18,7 +19,13 @@ import {
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 import { rolloutRoutes } from './rollouts.ts';
-import { DeploymentAccepted, DeploymentDetail, DeploymentHistory, DeploymentList } from './schemas.ts';
+import {
+  DeleteAnswer,
+  DeploymentAccepted,
+  DeploymentDetail,
+  DeploymentHistory,
+  DeploymentList,
+} from './schemas.ts';
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) });
 
@@ -135,6 +142,30 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
             ...(query.limit ? { limit: query.limit } : {}),
           }),
         ),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/deployments/{name}',
+      operationId: 'deleteDeployment',
+      summary: 'Remove a deployment from every cluster',
+      description:
+        "An operation through the deploy workflow: waves in reverse, the strategy's failure budgets; per cluster the pre-delete hooks, the objects removed (kept ones and ones that are not the deployment's own left in place), the post-delete hooks and the Helm release history. 202 with the execution; the deployment ends Deleted and its history stays readable.",
+      tags: ['deployments'],
+      params: NameParam,
+      responses: {
+        202: { description: 'Being removed', schema: DeleteAnswer },
+        404: { description: 'No such deployment' },
+        409: { description: 'Another operation holds the deployment, or it is deleted already' },
+      },
+      handle: async ({ params }) => {
+        const result = await deleteDeployment(await deps(), params.name);
+        return accepted({
+          executionId: result.started.executionId,
+          revision: result.started.revision,
+          clusters: result.clusters,
+          ...(result.started.tookOver ? { tookOver: result.started.tookOver } : {}),
+        });
+      },
     }),
     // The rollout operations live under /deployments/{name}/rollout, in this same function.
     ...rolloutRoutes(deps),

@@ -57,6 +57,16 @@ export const DeploymentAccepted = z
   })
   .meta({ id: 'DeploymentAccepted' });
 
+/** The answer to DELETE /deployments/{name}: the execution removing it. */
+export const DeleteAnswer = z
+  .object({
+    executionId: z.string(),
+    revision: z.number().int().meta({ description: 'The revision whose waves the removal follows' }),
+    clusters: z.number().int().nonnegative().meta({ description: 'Clusters that hold something of it' }),
+    tookOver: z.string().optional().meta({ description: 'The dead execution whose lock was taken over' }),
+  })
+  .meta({ id: 'DeleteAnswer' });
+
 /** One deployment with the state of each of its targets. */
 export const DeploymentDetail = z
   .object({

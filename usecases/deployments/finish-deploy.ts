@@ -208,6 +208,12 @@ async function close(deps: Deps, input: StepInput, mode: CloseMode): Promise<Dep
     message = clean
       ? `${why}; rolled back ${counts.succeeded} clusters to ${to}`
       : `${why}; the rollback to ${to} left ${counts.failed} of ${counts.total} clusters failed${unfinished > 0 ? `, ${unfinished} unfinished` : ''}`;
+  } else if (execution.type === 'delete') {
+    status = clean ? 'Succeeded' : 'Failed';
+    deploymentStatus = clean ? 'Deleted' : 'Failed';
+    message = clean
+      ? `removed from ${counts.succeeded} ${counts.succeeded === 1 ? 'cluster' : 'clusters'}`
+      : `the delete left ${counts.failed} of ${counts.total} clusters failed${unfinished > 0 ? `, ${unfinished} unfinished` : ''}; run delete again`;
   } else {
     status = clean ? 'Succeeded' : 'Failed';
     deploymentStatus = clean ? (execution.type === 'rollback' ? 'RolledBack' : 'Succeeded') : 'Failed';
@@ -218,7 +224,8 @@ async function close(deps: Deps, input: StepInput, mode: CloseMode): Promise<Dep
   }
   message = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
   const now = clock.now();
-  const good = status === 'Succeeded';
+  const deleted = deploymentStatus === 'Deleted';
+  const good = status === 'Succeeded' && !deleted;
 
   await retryOnConflict(async () => {
     const fresh = await store.getDeployment(input.tenant, deployment.name);
@@ -229,6 +236,7 @@ async function close(deps: Deps, input: StepInput, mode: CloseMode): Promise<Dep
       status: deploymentStatus,
       message,
       ...(good && fresh.revision === revision ? { lastGoodRevision: revision } : {}),
+      ...(deleted ? { deletedAt: now.toISOString() } : {}),
       updatedAt: now.toISOString(),
     });
   });
@@ -262,6 +270,8 @@ async function close(deps: Deps, input: StepInput, mode: CloseMode): Promise<Dep
       }),
     );
     if (!clean) events.push(makeEvent('DeploymentFailed', now, { ...base, counts, message }));
+  } else if (deleted) {
+    events.push(makeEvent('DeploymentDeleted', now, { ...base, counts }));
   } else {
     events.push(
       good

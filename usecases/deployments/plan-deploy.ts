@@ -172,6 +172,32 @@ export async function layoutRevision(
   return { waves: plan.waves, clusters };
 }
 
+/**
+ * The layout of a deployment's removal (`flotilla delete`): every target that still holds
+ * something, in the waves of the current revision's strategy (the plan runs them in reverse), each
+ * to be removed. Nothing is rendered.
+ */
+export async function layoutRemoval(
+  deps: Deps,
+  revision: Revision,
+  targets: Iterable<Target>,
+): Promise<RevisionLayout> {
+  const clusters = new Map((await deps.store.listClusters(revision.tenant)).map((c) => [c.name, c]));
+  const candidates = [...targets]
+    .filter((t) => t.status !== 'Removed')
+    .map((t) => ({ name: t.cluster, labels: clusters.get(t.cluster)?.labels ?? {} }));
+  const plan = wavesOf(revision, candidates);
+  const layout = new Map<string, ClusterPlan>();
+  const last = plan.waves[plan.waves.length - 1]?.index ?? 0;
+  for (const wave of plan.waves) {
+    for (const name of wave.clusters)
+      layout.set(name, { cluster: name, wave: wave.index, renderDigest: REMOVE });
+  }
+  for (const name of plan.unassigned) layout.set(name, { cluster: name, wave: last, renderDigest: REMOVE });
+  // Every wave removes (blue/green's groups included).
+  return { waves: plan.waves.map((w) => ({ ...w, action: 'retire' as const })), clusters: layout };
+}
+
 /** What a source's templates read of each cluster (nothing for manifests). */
 export function factsOf(source: SourceRecord): readonly ChartFact[] {
   return source.type === 'chart' ? (source.facts ?? []) : [];
@@ -293,7 +319,10 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
   const force = scope.force === true;
 
   const existing = new Map((await store.listTargets(tenant, deployment.name)).map((t) => [t.cluster, t]));
-  const layout = await layoutRevision(deps, deployment, revision, installedOn(existing.values()));
+  const removal = execution.type === 'delete';
+  const layout = removal
+    ? await layoutRemoval(deps, revision, existing.values())
+    : await layoutRevision(deps, deployment, revision, installedOn(existing.values()));
   const planned: Planned[] = [];
   const failed: FailedAtPlan[] = [];
   for (const plan of layout.clusters.values()) {
@@ -449,7 +478,11 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
   );
   const rollout: RolloutProgress = {
     phase: 'rollout',
-    onFailure: revision.strategy?.onFailure ?? 'pause',
+    // A delete that fails is held, never "rolled back" by putting the deployment back.
+    onFailure:
+      removal && revision.strategy?.onFailure === 'rollback'
+        ? 'pause'
+        : (revision.strategy?.onFailure ?? 'pause'),
     gated,
     current: 0,
     waves: written.map((w): WaveProgress => {

@@ -56,6 +56,10 @@ export async function startDriftScan(deps: Deps, request: StartScanRequest = {})
       skipped.push({ deployment: deployment.name, reason: `revision ${deployment.revision} not found` });
       continue;
     }
+    if (deployment.status === 'Deleted') {
+      skipped.push({ deployment: deployment.name, reason: 'the deployment is deleted' });
+      continue;
+    }
     if (!request.deployment && policyOf(revision) === 'off') {
       skipped.push({ deployment: deployment.name, reason: 'drift policy is off' });
       continue;

@@ -196,7 +196,7 @@ describe('deploy, status, history', () => {
   it('deploys a chart, shows each cluster, and exits 0', async () => {
     const file = deploymentFile(
       'web',
-      `  source: { chart: ${JSON.stringify(HELLO)} }\n  namespace: web\n  values: { region: "\${cluster.region}" }\n  target: { selector: { matchLabels: { env: prod } } }\n`,
+      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  namespace: web\n  values: { region: "\${cluster.region}" }\n  target: { selector: { matchLabels: { env: prod } } }\n`,
     );
     const run = await flotilla(['deploy', '-f', file]);
     expect(run.code, run.stderr).toBe(0);
@@ -228,7 +228,7 @@ describe('deploy, status, history', () => {
     try {
       const file = deploymentFile(
         'api',
-        `  source: { chart: ${JSON.stringify(HELLO)} }\n  namespace: api\n  target: { selector: { matchLabels: { env: prod } } }\n`,
+        `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  namespace: api\n  target: { selector: { matchLabels: { env: prod } } }\n`,
       );
       const columns = 100;
       const run = await flotilla(['deploy', '-f', file], { COLUMNS: String(columns) });
@@ -262,7 +262,7 @@ describe('deploy, status, history', () => {
   it('stops at an approval gate with exit 0 and says how to go on', async () => {
     const file = deploymentFile(
       'gated',
-      `  source: { chart: ${JSON.stringify(HELLO)} }\n  namespace: gated\n  target: { selector: { matchLabels: { env: prod } } }\n  strategy: { waves: [{ count: 1, approval: true }, {}] }\n`,
+      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  namespace: gated\n  target: { selector: { matchLabels: { env: prod } } }\n  strategy: { waves: [{ count: 1, approval: true }, {}] }\n`,
     );
     const run = await flotilla(['deploy', '-f', file]);
     expect(run.code, run.stderr).toBe(0);
@@ -282,7 +282,7 @@ describe('deploy, status, history', () => {
   it('returns at once with --detach', async () => {
     const file = deploymentFile(
       'bg',
-      `  source: { chart: ${JSON.stringify(HELLO)} }\n  target: { clusters: [sim-002] }\n`,
+      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  target: { clusters: [sim-002] }\n`,
     );
     const run = await flotilla(['deploy', '-f', file, '--detach', '-o', 'json']);
     expect(run.code).toBe(0);
@@ -304,7 +304,7 @@ describe('deploy, status, history', () => {
     expect(oneLine(broken)).toMatch(/^flotilla: broken\.yaml:\d+:\d+: /);
     const values = deploymentFile(
       'vals',
-      `  source: { chart: ${JSON.stringify(HELLO)} }\n  values: { region: "\${cluster.labels.planet}" }\n  target: { clusters: [sim-001] }\n`,
+      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  values: { region: "\${cluster.labels.planet}" }\n  target: { clusters: [sim-001] }\n`,
     );
     const unresolved = await flotilla(['deploy', '-f', values]);
     expect(oneLine(unresolved)).toBe(
@@ -312,7 +312,7 @@ describe('deploy, status, history', () => {
     );
     const unknown = deploymentFile(
       'unk',
-      `  source: { chart: ${JSON.stringify(HELLO)} }\n  target: { clusters: [mars-1] }\n`,
+      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  target: { clusters: [mars-1] }\n`,
     );
     expect(oneLine(await flotilla(['deploy', '-f', unknown]))).toMatch(
       /^flotilla: target\.clusters: unknown cluster\(s\): mars-1/,
