@@ -85,7 +85,14 @@ export function hookOf(object: KubeObject): Hook | undefined {
   ) as DeletePolicy[];
   return {
     object,
-    events: [...new Set(list(events).filter((e) => known.has(e)))] as HookEvent[],
+    // `test-success` is Helm 2's name for `test`, which Helm still accepts.
+    events: [
+      ...new Set(
+        list(events)
+          .map((e) => (e === 'test-success' ? 'test' : e))
+          .filter((e) => known.has(e)),
+      ),
+    ] as HookEvent[],
     weight: Number.isSafeInteger(weight) ? weight : 0,
     deletePolicies: deletePolicies.length > 0 ? [...new Set(deletePolicies)] : ['before-hook-creation'],
   };

@@ -426,7 +426,8 @@ export class HelmRenderer implements Renderer {
       'template',
       `--namespace=${request.namespace}`,
       '--include-crds',
-      '--skip-tests',
+      // Test hooks are kept with the other hooks: a deploy never runs them, but they go into
+      // Helm's release record, so `helm test` works on what Flotilla deployed.
       `--values=${valuesFile}`,
     ];
     const capabilities = request.capabilities;
