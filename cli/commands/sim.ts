@@ -31,7 +31,8 @@ function integer(value: string, flag: string, min: number, max: number): number 
 
 /**
  * `--fault sim-003:unreachable=refuse`, `sim-004:latencyMs=200`, `sim-005:errorRate=0.2`,
- * `sim-006:neverReady=Deployment,StatefulSet` (or `true`), `sim-007:reject=Deployment:no GPUs here`.
+ * `sim-006:neverReady=Deployment,StatefulSet` (or `true`), `sim-007:reject=Deployment:no GPUs here`,
+ * `sim-008:fail=Job` (or `true`: Jobs and Pods).
  */
 export function parseFaultFlag(flag: string): { cluster: string; faults: Record<string, unknown> } {
   const m = /^([^:]+):([A-Za-z]+)(?:=(.*))?$/.exec(flag);
@@ -57,6 +58,13 @@ export function parseFaultFlag(flag: string): { cluster: string; faults: Record<
             value === undefined || value === 'true' ? true : value === 'false' ? false : value.split(','),
         },
       };
+    case 'fail':
+      return {
+        cluster,
+        faults: {
+          fail: value === undefined || value === 'true' ? true : value === 'false' ? false : value.split(','),
+        },
+      };
     case 'reject': {
       const [rejected, ...message] = (value ?? '').split(':');
       if (!rejected)
@@ -70,7 +78,7 @@ export function parseFaultFlag(flag: string): { cluster: string; faults: Record<
     }
     default:
       throw new CliError(
-        `--fault ${flag}: unknown fault ${kind} (unreachable, latencyMs, errorRate, neverReady, reject)`,
+        `--fault ${flag}: unknown fault ${kind} (unreachable, latencyMs, errorRate, neverReady, fail, reject)`,
       );
   }
 }
