@@ -47,6 +47,7 @@ const FIELD_TYPES: Readonly<Record<string, Readonly<Record<string, string>>>> = 
 
 /** Go field names that are not the JSON name capitalized. */
 const GO_NAMES: Readonly<Record<string, string>> = {
+  metadata: 'ObjectMeta',
   dnsPolicy: 'DNSPolicy',
   dnsConfig: 'DNSConfig',
   hostPID: 'HostPID',

@@ -24,8 +24,14 @@ import { createServingCertificate } from './tls.ts';
 /** Kubeconfigs set `tls-server-name: <cluster>.<SNI_SUFFIX>`; the serving certificate covers it. */
 const SNI_SUFFIX = 'clusters.flotilla.invalid';
 
-export type { DeleteOptions, ListOptions, WriteContext } from './cluster.ts';
-export { NO_FAULTS, parseFaults, type SimFaults, type SimRejection } from './faults.ts';
+export type { ChangeEvent, DeleteOptions, ListOptions, WriteContext } from './cluster.ts';
+export {
+  EXIT_CODE_ANNOTATION,
+  NO_FAULTS,
+  parseFaults,
+  type SimFaults,
+  type SimRejection,
+} from './faults.ts';
 export type { SimCluster, SimClusterInfo, SimListFilter, SimObjectRef } from './fleet.ts';
 export { SimClusterError } from './fleet.ts';
 export type { JsonObject, KubeObject } from './json.ts';
