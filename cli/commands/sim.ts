@@ -15,6 +15,7 @@ interface SimOptions {
   readonly port: string;
   readonly http?: boolean;
   readonly readyDelay: string;
+  readonly timeScale: string;
   readonly kubeconfig?: string;
   readonly faults?: string;
   readonly fault?: string[];
@@ -109,6 +110,11 @@ export function registerSim(program: Command): void {
     .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', '0')
     .option('--http', 'plain HTTP instead of HTTPS (kubectl then sends no token: only for other clients)')
     .option('--ready-delay <ms>', 'how long workloads take to become ready', '1000')
+    .option(
+      '--time-scale <factor>',
+      'real seconds per second an object states (ttlSecondsAfterFinished): 0.01 makes 30 s pass in 0.3 s',
+      '1',
+    )
     .option('--kubeconfig <file>', 'where to write the kubeconfig (default: .flotilla/<prefix>.kubeconfig)')
     .option('--faults <file>', 'JSON file of faults per cluster: {"sim-003": {"unreachable": "refuse"}}')
     .option(
@@ -122,6 +128,12 @@ export function registerSim(program: Command): void {
       const count = integer(options.clusters, '--clusters', 0, 5000);
       const port = integer(options.port, '--port', 0, 65535);
       const readyDelayMs = integer(options.readyDelay, '--ready-delay', 0, 3_600_000);
+      const timeScale = Number(options.timeScale);
+      if (!Number.isFinite(timeScale) || timeScale < 0) {
+        throw new CliError(
+          `--time-scale ${options.timeScale}: expected a non-negative number (1 is real time)`,
+        );
+      }
       const profile = PROFILES.find((p) => p === options.profile);
       if (!profile)
         throw new CliError(`--profile ${options.profile}: expected one of ${PROFILES.join(', ')}`);
@@ -150,6 +162,7 @@ export function registerSim(program: Command): void {
         port,
         tls: !options.http,
         readyDelayMs,
+        timeScale,
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
       }).catch((error: unknown) => {
         throw new CliError(error instanceof Error ? error.message : String(error));
