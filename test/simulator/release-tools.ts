@@ -209,6 +209,24 @@ export interface SnapshotOptions {
   readonly includeOwned?: boolean;
   /** Include Namespace objects. @default false */
   readonly includeNamespaces?: boolean;
+  /** Annotation key prefixes to leave out, e.g. HELM_OWNERSHIP_ANNOTATIONS (what differs between tools by design). */
+  readonly dropAnnotations?: readonly string[];
+  /** Label key prefixes to leave out, e.g. HELM_OWNERSHIP_LABELS. */
+  readonly dropLabels?: readonly string[];
+}
+
+/** The annotations helm 4 puts on every release object (`meta.helm.sh/release-name`, `-namespace`). */
+export const HELM_OWNERSHIP_ANNOTATIONS: readonly string[] = ['meta.helm.sh/'];
+/** The label helm 4 puts on every release object, whether the chart sets it or not (`app.kubernetes.io/managed-by: Helm`). */
+export const HELM_OWNERSHIP_LABELS: readonly string[] = ['app.kubernetes.io/managed-by'];
+
+function without(
+  map: Record<string, string> | undefined,
+  prefixes: readonly string[],
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(map ?? {}).filter(([k]) => !prefixes.some((p) => k.startsWith(p))),
+  );
 }
 
 /** `Kind namespace/name`: an object's identity in a snapshot. */
@@ -266,15 +284,16 @@ export function snapshot(cluster: SimCluster, options: SnapshotOptions = {}): Li
     };
     if (type.namespaced && options.namespaces && !options.namespaces.includes(m.namespace ?? '')) continue;
     if (!options.includeOwned && m.ownerReferences?.some((r) => r.controller === true)) continue;
-    const annotations = Object.fromEntries(
-      Object.entries(m.annotations ?? {}).filter(([k]) => !SERVER_SET_ANNOTATIONS.has(k)),
+    const annotations = without(
+      Object.fromEntries(Object.entries(m.annotations ?? {}).filter(([k]) => !SERVER_SET_ANNOTATIONS.has(k))),
+      options.dropAnnotations ?? [],
     );
     const live: LiveObject = {
       apiVersion: String(object.apiVersion),
       kind: type.kind,
       ...(type.namespaced ? { namespace: m.namespace ?? '' } : {}),
       name: m.name ?? '',
-      labels: { ...(m.labels ?? {}) },
+      labels: without(m.labels, options.dropLabels ?? []),
       annotations,
       body: comparableBody(object),
     };
