@@ -1171,9 +1171,13 @@ export class ClusterState {
     return result;
   }
 
-  /** Subscribes to every committed change (the simulated controllers use this). */
-  subscribe(listener: (event: ChangeEvent) => void): void {
+  /** Subscribes to every committed change (the simulated controllers use this); returns the unsubscribe. */
+  subscribe(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   private notify(event: ChangeEvent): void {

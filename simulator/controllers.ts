@@ -1,15 +1,18 @@
 /**
- * The simulated control plane: what kube-controller-manager, the scheduler and cloud
- * controllers would write. Deployments get a ReplicaSet and progress to available after the
- * ready delay; StatefulSets, DaemonSets and ReplicaSets report ready replicas; Jobs complete;
- * Pods run; PVCs bind; LoadBalancer Services get an address; PodDisruptionBudgets report.
- * Workloads under the never-ready fault stop short and Deployments report
- * ProgressDeadlineExceeded. Everything reacts to change events; nothing polls.
+ * The simulated control plane: what kube-controller-manager, the scheduler, the kubelet and
+ * cloud controllers would write. Deployments get a ReplicaSet and progress to available after
+ * the ready delay; StatefulSets, DaemonSets and ReplicaSets report ready replicas, and
+ * StatefulSets get the PVCs of their volumeClaimTemplates; Jobs complete (or fail, see
+ * EXIT_CODE_ANNOTATION and the `fail` fault) and finished Jobs with `ttlSecondsAfterFinished`
+ * are deleted that long after; Pods run (`restartPolicy: Always`) or run to completion
+ * (`Never`, `OnFailure`); PVCs bind; LoadBalancer Services get an address;
+ * PodDisruptionBudgets report. Workloads under the never-ready fault stop short and
+ * Deployments report ProgressDeadlineExceeded. Everything reacts to change events; nothing polls.
  */
 import { createHash } from 'node:crypto';
 import type { ChangeEvent, ClusterState, WriteContext } from './cluster.ts';
 import { ApiError } from './errors.ts';
-import { neverReady } from './faults.ts';
+import { EXIT_CODE_ANNOTATION, failing, neverReady } from './faults.ts';
 import {
   asArray,
   asNumber,
@@ -34,6 +37,8 @@ const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet
 export interface ControllerOptions {
   /** How long workloads take to become ready (and, for never-ready ones, to hit their deadline). */
   readonly readyDelayMs: number;
+  /** Real seconds per second stated in an object (`ttlSecondsAfterFinished`). */
+  readonly timeScale: number;
   readonly provider: SimProvider;
   readonly region: string;
 }
@@ -128,7 +133,11 @@ export class Controllers {
   private readonly cluster: ClusterState;
   private readonly options: ControllerOptions;
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** The TTL-after-finished controller's pending deletions, by Job uid. */
+  private readonly ttlTimers = new Map<string, NodeJS.Timeout>();
   private readonly queued = new Set<string>();
+  /** When this controller finished each Job (ms), for TTLs shorter than a timestamp's second. */
+  private readonly finishedAt = new Map<string, number>();
 
   constructor(cluster: ClusterState, options: ControllerOptions) {
     this.cluster = cluster;
@@ -147,6 +156,8 @@ export class Controllers {
   stop(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.ttlTimers.values()) clearTimeout(t);
+    this.ttlTimers.clear();
   }
 
   private onChange(event: ChangeEvent): void {
@@ -154,9 +165,12 @@ export class Controllers {
     if (resource.crd) return;
     const uid = asString(meta(object).uid) ?? '';
     if (event.type === 'DELETED') {
-      const t = this.timers.get(uid);
-      if (t) clearTimeout(t);
-      this.timers.delete(uid);
+      for (const timers of [this.timers, this.ttlTimers]) {
+        const t = timers.get(uid);
+        if (t) clearTimeout(t);
+        timers.delete(uid);
+      }
+      this.finishedAt.delete(uid);
       return;
     }
     if (meta(object).deletionTimestamp !== undefined) return;
@@ -179,6 +193,7 @@ export class Controllers {
         break;
       case 'Job':
         if (status?.startTime === undefined) this.enqueue(resource, object);
+        else this.scheduleTtl(resource, object);
         break;
       case 'Pod':
         if (status?.phase === undefined) this.enqueue(resource, object);
@@ -589,6 +604,7 @@ export class Controllers {
       (r) => asObject(r)?.kind === 'Deployment' && asObject(r)?.controller === true,
     );
     if (type.kind === 'ReplicaSet' && ownedByDeployment) return;
+    if (type.kind === 'StatefulSet') this.ensureClaims(obj);
     const name = asString(m.name) ?? '';
     const generation = asNumber(m.generation) ?? 1;
     const spec = asObject(obj.spec) ?? {};
@@ -645,6 +661,20 @@ export class Controllers {
       this.afterDelay(type, progressing, (current) => this.writeStatus(type, current, statusFor(true)));
   }
 
+  /**
+   * How the containers of a Pod (or of every Pod of a Job) exit: the code in the
+   * EXIT_CODE_ANNOTATION of its metadata (a value that is not an integer 0–255 reads as 1), else
+   * 1 under the `fail` fault, else 0.
+   */
+  private exitCode(kind: 'Job' | 'Pod', podMeta: JsonObject | undefined): number {
+    const raw = asString(asObject(podMeta?.annotations)?.[EXIT_CODE_ANNOTATION]);
+    if (raw !== undefined) {
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= 0 && n <= 255 ? n : 1;
+    }
+    return failing(this.cluster.faults, kind) ? 1 : 0;
+  }
+
   private job(type: ResourceType, obj: KubeObject): void {
     const spec = asObject(obj.spec) ?? {};
     const completions = asNumber(spec.completions) ?? 1;
@@ -662,6 +692,37 @@ export class Controllers {
     if (neverReady(this.cluster.faults, 'Job') || spec.suspend === true) return;
     this.afterDelay(type, running, (current) => {
       const now = timestamp();
+      const currentSpec = asObject(current.spec) ?? {};
+      const template = asObject(currentSpec.template);
+      const code = this.exitCode('Job', asObject(template?.metadata));
+      const finished = (conditionType: string, reason: string, message: string): JsonObject => ({
+        type: conditionType,
+        status: 'True',
+        reason,
+        message,
+        lastProbeTime: now,
+        lastTransitionTime: now,
+      });
+      if (code !== 0) {
+        // Every retry failed: with restartPolicy Never each retry is a new failed Pod
+        // (backoffLimit + 1 of them); with OnFailure the one Pod restarts in place.
+        const retries = asString(asObject(template?.spec)?.restartPolicy) === 'Never';
+        const message = 'Job has reached the specified backoff limit';
+        this.finishedAt.set(asString(meta(current).uid) ?? '', Date.now());
+        this.writeStatus(type, current, {
+          startTime: start,
+          failed: retries ? (asNumber(currentSpec.backoffLimit) ?? 6) + 1 : 1,
+          ready: 0,
+          terminating: 0,
+          uncountedTerminatedPods: {},
+          conditions: [
+            finished('FailureTarget', 'BackoffLimitExceeded', message),
+            finished('Failed', 'BackoffLimitExceeded', message),
+          ],
+        });
+        return;
+      }
+      this.finishedAt.set(asString(meta(current).uid) ?? '', Date.now());
       this.writeStatus(type, current, {
         startTime: start,
         completionTime: now,
@@ -670,25 +731,56 @@ export class Controllers {
         terminating: 0,
         uncountedTerminatedPods: {},
         conditions: [
-          {
-            type: 'SuccessCriteriaMet',
-            status: 'True',
-            reason: 'CompletionsReached',
-            message: 'Reached expected number of succeeded pods',
-            lastProbeTime: now,
-            lastTransitionTime: now,
-          },
-          {
-            type: 'Complete',
-            status: 'True',
-            reason: 'CompletionsReached',
-            message: 'Reached expected number of succeeded pods',
-            lastProbeTime: now,
-            lastTransitionTime: now,
-          },
+          finished('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+          finished('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
         ],
       });
     });
+  }
+
+  /**
+   * The TTL-after-finished controller: a finished Job (Complete or Failed) with
+   * `spec.ttlSecondsAfterFinished` is deleted, in the background, that many (scaled) seconds
+   * after it finished. Re-evaluated on every change of the Job, so a changed TTL counts.
+   */
+  private scheduleTtl(type: ResourceType, job: KubeObject): void {
+    const m = meta(job);
+    const uid = asString(m.uid) ?? '';
+    const pending = this.ttlTimers.get(uid);
+    if (pending) clearTimeout(pending);
+    this.ttlTimers.delete(uid);
+    const ttl = asNumber(asObject(job.spec)?.ttlSecondsAfterFinished);
+    if (ttl === undefined || ttl < 0 || m.deletionTimestamp !== undefined) return;
+    const done = findCondition(job, 'Complete') ?? findCondition(job, 'Failed');
+    if (done?.status !== 'True') return;
+    const finished =
+      this.finishedAt.get(uid) ??
+      Date.parse(asString(asObject(job.status)?.completionTime) ?? asString(done.lastTransitionTime) ?? '');
+    const elapsed = Number.isFinite(finished) ? Date.now() - finished : 0;
+    const wait = Math.max(0, ttl * 1000 * this.options.timeScale - elapsed);
+    const expire = () => {
+      this.ttlTimers.delete(uid);
+      if (this.cluster.isStopped) return;
+      const namespace = asString(m.namespace);
+      const name = asString(m.name) ?? '';
+      const current = this.cluster.find(type, namespace, name);
+      if (!current || meta(current).uid !== uid || meta(current).deletionTimestamp !== undefined) return;
+      this.finishedAt.delete(uid);
+      try {
+        this.cluster.delete(
+          type,
+          namespace,
+          name,
+          { propagationPolicy: 'Background', preconditions: { uid } },
+          this.context(type, ''),
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+      }
+    };
+    const timer = setTimeout(expire, wait);
+    timer.unref();
+    this.ttlTimers.set(uid, timer);
   }
 
   private pod(type: ResourceType, obj: KubeObject): void {
@@ -700,40 +792,187 @@ export class Controllers {
     });
     if (neverReady(this.cluster.faults, 'Pod')) return;
     this.afterDelay(type, pending, (current) => {
-      const at = timestamp();
-      const containers = (asArray(asObject(current.spec)?.containers) ?? []).map(asObject);
-      const uid = asString(meta(current).uid) ?? '';
-      const h = hashHex(uid, 4);
-      const cond = (t: string): JsonObject => ({
-        type: t,
-        status: 'True',
-        lastProbeTime: null,
-        lastTransitionTime: at,
-      });
-      this.writeStatus(type, current, {
-        phase: 'Running',
-        conditions: [
-          cond('PodReadyToStartContainers'),
-          cond('Initialized'),
-          cond('Ready'),
-          cond('ContainersReady'),
-          cond('PodScheduled'),
-        ],
-        hostIP: `10.0.${parseInt(h.slice(0, 2), 16)}.10`,
-        podIP: `10.244.${parseInt(h.slice(0, 2), 16) % 64}.${(parseInt(h.slice(2, 4), 16) % 250) + 2}`,
-        startTime: at,
-        qosClass: 'BestEffort',
-        containerStatuses: containers.map((c) => ({
-          name: asString(c?.name) ?? '',
-          image: asString(c?.image) ?? '',
-          imageID: '',
+      this.writeStatus(type, current, this.podStatus(current));
+    });
+  }
+
+  /**
+   * What the kubelet reports once a Pod's containers ran: `Always` pods run and are Ready;
+   * `Never` and `OnFailure` pods whose containers exit 0 are Succeeded; a failing container
+   * makes a `Never` pod Failed and leaves the others restarting it (CrashLoopBackOff).
+   */
+  private podStatus(pod: KubeObject): JsonObject {
+    const at = timestamp();
+    const m = meta(pod);
+    const spec = asObject(pod.spec) ?? {};
+    const policy = asString(spec.restartPolicy) ?? 'Always';
+    const code = this.exitCode('Pod', m);
+    const containers = (asArray(spec.containers) ?? []).map(asObject);
+    const uid = asString(m.uid) ?? '';
+    const h = hashHex(uid, 4);
+    const hostIP = `10.0.${parseInt(h.slice(0, 2), 16)}.10`;
+    const podIP = `10.244.${parseInt(h.slice(0, 2), 16) % 64}.${(parseInt(h.slice(2, 4), 16) % 250) + 2}`;
+    const cond = (t: string, status: string, reason?: string): JsonObject => ({
+      type: t,
+      status,
+      ...(reason ? { reason } : {}),
+      lastProbeTime: null,
+      lastTransitionTime: at,
+    });
+    const terminated = (name: string, exitCode: number): JsonObject => ({
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      startedAt: at,
+      finishedAt: at,
+      containerID: `containerd://${hashHex(`${uid}/${name}`, 64)}`,
+    });
+    const running = code === 0 && policy === 'Always';
+    const crashLooping = code !== 0 && policy !== 'Never';
+    const phase = running || crashLooping ? 'Running' : code === 0 ? 'Succeeded' : 'Failed';
+    const notReady = running
+      ? undefined
+      : crashLooping
+        ? 'ContainersNotReady'
+        : code === 0
+          ? 'PodCompleted'
+          : 'PodFailed';
+    const containerStatuses = containers.map((c): JsonObject => {
+      const name = asString(c?.name) ?? '';
+      const base: JsonObject = {
+        name,
+        image: asString(c?.image) ?? '',
+        imageID: '',
+        containerID: `containerd://${hashHex(`${uid}/${name}`, 64)}`,
+      };
+      if (running)
+        return {
+          ...base,
           ready: true,
           started: true,
           restartCount: 0,
           state: { running: { startedAt: at } },
-        })),
-      });
+        };
+      if (crashLooping) {
+        return {
+          ...base,
+          ready: false,
+          started: false,
+          restartCount: 1,
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off 10s restarting failed container=${name} pod=${asString(m.name) ?? ''}_${asString(m.namespace) ?? ''}(${uid})`,
+            },
+          },
+          lastState: { terminated: terminated(name, code) },
+        };
+      }
+      return {
+        ...base,
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { terminated: terminated(name, code) },
+      };
     });
+    return {
+      phase,
+      conditions: [
+        cond('PodReadyToStartContainers', running || crashLooping ? 'True' : 'False'),
+        cond('Initialized', 'True', running || crashLooping ? undefined : 'PodCompleted'),
+        cond('Ready', running ? 'True' : 'False', notReady),
+        cond('ContainersReady', running ? 'True' : 'False', notReady),
+        cond('PodScheduled', 'True'),
+      ],
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
+      podIP,
+      podIPs: [{ ip: podIP }],
+      startTime: at,
+      qosClass: 'BestEffort',
+      containerStatuses,
+    };
+  }
+
+  /**
+   * The StatefulSet controller's claims: one PVC per volumeClaimTemplate and ordinal, named
+   * `<template>-<set>-<ordinal>` and labelled with the template's labels and the set's selector.
+   * They outlive the set unless `persistentVolumeClaimRetentionPolicy.whenDeleted` is `Delete`
+   * (then the set owns them and the garbage collector takes them with it); `whenScaled: Delete`
+   * removes the claims of ordinals scaled away. Existing claims are reused as they are.
+   */
+  private ensureClaims(sts: KubeObject): void {
+    const pvcType = this.cluster.typeOf('v1', 'PersistentVolumeClaim');
+    if (!pvcType) return;
+    const m = meta(sts);
+    const namespace = asString(m.namespace);
+    const name = asString(m.name) ?? '';
+    const uid = asString(m.uid) ?? '';
+    const spec = asObject(sts.spec) ?? {};
+    const templates = (asArray(spec.volumeClaimTemplates) ?? []).map(asObject);
+    if (templates.length === 0) return;
+    const first = asNumber(asObject(spec.ordinals)?.start) ?? 0;
+    const end = first + desiredReplicas(sts);
+    const policy = asObject(spec.persistentVolumeClaimRetentionPolicy) ?? {};
+    const ownedBySet = policy.whenDeleted === 'Delete';
+    const selectorLabels = asObject(asObject(spec.selector)?.matchLabels) ?? {};
+    const ctx = this.context(pvcType, '');
+    const owner: JsonObject = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      name,
+      uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    for (const template of templates) {
+      const templateMeta = asObject(template?.metadata) ?? {};
+      const claim = asString(templateMeta.name);
+      if (!claim) continue;
+      for (let ordinal = first; ordinal < end; ordinal++) {
+        const claimName = `${claim}-${name}-${ordinal}`;
+        const existing = this.cluster.find(pvcType, namespace, claimName);
+        if (!existing) {
+          const annotations = asObject(templateMeta.annotations);
+          this.cluster.create(
+            pvcType,
+            namespace,
+            {
+              apiVersion: 'v1',
+              kind: 'PersistentVolumeClaim',
+              metadata: {
+                name: claimName,
+                labels: { ...(asObject(templateMeta.labels) ?? {}), ...selectorLabels },
+                ...(annotations ? { annotations } : {}),
+                ...(ownedBySet ? { ownerReferences: [owner] } : {}),
+              },
+              spec: asObject(template?.spec) ?? {},
+            },
+            ctx,
+          );
+          continue;
+        }
+        const refs = (asArray(meta(existing).ownerReferences) ?? []).filter((r) => asObject(r)?.uid !== uid);
+        const owned = refs.length !== (asArray(meta(existing).ownerReferences) ?? []).length;
+        if (owned !== ownedBySet) {
+          const metadata: JsonObject = {
+            ...meta(existing),
+            ownerReferences: ownedBySet ? [...refs, owner] : refs,
+          };
+          if (!ownedBySet && refs.length === 0) delete metadata.ownerReferences;
+          this.cluster.update(pvcType, namespace, claimName, { ...existing, metadata }, ctx);
+        }
+      }
+      if (policy.whenScaled === 'Delete') {
+        const prefix = `${claim}-${name}-`;
+        for (const pvc of this.cluster.all(pvcType, namespace)) {
+          const pvcName = asString(meta(pvc).name) ?? '';
+          const ordinal = pvcName.startsWith(prefix) ? Number(pvcName.slice(prefix.length)) : Number.NaN;
+          if (!Number.isInteger(ordinal) || ordinal < end) continue;
+          this.cluster.delete(pvcType, namespace, pvcName, { propagationPolicy: 'Background' }, ctx);
+        }
+      }
+    }
   }
 
   private pvcStatus(obj: KubeObject): JsonObject {

@@ -1,7 +1,7 @@
 /**
  * Faults a simulated cluster can be told to show: unreachable (connections refused or left
  * hanging), added latency, a rate of 5xx answers, admission rejections of given kinds (as a
- * validating webhook would), and workloads that never become ready.
+ * validating webhook would), workloads that never become ready, and Jobs and Pods that fail.
  */
 
 /** A rejection rule: writes of `kind` (optionally only some operations or one namespace) are denied. */
@@ -26,6 +26,8 @@ export interface SimFaults {
   readonly reject: readonly SimRejection[];
   /** true: every workload kind never becomes ready; a list: only those kinds. */
   readonly neverReady: boolean | readonly string[];
+  /** true: every Job and Pod fails (exit code 1); a list: only those kinds (`Job`, `Pod`). */
+  readonly fail: boolean | readonly string[];
 }
 
 /** A cluster without faults. */
@@ -35,6 +37,7 @@ export const NO_FAULTS: SimFaults = {
   errorRate: 0,
   reject: [],
   neverReady: false,
+  fail: false,
 };
 
 /** Thrown for a faults document that does not parse. */
@@ -99,6 +102,12 @@ export function parseFaults(input: unknown): Partial<SimFaults> {
           out.neverReady = value as string[];
         else throw new InvalidFaultsError('neverReady must be a boolean or a list of kinds');
         break;
+      case 'fail':
+        if (typeof value === 'boolean') out.fail = value;
+        else if (Array.isArray(value) && value.every((v) => v === 'Job' || v === 'Pod'))
+          out.fail = value as string[];
+        else throw new InvalidFaultsError('fail must be a boolean or a list of kinds (Job, Pod)');
+        break;
       default:
         throw new InvalidFaultsError(`unknown fault "${key}"`);
     }
@@ -110,6 +119,17 @@ export function parseFaults(input: unknown): Partial<SimFaults> {
 export function neverReady(faults: SimFaults, kind: string): boolean {
   return faults.neverReady === true || (Array.isArray(faults.neverReady) && faults.neverReady.includes(kind));
 }
+
+/** True when Jobs or Pods of `kind` must fail under `faults`. */
+export function failing(faults: SimFaults, kind: string): boolean {
+  return faults.fail === true || (Array.isArray(faults.fail) && faults.fail.includes(kind));
+}
+
+/**
+ * The annotation that makes a Pod (or every Pod of a Job, on its pod template) exit with that
+ * code: a test's way to make one hook or test Job fail. `"0"` (or no annotation) succeeds.
+ */
+export const EXIT_CODE_ANNOTATION = 'sim.flotilla.dev/exit-code';
 
 /** A small deterministic PRNG (mulberry32), so error-rate faults repeat from run to run. */
 export function seededRandom(seed: string): () => number {

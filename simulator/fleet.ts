@@ -103,7 +103,12 @@ export class HostedCluster implements SimCluster {
   private readonly controllers: Controllers;
   private readonly tokenBuffer: Buffer;
 
-  constructor(resolved: ResolvedCluster, server: string, token: string, readyDelayMs: number) {
+  constructor(
+    resolved: ResolvedCluster,
+    server: string,
+    token: string,
+    timing: { readonly readyDelayMs: number; readonly timeScale: number },
+  ) {
     this.resolved = resolved;
     this.state = new ClusterState(resolved.name);
     this.random = seededRandom(resolved.name);
@@ -113,7 +118,8 @@ export class HostedCluster implements SimCluster {
     this.state.defaultStorageClass = sc.name;
     const uid = seededUid(`${resolved.name}/kube-system`);
     this.controllers = new Controllers(this.state, {
-      readyDelayMs,
+      readyDelayMs: timing.readyDelayMs,
+      timeScale: timing.timeScale,
       provider: resolved.provider,
       region: resolved.region,
     });
@@ -332,6 +338,8 @@ export interface FleetOptions {
   readonly sniSuffix?: string | undefined;
   readonly profile: SimProfile;
   readonly readyDelayMs: number;
+  /** How long a second stated in an object lasts, in real seconds (see SimulatorOptions.timeScale). */
+  readonly timeScale: number;
 }
 
 /** The set of hosted clusters, keyed by name. */
@@ -371,12 +379,7 @@ export class Fleet {
     if (this.clusters.has(spec.name)) throw new SimClusterError(`cluster ${spec.name} already exists`);
     const resolved = resolveCluster(spec, index, this.options.profile);
     const token = spec.token ?? randomBytes(24).toString('base64url');
-    const hosted = new HostedCluster(
-      resolved,
-      `${this.baseUrl}/clusters/${spec.name}`,
-      token,
-      this.options.readyDelayMs,
-    );
+    const hosted = new HostedCluster(resolved, `${this.baseUrl}/clusters/${spec.name}`, token, this.options);
     this.clusters.set(spec.name, hosted);
     this.nextIndex = Math.max(this.nextIndex, index + 1);
     return hosted;

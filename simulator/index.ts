@@ -24,8 +24,14 @@ import { createServingCertificate } from './tls.ts';
 /** Kubeconfigs set `tls-server-name: <cluster>.<SNI_SUFFIX>`; the serving certificate covers it. */
 const SNI_SUFFIX = 'clusters.flotilla.invalid';
 
-export type { DeleteOptions, ListOptions, WriteContext } from './cluster.ts';
-export { NO_FAULTS, parseFaults, type SimFaults, type SimRejection } from './faults.ts';
+export type { ChangeEvent, DeleteOptions, ListOptions, WriteContext } from './cluster.ts';
+export {
+  EXIT_CODE_ANNOTATION,
+  NO_FAULTS,
+  parseFaults,
+  type SimFaults,
+  type SimRejection,
+} from './faults.ts';
 export type { SimCluster, SimClusterInfo, SimListFilter, SimObjectRef } from './fleet.ts';
 export { SimClusterError } from './fleet.ts';
 export type { JsonObject, KubeObject } from './json.ts';
@@ -55,6 +61,13 @@ export interface SimulatorOptions {
   readonly tls?: boolean;
   /** How long workloads take to become ready; 0 makes them ready at once. @default 0 */
   readonly readyDelayMs?: number;
+  /**
+   * How long one second that an object states (a Job's `ttlSecondsAfterFinished`) lasts, in
+   * real seconds: 1 is real time; 0.01 makes a 30-second TTL pass in 300 ms, so tests of
+   * seconds-level behaviour stay fast.
+   * @default 1
+   */
+  readonly timeScale?: number;
   /** Faults per cluster name, applied at start. */
   readonly faults?: Readonly<Record<string, Partial<SimFaults>>>;
   /** Token for the `/_sim` control API; random when unset. */
@@ -87,10 +100,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     throw new Error(`invalid prefix "${prefix}": use lowercase letters, digits and '-'`);
   }
   const tls = options.tls ?? true;
+  if (options.timeScale !== undefined && !(options.timeScale >= 0 && Number.isFinite(options.timeScale))) {
+    throw new Error(`invalid timeScale ${options.timeScale}: use a non-negative number (1 is real time)`);
+  }
   const fleet = new Fleet({
     prefix,
     profile: options.profile ?? 'mixed',
     readyDelayMs: options.readyDelayMs ?? 0,
+    timeScale: options.timeScale ?? 1,
     sniSuffix: tls ? SNI_SUFFIX : undefined,
   });
   const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');

@@ -25,6 +25,7 @@ import { asArray, asObject, asString, type Json, type JsonObject, meta } from '.
 import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { groupVersion, type ResourceType } from './resources.ts';
 import { toTable, wantsTable } from './table.ts';
+import { pathSegmentProblems } from './validation.ts';
 
 /** Largest request body accepted (the API server's limit is 3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -268,6 +269,12 @@ async function handleResource(
     version,
     subresource: subresource === 'status' ? 'status' : subresource === 'scale' ? 'scale' : '',
   };
+  if (name !== undefined) {
+    // Every name in a path is checked as a path segment, whatever the kind's own name rule.
+    const problems = pathSegmentProblems(name);
+    if (problems.length > 0)
+      throw badRequest(`Name parameter invalid: ${JSON.stringify(name)}: ${problems.join(';')}`);
+  }
   const watch = route.watchPath || boolParam(q, 'watch');
   if (method === 'GET' && (watch || name === undefined)) {
     if (name !== undefined && !watch) throw methodNotAllowed();
@@ -573,10 +580,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: ServerCont
   const qIndex = raw.indexOf('?');
   const path = qIndex < 0 ? raw : raw.slice(0, qIndex);
   const q = new URLSearchParams(qIndex < 0 ? '' : raw.slice(qIndex + 1));
-  const segments = path
-    .split('/')
-    .filter((s) => s.length > 0)
-    .map(decodeURIComponent);
+  let segments: string[];
+  try {
+    segments = path
+      .split('/')
+      .filter((s) => s.length > 0)
+      .map(decodeURIComponent);
+  } catch {
+    throw badRequest(`invalid percent-encoding in the request path ${JSON.stringify(path)}`);
+  }
   if (segments[0] === '_sim') {
     await handleControl(req, res, ctx, segments.slice(1), q, { readBody, sendJson });
     return;

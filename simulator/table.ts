@@ -77,6 +77,22 @@ const NAME: Column = {
   format: 'name',
   cell: (o) => asString(meta(o).name) ?? '',
 };
+/**
+ * A Pod's STATUS as the API server's printer computes it: the reason of a container that is
+ * waiting or terminated (`Completed`, `Error`, `CrashLoopBackOff`) wins over the phase.
+ */
+function podStatusCell(o: JsonObject): string {
+  let reason = asString(status(o).reason) ?? asString(status(o).phase) ?? 'Pending';
+  for (const raw of asArray(status(o).containerStatuses) ?? []) {
+    const state = asObject(asObject(raw)?.state) ?? {};
+    const waiting = asString(asObject(state.waiting)?.reason);
+    const terminated = asObject(state.terminated);
+    if (waiting) reason = waiting;
+    else if (terminated) reason = asString(terminated.reason) ?? `ExitCode:${String(terminated.exitCode)}`;
+  }
+  return reason;
+}
+
 const AGE: Column = { name: 'Age', type: 'string', cell: age };
 const WORKLOAD_WIDE: Column[] = [
   {
@@ -235,8 +251,17 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
         return `${statuses.filter((c) => c.ready === true).length}/${total}`;
       },
     },
-    { name: 'Status', type: 'string', cell: (o) => asString(status(o).phase) ?? 'Pending' },
-    { name: 'Restarts', type: 'string', cell: () => '0' },
+    { name: 'Status', type: 'string', cell: podStatusCell },
+    {
+      name: 'Restarts',
+      type: 'string',
+      cell: (o) =>
+        String(
+          (asArray(status(o).containerStatuses) ?? [])
+            .map((c) => asObject(c)?.restartCount)
+            .reduce<number>((sum, n) => sum + (typeof n === 'number' ? n : 0), 0),
+        ),
+    },
     AGE,
     { name: 'IP', type: 'string', priority: 1, cell: (o) => asString(status(o).podIP) ?? '<none>' },
     { name: 'Node', type: 'string', priority: 1, cell: (o) => asString(spec(o).nodeName) ?? '<none>' },

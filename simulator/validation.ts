@@ -1,10 +1,12 @@
 /**
  * The validation the API server does that clients visibly depend on (422 Invalid with field
- * causes): object names, labels, workload selectors and containers, Job restart policies, Service
- * ports, CRD names and versions, immutable fields on update; and for custom resources the
+ * causes): object names (by each kind's rule), labels, workload selectors, containers and restart
+ * policies, Service ports, RBAC role references, CRD names and versions, immutable fields on
+ * update (with the values printed as the API server prints them); and for custom resources the
  * `type`, `required` and `enum` keywords of their CRD schema.
  */
 import type { FieldError } from './errors.ts';
+import { goLabelSelector, goSyntax } from './go-values.ts';
 import {
   asArray,
   asObject,
@@ -23,6 +25,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
+const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
 const SUBDOMAIN_MSG =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_MSG =
@@ -30,8 +34,65 @@ const LABEL_MSG =
 const LABEL_VALUE_MSG =
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 
-/** Kinds whose names must be DNS-1123 labels (no dots). */
-const LABEL_NAMED = new Set(['Namespace', 'Service']);
+const DNS1035_MSG =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+/**
+ * How the API server checks a kind's names. Most kinds take DNS-1123 subdomains; Namespaces and
+ * (on current servers) StatefulSets, whose names become pod host names, DNS-1123 labels; Services
+ * DNS-1035 labels (they become DNS names and environment variables); RBAC roles and bindings only
+ * have to be safe as a URL path segment, so `system:controller:foo` is a valid name.
+ */
+export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'pathSegment';
+
+const NAME_RULES: Readonly<Record<string, NameRule>> = {
+  Namespace: 'label',
+  StatefulSet: 'label',
+  Service: 'dns1035',
+  Role: 'pathSegment',
+  ClusterRole: 'pathSegment',
+  RoleBinding: 'pathSegment',
+  ClusterRoleBinding: 'pathSegment',
+};
+
+/** The name rule of a built-in kind (custom resources use DNS-1123 subdomains). */
+export function nameRule(kind: string): NameRule {
+  return NAME_RULES[kind] ?? 'subdomain';
+}
+
+/**
+ * Why `name` is not a safe URL path segment (empty when it is): the check every name in a
+ * request path gets, and the whole name rule of RBAC kinds.
+ */
+export function pathSegmentProblems(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  const out: string[] = [];
+  if (name.includes('/')) out.push("may not contain '/'");
+  if (name.includes('%')) out.push("may not contain '%'");
+  return out;
+}
+
+/** Why `name` breaks `rule` (empty when it does not), in the API server's words. */
+export function nameProblems(rule: NameRule, name: string): string[] {
+  switch (rule) {
+    case 'pathSegment':
+      return pathSegmentProblems(name);
+    case 'label':
+    case 'dns1035': {
+      const out: string[] = [];
+      if (name.length > 63) out.push('must be no more than 63 characters');
+      const ok = rule === 'label' ? LABEL.test(name) : DNS1035.test(name);
+      if (!ok) out.push(rule === 'label' ? LABEL_MSG : DNS1035_MSG);
+      return out;
+    }
+    case 'subdomain': {
+      const out: string[] = [];
+      if (name.length > 253) out.push('must be no more than 253 characters');
+      if (!SUBDOMAIN.test(name)) out.push(SUBDOMAIN_MSG);
+      return out;
+    }
+  }
+}
 
 function goValue(value: Json | undefined): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -61,10 +122,14 @@ function validateMetadata(kind: string, obj: JsonObject, errors: FieldError[]): 
   const m = meta(obj);
   const name = asString(m.name);
   if (!name) errors.push(required('metadata.name', 'name or generateName is required'));
-  else if (LABEL_NAMED.has(kind)) {
-    if (!LABEL.test(name) || name.length > 63) errors.push(invalidValue('metadata.name', name, LABEL_MSG));
-  } else if (!SUBDOMAIN.test(name) || name.length > 253) {
-    errors.push(invalidValue('metadata.name', name, SUBDOMAIN_MSG));
+  else {
+    for (const problem of nameProblems(nameRule(kind), name)) {
+      errors.push(invalidValue('metadata.name', name, problem));
+    }
+    // CronJob names get an 11-character suffix in their Jobs' names, which must stay labels.
+    if (kind === 'CronJob' && name.length > 52) {
+      errors.push(invalidValue('metadata.name', name, 'must be no more than 52 characters'));
+    }
   }
   for (const [key, value] of Object.entries(stringMap(m.labels))) {
     const slash = key.lastIndexOf('/');
@@ -150,6 +215,17 @@ function validateWorkload(kind: string, obj: JsonObject, errors: FieldError[]): 
             }
           : required('spec.template.spec.restartPolicy', 'valid values: "OnFailure", "Never"'),
       );
+    }
+  }
+  if (kind !== 'Job') {
+    // Controllers of long-running pods restart them forever; only Jobs (and bare Pods) finish.
+    const policy = asString(podSpec?.restartPolicy);
+    if (policy !== undefined && policy !== 'Always') {
+      errors.push({
+        field: 'spec.template.spec.restartPolicy',
+        type: 'FieldValueNotSupported',
+        detail: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Always"`,
+      });
     }
   }
   if (kind === 'StatefulSet' && spec.serviceName !== undefined && typeof spec.serviceName !== 'string') {
@@ -264,8 +340,21 @@ export function validateBuiltin(kind: string, obj: JsonObject, previous?: JsonOb
       );
       break;
     }
-    case 'Pod':
+    case 'Pod': {
       validateContainers(asObject(obj.spec), 'spec', errors);
+      const policy = asString(asObject(obj.spec)?.restartPolicy);
+      if (policy !== undefined && !['Always', 'OnFailure', 'Never'].includes(policy)) {
+        errors.push({
+          field: 'spec.restartPolicy',
+          type: 'FieldValueNotSupported',
+          detail: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Always", "OnFailure", "Never"`,
+        });
+      }
+      break;
+    }
+    case 'RoleBinding':
+    case 'ClusterRoleBinding':
+      validateRoleRef(kind, obj, errors);
       break;
     case 'Service':
       validateService(obj, errors);
@@ -282,22 +371,69 @@ export function validateBuiltin(kind: string, obj: JsonObject, previous?: JsonOb
   return errors;
 }
 
+/** StatefulSet spec fields an update may change; a change to any other is forbidden as a whole. */
+const STATEFULSET_MUTABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
+
 function immutableChanges(kind: string, obj: JsonObject, previous: JsonObject): FieldError[] {
   const errors: FieldError[] = [];
   const spec = asObject(obj.spec) ?? {};
   const before = asObject(previous.spec) ?? {};
-  const immutable = (field: string, a: Json | undefined, b: Json | undefined) => {
-    if (!deepEqual(a, b)) errors.push(invalidValue(field, a, 'field is immutable'));
+  const immutable = (field: string, a: Json | undefined, b: Json | undefined, shown: string) => {
+    if (!deepEqual(a, b)) {
+      errors.push({
+        field,
+        type: 'FieldValueInvalid',
+        detail: `Invalid value: ${shown}: field is immutable`,
+      });
+    }
   };
   switch (kind) {
     case 'Deployment':
     case 'ReplicaSet':
-    case 'StatefulSet':
     case 'DaemonSet':
-      immutable('spec.selector', spec.selector, before.selector);
+      immutable('spec.selector', spec.selector, before.selector, goLabelSelector(asObject(spec.selector)));
       break;
+    case 'StatefulSet': {
+      const rest = (s: JsonObject): JsonObject => {
+        const out: JsonObject = { ...s };
+        for (const key of STATEFULSET_MUTABLE) delete out[key];
+        return out;
+      };
+      if (!deepEqual(rest(spec), rest(before))) {
+        errors.push({
+          field: 'spec',
+          type: 'FieldValueForbidden',
+          detail: `Forbidden: updates to statefulset spec for fields other than ${STATEFULSET_MUTABLE.slice(
+            0,
+            -1,
+          )
+            .map((f) => `'${f}'`)
+            .join(', ')} and '${STATEFULSET_MUTABLE.at(-1)}' are forbidden`,
+        });
+      }
+      break;
+    }
     case 'Job':
-      immutable('spec.template', spec.template, before.template);
+      immutable('spec.selector', spec.selector, before.selector, goLabelSelector(asObject(spec.selector)));
+      immutable(
+        'spec.template',
+        spec.template,
+        before.template,
+        goSyntax('core.PodTemplateSpec', spec.template),
+      );
+      immutable(
+        'spec.completions',
+        spec.completions,
+        before.completions,
+        goSyntax('*int32', spec.completions),
+      );
       break;
     case 'Service':
       if (
@@ -305,21 +441,74 @@ function immutableChanges(kind: string, obj: JsonObject, previous: JsonObject): 
         spec.clusterIP !== undefined &&
         spec.clusterIP !== before.clusterIP
       ) {
-        errors.push(invalidValue('spec.clusterIPs[0]', spec.clusterIP, 'may not change once set'));
+        const ips = asArray(spec.clusterIPs) ?? [spec.clusterIP];
+        errors.push({
+          field: 'spec.clusterIPs[0]',
+          type: 'FieldValueInvalid',
+          detail: `Invalid value: ${goSyntax('[]string', [spec.clusterIP, ...ips.slice(1)])}: may not change once set`,
+        });
+      }
+      break;
+    case 'RoleBinding':
+    case 'ClusterRoleBinding':
+      if (!deepEqual(obj.roleRef, previous.roleRef)) {
+        errors.push({
+          field: 'roleRef',
+          type: 'FieldValueInvalid',
+          detail: `Invalid value: ${goSyntax('rbac.RoleRef', obj.roleRef)}: cannot change roleRef`,
+        });
       }
       break;
     case 'ConfigMap':
     case 'Secret':
       if (previous.immutable === true) {
-        immutable('data', obj.data, previous.data);
+        const forbidden = (field: string) =>
+          errors.push({
+            field,
+            type: 'FieldValueForbidden',
+            detail: 'Forbidden: field is immutable when `immutable` is set',
+          });
+        if (obj.immutable !== true) forbidden('immutable');
+        if (!deepEqual(obj.data, previous.data)) forbidden('data');
+        if (!deepEqual(obj.binaryData, previous.binaryData)) forbidden('binaryData');
       }
       break;
     case 'CustomResourceDefinition':
-      immutable('spec.group', spec.group, before.group);
-      immutable('spec.names.plural', asObject(spec.names)?.plural, asObject(before.names)?.plural);
+      immutable('spec.group', spec.group, before.group, goValue(spec.group));
+      immutable(
+        'spec.names.plural',
+        asObject(spec.names)?.plural,
+        asObject(before.names)?.plural,
+        goValue(asObject(spec.names)?.plural),
+      );
       break;
   }
   return errors;
+}
+
+/** A binding's roleRef: a Role or ClusterRole (ClusterRole only for a ClusterRoleBinding) in the RBAC group. */
+function validateRoleRef(kind: string, obj: JsonObject, errors: FieldError[]): void {
+  const ref = asObject(obj.roleRef) ?? {};
+  const kinds = kind === 'RoleBinding' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+  if (ref.apiGroup !== 'rbac.authorization.k8s.io') {
+    errors.push({
+      field: 'roleRef.apiGroup',
+      type: 'FieldValueNotSupported',
+      detail: `Unsupported value: ${goValue(ref.apiGroup ?? '')}: supported values: "rbac.authorization.k8s.io"`,
+    });
+  }
+  if (!kinds.includes(asString(ref.kind) ?? '')) {
+    errors.push({
+      field: 'roleRef.kind',
+      type: 'FieldValueNotSupported',
+      detail: `Unsupported value: ${goValue(ref.kind ?? '')}: supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`,
+    });
+  }
+  const name = asString(ref.name);
+  if (!name) errors.push(required('roleRef.name'));
+  else {
+    for (const problem of pathSegmentProblems(name)) errors.push(invalidValue('roleRef.name', name, problem));
+  }
 }
 
 /**

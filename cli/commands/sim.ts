@@ -16,6 +16,7 @@ interface SimOptions {
   readonly port: string;
   readonly http?: boolean;
   readonly readyDelay: string;
+  readonly timeScale: string;
   readonly kubeconfig?: string;
   readonly faults?: string;
   readonly fault?: string[];
@@ -32,7 +33,8 @@ function integer(value: string, flag: string, min: number, max: number): number 
 
 /**
  * `--fault sim-003:unreachable=refuse`, `sim-004:latencyMs=200`, `sim-005:errorRate=0.2`,
- * `sim-006:neverReady=Deployment,StatefulSet` (or `true`), `sim-007:reject=Deployment:no GPUs here`.
+ * `sim-006:neverReady=Deployment,StatefulSet` (or `true`), `sim-007:reject=Deployment:no GPUs here`,
+ * `sim-008:fail=Job` (or `true`: Jobs and Pods).
  */
 export function parseFaultFlag(flag: string): { cluster: string; faults: Record<string, unknown> } {
   const m = /^([^:]+):([A-Za-z]+)(?:=(.*))?$/.exec(flag);
@@ -58,6 +60,13 @@ export function parseFaultFlag(flag: string): { cluster: string; faults: Record<
             value === undefined || value === 'true' ? true : value === 'false' ? false : value.split(','),
         },
       };
+    case 'fail':
+      return {
+        cluster,
+        faults: {
+          fail: value === undefined || value === 'true' ? true : value === 'false' ? false : value.split(','),
+        },
+      };
     case 'reject': {
       const [rejected, ...message] = (value ?? '').split(':');
       if (!rejected)
@@ -71,7 +80,7 @@ export function parseFaultFlag(flag: string): { cluster: string; faults: Record<
     }
     default:
       throw new CliError(
-        `--fault ${flag}: unknown fault ${kind} (unreachable, latencyMs, errorRate, neverReady, reject)`,
+        `--fault ${flag}: unknown fault ${kind} (unreachable, latencyMs, errorRate, neverReady, fail, reject)`,
       );
   }
 }
@@ -102,6 +111,11 @@ export function registerSim(program: Command): void {
     .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', '0')
     .option('--http', 'plain HTTP instead of HTTPS (kubectl then sends no token: only for other clients)')
     .option('--ready-delay <ms>', 'how long workloads take to become ready', '1000')
+    .option(
+      '--time-scale <factor>',
+      'real seconds per second an object states (ttlSecondsAfterFinished): 0.01 makes 30 s pass in 0.3 s',
+      '1',
+    )
     .option('--kubeconfig <file>', 'where to write the kubeconfig (default: .flotilla/<prefix>.kubeconfig)')
     .option('--faults <file>', 'JSON file of faults per cluster: {"sim-003": {"unreachable": "refuse"}}')
     .option(
@@ -115,6 +129,12 @@ export function registerSim(program: Command): void {
       const count = integer(options.clusters, '--clusters', 0, 5000);
       const port = integer(options.port, '--port', 0, 65535);
       const readyDelayMs = integer(options.readyDelay, '--ready-delay', 0, 3_600_000);
+      const timeScale = Number(options.timeScale);
+      if (!Number.isFinite(timeScale) || timeScale < 0) {
+        throw new CliError(
+          `--time-scale ${options.timeScale}: expected a non-negative number (1 is real time)`,
+        );
+      }
       const profile = PROFILES.find((p) => p === options.profile);
       if (!profile)
         throw new CliError(`--profile ${options.profile}: expected one of ${PROFILES.join(', ')}`);
@@ -143,6 +163,7 @@ export function registerSim(program: Command): void {
         port,
         tls: !options.http,
         readyDelayMs,
+        timeScale,
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
       }).catch((error: unknown) => {
         throw new CliError(error instanceof Error ? error.message : String(error));

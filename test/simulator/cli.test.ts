@@ -165,6 +165,8 @@ describe('flotilla sim', () => {
       'sim-005:neverReady=Deployment,StatefulSet',
       { cluster: 'sim-005', faults: { neverReady: ['Deployment', 'StatefulSet'] } },
     ],
+    ['sim-007:fail=Job', { cluster: 'sim-007', faults: { fail: ['Job'] } }],
+    ['sim-007:fail', { cluster: 'sim-007', faults: { fail: true } }],
     [
       'sim-006:reject=Deployment:no: colons',
       { cluster: 'sim-006', faults: { reject: [{ kind: 'Deployment', message: 'no: colons' }] } },

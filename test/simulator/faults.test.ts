@@ -233,6 +233,7 @@ describe('faults', () => {
         errorRate: 0.25,
         reject: [],
         neverReady: false,
+        fail: false,
       });
       expect(bulk.body).toEqual({ updated: ['sim-002', 'sim-003'] });
       expect(sim.cluster('sim-003').faults().unreachable).toBe('refuse');
