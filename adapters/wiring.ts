@@ -122,6 +122,7 @@ async function build(): Promise<Deps> {
           ...(env.FLOTILLA_SCHEDULE_GROUP ? { group: env.FLOTILLA_SCHEDULE_GROUP } : {}),
         })
       : undefined;
+  const clusterCredentials = createAwsCredentialsProvider({ secrets, clock });
   return {
     store: new DynamoStore({
       client: new DynamoDBClient({ region }),
@@ -131,12 +132,15 @@ async function build(): Promise<Deps> {
     }),
     blobs,
     secrets,
-    // /tmp is the only place a Lambda function may write (charts, helm's home).
+    // /tmp is the only place a Lambda function may write (charts, helm's home). Charts that use
+    // `lookup` are rendered against their cluster, with the same credentials the gateway uses.
     renderer: lazyRenderer(() =>
-      memoizeRenderer(new HelmRenderer({ blobs, workDir: join(tmpdir(), 'flotilla-helm') })),
+      memoizeRenderer(
+        new HelmRenderer({ blobs, workDir: join(tmpdir(), 'flotilla-helm'), credentials: clusterCredentials }),
+      ),
     ),
     clusters: new KubernetesGateway({
-      credentials: createAwsCredentialsProvider({ secrets, clock }),
+      credentials: clusterCredentials,
       requestConcurrency: tunables.requestConcurrency,
       requestTimeoutMs: tunables.requestTimeoutMs,
     }),

@@ -35,6 +35,8 @@ export const HELM_HANDLERS: ReadonlySet<string> = new Set([
   'functions/steps/plan-deploy.ts',
   // Planning a rollback plans (and renders) the revision it goes back to.
   'functions/steps/plan-rollback.ts',
+  // A chart that reads the cluster (`lookup`) is rendered against each cluster as it is applied.
+  'functions/steps/apply-batch.ts',
   // Creating a deployment ingests the uploaded chart and renders a few values sets up front.
   'functions/api/deployments.ts',
   // A maintenance job or upgrade is created as a deployment, through the same use case: when

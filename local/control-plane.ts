@@ -183,18 +183,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const blobs = dataDir ? new DirectoryBlobStore(join(dataDir, 'blobs')) : new MemoryBlobStore();
     const secrets = new LocalSecretStore(dataDir ? { dir: dataDir } : {});
     const bus = new LocalEventBus();
+    const credentials = new LocalCredentialsProvider({
+      secrets,
+      clock,
+      ...(options.eksCredentials ? { eks: options.eksCredentials } : {}),
+    });
     const gateway = new KubernetesGateway({
-      credentials: new LocalCredentialsProvider({
-        secrets,
-        clock,
-        ...(options.eksCredentials ? { eks: options.eksCredentials } : {}),
-      }),
+      credentials,
       requestConcurrency: tunables.requestConcurrency,
       requestTimeoutMs: tunables.requestTimeoutMs,
     });
     cleanups.push(() => gateway.close());
     const renderer = memoizeRenderer(
-      new HelmRenderer({ blobs, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
+      new HelmRenderer({ blobs, credentials, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
     );
     const runner = new AslRunner({
       deps: () => deps,

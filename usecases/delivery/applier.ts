@@ -478,7 +478,8 @@ async function applyRender(client: ClusterClient, desired: Desired, owner: Owner
       health: { status: 'Unknown', message: `${describeRef(first.ref)}: ${first.message}` },
       objects: appliedItems.length,
       kept: [],
-      applied: appliedItems.length > 0,
+      // Part of the render is in: the target does not hold the revision (a resume re-applies it).
+      applied: false,
       failure: first.failure,
       reason: `${describeRef(first.ref)}: ${first.message}${more}`,
     };
@@ -491,7 +492,8 @@ async function applyRender(client: ClusterClient, desired: Desired, owner: Owner
       health: { status: 'Unknown', message: describeError(pruned.error) },
       objects: count,
       kept: pruned.kept,
-      applied: true,
+      // Not all of the change is done (what the revision dropped is still there).
+      applied: false,
       failure: failureOfError(pruned.error),
       reason: `pruning ${ref ? describeRef(ref) : 'objects'}: ${describeError(pruned.error)}`,
     };

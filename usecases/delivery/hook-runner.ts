@@ -150,7 +150,7 @@ export async function runHooks(
         const seconds = Math.round(context.deadlineMs / 1000);
         return failHook(
           context,
-          hook,
+          ordered,
           event,
           state,
           i,
@@ -158,7 +158,7 @@ export async function runHooks(
         );
       }
       if (result.state === 'failed') {
-        return failHook(context, hook, event, state, i, `${name} failed: ${result.message}`);
+        return failHook(context, ordered, event, state, i, `${name} failed: ${result.message}`);
       }
       state = {
         ...state,
@@ -196,20 +196,27 @@ export async function runHooks(
 
 async function failHook(
   context: HookContext,
-  hook: Hook,
+  ordered: readonly Hook[],
   event: HookEvent,
   state: DeliveryProgress,
   index: number,
   message: string,
 ): Promise<HookOutcome> {
+  const hook = ordered[index] as Hook;
   const now = context.clock.now().toISOString();
   const runs = recordRun(
     state.runs,
     runOf(event, hook, 'Failed', { startedAt: state.hookStartedAt ?? now, completedAt: now }),
   );
-  if (hasPolicy(hook, 'hook-failed')) {
+  // As Helm 4: the hooks of the event that had succeeded and asked for hook-succeeded go (in the
+  // order they ran), and the failed one if it asked for hook-failed.
+  const cleanup = [
+    ...ordered.slice(0, index).filter((h) => hasPolicy(h, 'hook-succeeded')),
+    ...(hasPolicy(hook, 'hook-failed') ? [hook] : []),
+  ];
+  for (const done of cleanup) {
     try {
-      await deleteHook(context.client, hook.object);
+      await deleteHook(context.client, done.object);
     } catch {
       // The hook failed either way; a leftover is what Helm would leave too when it cannot delete.
     }

@@ -191,6 +191,7 @@ describe('bad deploy input', () => {
     name: 'shop',
     namespace: 'shop',
     source: chartSource(HELLO_CHART),
+    scope: { clusterScoped: ['CustomResourceDefinition'] },
     values: { region: `\${cluster.region}` },
     target: { selector: { matchLabels: { env: 'prod' } } },
   });
@@ -304,6 +305,7 @@ describe('a deploy through the API', () => {
       name: 'hello',
       namespace: 'hello',
       source: chartSource(HELLO_CHART),
+      scope: { clusterScoped: ['CustomResourceDefinition'] },
       values: { region: `\${cluster.region}` },
       target: { selector: { matchLabels: { env: 'prod' } } },
     };

@@ -95,6 +95,7 @@ describe('deploy over dynalite, helm and the simulated fleet', () => {
       name: 'web',
       namespace: 'web',
       source: chartSource(WEBAPP),
+      scope: { clusterScoped: ['CustomResourceDefinition'] },
       values: { greeting: 'hello from ${cluster.name}', tier: '${cluster.labels.tier}' },
       target: { selector: { matchLabels: { env: 'prod' } } },
     });
@@ -186,6 +187,7 @@ describe('deploy over dynalite, helm and the simulated fleet', () => {
       name: 'web',
       namespace: 'web',
       source: chartSource(WEBAPP),
+      scope: { clusterScoped: ['CustomResourceDefinition'] },
       values: { greeting: 'hello from ${cluster.name}', tier: '${cluster.labels.tier}' },
       target: { selector: { matchLabels: { env: 'prod' } } },
     });
