@@ -184,7 +184,10 @@ export async function recordRelease(
     version = (base?.version ?? version) + 1;
   }
   if (outcome.ok) {
-    // The version that was deployed is superseded now.
+    // The version that was deployed is superseded now (after a failed one, an older one is).
+    if (base?.status !== 'deployed' && outcome.base > 0 && others.length <= 1) {
+      others = await releaseHistory(client, spec.name, spec.namespace);
+    }
     for (const stored of others) {
       if (stored.version < version && stored.status === 'deployed') {
         await client.apply([withStatus(stored, 'superseded', now)], { force: true, ensureNamespaces: false });
