@@ -7,11 +7,13 @@
  * annotations, Flotilla's labels) and `.Release.Revision`, which `helm template` always renders
  * as 1 (README: Helm compatibility).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject, Target } from '../../../domain/model.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import type { SimCluster } from '../../../simulator/index.ts';
+import { importClusters } from '../../../usecases/clusters/import-clusters.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
 import { deleteDeployment } from '../../../usecases/deployments/delete-deployment.ts';
 import { startDriftScan } from '../../../usecases/drift/start-scan.ts';
@@ -307,5 +309,86 @@ describe('the lookup chart: rendered against the cluster', () => {
     expect(await flotilla(spec({ replicas: 3 }))).toBe('Succeeded');
     expect(await flotilla(spec({ replicas: 2 }))).toBe('Succeeded');
     expect(password()).toEqual(first);
+  });
+});
+
+describe('the capabilities chart: each cluster renders with its own version and APIs', () => {
+  it('renders per Kubernetes version, and sees an API a cluster gained once the cluster is read again', async () => {
+    // A fleet of mixed versions of its own.
+    const mixed = await startControlPlane({
+      simulate: 5,
+      simulator: { profile: 'mixed', readyDelayMs: 20, timeScale: 0.01 },
+      waitMs: 20,
+      tunables: { healthPollSeconds: 1 },
+    });
+    try {
+      const simulator = mixed.simulator;
+      if (!simulator) throw new Error('no simulator');
+      const spec = {
+        name: 'caps',
+        namespace: 'caps',
+        source: chartSource(join(CHARTS, 'capabilities')),
+        target: {},
+      };
+      const deployed = await createDeployment(mixed.deps, spec);
+      await mixed.runner.wait(
+        (await mixed.deps.store.getExecution('default', deployed.executionId ?? ''))?.workflowRef ?? '',
+      );
+      const data = (name: string) =>
+        (
+          simulator
+            .cluster(name)
+            .get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'caps', name: 'caps-cluster' }) as
+            | { data?: Record<string, string> }
+            | undefined
+        )?.data;
+      const infos = simulator.clusters();
+      for (const info of infos) {
+        const minor = Number(/^1\.(\d+)/.exec(info.version)?.[1]);
+        expect(data(info.name), info.name).toMatchObject({
+          kubeVersion: info.gitVersion,
+          mode: minor >= 32 ? 'modern' : 'legacy',
+          monitoring: 'false',
+        });
+      }
+
+      // One cluster gains the ServiceMonitor API; once it is read again (re-imported), the next
+      // deploy renders the ServiceMonitor there, and only there.
+      const [first, second] = infos;
+      if (!first || !second) throw new Error('fleet too small');
+      const crd = readFileSync(join(FIXTURES, 'manifests', 'servicemonitor-crd.yaml'), 'utf8');
+      const fleetTools = toolbox(simulator);
+      try {
+        const applied = await fleetTools.kubectl(['apply', '--server-side', '-f', '-'], {
+          context: first.name,
+          input: crd,
+        });
+        expect(applied.code, applied.stderr).toBe(0);
+      } finally {
+        fleetTools.cleanup();
+      }
+      await importClusters(mixed.deps, {
+        kubeconfig: simulator.kubeconfig({ clusters: [first.name] }),
+        contexts: [first.name],
+      });
+      const again = await createDeployment(mixed.deps, spec);
+      expect(again.targets).toBe(1);
+      await mixed.runner.wait(
+        (await mixed.deps.store.getExecution('default', again.executionId ?? ''))?.workflowRef ?? '',
+      );
+      const monitor = (name: string) =>
+        simulator.cluster(name).get({
+          apiVersion: 'monitoring.coreos.com/v1',
+          kind: 'ServiceMonitor',
+          namespace: 'caps',
+          name: 'caps-web',
+        });
+      expect(monitor(first.name)).toBeDefined();
+      expect(data(first.name)?.monitoring).toBe('true');
+      // The other cluster does not even serve the kind; its render still says so.
+      expect(data(second.name)?.monitoring).toBe('false');
+    } finally {
+      await mixed.stop();
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { KubeObject } from '../../../domain/model.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import type { SimCluster } from '../../../simulator/index.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
+import { deleteDeployment } from '../../../usecases/deployments/delete-deployment.ts';
 import { helmOn } from '../../simulator/release-tools.ts';
 import { type Toolbox, toolbox } from '../../simulator/tools.ts';
 import { chartSource, FIXTURES, snapshot } from '../api/support.ts';
@@ -251,5 +252,45 @@ describe('a release installed with helm', () => {
     // And Flotilla carries on after helm.
     expect(await deploy(spec('web', { greeting: 'flotilla again' }))).toBe('Succeeded');
     expect(await history('web')).toEqual(['1 superseded', '2 superseded', '3 superseded', '4 deployed']);
+  });
+});
+
+describe('flotilla delete', () => {
+  it('removes what a failed first revision left, and keeps the history readable', async () => {
+    // Prepare: the Secret is refused, so the first revision fails with the ConfigMap applied.
+    sim().setFaults({ reject: [{ kind: 'Secret', message: 'no secrets here' }] });
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: v\n';
+    try {
+      expect(
+        await deploy({
+          name: 'half',
+          namespace: 'half',
+          source: manifests({ 'c.yaml': configMap('half-config', { a: '1' }), 's.yaml': secret }),
+        }),
+      ).toBe('Failed');
+    } finally {
+      sim().setFaults({ reject: [] });
+    }
+    expect(cm('half', 'half-config')).toBeDefined();
+    expect((await plane.deps.store.getDeployment('default', 'half'))?.lastGoodRevision).toBeUndefined();
+
+    // Act
+    const removal = await deleteDeployment(plane.deps, 'half');
+    const execution = await plane.deps.store.getExecution('default', removal.started.executionId);
+    await plane.runner.wait(execution?.workflowRef ?? '');
+
+    // Assess
+    expect(cm('half', 'half-config')).toBeUndefined();
+    const deployment = await plane.deps.store.getDeployment('default', 'half');
+    expect(deployment).toMatchObject({ status: 'Deleted', revision: 1 });
+    expect(deployment?.deletedAt).toBeDefined();
+    expect(await plane.deps.store.getTarget('default', 'half', CLUSTER)).toMatchObject({
+      status: 'Removed',
+      inventory: [],
+    });
+    const runs = await plane.deps.store.listExecutions('default', { deployment: 'half' });
+    expect(runs.map((e) => `${e.type} ${e.status}`)).toEqual(['delete Succeeded', 'deploy Failed']);
+    // Deleting again says it is deleted already.
+    await expect(deleteDeployment(plane.deps, 'half')).rejects.toThrow(/deleted already/);
   });
 });
