@@ -151,6 +151,12 @@ describe('the hooks chart: every hook phase, weight and delete policy', () => {
       sim(FLOTILLA).get({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name: 'r-pre-install' }),
     ).toBeUndefined();
     expect(await history(FLOTILLA, 'r', NS)).toEqual(await history(HELM, 'r', NS));
+    // The test hooks are in Flotilla's release record: `helm test` runs them as on helm's own.
+    for (const cluster of [HELM, FLOTILLA]) {
+      const tested = await helmOn(tools, cluster).run(['test', 'r', '-n', NS]);
+      expect(tested.code, `${cluster}: ${tested.stderr}`).toBe(0);
+    }
+    same();
   });
 
   it('upgrades, and a chart-version upgrade that changes a hook Job succeeds; a drift scan then finds nothing', async () => {
