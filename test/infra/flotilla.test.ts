@@ -287,7 +287,9 @@ describe('the Flotilla stack', () => {
       expect(props.Handler, entry).toBe('index.handler');
     }
     expect(fns.get('functions/steps/plan-deploy.ts')?.props.Architectures).toEqual(['x86_64']);
-    expect(fns.get('functions/steps/apply-batch.ts')?.props.Architectures).toEqual(['arm64']);
+    // ApplyBatch renders charts that read their cluster (`lookup`); the health step never renders.
+    expect(fns.get('functions/steps/apply-batch.ts')?.props.Architectures).toEqual(['x86_64']);
+    expect(fns.get('functions/steps/check-batch-health.ts')?.props.Architectures).toEqual(['arm64']);
   });
 
   it('gives each step function the longest timeout of the Task states it serves, and API functions 29 s', () => {
