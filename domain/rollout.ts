@@ -18,18 +18,11 @@
  * (rounded down: 10% of 5 clusters tolerates none). A wave halts when its failures exceed the
  * budget. The default budget is the strategy's `maxFailures`, else 0.
  */
+import { durationSeconds } from './limits.ts';
 import type { BlueGreen, LabelSelector, Labels, Strategy, Target, Wave, WaveState } from './model.ts';
 import { matchesSelector } from './selectors.ts';
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-
-/** Seconds of a Duration (`90`, `"90s"`, `"5m"`, `"1h"`, `"500ms"`). */
-export function durationSeconds(duration: number | string): number {
-  if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(duration);
-  if (!match) throw new Error(`"${duration}" is not a duration`);
-  return Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
-}
+export { durationSeconds };
 
 /** Failures a budget tolerates in a wave of `size` targets (percentages round down). */
 export function failureBudget(budget: number | string | undefined, size: number): number {
