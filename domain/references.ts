@@ -69,13 +69,20 @@ export function repositoryUrlProblem(url: string): string | undefined {
 }
 
 /**
- * Why `endpoint` is not the EKS API server of a cluster in `region` (`https://…​.<region>.eks.
+ * Why `endpoint` is not the EKS API server of a cluster in `region` (`https://….<region>.eks.
  * amazonaws.com`, or `.amazonaws.com.cn`), or undefined: where an IAM token may be sent.
+ * `trustedHosts` are more host names an operator vouches for (a proxy in front of EKS; the fleet
+ * simulator in tests); a caller never sets them.
  */
-export function eksEndpointProblem(endpoint: string, region: string): string | undefined {
+export function eksEndpointProblem(
+  endpoint: string,
+  region: string,
+  trustedHosts: readonly string[] = [],
+): string | undefined {
   const problem = serverUrlProblem(endpoint);
   if (problem) return problem;
   const host = new URL(endpoint).hostname.toLowerCase();
+  if (trustedHosts.includes(host)) return undefined;
   const suffixes = [`.${region}.eks.amazonaws.com`, `.${region}.eks.amazonaws.com.cn`];
   if (!suffixes.some((suffix) => host.endsWith(suffix))) {
     return `must be the EKS API endpoint of the cluster (https://….${region}.eks.amazonaws.com): Flotilla sends IAM tokens to EKS only`;
