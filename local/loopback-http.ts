@@ -22,18 +22,80 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
 /** A request body over the limit (the message says how large it is). */
 export class BodyTooLarge extends Error {}
 
-/** The request's body, refused with BodyTooLarge as soon as it is known to exceed `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The request's body, refused with BodyTooLarge as soon as it is known to exceed `limit` bytes.
+ * The rest of a refused body is not read here: the caller answers, then calls discardBody.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge(`request body is ${formatBytes(declared)}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge(`request body is over ${formatBytes(size)}`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared > limit) return Promise.reject(new BodyTooLarge(`request body is ${formatBytes(declared)}`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      req.pause();
+      reject(new BodyTooLarge(`request body is over ${formatBytes(size)}`));
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** Most bytes of a refused body read and dropped, so that its client gets to read the answer. */
+export const DISCARD_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Let the client of a refused request read the answer. Closing the connection while the client
+ * is still sending makes the kernel answer its next bytes with a reset, and a client that reads
+ * only after sending (most do) then sees the reset instead of the answer. So the rest of the body
+ * is read and dropped — the connection stays open, as for any answered request — up to `limit`
+ * bytes or `timeoutMs`; past either, the connection is closed after all.
+ */
+export function discardBody(req: IncomingMessage, limit = DISCARD_LIMIT, timeoutMs = 30_000): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  let seen = 0;
+  const stop = () => {
+    socket.off('data', count);
+    clearTimeout(timer);
+  };
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > limit) {
+      stop();
+      socket.destroy();
+    }
+  };
+  const timer = setTimeout(() => {
+    stop();
+    socket.destroy();
+  }, timeoutMs);
+  timer.unref();
+  // Counted on the socket: Node drops a request's own 'data' listeners when it discards the rest.
+  socket.on('data', count);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
 }
 
 /** A server that is listening. */
