@@ -458,7 +458,18 @@ function finish(crds: KubeObject[], objects: KubeObject[], namespace: string): R
 function readDefaults(dir: string): Values {
   const file = join(dir, 'values.yaml');
   if (!existsSync(file)) return {};
-  const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    throw new ValidationError(
+      [{ path: 'source.archive', message: `values.yaml is not valid YAML: ${reason}` }],
+      {
+        cause: error,
+      },
+    );
+  }
   if (parsed === null || parsed === undefined) return {};
   if (!isRecord(parsed)) {
     throw new ValidationError([{ path: 'source.archive', message: 'values.yaml must be a mapping' }]);
