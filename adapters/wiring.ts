@@ -99,7 +99,10 @@ function lazyRenderer(make: () => Renderer): Renderer {
     renderer ??= make();
     return renderer;
   };
-  return { ingest: (input) => get().ingest(input), render: (request) => get().render(request) };
+  return {
+    ingest: (input, staging) => get().ingest(input, staging),
+    render: (request) => get().render(request),
+  };
 }
 
 async function build(): Promise<Deps> {

@@ -237,3 +237,31 @@ export function renderSizeProblem(size: RenderSize): string | undefined {
   }
   return undefined;
 }
+
+const DOCUMENT_START = /^---/m;
+
+/** Whether a YAML document's text holds anything but blank lines, comments and `...`. */
+function hasContent(document: string): boolean {
+  for (const line of document.split('\n')) {
+    const text = line.trim();
+    if (text !== '' && !text.startsWith('#') && text !== '...') return true;
+  }
+  return false;
+}
+
+/**
+ * A cheap check of YAML text before it is parsed (parsing 20,000 tiny documents takes seconds):
+ * why it certainly holds more than LIMITS.renderedObjects objects, or more than twice
+ * LIMITS.renderedBytes of text, or undefined. Documents holding only comments are not counted.
+ */
+export function manifestTextProblem(text: string): string | undefined {
+  if (text.length > 2 * LIMITS.renderedBytes) {
+    return `the render is over ${formatBytes(2 * LIMITS.renderedBytes)} of YAML; the limit is ${formatBytes(LIMITS.renderedBytes)} per render`;
+  }
+  let documents = 0;
+  for (const part of text.split(DOCUMENT_START)) if (hasContent(part)) documents++;
+  if (documents > LIMITS.renderedObjects) {
+    return `the render holds ${documents} documents; the limit is ${LIMITS.renderedObjects} objects per render`;
+  }
+  return undefined;
+}

@@ -194,9 +194,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       requestTimeoutMs: tunables.requestTimeoutMs,
     });
     cleanups.push(() => gateway.close());
-    const renderer = memoizeRenderer(
-      new HelmRenderer({ blobs, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
-    );
+    const helm = new HelmRenderer({ blobs, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) });
+    cleanups.push(() => helm.close());
+    const renderer = memoizeRenderer(helm);
     const runner = new AslRunner({
       deps: () => deps,
       waitMs: options.waitMs ?? 250,

@@ -12,6 +12,7 @@ import {
   VersionConflictError,
 } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
+import { asFieldIssues, valuesProblems } from '../../domain/limits.ts';
 import {
   type Deployment,
   DeploymentInput,
@@ -28,6 +29,7 @@ import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
 import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
+import { type RequestStaging, withStaging } from '../shared/staging.ts';
 import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
@@ -127,13 +129,24 @@ function blueGreenProblems(
 
 /**
  * Validate and start a deploy. Throws ValidationError (bad input, unknown clusters, empty
- * placement, unresolved values), RenderError (the source does not render), or
- * OperationInProgressError (another operation holds the deployment) before anything is written.
+ * placement, unresolved values), RenderError (the source does not render, or renders past the
+ * limits), or OperationInProgressError (another operation holds the deployment) before anything
+ * is written: what the request ingests and renders is staged (usecases/shared/staging.ts) and
+ * kept only once the request is accepted.
  */
 export async function createDeployment(
   deps: Deps,
   request: unknown,
   options: CreateDeploymentOptions = {},
+): Promise<CreateDeploymentResult> {
+  return withStaging(deps.blobs, (staging) => createStaged(deps, staging, request, options));
+}
+
+async function createStaged(
+  deps: Deps,
+  staging: RequestStaging,
+  request: unknown,
+  options: CreateDeploymentOptions,
 ): Promise<CreateDeploymentResult> {
   const { store } = deps;
   const input = parseOrThrow(DeploymentInput, request);
@@ -154,7 +167,11 @@ export async function createDeployment(
 
   // The service version: reuse the latest when the content is the same.
   const latest = (await store.listServiceVersions(tenant, serviceName))[0];
-  const ingested = input.source ? await deps.renderer.ingest(input.source) : undefined;
+  const ingested = input.source ? await deps.renderer.ingest(input.source, staging) : undefined;
+  const defaultsIssues = ingested
+    ? asFieldIssues(valuesProblems(ingested.defaults), 'source.values.yaml')
+    : [];
+  if (defaultsIssues.length > 0) throw new ValidationError(defaultsIssues);
   const content = ingested ?? latest;
   if (!content) {
     throw new ValidationError([
@@ -217,8 +234,8 @@ export async function createDeployment(
   const renderNow = new Map([...resolution.sets.entries()].slice(0, limit));
   const renders = await renderSets(
     deps.renderer,
-    deps.blobs,
-    { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace },
+    staging.blobs,
+    { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace, staging },
     renderNow,
   );
   for (const [valuesDigest, outcome] of renders) {
@@ -249,6 +266,8 @@ export async function createDeployment(
   let deployment: Deployment;
   let execution: Execution;
   try {
+    // Accepted: what was staged (the source, the renders) is kept from here on.
+    await staging.commit();
     if (!reuse) {
       await createOnce('service version', `${serviceName}@${serviceVersion.version}`, () =>
         store.putServiceVersion(serviceVersion),

@@ -1,12 +1,16 @@
 /**
  * Rendered manifest sets in the blob store: rendered once per distinct values set, stored as JSON
- * under their content digest (the target's `renderDigest`), read back by the apply step.
+ * under their content digest (the target's `renderDigest`), read back by the apply step. A render
+ * over the limits of domain/limits.ts (objects, bytes, inventory) is a RenderError here, in the
+ * one place both the request and the plan step render through, before anything reaches a cluster.
  */
 
 import { mapLimit } from '../../domain/concurrency.ts';
-import { describeError } from '../../domain/errors.ts';
+import { describeError, RenderError } from '../../domain/errors.ts';
+import { renderSizeProblem } from '../../domain/limits.ts';
+import { refOf } from '../../domain/manifests.ts';
 import type { RenderedManifests, SourceRecord, Values } from '../../domain/model.ts';
-import type { BlobStore, Renderer } from '../../domain/ports.ts';
+import type { BlobStore, Renderer, Staging } from '../../domain/ports.ts';
 import { stableStringify } from '../../domain/values.ts';
 
 /**
@@ -16,10 +20,28 @@ import { stableStringify } from '../../domain/values.ts';
  */
 const RENDER_CONCURRENCY = 8;
 
+/** A render as stored: equal renders give equal text. */
+function renderText(manifests: RenderedManifests): string {
+  return stableStringify({ crds: manifests.crds, objects: manifests.objects });
+}
+
 /** Store a render; equal renders get equal digests. */
 export async function storeRender(blobs: BlobStore, manifests: RenderedManifests): Promise<string> {
-  const text = stableStringify({ crds: manifests.crds, objects: manifests.objects });
-  return blobs.put(new TextEncoder().encode(text));
+  return blobs.put(new TextEncoder().encode(renderText(manifests)));
+}
+
+/** Bytes an inventory entry takes beyond its reference (the generation, separators). */
+const INVENTORY_ENTRY_OVERHEAD = 24;
+
+/** Why a render (and its stored form, `bytes`) is too large to deploy (domain/limits.ts), or undefined. */
+export function renderTooLarge(manifests: RenderedManifests, bytes: Uint8Array): string | undefined {
+  const all = [...manifests.crds, ...manifests.objects];
+  const refs = new TextEncoder().encode(JSON.stringify(all.map(refOf)));
+  return renderSizeProblem({
+    objects: all.length,
+    bytes: bytes.length,
+    inventoryBytes: refs.length + INVENTORY_ENTRY_OVERHEAD * all.length,
+  });
 }
 
 /** Read a stored render back. */
@@ -37,6 +59,8 @@ export interface RenderBase {
   readonly source: SourceRecord;
   readonly releaseName: string;
   readonly namespace: string;
+  /** The staging of the request, when its source is not accepted yet. */
+  readonly staging?: Staging;
 }
 
 /**
@@ -53,7 +77,10 @@ export async function renderSets(
   const outcomes = await mapLimit(entries, RENDER_CONCURRENCY, async ([, values]): Promise<RenderOutcome> => {
     try {
       const manifests = await renderer.render({ ...base, values });
-      const renderDigest = await storeRender(blobs, manifests);
+      const bytes = new TextEncoder().encode(renderText(manifests));
+      const tooLarge = renderTooLarge(manifests, bytes);
+      if (tooLarge) return { ok: false, error: new RenderError(tooLarge), message: tooLarge };
+      const renderDigest = await blobs.put(bytes);
       return { ok: true, renderDigest, objects: manifests.crds.length + manifests.objects.length };
     } catch (error) {
       if (error instanceof Error && (error.name === 'RenderError' || error.name === 'ValidationError')) {

@@ -9,9 +9,11 @@ export interface RawEntry {
   readonly name: string;
   readonly type?: string;
   readonly data?: string | Buffer;
+  /** A link's target. */
+  readonly link?: string;
 }
 
-function header(name: string, size: number, type: string): Buffer {
+function header(name: string, size: number, type: string, link: string): Buffer {
   const block = Buffer.alloc(512, 0);
   block.write(name, 0, 100, 'utf8');
   block.write('0000644\0', 100, 'ascii');
@@ -21,6 +23,7 @@ function header(name: string, size: number, type: string): Buffer {
   block.write('00000000000\0', 136, 'ascii');
   block.write('        ', 148, 'ascii');
   block.write(type, 156, 'ascii');
+  block.write(link, 157, 100, 'utf8');
   block.write('ustar\0', 257, 'ascii');
   block.write('00', 263, 'ascii');
   let sum = 0;
@@ -34,7 +37,7 @@ export function rawTgz(entries: readonly RawEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const entry of entries) {
     const data = Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data ?? '');
-    parts.push(header(entry.name, data.length, entry.type ?? '0'), data);
+    parts.push(header(entry.name, data.length, entry.type ?? '0', entry.link ?? ''), data);
     const pad = (512 - (data.length % 512)) % 512;
     if (pad > 0) parts.push(Buffer.alloc(pad, 0));
   }
