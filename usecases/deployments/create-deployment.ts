@@ -33,6 +33,7 @@ import { type RequestStaging, withStaging } from '../shared/staging.ts';
 import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
+import { idleGateProblems } from './strategy.ts';
 
 export interface CreateDeploymentOptions {
   /** @default "default" */
@@ -201,6 +202,8 @@ async function createStaged(
   if (placementProblem) throw placementProblem;
   const groupProblem = blueGreenProblems(resolution, input.strategy);
   if (groupProblem) throw groupProblem;
+  const gateProblem = idleGateProblems(input.strategy, resolution.decision.selected);
+  if (gateProblem) throw gateProblem;
 
   const specDigest = digestOf({
     service: serviceName,
