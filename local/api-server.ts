@@ -171,7 +171,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         // Answer at once, and let the client finish sending so that it reads the answer.
         sendError(
           res,
-          new PayloadTooLargeError(`${error.message}; the limit is ${formatBytes(maxBodyBytes)}`),
+          new PayloadTooLargeError(`${error.message}; the limit is ${formatBytes(maxBodyBytes)}`, {
+            field: 'body',
+          }),
           requestId,
         );
         discardBody(req);

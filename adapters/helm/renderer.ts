@@ -182,7 +182,9 @@ export class HelmRenderer implements Renderer {
   async #ingestManifests(files: ReadonlyArray<{ path: string; content: string }>, blobs: BlobStore) {
     const size = files.reduce((sum, f) => sum + Buffer.byteLength(f.content, 'utf8'), 0);
     if (size > MAX_SOURCE_BYTES) {
-      throw new PayloadTooLargeError(`manifests are ${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`);
+      throw new PayloadTooLargeError(`manifests are ${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`, {
+        field: 'source.files',
+      });
     }
     const tooMany = manifestTextProblem(files.map((f) => f.content).join('\n---\n'));
     if (tooMany) throw new ValidationError([{ path: 'source.files', message: tooMany }]);
@@ -245,6 +247,7 @@ export class HelmRenderer implements Renderer {
     if (bytes.byteLength > MAX_SOURCE_BYTES) {
       throw new PayloadTooLargeError(
         `the chart archive is ${bytes.byteLength} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`,
+        { field: 'source.archive' },
       );
     }
     const hex = sha256(bytes);
@@ -531,6 +534,7 @@ function decodeArchive(archive: string): Uint8Array {
   if (Math.floor((text.length * 3) / 4) > MAX_SOURCE_BYTES + 2) {
     throw new PayloadTooLargeError(
       `the chart archive is about ${Math.floor((text.length * 3) / 4)} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`,
+      { field: 'source.archive' },
     );
   }
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {

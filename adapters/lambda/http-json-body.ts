@@ -36,6 +36,7 @@ export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY
   if (bytes.length > maxBytes) {
     throw new PayloadTooLargeError(
       `request body is ${formatBytes(bytes.length)}; the limit is ${formatBytes(maxBytes)}`,
+      { field: 'body' },
     );
   }
   const contentType = header(event, 'content-type');
