@@ -54,6 +54,8 @@ export const LIMITS = {
   minPercent: 0.01,
   /** Clusters named in `target.clusters`. */
   targetClusters: 1_000,
+  /** A deployment's spec as JSON (values, target, strategy, drift): a revision is one store record. */
+  specBytes: 320 * KIB,
 } as const;
 
 /** `1.5 MiB`, `320 KiB`, `12 B`. */
@@ -195,6 +197,26 @@ export function valuesProblems(value: unknown): DataProblem[] {
     }
   }
   return problems;
+}
+
+/**
+ * Problems of a whole spec kept as one record: when its parts together take more than
+ * LIMITS.specBytes as JSON, the largest part is named (the one to shrink).
+ */
+export function specSizeProblems(parts: Readonly<Record<string, unknown>>): FieldIssue[] {
+  const sizes = Object.entries(parts).map(([field, value]) => ({
+    field,
+    bytes: new TextEncoder().encode(JSON.stringify(value) ?? '').length,
+  }));
+  const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
+  if (total <= LIMITS.specBytes) return [];
+  const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  return [
+    {
+      path: largest.field,
+      message: `takes ${formatBytes(largest.bytes)}; with the rest the spec is ${formatBytes(total)}, over the ${formatBytes(LIMITS.specBytes)} a revision may hold`,
+    },
+  ];
 }
 
 /** The problems as field issues under `field` (`values.a.b[2]`). */

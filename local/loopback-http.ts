@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { formatBytes } from '../adapters/lambda/http-json-body.ts';
 
 /** The SHA-256 of a token: what a server keeps to compare presented tokens with. */
@@ -98,6 +99,31 @@ export function discardBody(req: IncomingMessage, limit = DISCARD_LIMIT, timeout
   req.resume();
 }
 
+/**
+ * A request Node's parser refused before any handler saw it — a request line and headers over
+ * Node's 16 KiB (a 20,000-term selector), or bytes that are not HTTP — still gets an error body
+ * in the API's shape, then the connection is closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const reason = tooLarge
+    ? 'the request line and headers are over 16 KiB; send long input in a JSON body'
+    : 'is not a valid HTTP request';
+  const body = JSON.stringify({
+    error: tooLarge ? 'RequestHeaderFieldsTooLargeError' : 'BadRequestError',
+    message: `request: ${reason}`,
+    issues: [{ path: tooLarge ? 'url' : 'request', message: reason }],
+  });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** A server that is listening. */
 export interface Listening {
   /** `http://host:port`, the host in URL form (`[::1]` for IPv6). */
@@ -118,6 +144,7 @@ export async function listenHttp(
     void handle(req, res);
   });
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

@@ -12,7 +12,7 @@ import {
   VersionConflictError,
 } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
-import { asFieldIssues, valuesProblems } from '../../domain/limits.ts';
+import { asFieldIssues, specSizeProblems, valuesProblems } from '../../domain/limits.ts';
 import {
   type Deployment,
   DeploymentInput,
@@ -153,6 +153,13 @@ async function createStaged(
   const input = parseOrThrow(DeploymentInput, request);
   const referenceProblem = referenceProblems(input.values);
   if (referenceProblem) throw referenceProblem;
+  const sizeIssues = specSizeProblems({
+    values: input.values,
+    target: input.target,
+    strategy: input.strategy,
+    drift: input.drift,
+  });
+  if (sizeIssues.length > 0) throw new ValidationError(sizeIssues);
   const tenant = options.tenant ?? DEFAULT_TENANT;
   const serviceName = input.service ?? input.name;
   const now = deps.clock.now().toISOString();

@@ -364,6 +364,45 @@ describe('numbers and durations', () => {
     await refuses('POST', '/deployments', body, refusal);
   });
 
+  it('refuses a spec too large for one revision record, naming its largest part', async () => {
+    const ignore = Array.from({ length: 100 }, (_, i) => ({
+      kind: 'ConfigMap',
+      name: `n${i}`,
+      paths: Array.from({ length: 50 }, (_, j) => `data.${'k'.repeat(90)}${j}`),
+    }));
+    await refuses(
+      'POST',
+      '/deployments',
+      deployment({ drift: { ignore } }),
+      invalid('drift', /over the 320 KiB a revision may hold/),
+    );
+  });
+
+  it.each<[string, Record<string, unknown>, Refusal]>([
+    ['an image of 500 KB', { image: 'x'.repeat(500_000) }, invalid('task.image', /1024/)],
+    [
+      '101 environment variables',
+      { image: 'busybox', env: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`K${i}`, 'v'])) },
+      invalid('task.env', /at most 100 variables/),
+    ],
+    [
+      'a command word of 600 KB',
+      { image: 'busybox', command: ['x'.repeat(600_000)] },
+      invalid('task.command[0]', /1024/),
+    ],
+  ])('refuses a scheduled Job with %s', async (_what, task, refusal) => {
+    await refuses(
+      'POST',
+      '/schedules',
+      {
+        name: 'hostile',
+        cron: '0 3 * * *',
+        task: { type: 'job', target: { clusters: ['sim-001'] }, ...task },
+      },
+      refusal,
+    );
+  });
+
   it('refuses a scheduled Job whose deadline is 1e308 seconds', async () => {
     await refuses(
       'POST',
@@ -773,6 +812,16 @@ describe('paths, queries and labels', () => {
     ],
   ])('refuses %s', async (_what, method, path, body, refusal) => {
     await refuses(method, path, body, refusal);
+  });
+
+  it("answers a 20,000-term selector (a URL over 16 KiB) with a 431 in the API's shape", async () => {
+    const selector = Array.from({ length: 20_000 }, (_, i) => `k${i}=v`).join(',');
+    await refuses('GET', `/clusters?selector=${encodeURIComponent(selector)}`, undefined, {
+      status: 431,
+      error: 'RequestHeaderFieldsTooLargeError',
+      field: 'url',
+      reason: /over 16 KiB/,
+    });
   });
 });
 
