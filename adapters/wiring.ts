@@ -99,7 +99,10 @@ function lazyRenderer(make: () => Renderer): Renderer {
     renderer ??= make();
     return renderer;
   };
-  return { ingest: (input) => get().ingest(input), render: (request) => get().render(request) };
+  return {
+    ingest: (input, staging) => get().ingest(input, staging),
+    render: (request) => get().render(request),
+  };
 }
 
 async function build(): Promise<Deps> {
@@ -136,7 +139,11 @@ async function build(): Promise<Deps> {
     // `lookup` are rendered against their cluster, with the same credentials the gateway uses.
     renderer: lazyRenderer(() =>
       memoizeRenderer(
-        new HelmRenderer({ blobs, workDir: join(tmpdir(), 'flotilla-helm'), credentials: clusterCredentials }),
+        new HelmRenderer({
+          blobs,
+          workDir: join(tmpdir(), 'flotilla-helm'),
+          credentials: clusterCredentials,
+        }),
       ),
     ),
     clusters: new KubernetesGateway({

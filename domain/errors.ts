@@ -31,9 +31,12 @@ export class ValidationError extends FlotillaError {
 
 /** The input is larger than Flotilla accepts (a source file, a request body). */
 export class PayloadTooLargeError extends FlotillaError {
-  constructor(message: string) {
+  /** The field that is too large, as a field issue, when one can be named. */
+  readonly issues?: readonly FieldIssue[];
+  constructor(message: string, options?: { field?: string }) {
     super(message);
     this.name = 'PayloadTooLargeError';
+    if (options?.field) this.issues = [{ path: options.field, message }];
   }
 }
 

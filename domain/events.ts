@@ -43,7 +43,7 @@ export const EVENT_DETAILS = {
   DeploymentDeleted: z.object({ ...execution, counts: ProgressCounts }),
   ApprovalRequested: z.object({
     ...execution,
-    /** Position of the wave that passed; the next one waits for the approval. */
+    /** Index of the wave waiting for the approval before it starts. */
     wave: z.number().int().nonnegative(),
   }),
   TargetFailed: z.object({

@@ -58,6 +58,9 @@ function objectProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Problems listed in one error; the rest are counted (a render of 900 bad objects says so in a line). */
+const MAX_LISTED = 20;
+
 /** A `v1/List` or a typed `XxxList` carrying `items`: expanded into its items. */
 function isList(value: Record<string, unknown>): boolean {
   return typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
@@ -107,6 +110,13 @@ export function parseManifestDocuments(text: string, file: string): ManifestDocu
       out.push({ object: item as KubeObject, index, offset });
     });
   });
+  if (issues.length > MAX_LISTED) {
+    const more = issues.length - MAX_LISTED;
+    throw new ValidationError([
+      ...issues.slice(0, MAX_LISTED),
+      { path: file, message: `and ${more} more problems` },
+    ]);
+  }
   if (issues.length > 0) throw new ValidationError(issues);
   return out;
 }

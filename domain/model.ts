@@ -7,12 +7,22 @@ import semver from 'semver';
 import { z } from 'zod';
 import { patternProblem } from './drift/paths.ts';
 import {
+  FailureBudget as BoundedFailureBudget,
+  boundedDuration,
+  ClusterCount,
+  LIMITS,
+  MaxParallel,
+  Percent,
+  valuesProblems,
+} from './limits.ts';
+import {
   DEFAULT_TENANT,
   dns1123LabelProblem,
   dns1123SubdomainProblem,
   labelKeyProblem,
   labelValueProblem,
 } from './names.ts';
+import { repositoryUrlProblem, serverUrlProblem } from './references.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -33,6 +43,7 @@ export const TenantId = Dns1123Label.default(DEFAULT_TENANT).meta({
 
 export const Labels = z
   .record(z.string(), z.string())
+  .refine((labels) => Object.keys(labels).length <= 100, 'must hold at most 100 labels')
   .superRefine((labels, ctx) => {
     for (const [key, value] of Object.entries(labels)) {
       const problem = labelKeyProblem(key) ?? labelValueProblem(value);
@@ -78,7 +89,7 @@ export const LabelSelectorRequirement = z
   .object({
     key: z.string().superRefine(refine(labelKeyProblem)),
     operator: SelectorOperator,
-    values: z.array(z.string()).optional(),
+    values: z.array(z.string().max(63)).max(100).optional(),
   })
   .superRefine((req, ctx) => {
     const needsValues = req.operator === 'In' || req.operator === 'NotIn';
@@ -99,7 +110,7 @@ export type LabelSelectorRequirement = z.infer<typeof LabelSelectorRequirement>;
 export const LabelSelector = z
   .object({
     matchLabels: Labels.optional(),
-    matchExpressions: z.array(LabelSelectorRequirement).optional(),
+    matchExpressions: z.array(LabelSelectorRequirement).max(50).optional(),
   })
   .strict()
   .meta({ id: 'LabelSelector', description: 'Kubernetes label selector; all terms must match' });
@@ -132,15 +143,17 @@ export type Capabilities = z.infer<typeof Capabilities>;
  * How Flotilla reaches a cluster. Nothing secret is ever in this record: bearer tokens and
  * kubeconfigs live in the secret store (Secrets Manager on AWS) and are referenced by id.
  */
+const EksAuth = z
+  .object({
+    type: z.literal('eks'),
+    clusterName: z.string().min(1).max(100),
+    region: z.string().min(1).max(32),
+    roleArn: z.string().max(2048).optional(),
+  })
+  .meta({ description: 'Short-lived IAM token for an EKS cluster; nothing stored' });
+
 export const ClusterAuth = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('eks'),
-      clusterName: z.string().min(1),
-      region: z.string().min(1),
-      roleArn: z.string().optional(),
-    })
-    .meta({ description: 'Short-lived IAM token for an EKS cluster; nothing stored' }),
+  EksAuth,
   z
     .object({
       type: z.literal('token'),
@@ -195,17 +208,39 @@ export const ClusterInput = z
   .object({
     name: Dns1123Label,
     provider: Provider.default('OTHER'),
-    region: z.string().min(1).default('unknown'),
+    region: z.string().min(1).max(64).default('unknown'),
     version: KubernetesVersion.optional(),
     labels: Labels.default({}),
-    endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the API server' }),
-    caData: z.string().optional(),
-    auth: ClusterAuth.optional(),
+    endpoint: z.string().superRefine(refine(serverUrlProblem)),
+    caData: z
+      .string()
+      .max(64 * 1024)
+      .optional(),
+    /**
+     * Only EKS IAM auth may be described: a caller never names a stored credential (see
+     * domain/references.ts); tokens and kubeconfigs are sent as `token` or `kubeconfig`.
+     */
+    auth: EksAuth.extend({
+      type: z.literal('eks', {
+        error:
+          'only "eks" may be given as auth: send a bearer token as token or a kubeconfig as kubeconfig (Flotilla stores credentials itself and takes no reference to a stored one)',
+      }),
+    })
+      .strict()
+      .optional(),
     /** A bearer token, stored in the secret store on arrival and replaced by a reference. */
-    token: z.string().min(1).optional(),
+    token: z
+      .string()
+      .min(1)
+      .max(16 * 1024)
+      .optional(),
     /** A kubeconfig document, stored in the secret store on arrival. */
-    kubeconfig: z.string().min(1).optional(),
-    context: z.string().optional(),
+    kubeconfig: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional(),
+    context: z.string().max(253).optional(),
   })
   .strict()
   .meta({ id: 'ClusterInput' });
@@ -217,10 +252,14 @@ export type ClusterInput = z.infer<typeof ClusterInput>;
 /** Which clusters a deployment targets: all terms must hold. Empty means every cluster. */
 export const Placement = z
   .object({
-    clusters: z.array(Dns1123Label).optional().meta({ description: 'Explicit cluster names' }),
+    clusters: z
+      .array(Dns1123Label)
+      .max(LIMITS.targetClusters)
+      .optional()
+      .meta({ description: 'Explicit cluster names' }),
     selector: LabelSelector.optional(),
-    providers: z.array(Provider).optional(),
-    regions: z.array(z.string().min(1)).optional(),
+    providers: z.array(Provider).max(PROVIDERS.length).optional(),
+    regions: z.array(z.string().min(1).max(64)).max(100).optional(),
     kubernetesVersion: VersionRange.optional().meta({ description: 'Semver range, e.g. ">=1.30 <1.34"' }),
   })
   .strict()
@@ -231,10 +270,10 @@ export type Placement = z.infer<typeof Placement>;
 // Sources and services
 
 /** Size limit for an uploaded source (a chart archive or a set of manifests). */
-export const MAX_SOURCE_BYTES = 1024 * 1024;
+export const MAX_SOURCE_BYTES = LIMITS.sourceBytes;
 
 export const ManifestFile = z.object({
-  path: z.string().min(1),
+  path: z.string().min(1).max(1024),
   content: z.string(),
 });
 
@@ -244,7 +283,9 @@ export const ManifestFile = z.object({
  */
 export const SourceInput = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('manifests'), files: z.array(ManifestFile).min(1) }).strict(),
+    z
+      .object({ type: z.literal('manifests'), files: z.array(ManifestFile).min(1).max(LIMITS.chartFiles) })
+      .strict(),
     z
       .object({
         type: z.literal('chart'),
@@ -256,9 +297,9 @@ export const SourceInput = z
       .object({
         type: z.literal('chartRef'),
         /** `oci://registry/repo/chart` or a chart name in `repo`. */
-        chart: z.string().min(1),
-        repo: z.url().optional(),
-        version: z.string().optional(),
+        chart: z.string().min(1).max(1024),
+        repo: z.string().superRefine(refine(repositoryUrlProblem)).optional(),
+        version: z.string().max(128).optional(),
       })
       .strict(),
   ])
@@ -317,29 +358,27 @@ export type ServiceVersion = z.infer<typeof ServiceVersion>;
 // ---------------------------------------------------------------------------------------------
 // Deployments, revisions, targets
 
-/** A failure budget: a count (`2`) or a percentage of the wave (`"10%"`). */
-export const FailureBudget = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+(\.\d+)?%$/, 'must be a count or a percentage such as "10%"'),
-]);
+/** A failure budget: a count (`2`) or a percentage of the wave (`"10%"`), bounded (domain/limits.ts). */
+export const FailureBudget = BoundedFailureBudget;
 
-/** A duration: seconds, or a string such as `90s`, `5m`, `1h`. */
-export const Duration = z.union([
-  z.number().nonnegative(),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 30s, 5m or 1h'),
-]);
+/** A duration: seconds, or a string such as `90s`, `5m`, `1h`, up to LIMITS.durationSeconds. */
+export const Duration = boundedDuration(LIMITS.durationSeconds);
+/** How long a cluster may take to become healthy: 1 s to LIMITS.progressDeadlineSeconds. */
+export const ProgressDeadline = boundedDuration(LIMITS.progressDeadlineSeconds, 1);
+/** How long a wave soaks: up to LIMITS.minSuccessSeconds. */
+export const SoakTime = boundedDuration(LIMITS.minSuccessSeconds);
 
 export const Wave = z
   .object({
-    name: z.string().optional(),
-    count: z.number().int().positive().optional(),
-    percent: z.number().positive().max(100).optional(),
+    name: z.string().min(1).max(63).optional(),
+    count: ClusterCount.optional(),
+    percent: Percent.optional(),
     selector: LabelSelector.optional(),
-    maxParallel: z.number().int().positive().optional(),
+    maxParallel: MaxParallel.optional(),
     maxFailures: FailureBudget.optional(),
-    progressDeadline: Duration.optional(),
-    minSuccessTime: Duration.optional(),
-    approval: z.boolean().optional(),
+    progressDeadline: ProgressDeadline.optional(),
+    minSuccessTime: SoakTime.optional(),
+    approval: z.boolean().optional().meta({ description: 'Wait for an approval before this wave starts' }),
   })
   .strict()
   .superRefine((wave, ctx) => {
@@ -366,10 +405,10 @@ export const BlueGreen = z
   .object({
     green: LabelSelector.meta({ description: 'Clusters that get the new revision' }),
     blue: LabelSelector.meta({ description: 'Clusters the deployment is retired from once green passes' }),
-    maxParallel: z.number().int().positive().optional(),
+    maxParallel: MaxParallel.optional(),
     maxFailures: FailureBudget.optional(),
-    progressDeadline: Duration.optional(),
-    minSuccessTime: Duration.optional(),
+    progressDeadline: ProgressDeadline.optional(),
+    minSuccessTime: SoakTime.optional(),
     approval: z.boolean().optional().meta({ description: 'Wait for an approval before retiring blue' }),
   })
   .strict()
@@ -393,8 +432,8 @@ export const MAX_WAVES = 20;
 export const Strategy = z
   .object({
     onFailure: z.enum(['pause', 'rollback', 'continue']).default('pause'),
-    maxParallel: z.number().int().positive().max(1000).optional(),
-    progressDeadline: Duration.optional(),
+    maxParallel: MaxParallel.optional(),
+    progressDeadline: ProgressDeadline.optional(),
     /** The failure budget of every wave that does not set its own. @default 0 */
     maxFailures: FailureBudget.optional(),
     waves: z.array(Wave).max(MAX_WAVES).optional(),
@@ -431,11 +470,12 @@ export const DriftPolicy = z
       .array(
         z
           .object({
-            kind: z.string().min(1),
-            name: z.string().optional(),
+            kind: z.string().min(1).max(253),
+            name: z.string().max(253).optional(),
             paths: z
-              .array(z.string().min(1).superRefine(refine(patternProblem)))
+              .array(z.string().min(1).max(1024).superRefine(refine(patternProblem)))
               .min(1)
+              .max(50)
               .meta({
                 description:
                   'Field paths: spec.replicas, spec.template.spec.containers[*].image, /spec/replicas',
@@ -443,6 +483,7 @@ export const DriftPolicy = z
           })
           .strict(),
       )
+      .max(100)
       .default([]),
   })
   .strict()
@@ -472,8 +513,15 @@ export const Scope = z
   .meta({ id: 'Scope' });
 export type Scope = z.infer<typeof Scope>;
 
-/** Values: any JSON object. String leaves may use `${cluster.*}` references. */
-export const Values = z.record(z.string(), z.unknown());
+/**
+ * Values: any JSON object, within the bounds of domain/limits.ts (nesting, size, numbers the
+ * store can keep). String leaves may use `${cluster.*}` references.
+ */
+export const Values = z.record(z.string(), z.unknown()).superRefine((values, ctx) => {
+  for (const problem of valuesProblems(values)) {
+    ctx.addIssue({ code: 'custom', path: [...problem.path], message: problem.message });
+  }
+});
 export type Values = z.infer<typeof Values>;
 
 /** The declarative request to create or update a deployment (API body; the CLI builds it from a file). */

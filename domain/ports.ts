@@ -192,10 +192,26 @@ export interface Store
 
 /** Content-addressed bytes: sources (chart archives, manifest sets) and rendered manifests. */
 export interface BlobStore {
-  /** Store bytes; returns their digest (idempotent). */
+  /** Store bytes; returns their digest, `sha256:<hex>` (domain/blobs.ts), whatever the store (idempotent). */
   put(bytes: Uint8Array): Promise<string>;
   /** NotFoundError when absent. */
   get(digest: string): Promise<Uint8Array>;
+}
+
+/**
+ * Where one request's writes wait until the request is accepted (usecases/shared/staging.ts):
+ * blob writes are held back (and readable), and anything else set up for the request — a chart
+ * extracted on disk — is kept when it is accepted and removed when it is refused. A refused
+ * request so leaves nothing behind.
+ */
+export interface Staging {
+  /** Writes are held until the request is accepted; reads see them first. */
+  readonly blobs: BlobStore;
+  /** What to do when the request is accepted (`commit`) or refused (`discard`). */
+  onSettle(handlers: {
+    readonly commit?: () => void | Promise<void>;
+    readonly discard?: () => void | Promise<void>;
+  }): void;
 }
 
 /** What a chart may read of the cluster it is rendered for (`.Capabilities`). */
@@ -221,14 +237,17 @@ export interface RenderRequest {
    * the cluster's credential for that one call and keeps it nowhere. Absent: `lookup` finds nothing.
    */
   readonly cluster?: Cluster;
+  /** The staging of the request this render is for, when its source is not accepted yet. */
+  readonly staging?: Staging;
 }
 
 export interface Renderer {
   /**
    * Check an uploaded source and store it: a chart must load (Chart.yaml, templates) and its
-   * default values are returned; manifests must parse. Throws ValidationError/RenderError.
+   * default values are returned; manifests must parse. Throws ValidationError/RenderError. With
+   * a staging, nothing is stored or kept until the staging commits.
    */
-  ingest(input: SourceInput): Promise<{ source: SourceRecord; defaults: Values }>;
+  ingest(input: SourceInput, staging?: Staging): Promise<{ source: SourceRecord; defaults: Values }>;
   /** Render to objects; every object gets the release namespace when namespaced and unset. */
   render(request: RenderRequest): Promise<RenderedManifests>;
 }

@@ -1,9 +1,14 @@
 /**
  * The rollout planner (pure, in the manner of OCM's `rollout.go`): which clusters go in which
- * wave, how many at once, how many failures a wave tolerates, and what a wave's gate decides
- * once its batches are done — advance, keep soaking, wait for an approval, or stop (pause or roll
- * back). Every target is in one of a closed set of rollout states. Time is passed in; nothing
- * here reads a clock or does I/O.
+ * wave, how many at once, how many failures a wave tolerates, whether a wave waits for an
+ * approval before it starts, and what a wave's gate decides once its batches are done — advance,
+ * keep soaking, or stop (pause or roll back). Every target is in one of a closed set of rollout
+ * states. Time is passed in; nothing here reads a clock or does I/O.
+ *
+ * Approvals come before a wave (as Azure Fleet's before-stage gates): `approval: true` on a wave
+ * holds the rollout until someone approves, then that wave starts — on the first wave, before any
+ * cluster is touched. Waiting after wave N is an approval on wave N + 1. For blue/green, the
+ * approval holds the retirement of the blue group.
  *
  * Wave selection, in strategy order, from the targets not placed in an earlier wave:
  * - `count: N` takes the first N (by cluster name);
@@ -18,18 +23,11 @@
  * (rounded down: 10% of 5 clusters tolerates none). A wave halts when its failures exceed the
  * budget. The default budget is the strategy's `maxFailures`, else 0.
  */
+import { durationSeconds } from './limits.ts';
 import type { BlueGreen, LabelSelector, Labels, Strategy, Target, Wave, WaveState } from './model.ts';
 import { matchesSelector } from './selectors.ts';
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-
-/** Seconds of a Duration (`90`, `"90s"`, `"5m"`, `"1h"`, `"500ms"`). */
-export function durationSeconds(duration: number | string): number {
-  if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(duration);
-  if (!match) throw new Error(`"${duration}" is not a duration`);
-  return Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
-}
+export { durationSeconds };
 
 /** Failures a budget tolerates in a wave of `size` targets (percentages round down). */
 export function failureBudget(budget: number | string | undefined, size: number): number {
@@ -53,7 +51,7 @@ export interface WaveSettings {
   readonly progressDeadlineSeconds?: number;
   /** Soak: how long every target of the wave must stay healthy before the gate passes. */
   readonly minSuccessSeconds: number;
-  /** Wait for an approval before what comes after this wave. */
+  /** Wait for an approval before this wave starts. */
   readonly approval: boolean;
 }
 
@@ -182,27 +180,67 @@ function planBlueGreen(sorted: readonly RolloutCandidate[], bg: BlueGreen, strat
     else if (matchesSelector(bg.blue, c.labels)) blue.push(c.name);
     else unassigned.push(c.name);
   }
-  const greenSettings = settingsOf(bg, strategy);
   return {
     waves: [
-      planned(0, 'green', 'apply', green, greenSettings),
-      planned(1, 'retire-blue', 'retire', blue, {
-        ...settingsOf({}, strategy),
-        ...(bg.maxParallel !== undefined ? { maxParallel: bg.maxParallel } : {}),
-      }),
+      planned(0, 'green', 'apply', green, blueGreenSettings(bg, strategy, 0)),
+      planned(1, 'retire-blue', 'retire', blue, blueGreenSettings(bg, strategy, 1)),
     ],
     unassigned,
   };
 }
 
+/** Blue/green's two waves: green is gated like a wave; its approval holds the retirement of blue. */
+function blueGreenSettings(bg: BlueGreen, strategy: Strategy, index: number): WaveSettings {
+  if (index === 0) return { ...settingsOf(bg, strategy), approval: false };
+  return {
+    ...settingsOf({}, strategy),
+    ...(bg.maxParallel !== undefined ? { maxParallel: bg.maxParallel } : {}),
+    approval: bg.approval === true,
+  };
+}
+
 /** The settings of the wave at `index` of a revision's plan (the trailing `rest` wave included). */
 export function settingsOfWave(strategy: Strategy | undefined, index: number): WaveSettings {
-  if (strategy?.blueGreen) {
-    if (index === 0) return settingsOf(strategy.blueGreen, strategy);
-    const maxParallel = strategy.blueGreen.maxParallel;
-    return { ...settingsOf({}, strategy), ...(maxParallel !== undefined ? { maxParallel } : {}) };
-  }
+  if (strategy?.blueGreen) return blueGreenSettings(strategy.blueGreen, strategy, index);
   return settingsOf(strategy?.waves?.[index] ?? {}, strategy);
+}
+
+/** Where in a strategy a wave's setting is written, for errors (`strategy.waves[1].approval`). */
+function settingPath(strategy: Strategy, index: number, setting: string): string {
+  if (strategy.blueGreen) return `strategy.blueGreen.${setting}`;
+  return `strategy.waves[${index}].${setting}`;
+}
+
+/**
+ * Gates of a plan that cannot take effect, with where they are written: an approval or a soak on
+ * a wave that selects no cluster (it would never be asked, nor observed). Checked when a
+ * deployment is requested, over the clusters it selects then.
+ */
+export function idleGates(
+  plan: WavePlan,
+  strategy: Strategy | undefined,
+): Array<{ path: string; message: string }> {
+  if (!strategy) return [];
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const wave of plan.waves) {
+    if (wave.clusters.length > 0) continue;
+    const what = strategy.blueGreen
+      ? `the ${wave.action === 'retire' ? 'blue' : 'green'} group selects no cluster`
+      : `wave ${wave.index + 1} (${wave.name}) selects no cluster`;
+    if (wave.approval) {
+      problems.push({
+        path: settingPath(strategy, wave.index, 'approval'),
+        message: `${what}, so its approval could never be asked; drop it or change the wave`,
+      });
+    }
+    if (wave.minSuccessSeconds > 0 && wave.action === 'apply') {
+      problems.push({
+        path: settingPath(strategy, wave.index, 'minSuccessTime'),
+        message: `${what}, so there is nothing to soak; drop it or change the wave`,
+      });
+    }
+  }
+  return problems;
 }
 
 /**
@@ -284,15 +322,15 @@ export function tallyWave(targets: ReadonlyArray<Pick<Target, 'status' | 'failur
 export type OnFailure = 'pause' | 'rollback' | 'continue';
 
 /**
- * What the workflow does after a wave: `next` (advance; after the last wave, finish), `soak`
- * (wait `waitSeconds` and ask again), `approval` (wait for an approval, then ask again), `pause`
- * (stop here, resumable), `rollback` (re-apply the previous good revision), `stop` (the run was
- * cancelled: end without touching anything).
+ * What the workflow does at a gate: `next` (go on: start the wave, or after the wave advance, and
+ * after the last wave finish), `soak` (wait `waitSeconds` and ask again), `approval` (wait for an
+ * approval, then ask again), `pause` (stop here, resumable), `rollback` (re-apply the previous
+ * good revision), `stop` (the run was cancelled: end without touching anything).
  */
 export type GateAction = 'next' | 'soak' | 'approval' | 'pause' | 'rollback' | 'stop';
 
 export interface GateInput {
-  readonly wave: Pick<PlannedWave, 'budget' | 'minSuccessSeconds' | 'approval'>;
+  readonly wave: Pick<PlannedWave, 'budget' | 'minSuccessSeconds'>;
   readonly tally: WaveTally;
   /** Whether anything comes after this wave in the run. */
   readonly hasNext: boolean;
@@ -302,7 +340,6 @@ export interface GateInput {
   readonly now: Date;
   /** When the soak of this wave began (undefined: not yet). */
   readonly soakStartedAt?: Date;
-  readonly approved: boolean;
   readonly pauseRequested: boolean;
   /** Seconds between soak checks. */
   readonly pollSeconds: number;
@@ -327,10 +364,10 @@ export function overBudget(tally: WaveTally, budget: number): boolean {
 }
 
 /**
- * The gate of one wave, as a pure decision. Order: the failure budget (halt → pause or
+ * The gate after one wave, as a pure decision. Order: the failure budget (halt → pause or
  * rollback as the strategy says, or carry on with `continue`), then the soak (every target must
  * stay healthy for `minSuccessSeconds`; checks in between are the caller's), then a requested
- * pause, then the approval before whatever comes next.
+ * pause. (Approvals are asked before a wave: decideWaveStart.)
  */
 export function decideGate(input: GateInput): GateDecision {
   const { wave, tally, hasNext } = input;
@@ -369,6 +406,25 @@ export function decideGate(input: GateInput): GateDecision {
   if (input.pauseRequested && hasNext) {
     return { action: 'pause', state: 'Passed', message: 'paused by request' };
   }
-  if (wave.approval && hasNext && !input.approved) return { action: 'approval', state: 'WaitingApproval' };
   return { action: 'next', state: 'Passed' };
+}
+
+/** What decides whether a wave that asks for an approval may start. */
+export interface WaveStartInput {
+  readonly approval: boolean;
+  readonly approved: boolean;
+  readonly pauseRequested: boolean;
+}
+
+/**
+ * Whether a wave starts, as a pure decision: a requested pause stops the run before it (nothing
+ * of the wave is touched), an approval not given yet holds it, otherwise it starts (`next`).
+ */
+export function decideWaveStart(input: WaveStartInput): {
+  action: 'next' | 'approval' | 'pause';
+  message?: string;
+} {
+  if (input.pauseRequested) return { action: 'pause', message: 'paused by request' };
+  if (input.approval && !input.approved) return { action: 'approval' };
+  return { action: 'next' };
 }

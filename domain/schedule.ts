@@ -58,7 +58,7 @@ const ChartRange = z.string().superRefine((value, ctx) => {
 });
 
 /** A container command or argument list. */
-const Words = z.array(z.string()).max(64);
+const Words = z.array(z.string().max(1024)).max(64);
 
 /** What a schedule does when it fires. */
 export const ScheduleTask = z
@@ -98,10 +98,13 @@ export const ScheduleTask = z
         type: z.literal('job'),
         target: Placement.meta({ description: 'The clusters the Job runs on' }),
         namespace: Dns1123Label.default('default'),
-        image: z.string().min(1),
+        image: z.string().min(1).max(1024),
         command: Words.optional(),
         args: Words.optional(),
-        env: z.record(z.string(), z.string()).optional(),
+        env: z
+          .record(z.string().max(253), z.string().max(1024))
+          .refine((env) => Object.keys(env).length <= 100, 'must hold at most 100 variables')
+          .optional(),
         backoffLimit: z.number().int().nonnegative().max(100).optional(),
         activeDeadline: Duration.optional().meta({ description: 'How long one run may take' }),
         strategy: Strategy.optional().meta({ description: 'Waves and failure handling, as for a deploy' }),
@@ -125,7 +128,7 @@ export const ScheduleInput = z
     cron: Cron5.meta({
       description: 'When: "0 3 * * *", "*/15 * * * *", "@hourly"; seconds first with 6 fields',
     }),
-    timezone: z.string().min(1).optional().meta({ description: 'IANA time zone; UTC when omitted' }),
+    timezone: z.string().min(1).max(64).optional().meta({ description: 'IANA time zone; UTC when omitted' }),
     task: ScheduleTask,
     paused: z.boolean().default(false),
     description: z.string().max(500).optional(),

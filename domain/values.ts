@@ -24,7 +24,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function mergeValues(base: Values, override: Values): Values {
   const out: Values = { ...base };
   for (const [key, value] of Object.entries(override)) {
-    const current = out[key];
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
     if (value === null) delete out[key];
     else if (isPlainObject(current) && isPlainObject(value)) out[key] = mergeValues(current, value);
     else out[key] = value;
@@ -38,8 +38,19 @@ function resolveReference(expr: string, cluster: ValuesContext): string | undefi
   if (e === 'cluster.region') return cluster.region;
   if (e === 'cluster.provider') return cluster.provider;
   if (e === 'cluster.version') return cluster.version;
-  if (e.startsWith('cluster.labels.')) return cluster.labels[e.slice('cluster.labels.'.length)];
+  if (e.startsWith('cluster.labels.')) return ownString(cluster.labels, e.slice('cluster.labels.'.length));
   return undefined;
+}
+
+/**
+ * `record[key]` when the record itself holds a string there. A lookup never sees inherited
+ * properties: `${cluster.labels.constructor}` is a label the cluster lacks, not Object's
+ * constructor.
+ */
+function ownString(record: Readonly<Record<string, unknown>>, key: string): string | undefined {
+  if (!Object.hasOwn(record, key)) return undefined;
+  const value = record[key];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** Every `${…}` reference in `values` with where it is, for validation before any cluster is known. */

@@ -14,7 +14,14 @@ import { openApiRoutes } from '../functions/api/openapi.ts';
 import { API_ROUTE_GROUPS } from '../functions/api/route-groups.ts';
 import type { DepsProvider } from '../usecases/deps.ts';
 import { isConsolePath, serveConsole } from './console-server.ts';
-import { BodyTooLarge, bearerMatches, listenHttp, readBody, tokenDigest } from './loopback-http.ts';
+import {
+  BodyTooLarge,
+  bearerMatches,
+  discardBody,
+  listenHttp,
+  readBody,
+  tokenDigest,
+} from './loopback-http.ts';
 
 export interface ApiServerOptions {
   readonly deps: DepsProvider;
@@ -161,14 +168,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         body = await readBody(req, maxBodyBytes);
       } catch (error) {
         if (!(error instanceof BodyTooLarge)) throw error;
-        // Answer at once and drop the connection: reading the rest of a huge body is wasted work.
-        res.setHeader('connection', 'close');
+        // Answer at once, and let the client finish sending so that it reads the answer.
         sendError(
           res,
-          new PayloadTooLargeError(`${error.message}; the limit is ${formatBytes(maxBodyBytes)}`),
+          new PayloadTooLargeError(`${error.message}; the limit is ${formatBytes(maxBodyBytes)}`, {
+            field: 'body',
+          }),
           requestId,
         );
-        req.destroy();
+        discardBody(req);
         return;
       }
       const prefix = url.pathname.split('/')[1] ?? '';

@@ -18,7 +18,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { formatBytes, MAX_BODY_BYTES } from '../adapters/lambda/http-json-body.ts';
-import { BodyTooLarge, bearerMatches, listenHttp, readBody, tokenDigest } from './loopback-http.ts';
+import {
+  BodyTooLarge,
+  bearerMatches,
+  discardBody,
+  listenHttp,
+  readBody,
+  tokenDigest,
+} from './loopback-http.ts';
 
 /** Where the console's sources live. */
 export const CONSOLE_DIR = join(import.meta.dirname, '..', 'console');
@@ -357,12 +364,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       body = await readBody(req, maxBodyBytes);
     } catch (error) {
       if (!(error instanceof BodyTooLarge)) throw error;
-      res.setHeader('connection', 'close');
       sendJson(res, 413, {
         error: 'PayloadTooLargeError',
         message: `${error.message}; the limit is ${formatBytes(maxBodyBytes)}`,
       });
-      req.destroy();
+      discardBody(req);
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();

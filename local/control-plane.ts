@@ -22,6 +22,7 @@ import { LocalEventBus } from '../adapters/local/event-bus.ts';
 import { UlidGenerator } from '../adapters/local/ids.ts';
 import { LocalSecretStore } from '../adapters/local/secret-store.ts';
 import { HttpChartVersions } from '../adapters/scheduler/chart-versions.ts';
+import { ValidationError } from '../domain/errors.ts';
 import type { Labels } from '../domain/model.ts';
 import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
@@ -194,9 +195,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       requestTimeoutMs: tunables.requestTimeoutMs,
     });
     cleanups.push(() => gateway.close());
-    const renderer = memoizeRenderer(
-      new HelmRenderer({ blobs, credentials, ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}) }),
-    );
+    const helm = new HelmRenderer({
+      blobs,
+      credentials,
+      ...(dataDir ? { workDir: join(dataDir, 'helm') } : {}),
+    });
+    cleanups.push(() => helm.close());
+    const renderer = memoizeRenderer(helm);
     const runner = new AslRunner({
       deps: () => deps,
       waitMs: options.waitMs ?? 250,
@@ -243,10 +248,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
     if (options.kubeconfig) {
       const kubeconfig = readFileSync(options.kubeconfig, 'utf8');
-      mergeImports(
-        imported,
-        await importClusters(deps, { kubeconfig, labels: options.kubeconfigLabels ?? {} }),
-      );
+      try {
+        mergeImports(
+          imported,
+          await importClusters(deps, { kubeconfig, labels: options.kubeconfigLabels ?? {} }),
+        );
+      } catch (error) {
+        // No usable context: the control plane starts without them and says why, per context.
+        if (!(error instanceof ValidationError)) throw error;
+        for (const issue of error.issues)
+          imported.failed.push({ context: options.kubeconfig, message: issue.message });
+      }
     }
 
     // Runs are aborted before the fleet and the store they use go away.

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { formatBytes } from '../adapters/lambda/http-json-body.ts';
 
 /** The SHA-256 of a token: what a server keeps to compare presented tokens with. */
@@ -22,18 +23,105 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
 /** A request body over the limit (the message says how large it is). */
 export class BodyTooLarge extends Error {}
 
-/** The request's body, refused with BodyTooLarge as soon as it is known to exceed `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The request's body, refused with BodyTooLarge as soon as it is known to exceed `limit` bytes.
+ * The rest of a refused body is not read here: the caller answers, then calls discardBody.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge(`request body is ${formatBytes(declared)}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge(`request body is over ${formatBytes(size)}`);
-    chunks.push(chunk);
+  if (declared > limit) return Promise.reject(new BodyTooLarge(`request body is ${formatBytes(declared)}`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      req.pause();
+      reject(new BodyTooLarge(`request body is over ${formatBytes(size)}`));
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** Most bytes of a refused body read and dropped, so that its client gets to read the answer. */
+export const DISCARD_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Let the client of a refused request read the answer. Closing the connection while the client
+ * is still sending makes the kernel answer its next bytes with a reset, and a client that reads
+ * only after sending (most do) then sees the reset instead of the answer. So the rest of the body
+ * is read and dropped — the connection stays open, as for any answered request — up to `limit`
+ * bytes or `timeoutMs`; past either, the connection is closed after all.
+ */
+export function discardBody(req: IncomingMessage, limit = DISCARD_LIMIT, timeoutMs = 30_000): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  let seen = 0;
+  const stop = () => {
+    socket.off('data', count);
+    clearTimeout(timer);
+  };
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > limit) {
+      stop();
+      socket.destroy();
+    }
+  };
+  const timer = setTimeout(() => {
+    stop();
+    socket.destroy();
+  }, timeoutMs);
+  timer.unref();
+  // Counted on the socket: Node drops a request's own 'data' listeners when it discards the rest.
+  socket.on('data', count);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+}
+
+/**
+ * A request Node's parser refused before any handler saw it — a request line and headers over
+ * Node's 16 KiB (a 20,000-term selector), or bytes that are not HTTP — still gets an error body
+ * in the API's shape, then the connection is closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
   }
-  return Buffer.concat(chunks);
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const reason = tooLarge
+    ? 'the request line and headers are over 16 KiB; send long input in a JSON body'
+    : 'is not a valid HTTP request';
+  const body = JSON.stringify({
+    error: tooLarge ? 'RequestHeaderFieldsTooLargeError' : 'BadRequestError',
+    message: `request: ${reason}`,
+    issues: [{ path: tooLarge ? 'url' : 'request', message: reason }],
+  });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** A server that is listening. */
@@ -56,6 +144,7 @@ export async function listenHttp(
     void handle(req, res);
   });
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

@@ -43,6 +43,7 @@ export const WORKFLOW_TASKS = {
     CheckBatchHealth: 'CheckBatchHealthFunctionArn',
     FinishDeploy: 'FinishDeployFunctionArn',
     FailDeploy: 'FailDeployFunctionArn',
+    OpenWave: 'GateWaveFunctionArn',
     GateWave: 'GateWaveFunctionArn',
     AwaitApproval: 'RequestApprovalFunctionArn',
     PauseDeploy: 'PauseDeployFunctionArn',

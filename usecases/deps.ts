@@ -38,6 +38,12 @@ export interface Tunables {
    * render fails the request); the plan step renders the rest. Default 8.
    */
   readonly requestRenderLimit?: number;
+  /**
+   * Host names besides `*.<region>.eks.amazonaws.com` that EKS IAM tokens may be sent to (a
+   * proxy in front of EKS, the simulator in tests): the operator's choice, never a caller's.
+   * Default none.
+   */
+  readonly trustedEksHosts?: readonly string[];
 }
 
 export const DEFAULT_TUNABLES: Tunables = {

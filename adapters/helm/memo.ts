@@ -30,7 +30,7 @@ export function memoizeRenderer(inner: Renderer, options: MemoOptions = {}): Mem
     get misses() {
       return misses;
     },
-    ingest: (input) => inner.ingest(input),
+    ingest: (input, staging) => inner.ingest(input, staging),
     async render(request: RenderRequest): Promise<RenderedManifests> {
       // A render against a cluster reads its live objects: never shared.
       if (request.cluster) {

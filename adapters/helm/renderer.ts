@@ -10,6 +10,9 @@
  *   command line.
  * - Chart references (HTTP repository or `oci://`): pulled with `helm pull` at ingest and stored
  *   like an uploaded archive, so every later render (and rollback) uses the same bytes.
+ * - With a request's staging (usecases/shared/staging.ts), ingest stores nothing until the
+ *   request is accepted: blobs are held by the staging, a new chart is extracted in a directory
+ *   of the request's own (./staged-charts.ts), and both go away if it is refused.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -23,10 +26,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type FieldIssue, PayloadTooLargeError, RenderError, ValidationError } from '../../domain/errors.ts';
 import { HOOK_SOURCE_PREFIX, isHook } from '../../domain/hooks.ts';
+import { LIMITS, manifestTextProblem } from '../../domain/limits.ts';
 import {
   defaultNamespace,
   describeRef,
@@ -51,13 +55,15 @@ import type {
   CredentialsProvider,
   Renderer,
   RenderRequest,
+  Staging,
 } from '../../domain/ports.ts';
 import { layerBinaries } from '../tools/layer-binaries.ts';
 import { HelmCli, HelmCommandError } from './helm-cli.ts';
+import { StagedCharts } from './staged-charts.ts';
 import { readTgz } from './tar.ts';
 
 /** Largest uncompressed size of a chart archive. */
-const MAX_EXPANDED_BYTES = 16 * MAX_SOURCE_BYTES;
+const MAX_EXPANDED_BYTES = LIMITS.chartExpandedBytes;
 
 export interface HelmRendererOptions {
   /** Where sources are stored (content-addressed). */
@@ -139,6 +145,8 @@ export class HelmRenderer implements Renderer {
   readonly #charts = new Map<string, Promise<ChartDir>>();
   /** chart reference → extracted chart, for records that were stored as references. */
   readonly #pulled = new Map<string, Promise<ChartDir>>();
+  /** Charts of requests not accepted yet. */
+  readonly #staged = new StagedCharts();
   #counter = 0;
 
   constructor(options: HelmRendererOptions) {
@@ -158,7 +166,7 @@ export class HelmRenderer implements Renderer {
     this.#plainHttp = new Set(options.plainHttpRegistries ?? []);
     this.#credentials = options.credentials;
     this.#workDirPattern = new RegExp(
-      `${escapeRegExp(workDir)}/(?:charts/[0-9a-f]+/|run-[^/\\s]+/(?:pull-[^/\\s]+/)?)?`,
+      `${escapeRegExp(workDir)}/(?:charts/[0-9a-f]+/|run-[^/\\s]+/(?:pull-[^/\\s]+/|stage-[^/\\s]+/[0-9a-f]+/)?)?`,
       'g',
     );
   }
@@ -168,33 +176,40 @@ export class HelmRenderer implements Renderer {
     rmSync(this.#runDir, { recursive: true, force: true });
   }
 
-  async ingest(input: SourceInput): Promise<{ source: SourceRecord; defaults: Values }> {
+  async ingest(input: SourceInput, staging?: Staging): Promise<{ source: SourceRecord; defaults: Values }> {
     switch (input.type) {
       case 'manifests':
-        return this.#ingestManifests(input.files);
+        return this.#ingestManifests(input.files, staging?.blobs ?? this.#blobs);
       case 'chart':
-        return this.#ingestArchive(decodeArchive(input.archive));
+        return this.#ingestArchive(decodeArchive(input.archive), undefined, staging);
       case 'chartRef':
-        return this.#ingestRef(input);
+        return this.#ingestRef(input, staging);
     }
   }
 
   async render(request: RenderRequest): Promise<RenderedManifests> {
     const { source } = request;
-    if (source.type === 'manifests') return this.#renderManifests(source.digest, request.namespace);
+    const blobs = request.staging?.blobs ?? this.#blobs;
+    if (source.type === 'manifests') return this.#renderManifests(source.digest, request.namespace, blobs);
     const chart =
-      source.type === 'chart' ? await this.#chartFor(source.digest) : await this.#pulledChart(source);
+      source.type === 'chart'
+        ? (this.#staged.get(request.staging, source.digest) ?? (await this.#chartFor(source.digest)))
+        : await this.#pulledChart(source);
     return this.#template(chart, request);
   }
 
   // -------------------------------------------------------------------------------------------
   // Manifests
 
-  async #ingestManifests(files: ReadonlyArray<{ path: string; content: string }>) {
+  async #ingestManifests(files: ReadonlyArray<{ path: string; content: string }>, blobs: BlobStore) {
     const size = files.reduce((sum, f) => sum + Buffer.byteLength(f.content, 'utf8'), 0);
     if (size > MAX_SOURCE_BYTES) {
-      throw new PayloadTooLargeError(`manifests are ${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`);
+      throw new PayloadTooLargeError(`manifests are ${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`, {
+        field: 'source.files',
+      });
     }
+    const tooMany = manifestTextProblem(files.map((f) => f.content).join('\n---\n'));
+    if (tooMany) throw new ValidationError([{ path: 'source.files', message: tooMany }]);
     const issues: FieldIssue[] = [];
     const seen = new Set<string>();
     const objects: KubeObject[] = [];
@@ -216,12 +231,12 @@ export class HelmRenderer implements Renderer {
     }
     if (issues.length > 0) throw new ValidationError(issues);
     const stored: StoredManifests = { files: files.map((f) => ({ path: f.path, content: f.content })) };
-    const digest = await this.#blobs.put(new TextEncoder().encode(JSON.stringify(stored)));
+    const digest = await blobs.put(new TextEncoder().encode(JSON.stringify(stored)));
     return { source: { type: 'manifests' as const, digest, files: files.length }, defaults: {} };
   }
 
-  async #renderManifests(digest: string, namespace: string): Promise<RenderedManifests> {
-    const bytes = await this.#blobs.get(digest);
+  async #renderManifests(digest: string, namespace: string, blobs: BlobStore): Promise<RenderedManifests> {
+    const bytes = await blobs.get(digest);
     let stored: StoredManifests;
     try {
       stored = JSON.parse(new TextDecoder().decode(bytes)) as StoredManifests;
@@ -244,17 +259,39 @@ export class HelmRenderer implements Renderer {
   // -------------------------------------------------------------------------------------------
   // Charts
 
-  async #ingestArchive(bytes: Uint8Array, origin?: { chart: string; repo?: string; version?: string }) {
+  async #ingestArchive(
+    bytes: Uint8Array,
+    origin?: { chart: string; repo?: string; version?: string },
+    staging?: Staging,
+  ) {
     if (bytes.byteLength > MAX_SOURCE_BYTES) {
       throw new PayloadTooLargeError(
         `the chart archive is ${bytes.byteLength} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`,
+        { field: 'source.archive' },
       );
     }
-    const chart = await this.#loadChart(bytes, invalid('source.archive'));
-    const defaults = readDefaults(chart.dir);
-    const facts = chartFacts(chart.dir);
-    const digest = await this.#blobs.put(bytes);
-    this.#charts.set(digest, Promise.resolve(chart));
+    const hex = sha256(bytes);
+    const shared = join(this.#chartsDir, hex);
+    // A request not accepted yet extracts a chart the cache lacks into a directory of its own.
+    const own = staging && !existsSync(shared) ? mkdtempSync(join(this.#runDir, 'stage-')) : undefined;
+    let chart: ChartDir;
+    let defaults: Values;
+    let facts: ReturnType<typeof chartFacts>;
+    try {
+      chart = await this.#loadChart(bytes, invalid('source.archive'), own ? join(own, hex) : undefined);
+      defaults = readDefaults(chart.dir);
+      facts = chartFacts(chart.dir);
+    } catch (error) {
+      if (own) rmSync(own, { recursive: true, force: true });
+      throw error;
+    }
+    const digest = await (staging?.blobs ?? this.#blobs).put(bytes);
+    if (staging && own) {
+      const staged = chart;
+      this.#staged.add(staging, digest, staged, own, () =>
+        this.#promote(digest, staged, join(own, hex), shared),
+      );
+    } else this.#charts.set(digest, Promise.resolve(chart));
     const source: SourceRecord = {
       type: 'chart',
       digest,
@@ -266,13 +303,23 @@ export class HelmRenderer implements Renderer {
     return { source, defaults };
   }
 
-  async #ingestRef(input: Extract<SourceInput, { type: 'chartRef' }>) {
+  async #ingestRef(input: Extract<SourceInput, { type: 'chartRef' }>, staging?: Staging) {
     const bytes = await this.#pull(input, (issue) => new ValidationError([issue]));
-    return this.#ingestArchive(bytes, {
-      chart: input.chart,
-      ...(input.repo ? { repo: input.repo } : {}),
-      ...(input.version ? { version: input.version } : {}),
-    });
+    return this.#ingestArchive(
+      bytes,
+      {
+        chart: input.chart,
+        ...(input.repo ? { repo: input.repo } : {}),
+        ...(input.version ? { version: input.version } : {}),
+      },
+      staging,
+    );
+  }
+
+  /** An accepted request's chart joins the shared cache (unless another process put it there first). */
+  #promote(digest: string, chart: ChartDir, root: string, shared: string): void {
+    if (!existsSync(shared)) renameSync(root, shared);
+    this.#charts.set(digest, Promise.resolve({ ...chart, dir: join(shared, basename(chart.dir)) }));
   }
 
   /** The extracted chart of a stored archive: from this process's map, the disk cache, or the blob. */
@@ -304,10 +351,10 @@ export class HelmRenderer implements Renderer {
    * Extract (once per machine, keyed by content hash) and validate a chart archive with
    * `helm show chart`. Problems are thrown as `fail` makes them.
    */
-  async #loadChart(bytes: Uint8Array, fail: Failure): Promise<ChartDir> {
+  async #loadChart(bytes: Uint8Array, fail: Failure, into?: string): Promise<ChartDir> {
     let root: string;
     try {
-      root = this.#extract(bytes);
+      root = this.#extract(bytes, into);
     } catch (error) {
       if (error instanceof ValidationError) throw fail(error.issues.map((i) => i.message).join('; '), error);
       throw error;
@@ -332,9 +379,12 @@ export class HelmRenderer implements Renderer {
     return { dir, name: metadata.name, version: metadata.version, metadata };
   }
 
-  /** Extract into the shared cache (staging then rename: concurrent processes never see half a chart). */
-  #extract(bytes: Uint8Array): string {
-    const target = join(this.#chartsDir, sha256(bytes));
+  /**
+   * Extract into the shared cache, or `into` (staging then rename: concurrent processes never see
+   * half a chart).
+   */
+  #extract(bytes: Uint8Array, into?: string): string {
+    const target = into ?? join(this.#chartsDir, sha256(bytes));
     if (existsSync(target)) return target;
     const files = readTgz(bytes, MAX_EXPANDED_BYTES);
     const staging = mkdtempSync(`${target}.tmp-`);
@@ -455,6 +505,8 @@ export class HelmRenderer implements Renderer {
       rmSync(valuesFile, { force: true });
       rmSync(kubeconfigFile, { force: true });
     }
+    const tooLarge = manifestTextProblem(output);
+    if (tooLarge) throw new RenderError(tooLarge);
     let docs: ReturnType<typeof parseManifestDocuments>;
     try {
       docs = parseManifestDocuments(output, `${chart.name} (rendered)`);
@@ -592,7 +644,18 @@ function kubeconfigOf(name: string, connection: ClusterConnection): string {
 function readDefaults(dir: string): Values {
   const file = join(dir, 'values.yaml');
   if (!existsSync(file)) return {};
-  const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    throw new ValidationError(
+      [{ path: 'source.archive', message: `values.yaml is not valid YAML: ${reason}` }],
+      {
+        cause: error,
+      },
+    );
+  }
   if (parsed === null || parsed === undefined) return {};
   if (!isRecord(parsed)) {
     throw new ValidationError([{ path: 'source.archive', message: 'values.yaml must be a mapping' }]);
@@ -607,6 +670,7 @@ function decodeArchive(archive: string): Uint8Array {
   if (Math.floor((text.length * 3) / 4) > MAX_SOURCE_BYTES + 2) {
     throw new PayloadTooLargeError(
       `the chart archive is about ${Math.floor((text.length * 3) / 4)} bytes; the limit is ${MAX_SOURCE_BYTES} bytes`,
+      { field: 'source.archive' },
     );
   }
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {

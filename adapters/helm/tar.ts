@@ -1,10 +1,13 @@
 /**
  * A small, strict reader of gzipped tar archives (what `helm package` writes): regular files and
- * directories only, no absolute paths or `..`, bounded uncompressed size. Chart archives come from
- * users, so anything unusual is refused rather than interpreted.
+ * directories only, no absolute paths or `..`, bounded uncompressed size and file count, and a
+ * tree that can be written to disk as it is listed — every file named (not `""` or `./`), no path
+ * both a file and a directory, no file twice. Chart archives come from users, so anything
+ * unusual is refused rather than interpreted.
  */
 import { gunzipSync } from 'node:zlib';
 import { ValidationError } from '../../domain/errors.ts';
+import { LIMITS } from '../../domain/limits.ts';
 
 /** One regular file of an archive. */
 export interface TarFile {
@@ -44,14 +47,40 @@ function paxPath(data: Buffer): string | undefined {
   return path;
 }
 
+/** Longest name of one path segment on the file systems charts are extracted to. */
+const MAX_SEGMENT_BYTES = 255;
+
+/** The entry's path as segments (`./a//b/` → `a/b`); a ValidationError when it is unusable. */
 function safePath(path: string, field: string): string {
-  const clean = path.replace(/^\.\//, '');
-  if (clean.startsWith('/') || clean.split('/').includes('..') || clean.includes('\\')) {
-    throw new ValidationError([
-      { path: field, message: `archive entry "${path}" escapes the chart directory` },
-    ]);
+  const refuse = (why: string) =>
+    new ValidationError([{ path: field, message: `archive entry "${path}" ${why}` }]);
+  if (path.startsWith('/') || path.includes('\\')) throw refuse('escapes the chart directory');
+  const segments = path.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) throw refuse('escapes the chart directory');
+  if (segments.length === 0) throw refuse('names no file');
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) {
+    throw refuse(`has a name part longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
-  return clean;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw refuse('has a control character in its name');
+  return segments.join('/');
+}
+
+/** Refuses a listing that cannot be written as a tree: a path both a file and a directory, a file twice. */
+function checkTree(files: readonly TarFile[], dirs: readonly string[], field: string): void {
+  const fileSet = new Set<string>();
+  const dirSet = new Set<string>(dirs);
+  const refuse = (path: string, why: string) =>
+    new ValidationError([{ path: field, message: `archive entry "${path}" ${why}` }]);
+  for (const file of files) {
+    if (fileSet.has(file.path)) throw refuse(file.path, 'appears twice');
+    fileSet.add(file.path);
+    const parts = file.path.split('/');
+    for (let i = 1; i < parts.length; i++) dirSet.add(parts.slice(0, i).join('/'));
+  }
+  for (const dir of dirSet) {
+    if (fileSet.has(dir)) throw refuse(dir, 'is both a file and a directory');
+  }
 }
 
 /**
@@ -71,6 +100,7 @@ export function readTgz(bytes: Uint8Array, maxBytes: number, field = 'source.arc
     throw new ValidationError([{ path: field, message }], { cause: error });
   }
   const files: TarFile[] = [];
+  const dirs: string[] = [];
   let offset = 0;
   let longName: string | undefined;
   try {
@@ -96,10 +126,19 @@ export function readTgz(bytes: Uint8Array, maxBytes: number, field = 'source.arc
       if (type === 'g') continue;
       const path = longName ?? (prefix ? `${prefix}/${name}` : name);
       longName = undefined;
-      if (type === '5') continue;
+      if (type === '5') {
+        // A directory entry of the archive's root (`./`) says nothing; others must be usable.
+        if (path.split('/').some((s) => s !== '' && s !== '.')) dirs.push(safePath(path, field));
+        continue;
+      }
       if (type !== '0' && type !== '\0' && type !== '7') {
         throw new ValidationError([
           { path: field, message: `archive entry "${path}" is not a regular file (links are not allowed)` },
+        ]);
+      }
+      if (files.length >= LIMITS.chartFiles) {
+        throw new ValidationError([
+          { path: field, message: `the chart archive holds more than ${LIMITS.chartFiles} files` },
         ]);
       }
       files.push({ path: safePath(path, field), data: Buffer.from(data) });
@@ -117,5 +156,6 @@ export function readTgz(bytes: Uint8Array, maxBytes: number, field = 'source.arc
     );
   }
   if (files.length === 0) throw new ValidationError([{ path: field, message: 'the chart archive is empty' }]);
+  checkTree(files, dirs, field);
   return files;
 }

@@ -3,18 +3,16 @@
  * named by their SHA-256 (`sha256:<64 hex>`). In memory, or as files under a directory
  * (`<dir>/sha256/<first two hex>/<hex>`) that survive a restart of the control plane.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestOfBytes } from '../../domain/blobs.ts';
 import { FlotillaError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import type { BlobStore } from '../../domain/ports.ts';
 
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
+export { digestOfBytes };
 
-/** The digest of some bytes, as every BlobStore here names them. */
-export function digestOfBytes(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
 /** The hex part of a well-formed digest; ValidationError otherwise. */
 function hexOf(digest: string): string {

@@ -10,6 +10,7 @@
 import { CredentialsError, NotFoundError } from '../../domain/errors.ts';
 import type { Cluster } from '../../domain/model.ts';
 import type { Clock, ClusterConnection, CredentialsProvider, SecretStore } from '../../domain/ports.ts';
+import { eksEndpointProblem } from '../../domain/references.ts';
 import { EksTokenSigner, type EksTokenSource } from '../eks/token.ts';
 import { connectionFromKubeconfig } from './kubeconfig-connection.ts';
 
@@ -21,6 +22,8 @@ export interface AwsCredentialsProviderOptions {
   readonly tokenReuseMs?: number;
   /** How long a secret read from the store is kept in memory. @default 60 seconds */
   readonly secretTtlMs?: number;
+  /** Host names besides EKS's own that IAM tokens may be sent to (Tunables.trustedEksHosts). @default none */
+  readonly trustedEksHosts?: readonly string[];
 }
 
 interface Cached<T> {
@@ -40,6 +43,7 @@ export class AwsCredentialsProvider implements CredentialsProvider {
   readonly #clock: Clock;
   readonly #tokenReuseMs: number;
   readonly #secretTtlMs: number;
+  readonly #trustedEksHosts: readonly string[];
   readonly #tokenCache = new Map<string, Cached<string>>();
   readonly #secretCache = new Map<string, Cached<string>>();
 
@@ -49,6 +53,7 @@ export class AwsCredentialsProvider implements CredentialsProvider {
     this.#clock = options.clock;
     this.#tokenReuseMs = options.tokenReuseMs ?? 10 * 60_000;
     this.#secretTtlMs = options.secretTtlMs ?? 60_000;
+    this.#trustedEksHosts = options.trustedEksHosts ?? [];
   }
 
   async connectionFor(cluster: Cluster): Promise<ClusterConnection> {
@@ -67,6 +72,9 @@ export class AwsCredentialsProvider implements CredentialsProvider {
         if (!cluster.endpoint) {
           throw new CredentialsError(`cluster "${cluster.name}" has no API endpoint yet (${cluster.status})`);
         }
+        // Registration checks this too; a token signed for an EKS cluster never leaves for elsewhere.
+        const problem = eksEndpointProblem(cluster.endpoint, auth.region, this.#trustedEksHosts);
+        if (problem) throw new CredentialsError(`cluster "${cluster.name}": its endpoint ${problem}`);
         const token = await this.#eksToken(cluster.name, auth.clusterName, auth.region, auth.roleArn);
         return { ...base, token };
       }

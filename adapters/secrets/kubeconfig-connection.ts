@@ -1,11 +1,15 @@
 /**
- * A ClusterConnection from a kubeconfig kept in the secret store: the server, CA, and the
- * user's bearer token or client certificate of one context. Errors name the cluster and the
+ * A ClusterConnection from a kubeconfig kept in the secret store: the server, CA, TLS settings,
+ * and the user's bearer token or client certificate of one context. The document is only read:
+ * an exec or auth-provider plugin, a file reference, basic auth or a server Flotilla would not
+ * send credentials to (domain/references.ts) is refused before anything is run, opened or sent.
+ * Both control planes (AWS and local) read kubeconfigs here. Errors name the cluster and the
  * part of the document that is wrong, never a value from it.
  */
 import { parse } from 'yaml';
 import { CredentialsError } from '../../domain/errors.ts';
 import type { ClusterConnection } from '../../domain/ports.ts';
+import { kubeconfigClusterProblem, kubeconfigUserProblem } from '../../domain/references.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -49,11 +53,12 @@ export function connectionFromKubeconfig(
   if (!context) throw fail(`has no context "${contextName}"`);
   const clusterEntry = named(doc, 'clusters', 'cluster', context.cluster);
   const user = named(doc, 'users', 'user', context.user) ?? {};
-  if (user.exec !== undefined || user['auth-provider'] !== undefined) {
-    throw fail('asks for an exec or auth-provider plugin, which Flotilla does not run');
-  }
+  const userProblem = kubeconfigUserProblem(String(context.user), user);
+  if (userProblem) throw fail(userProblem);
   const server = str(clusterEntry, 'server') ?? options.fallbackServer;
   if (!server) throw fail(`context "${contextName}" has no cluster server`);
+  const clusterProblem = kubeconfigClusterProblem(String(context.cluster), { ...clusterEntry, server });
+  if (clusterProblem) throw fail(clusterProblem);
   const token = str(user, 'token');
   const clientCertificateData = str(user, 'client-certificate-data');
   const clientKeyData = str(user, 'client-key-data');
@@ -66,6 +71,7 @@ export function connectionFromKubeconfig(
       ? { caData: str(clusterEntry, 'certificate-authority-data') }
       : {}),
     ...(clusterEntry?.['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
+    ...(str(clusterEntry, 'tls-server-name') ? { tlsServerName: str(clusterEntry, 'tls-server-name') } : {}),
     ...(token ? { token } : {}),
     ...(clientCertificateData && clientKeyData ? { clientCertificateData, clientKeyData } : {}),
   };

@@ -213,7 +213,7 @@ export function registerRollout(program: Command): void {
   withCommonOptions(
     rollout
       .command('approve')
-      .description('Let a rollout waiting at an approval gate go on to its next wave')
+      .description('Let a rollout waiting at an approval gate start the wave it holds')
       .argument('<name>')
       .option('--wave <n>', 'approve only if wave n (1, 2, … as status numbers them) is the one waiting'),
   ).action(async (name: string, options: CommonOptions & { wave?: string }) => {
@@ -231,7 +231,7 @@ export function registerRollout(program: Command): void {
     print(
       format,
       answer,
-      () => `approved: ${name} goes on after wave ${answer.wave + 1} (execution ${answer.executionId})\n`,
+      () => `approved: ${name} starts wave ${answer.wave + 1} (execution ${answer.executionId})\n`,
     );
   });
 

@@ -624,15 +624,13 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
       const execution = status?.execution;
       const approval = execution?.rollout?.approval;
       const gate = approval ? status?.waves[approval.position] : undefined;
-      const next = approval ? status?.waves[approval.position + 1] : undefined;
       const ok = await confirmAction({
         title: `Approve the rollout of ${name}?`,
         body: h(
           'p',
           null,
-          gate ? `${waveTitle(gate.position, gate.index, gate.name)} passed its gate. ` : '',
-          next
-            ? `Approving lets revision ${execution?.revision ?? '?'} go on to ${waveTitle(next.position, next.index, next.name).toLowerCase()}: ${count(next.clusters, 'cluster')}.`
+          gate
+            ? `${waveTitle(gate.position, gate.index, gate.name)} waits for an approval before it starts. Approving lets revision ${execution?.revision ?? '?'} reach its ${count(gate.clusters, 'cluster')}.`
             : 'Approving lets the rollout go on.',
         ),
         confirm: 'Approve',
@@ -642,7 +640,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
         `${path}/rollout/approve`,
         gate ? { wave: gate.index } : {},
       );
-      return `Approved: the rollout goes on after wave ${answer.wave + 1}.`;
+      return `Approved: wave ${answer.wave + 1} starts.`;
     }),
   );
 

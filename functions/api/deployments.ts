@@ -47,6 +47,7 @@ export function checkSourceSize(input: DeploymentInput): void {
     if (size > MAX_SOURCE_BYTES) {
       throw new PayloadTooLargeError(
         `source.archive: the chart archive is ${formatBytes(size)}; the limit is ${limit}`,
+        { field: 'source.archive' },
       );
     }
   }
@@ -55,6 +56,7 @@ export function checkSourceSize(input: DeploymentInput): void {
     if (size > MAX_SOURCE_BYTES) {
       throw new PayloadTooLargeError(
         `source.files: the manifests are ${formatBytes(size)} in all; the limit is ${limit}`,
+        { field: 'source.files' },
       );
     }
   }

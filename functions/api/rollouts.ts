@@ -96,7 +96,7 @@ const RollbackAnswer = Started.extend({
 const ApproveAnswer = z
   .object({
     executionId: z.string(),
-    wave: z.number().int().meta({ description: 'The wave approved to be followed' }),
+    wave: z.number().int().meta({ description: 'The wave approved to start' }),
   })
   .meta({ id: 'ApproveAnswer' });
 
@@ -196,7 +196,7 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       method: 'POST',
       path: '/deployments/{name}/rollout/approve',
       operationId: 'approveRollout',
-      summary: 'Let a rollout waiting at an approval gate go on to its next wave',
+      summary: 'Let a rollout waiting at an approval gate start the wave it holds',
       tags: ['rollouts'],
       params: NameParam,
       body: z

@@ -20,12 +20,14 @@ export const FailEvent = StepEvent.extend({
   error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
 });
 
-/** A wave's gate: the run and the wave's index in its plan. */
+/** A wave's gate: the run, the wave's index in its plan, and whether before (`start`) or after it. */
 export const GateEvent = StepEvent.extend({
   wave: z.number().int().nonnegative(),
+  phase: z.enum(['start', 'end']).optional(),
 });
 
-/** The approval wait: the wave that passed, and the workflow's task token (a secret). */
-export const ApprovalEvent = GateEvent.extend({
+/** The approval wait: the wave waiting to start, and the workflow's task token (a secret). */
+export const ApprovalEvent = StepEvent.extend({
+  wave: z.number().int().nonnegative(),
   taskToken: z.string().min(1),
 });

@@ -1,5 +1,6 @@
 /**
- * A wave's gate: failure budget, soak, requested pause, approval (GateWave).
+ * A wave's gates (GateWave): before it (OpenWave: approval, requested pause) and after it
+ * (failure budget, soak, requested pause).
  */
 import { stepHandler } from '../../adapters/lambda/step-handler.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';

@@ -207,7 +207,7 @@ describe('the console in a browser', () => {
   });
 
   it('shows a gated rollout wave by wave and finishes it when approved from the page', async () => {
-    // Prepare: nine clusters, two in a first wave that needs an approval before the rest
+    // Prepare: nine clusters, two in a first wave, then the rest after an approval
     const page = await openPage();
     await page.goto(consoleUrl('/deployments'));
     await soon(() => page.locator('.empty-title').textContent()).toBe('No deployments yet.');
@@ -216,7 +216,7 @@ describe('the console in a browser', () => {
       namespace: 'canary',
       source: MANIFESTS,
       target: { selector: { matchLabels: { fleet: 'simulated' } } },
-      strategy: { waves: [{ count: 2, approval: true }, {}] },
+      strategy: { waves: [{ count: 2 }, { approval: true }] },
     });
     expect(created.status).toBe(202);
 
@@ -232,10 +232,10 @@ describe('the console in a browser', () => {
     const pending = await page.locator('[data-group="rollout:1"] .tile .tile-state').allTextContents();
     expect(pending).toEqual(Array(7).fill('Pending'));
     expect(await page.locator('.title-row .badge').textContent()).toBe('Waiting for approval');
-    expect(await page.locator('[data-group="rollout:0"] h3').textContent()).toBe(
-      'Wave 1 Waiting for approval',
+    expect(await page.locator('[data-group="rollout:1"] h3').textContent()).toBe(
+      'Wave 2 Waiting for approval',
     );
-    expect(await page.locator('.note').textContent()).toContain('waiting for an approval after wave 1');
+    expect(await page.locator('.note').textContent()).toContain('waiting for an approval before wave 2');
     await soon(() => page.locator('[data-count="succeeded"]').textContent()).toBe('2');
     expect(await page.locator('[data-count="pending"]').textContent()).toBe('7');
     await screenshot(page, 'rollout-waiting');
@@ -244,7 +244,8 @@ describe('the console in a browser', () => {
     await approve.click();
     const dialog = page.getByRole('dialog', { name: 'Approve the rollout of canary?' });
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('go on to wave 2: 7 clusters');
+    expect(await dialog.textContent()).toContain('Wave 2 waits for an approval before it starts');
+    expect(await dialog.textContent()).toContain('reach its 7 clusters');
     await screenshot(page, 'approve-dialog');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
@@ -257,9 +258,7 @@ describe('the console in a browser', () => {
     await page.keyboard.press('Enter');
 
     // Assess: every tile ends Succeeded, after moving forward only
-    await soon(() => page.locator('.action-status').first().textContent()).toBe(
-      'Approved: the rollout goes on after wave 1.',
-    );
+    await soon(() => page.locator('.action-status').first().textContent()).toBe('Approved: wave 2 starts.');
     await soon(() => tileStates(page, 'rollout:1'), 60_000).toEqual(Array(7).fill('Succeeded'));
     await soon(() => page.locator('.title-row .badge').textContent(), 30_000).toBe('Succeeded');
     const seen = (await page.evaluate('window.__tileStates')) as Record<string, string[]>;

@@ -120,7 +120,9 @@ describe('which functions run helm', () => {
     expect(helmReason('functions/api/openapi.ts')).toBeUndefined();
     // ApplyBatch renders a chart that reads its cluster (`lookup`) as the cluster is applied;
     // CheckBatchHealth carries the same deliveries on from the same module, but never renders.
-    expect(helmReason("functions/steps/apply-batch.ts")).toMatch(/deliver-batch\.ts \(startOne\) uses the renderer/);
+    expect(helmReason('functions/steps/apply-batch.ts')).toMatch(
+      /deliver-batch\.ts \(startOne\) uses the renderer/,
+    );
     expect(helmReason('functions/steps/check-batch-health.ts')).toBeUndefined();
   });
 });

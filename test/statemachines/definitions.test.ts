@@ -157,13 +157,34 @@ describe('statemachines/deploy.asl.json', () => {
     }
   });
 
-  it('gates each wave: soak loops back to the gate, approval waits then asks again, pause and rollback leave the loop', () => {
-    const choices = (
-      (states.get('GateDecision')?.Choices ?? []) as Array<{ StringEquals: string; Next: string }>
-    ).map((c) => [c.StringEquals, c.Next]);
-    expect(Object.fromEntries(choices)).toEqual({
-      soak: 'Soak',
+  it('gates each wave: an approval before it (waits, then asks again), soak after it loops back to the gate, pause and rollback leave the loop', () => {
+    const decisions = (state: string) =>
+      Object.fromEntries(
+        ((states.get(state)?.Choices ?? []) as Array<{ StringEquals: string; Next: string }>).map((c) => [
+          c.StringEquals,
+          c.Next,
+        ]),
+      );
+    // Before a wave: only a wave whose plan asks for an approval goes through OpenWave.
+    expect(states.get('SelectWave')?.Next).toBe('WaveNeedsApproval');
+    expect(states.get('WaveNeedsApproval')).toMatchObject({
+      Choices: [expect.objectContaining({ Next: 'OpenWave' })],
+      Default: 'ApplyWave',
+    });
+    expect(states.get('OpenWave')).toMatchObject({
+      Parameters: expect.objectContaining({ phase: 'start' }),
+      Next: 'OpenDecision',
+    });
+    expect(decisions('OpenDecision')).toEqual({
       approval: 'AwaitApproval',
+      pause: 'PauseDeploy',
+      stop: 'Stopped',
+    });
+    expect(states.get('OpenDecision')?.Default).toBe('ApplyWave');
+    expect(states.get('AwaitApproval')?.Next).toBe('OpenWave');
+    // After a wave.
+    expect(decisions('GateDecision')).toEqual({
+      soak: 'Soak',
       pause: 'PauseDeploy',
       rollback: 'PlanRollback',
       stop: 'Stopped',
@@ -174,7 +195,6 @@ describe('statemachines/deploy.asl.json', () => {
       SecondsPath: '$.gate.waitSeconds',
       Next: 'GateWave',
     });
-    expect(states.get('AwaitApproval')?.Next).toBe('GateWave');
     expect(states.get('PauseDeploy')?.Next).toBe('Paused');
     // The rollback plan replaces the plan and runs through the same wave loop.
     expect(states.get('PlanRollback')).toMatchObject({ ResultPath: '$.plan', Next: 'StartWaves' });

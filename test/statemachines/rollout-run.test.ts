@@ -338,10 +338,46 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(soaks).toBeGreaterThan(0);
   });
 
-  it('waits at an approval gate until approved, then goes on', async () => {
+  it('holds the rollout before any cluster is touched when the first wave asks for an approval', async () => {
     // Prepare
     const h = await harness();
     const id = await deploy(h, v1({ waves: [{ count: 2, approval: true }, {}] }));
+
+    // Act 1: it waits before wave 1
+    await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
+
+    // Assess 1: no cluster touched, wave 1 waiting
+    expect(h.bed.fleet.touched()).toEqual([]);
+    const status = await getRolloutStatus(h.deps, 'shop');
+    expect(status.waves.map((w) => w.state)).toEqual(['WaitingApproval', 'Pending']);
+    expect(status.note).toContain('before wave 1 (wave-1) starts');
+    expect(h.bed.bus.ofType('ApprovalRequested').map((e) => e.detail)).toMatchObject([{ wave: 0 }]);
+
+    // Act 2
+    const approved = await approveRollout(h.deps, 'shop');
+    await h.run(id);
+
+    // Assess 2
+    expect(approved).toEqual({ executionId: id, wave: 0 });
+    expect((await h.execution(id)).status).toBe('Succeeded');
+    expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
+  });
+
+  it('holds a one-wave deploy whose only wave asks for an approval', async () => {
+    const h = await harness();
+    const id = await deploy(h, v1({ waves: [{ approval: true }] }));
+    await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
+    expect(h.bed.fleet.touched()).toEqual([]);
+    await approveRollout(h.deps, 'shop');
+    await h.run(id);
+    expect((await h.execution(id)).status).toBe('Succeeded');
+    expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
+  });
+
+  it('waits at an approval gate between two waves until approved, then goes on', async () => {
+    // Prepare
+    const h = await harness();
+    const id = await deploy(h, v1({ waves: [{ count: 2 }, { approval: true }] }));
 
     // Act 1: it waits
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
@@ -352,7 +388,7 @@ describe('progressive rollouts in the local interpreter', () => {
     for (const name of NAMES.slice(2)) expect(h.bed.fleet.cluster(name).applied, name).toHaveLength(0);
     const status = await getRolloutStatus(h.deps, 'shop');
     expect(status.note).toContain('flotilla rollout approve shop');
-    expect(status.waves.map((w) => w.state)).toEqual(['WaitingApproval', 'Pending']);
+    expect(status.waves.map((w) => w.state)).toEqual(['Passed', 'WaitingApproval']);
     // The token is in the secret store, not in any record.
     const stored = JSON.stringify(await h.execution(id));
     const token =
@@ -366,7 +402,7 @@ describe('progressive rollouts in the local interpreter', () => {
     await h.run(id);
 
     // Assess 2
-    expect(approved).toEqual({ executionId: id, wave: 0 });
+    expect(approved).toEqual({ executionId: id, wave: 1 });
     expect((await h.execution(id)).status).toBe('Succeeded');
     expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
     await expect(approveRollout(h.deps, 'shop')).rejects.toMatchObject({ name: 'InvalidStateError' });
@@ -406,7 +442,7 @@ describe('progressive rollouts in the local interpreter', () => {
   it('pauses at once when asked while waiting for an approval', async () => {
     // Prepare
     const h = await harness();
-    const id = await deploy(h, v1({ waves: [{ count: 2, approval: true }, {}] }));
+    const id = await deploy(h, v1({ waves: [{ count: 2 }, { approval: true }] }));
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
 
     // Act
@@ -417,7 +453,7 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(paused).toMatchObject({ executionId: id, immediate: true });
     const execution = await h.execution(id);
     expect(execution.status).toBe('Paused');
-    expect(execution.message).toContain('paused by request after wave wave-1');
+    expect(execution.message).toContain('paused by request before wave wave-2');
     expect((await h.bed.store.getDeployment('default', 'shop'))?.lock).toBeUndefined();
     for (const name of NAMES.slice(2)) expect(h.bed.fleet.cluster(name).applied, name).toHaveLength(0);
     await expect(pauseRollout(h.deps, 'shop')).rejects.toMatchObject({ name: 'InvalidStateError' });
@@ -444,7 +480,7 @@ describe('progressive rollouts in the local interpreter', () => {
   it('cancels: the run stops, the clusters it had not reached are Cancelled, the lock is released', async () => {
     // Prepare
     const h = await harness();
-    const id = await deploy(h, v1({ waves: [{ count: 2, approval: true }, {}] }));
+    const id = await deploy(h, v1({ waves: [{ count: 2 }, { approval: true }] }));
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
 
     // Act
@@ -461,27 +497,30 @@ describe('progressive rollouts in the local interpreter', () => {
     const deployment = await h.bed.store.getDeployment('default', 'shop');
     expect(deployment).toMatchObject({ status: 'Cancelled' });
     expect(deployment?.lock).toBeUndefined();
-    // Resume finishes it.
+    // Resume finishes it: wave 2 starts for the first time, so its approval is asked again.
     const resumed = await resumeRollout(h.deps, 'shop');
-    await h.until('the approval gate', async () => {
-      const e = await h.execution(resumed.started?.executionId ?? '');
-      return e.status !== 'Running';
-    });
-    expect((await h.execution(resumed.started?.executionId ?? '')).status).toBe('Succeeded');
+    const again = resumed.started?.executionId ?? '';
+    await h.until('the approval gate', async () => (await h.execution(again)).status === 'WaitingApproval');
+    await approveRollout(h.deps, 'shop');
+    await h.run(again);
+    expect((await h.execution(again)).status).toBe('Succeeded');
     expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
   });
 
   it('resumes after the runner died mid-rollout: takes the dead lock over, loses no target', async () => {
     // Prepare: the rollout is held at its approval gate when the runner goes away
     const h = await harness();
-    const id = await deploy(h, v1({ waves: [{ count: 3, approval: true }, {}] }));
+    const id = await deploy(h, v1({ waves: [{ count: 3 }, { approval: true }] }));
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
     await h.restart();
     expect((await h.bed.store.getDeployment('default', 'shop'))?.lock?.executionId).toBe(id);
 
-    // Act
+    // Act: resume, and approve wave 2 again (it has not started yet)
     const resumed = await resumeRollout(h.deps, 'shop');
-    await h.run(resumed.started?.executionId ?? '');
+    const again = resumed.started?.executionId ?? '';
+    await h.until('the approval gate', async () => (await h.execution(again)).status === 'WaitingApproval');
+    await approveRollout(h.deps, 'shop');
+    await h.run(again);
 
     // Assess
     expect(resumed.started?.tookOver).toBe(id);

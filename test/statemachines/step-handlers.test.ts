@@ -43,7 +43,7 @@ describe('step handlers', () => {
 
     // Assess
     expect(plan).toEqual({
-      waves: [{ wave: 0, batches: [0, 1], maxConcurrency: 25 }],
+      waves: [{ wave: 0, batches: [0, 1], maxConcurrency: 25, approval: false }],
       waveCount: 1,
       maxConcurrency: 25,
       gated: false,

@@ -16,8 +16,13 @@ export const ImportClustersInput = z
     kubeconfig: z
       .string()
       .min(1)
+      .max(1024 * 1024)
       .meta({ description: 'The kubeconfig document, with file references inlined' }),
-    contexts: z.array(z.string().min(1)).optional().meta({ description: 'Contexts to import; default all' }),
+    contexts: z
+      .array(z.string().min(1).max(253))
+      .max(1000)
+      .optional()
+      .meta({ description: 'Contexts to import; default all' }),
     name: Dns1123Label.optional().meta({ description: 'Cluster name, when importing exactly one context' }),
     labels: Labels.default({}).meta({ description: 'Labels set on every imported cluster' }),
   })
@@ -54,7 +59,9 @@ async function forEachLimited<T>(
 
 /**
  * Import the selected contexts (all by default). Bad requests (unparseable kubeconfig, an unknown
- * context, `name` with several contexts) throw a ValidationError before anything is written.
+ * context, `name` with several contexts, no selected context Flotilla may use) throw a
+ * ValidationError before anything is written; a context refused while others are usable is
+ * listed in `failed`. No context ever runs anything (see contextAccess).
  */
 export async function importClusters(
   deps: ClusterDeps,
@@ -65,6 +72,7 @@ export async function importClusters(
   const config = parseKubeconfig(input.kubeconfig);
   const known = config.contexts.map((c) => c.name);
   const selected = input.contexts ?? known;
+  if (selected.length === 0) throw new ValidationError([{ path: 'contexts', message: 'selects no context' }]);
   const missing = selected
     .map((name, i) => ({ name, i }))
     .filter(({ name }) => !known.includes(name))
@@ -120,6 +128,13 @@ export async function importClusters(
         ? { kind: 'token', token: access.token }
         : { kind: 'kubeconfig', kubeconfig: access.kubeconfig ?? '', context };
     plans.push({ context, name, access: spec, endpoint: access.server, caData: access.caData });
+  }
+  // Nothing usable in the document (plugins, files, plain-HTTP servers…): a bad request, not a
+  // partial import.
+  if (plans.length === 0) {
+    throw new ValidationError(
+      result.failed.map((f) => ({ path: 'kubeconfig', message: `context "${f.context}": ${f.message}` })),
+    );
   }
 
   await forEachLimited(plans, PROBE_CONCURRENCY, async (plan) => {

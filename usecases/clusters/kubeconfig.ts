@@ -1,11 +1,19 @@
 /**
  * Kubeconfig documents: the contexts they hold, and for one context how Flotilla will reach that
  * cluster. Pure parsing (no files are read here: the CLI inlines file references before upload).
+ * What a context may ask for — no exec or auth-provider plugin, no file, an https server without
+ * user information — is decided by domain/references.ts.
  */
 import { parse, stringify } from 'yaml';
 import { ValidationError } from '../../domain/errors.ts';
 import type { ClusterAuth } from '../../domain/model.ts';
 import { dns1123LabelProblem } from '../../domain/names.ts';
+import {
+  eksEndpointProblem,
+  KUBECONFIG_FILE_FIELDS,
+  kubeconfigClusterProblem,
+  kubeconfigUserProblem,
+} from '../../domain/references.ts';
 
 /** How one context of a kubeconfig reaches its cluster, or why it cannot be used. */
 export type ContextAccess =
@@ -16,7 +24,7 @@ export type ContextAccess =
       readonly caData?: string;
       /** A bearer token alone suffices: it is stored by itself, as `token` auth. */
       readonly token?: string;
-      /** EKS exec credentials (`aws eks get-token`) become `eks` auth: nothing secret is stored. */
+      /** EKS exec credentials (`aws eks get-token`) become `eks` auth: nothing runs, nothing secret is stored. */
       readonly eks?: Extract<ClusterAuth, { type: 'eks' }>;
       /** Otherwise a kubeconfig holding only this context is stored, as `kubeconfig` auth. */
       readonly kubeconfig?: string;
@@ -24,14 +32,7 @@ export type ContextAccess =
   | { readonly ok: false; readonly context: string; readonly message: string };
 
 /** Field names in a kubeconfig that point at files; the CLI replaces them by their `-data` form. */
-export const FILE_FIELDS = {
-  cluster: { 'certificate-authority': 'certificate-authority-data' },
-  user: {
-    'client-certificate': 'client-certificate-data',
-    'client-key': 'client-key-data',
-    tokenFile: 'token',
-  },
-} as const;
+export const FILE_FIELDS = KUBECONFIG_FILE_FIELDS;
 
 interface Named {
   readonly name: string;
@@ -120,7 +121,10 @@ function eksExec(user: Record<string, unknown>): Extract<ClusterAuth, { type: 'e
   return { type: 'eks', clusterName, region, ...(roleArn ? { roleArn } : {}) };
 }
 
-/** How to reach the cluster of one context; problems come back as values, one per context. */
+/**
+ * How to reach the cluster of one context; problems come back as values, one per context. Only
+ * the document is read: nothing is run, fetched or opened, whatever the context asks for.
+ */
 export function contextAccess(config: Kubeconfig, contextName: string): ContextAccess {
   const fail = (message: string): ContextAccess => ({ ok: false, context: contextName, message });
   const context = config.contexts.find((c) => c.name === contextName);
@@ -129,51 +133,33 @@ export function contextAccess(config: Kubeconfig, contextName: string): ContextA
   const userName = context.body.user;
   const cluster = config.clusters.find((c) => c.name === clusterName);
   if (!cluster) return fail(`context refers to cluster "${String(clusterName)}", which the kubeconfig lacks`);
-  const server = cluster.body.server;
-  if (typeof server !== 'string' || !/^https?:\/\//.test(server)) {
-    return fail(`cluster "${cluster.name}" has no http(s) server URL`);
-  }
-  for (const field of Object.keys(FILE_FIELDS.cluster)) {
-    if (cluster.body[field] !== undefined) {
-      return fail(`cluster "${cluster.name}" reads ${field} from a file; inline it as ${field}-data`);
-    }
-  }
+  const clusterProblem = kubeconfigClusterProblem(cluster.name, cluster.body);
+  if (clusterProblem) return fail(clusterProblem);
+  const server = cluster.body.server as string;
   const user = config.users.find((u) => u.name === userName)?.body;
   if (!user) return fail(`context refers to user "${String(userName)}", which the kubeconfig lacks`);
-  for (const [field, inline] of Object.entries(FILE_FIELDS.user)) {
-    if (user[field] !== undefined)
-      return fail(`user "${String(userName)}" reads ${field} from a file; inline it as ${inline}`);
-  }
   const caData =
     typeof cluster.body['certificate-authority-data'] === 'string'
       ? cluster.body['certificate-authority-data']
       : undefined;
+  // `aws eks get-token` is recognised, never run: it becomes IAM auth, for an EKS endpoint only.
   const eks = eksExec(user);
-  if (eks) return { ok: true, context: contextName, server, caData, eks };
-  // Other credential plugins (gke-gcloud-auth-plugin, kubelogin…) run where the control plane
-  // runs: kept as a kubeconfig, they work locally, and the probe says so clearly where they cannot.
-  if (user.exec !== undefined || user['auth-provider'] !== undefined) {
-    return {
-      ok: true,
-      context: contextName,
-      server,
-      caData,
-      kubeconfig: singleContextKubeconfig(config, contextName),
-    };
+  if (eks) {
+    const problem = eksEndpointProblem(server, eks.region);
+    if (problem) return fail(`cluster "${cluster.name}": server ${problem}`);
+    return { ok: true, context: contextName, server, caData, eks };
   }
+  const userProblem = kubeconfigUserProblem(String(userName), user);
+  if (userProblem) return fail(userProblem);
   const hasCert =
     typeof user['client-certificate-data'] === 'string' && typeof user['client-key-data'] === 'string';
   const token = typeof user.token === 'string' && user.token !== '' ? user.token : undefined;
-  const basic = typeof user.username === 'string' && typeof user.password === 'string';
-  if (!token && !hasCert && !basic) {
+  if (!token && !hasCert) {
     return fail(`user "${String(userName)}" has no token or client certificate`);
   }
   const plainTls =
-    cluster.body['insecure-skip-tls-verify'] === undefined &&
-    cluster.body['tls-server-name'] === undefined &&
-    cluster.body['proxy-url'] === undefined;
-  if (token && !hasCert && !basic && plainTls)
-    return { ok: true, context: contextName, server, caData, token };
+    cluster.body['insecure-skip-tls-verify'] === undefined && cluster.body['tls-server-name'] === undefined;
+  if (token && !hasCert && plainTls) return { ok: true, context: contextName, server, caData, token };
   return {
     ok: true,
     context: contextName,

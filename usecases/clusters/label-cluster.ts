@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ValidationError, VersionConflictError } from '../../domain/errors.ts';
-import type { Cluster } from '../../domain/model.ts';
+import { type Cluster, Labels } from '../../domain/model.ts';
 import { DEFAULT_TENANT, labelKeyProblem, labelValueProblem } from '../../domain/names.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import type { Deps } from '../deps.ts';
@@ -61,6 +61,8 @@ export async function labelCluster(
       if (value === null) delete labels[key];
       else labels[key] = value;
     }
+    // The labels as they would be (a count bound applies to the result, not to the patch).
+    parseOrThrow(Labels, labels, 'labels');
     try {
       return await deps.store.updateCluster({
         ...cluster,

@@ -20,6 +20,7 @@ import {
   type Provider,
 } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { eksEndpointProblem } from '../../domain/references.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { storeApiVersions } from '../deployments/renders.ts';
 import type { Deps } from '../deps.ts';
@@ -27,7 +28,8 @@ import { type ClusterFacts, clusterFacts } from './inventory.ts';
 import { contextAccess, parseKubeconfig } from './kubeconfig.ts';
 
 /** The dependencies cluster registration uses. */
-export type ClusterDeps = Pick<Deps, 'store' | 'secrets' | 'clusters' | 'bus' | 'clock' | 'ids' | 'blobs'>;
+export type ClusterDeps = Pick<Deps, 'store' | 'secrets' | 'clusters' | 'bus' | 'clock' | 'ids' | 'blobs'> &
+  Partial<Pick<Deps, 'tunables'>>;
 
 export interface RegisterOptions {
   /** @default DEFAULT_TENANT */
@@ -230,7 +232,10 @@ async function save(deps: ClusterDeps, tenant: string, cluster: Cluster, exists:
 }
 
 /** Turn a ClusterInput's credentials (token, kubeconfig or auth: exactly one) into an AccessSpec. */
-function accessOf(input: ClusterInput): { access: AccessSpec; endpoint: string; caData?: string } {
+function accessOf(
+  input: ClusterInput,
+  trustedEksHosts: readonly string[] = [],
+): { access: AccessSpec; endpoint: string; caData?: string } {
   const given = (['token', 'kubeconfig', 'auth'] as const).filter((k) => input[k] !== undefined);
   if (given.length === 0) {
     throw new ValidationError([{ path: 'auth', message: 'one of token, kubeconfig or auth is required' }]);
@@ -245,8 +250,12 @@ function accessOf(input: ClusterInput): { access: AccessSpec; endpoint: string; 
   }
   if (input.token !== undefined)
     return { access: { kind: 'token', token: input.token }, endpoint: input.endpoint };
-  if (input.auth !== undefined)
+  if (input.auth !== undefined) {
+    // An IAM token for an EKS cluster goes to that region's EKS endpoint and nowhere else.
+    const problem = eksEndpointProblem(input.endpoint, input.auth.region, trustedEksHosts);
+    if (problem) throw new ValidationError([{ path: 'endpoint', message: problem }]);
     return { access: { kind: 'existing', auth: input.auth }, endpoint: input.endpoint };
+  }
   const config = parseKubeconfig(input.kubeconfig ?? '');
   const context =
     input.context ??
@@ -260,6 +269,15 @@ function accessOf(input: ClusterInput): { access: AccessSpec; endpoint: string; 
   const found = contextAccess(config, context);
   if (!found.ok)
     throw new ValidationError([{ path: 'kubeconfig', message: `context "${context}": ${found.message}` }]);
+  // The record says where Flotilla connects: the kubeconfig's server, so the two must agree.
+  if (new URL(found.server).href !== new URL(input.endpoint).href) {
+    throw new ValidationError([
+      {
+        path: 'endpoint',
+        message: `differs from the server of context "${context}" in the kubeconfig (${found.server}), which is where Flotilla would connect`,
+      },
+    ]);
+  }
   if (found.eks)
     return { access: { kind: 'existing', auth: found.eks }, endpoint: input.endpoint, caData: found.caData };
   if (found.token)
@@ -287,7 +305,7 @@ export async function registerCluster(
   options: RegisterOptions = {},
 ): Promise<Cluster> {
   const input = parseOrThrow(ClusterInput, raw);
-  const { access, endpoint, caData } = accessOf(input);
+  const { access, endpoint, caData } = accessOf(input, deps.tunables?.trustedEksHosts);
   const { cluster } = await writeCluster(
     deps,
     {

@@ -12,6 +12,7 @@ import {
   VersionConflictError,
 } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
+import { asFieldIssues, specSizeProblems, valuesProblems } from '../../domain/limits.ts';
 import {
   type Deployment,
   DeploymentInput,
@@ -28,11 +29,13 @@ import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
 import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
+import { type RequestStaging, withStaging } from '../shared/staging.ts';
 import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { factsOf, installedOn } from './plan-deploy.ts';
 import { isDeferred, loadRender, renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
 import { scopeIssues } from './scope.ts';
+import { idleGateProblems } from './strategy.ts';
 
 export interface CreateDeploymentOptions {
   /** @default "default" */
@@ -129,18 +132,37 @@ function blueGreenProblems(
 
 /**
  * Validate and start a deploy. Throws ValidationError (bad input, unknown clusters, empty
- * placement, unresolved values), RenderError (the source does not render), or
- * OperationInProgressError (another operation holds the deployment) before anything is written.
+ * placement, unresolved values), RenderError (the source does not render, or renders past the
+ * limits), or OperationInProgressError (another operation holds the deployment) before anything
+ * is written: what the request ingests and renders is staged (usecases/shared/staging.ts) and
+ * kept only once the request is accepted.
  */
 export async function createDeployment(
   deps: Deps,
   request: unknown,
   options: CreateDeploymentOptions = {},
 ): Promise<CreateDeploymentResult> {
+  return withStaging(deps.blobs, (staging) => createStaged(deps, staging, request, options));
+}
+
+async function createStaged(
+  deps: Deps,
+  staging: RequestStaging,
+  request: unknown,
+  options: CreateDeploymentOptions,
+): Promise<CreateDeploymentResult> {
   const { store } = deps;
   const input = parseOrThrow(DeploymentInput, request);
   const referenceProblem = referenceProblems(input.values);
   if (referenceProblem) throw referenceProblem;
+  const sizeIssues = specSizeProblems({
+    values: input.values,
+    target: input.target,
+    strategy: input.strategy,
+    drift: input.drift,
+    scope: input.scope,
+  });
+  if (sizeIssues.length > 0) throw new ValidationError(sizeIssues);
   const tenant = options.tenant ?? DEFAULT_TENANT;
   const serviceName = input.service ?? input.name;
   const now = deps.clock.now().toISOString();
@@ -156,7 +178,11 @@ export async function createDeployment(
 
   // The service version: reuse the latest when the content is the same.
   const latest = (await store.listServiceVersions(tenant, serviceName))[0];
-  const ingested = input.source ? await deps.renderer.ingest(input.source) : undefined;
+  const ingested = input.source ? await deps.renderer.ingest(input.source, staging) : undefined;
+  const defaultsIssues = ingested
+    ? asFieldIssues(valuesProblems(ingested.defaults), 'source.values.yaml')
+    : [];
+  if (defaultsIssues.length > 0) throw new ValidationError(defaultsIssues);
   const content = ingested ?? latest;
   if (!content) {
     throw new ValidationError([
@@ -193,6 +219,8 @@ export async function createDeployment(
   if (placementProblem) throw placementProblem;
   const groupProblem = blueGreenProblems(resolution, input.strategy);
   if (groupProblem) throw groupProblem;
+  const gateProblem = idleGateProblems(input.strategy, resolution.decision.selected);
+  if (gateProblem) throw gateProblem;
 
   const specDigest = digestOf({
     service: serviceName,
@@ -228,8 +256,8 @@ export async function createDeployment(
   const renderNow = new Map([...resolution.sets.entries()].slice(0, limit));
   const renders = await renderSets(
     deps.renderer,
-    deps.blobs,
-    { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace },
+    staging.blobs,
+    { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace, staging },
     renderNow,
     { validate: true },
   );
@@ -241,7 +269,7 @@ export async function createDeployment(
       const digest =
         outcome.checkDigest ?? (isDeferred(outcome.renderDigest) ? undefined : outcome.renderDigest);
       if (!digest) continue;
-      const issues = scopeIssues(await loadRender(deps.blobs, digest), input.namespace, input.scope);
+      const issues = scopeIssues(await loadRender(staging.blobs, digest), input.namespace, input.scope);
       if (issues.length > 0) throw new ValidationError(issues);
       continue;
     }
@@ -269,6 +297,8 @@ export async function createDeployment(
   let deployment: Deployment;
   let execution: Execution;
   try {
+    // Accepted: what was staged (the source, the renders) is kept from here on.
+    await staging.commit();
     if (!reuse) {
       await createOnce('service version', `${serviceName}@${serviceVersion.version}`, () =>
         store.putServiceVersion(serviceVersion),

@@ -150,6 +150,8 @@ function settleWaves(
     )
       return w;
     const mine = results.filter((r) => r.wave === w.index);
+    // A wave held for its approval when the run stopped never started.
+    if (mine.length === 0 && w.state === 'WaitingApproval') return { ...w, state: 'Pending' };
     if (mine.length === 0) return stopped ? w : { ...w, state: w.clusters === 0 ? 'Skipped' : w.state };
     const tally = tallyWave(mine);
     return {

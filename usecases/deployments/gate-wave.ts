@@ -1,9 +1,11 @@
 /**
- * The gate after a wave (GateWave): the wave's targets of this run are counted against its
+ * A wave's gates (GateWave). Before a wave that asks for an approval (`phase: 'start'`, the
+ * OpenWave state): held until approved, or stopped by a requested pause, before any of its
+ * clusters is touched. After a wave: the wave's targets of this run are counted against its
  * failure budget, kept under observation for its soak time (a target that degrades meanwhile
- * fails), held for a requested pause, and for an approval before whatever comes next. The
- * decision itself is domain/rollout.ts `decideGate`; this step reads the store and the clusters,
- * records what the gate saw on the execution (its `rollout`), and tells the workflow what to do.
+ * fails), and held for a requested pause. The decisions themselves are domain/rollout.ts
+ * `decideWaveStart` and `decideGate`; this step reads the store and the clusters, records what
+ * the gate saw on the execution (its `rollout`), and tells the workflow what to do.
  *
  * Health here is read against the generation Flotilla applied (stale status never counts), as
  * in the health polls.
@@ -15,7 +17,13 @@ import { makeEvent } from '../../domain/events.ts';
 import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
 import { describeRef } from '../../domain/manifests.ts';
 import type { Execution, Health, RolloutProgress, Target, WaveProgress } from '../../domain/model.ts';
-import { decideGate, type GateAction, settingsOfWave, tallyWave } from '../../domain/rollout.ts';
+import {
+  decideGate,
+  decideWaveStart,
+  type GateAction,
+  settingsOfWave,
+  tallyWave,
+} from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { loadScopeClusters } from './plan-deploy.ts';
@@ -29,6 +37,8 @@ const MAX_LISTED = 20;
 export interface GateInput extends StepInput {
   /** The wave's index in the plan. */
   readonly wave: number;
+  /** `start`: the gate before the wave (its approval); `end` (the default): the gate after it. */
+  readonly phase?: 'start' | 'end';
 }
 
 /** What the workflow does next (and, for a soak, how long it waits first). */
@@ -126,8 +136,45 @@ async function soakCheck(
   return changed;
 }
 
+/**
+ * The gate before wave `input.wave`: `approval` while its approval is not given, `pause` when a
+ * pause was asked for (recorded as the halt), `next` to start it, `stop` when the run was
+ * cancelled.
+ */
+async function openWave(deps: Deps, input: GateInput): Promise<GateResult> {
+  const { store } = deps;
+  const { execution, revision } = await loadRun(store, input);
+  if (!isActive(execution)) return { action: 'stop', waitSeconds: 0 };
+  const rollout = execution.rollout;
+  const position = rollout?.waves.findIndex((w) => w.index === input.wave) ?? -1;
+  const progress = rollout?.waves[position];
+  if (!rollout || !progress) return { action: 'next', waitSeconds: 0 };
+  const decision = decideWaveStart({
+    approval: rollout.gated && settingsOfWave(revision.strategy, input.wave).approval,
+    approved: progress.approvedAt !== undefined,
+    pauseRequested: rollout.pauseRequested !== undefined,
+  });
+  if (decision.action !== 'approval') {
+    const reason = `${decision.message ?? ''} before wave ${progress.name}`;
+    await retryOnConflict(async () => {
+      const fresh = await store.getExecution(execution.tenant, execution.id);
+      if (!fresh?.rollout) return;
+      await store.updateExecution({
+        ...fresh,
+        rollout: {
+          ...fresh.rollout,
+          current: position,
+          ...(decision.action === 'pause' ? { halted: { position, reason, failed: [] } } : {}),
+        },
+      });
+    });
+  }
+  return { action: decision.action, waitSeconds: 0 };
+}
+
 /** Decide the gate of wave `input.wave` (see the module comment). */
 export async function gateWave(deps: Deps, input: GateInput): Promise<GateResult> {
+  if (input.phase === 'start') return openWave(deps, input);
   const { store, clock } = deps;
   const { execution, deployment, revision } = await loadRun(store, input);
   if (!isActive(execution)) return { action: 'stop', waitSeconds: 0 };
@@ -146,23 +193,18 @@ export async function gateWave(deps: Deps, input: GateInput): Promise<GateResult
   const tally = tallyWave(targets);
   const hasNext = rollout.waves.slice(position + 1).some((w) => w.clusters > 0);
   const decision = decideGate({
-    wave: {
-      budget: progress.maxFailures,
-      minSuccessSeconds: settings.minSuccessSeconds,
-      approval: settings.approval,
-    },
+    wave: { budget: progress.maxFailures, minSuccessSeconds: settings.minSuccessSeconds },
     tally,
     hasNext,
     onFailure: rollout.onFailure,
     gated: rollout.gated,
     now,
     ...(progress.soakStartedAt ? { soakStartedAt: new Date(progress.soakStartedAt) } : {}),
-    approved: progress.approvedAt !== undefined,
     pauseRequested: rollout.pauseRequested !== undefined,
     pollSeconds: deps.tunables.healthPollSeconds,
   });
 
-  const ended = decision.action !== 'soak' && decision.action !== 'approval';
+  const ended = decision.action !== 'soak';
   const failedTargets = targets
     .filter((t) => t.status === 'Failed' || (t.status === 'Skipped' && t.failure === 'Cancelled'))
     .slice(0, MAX_LISTED)

@@ -45,6 +45,8 @@ export interface PlanWave {
   readonly batches: number[];
   /** Batches of this wave in flight at once (the Map's MaxConcurrencyPath). */
   readonly maxConcurrency: number;
+  /** Wait for an approval before the wave starts (the workflow's OpenWave gate). */
+  readonly approval: boolean;
 }
 
 /** The plan as the workflow sees it: waves of batch indices, in the order they run. */
@@ -53,7 +55,7 @@ export interface DeployPlan {
   readonly waveCount: number;
   /** The largest concurrency of any wave (kept for callers that read one number). */
   readonly maxConcurrency: number;
-  /** Whether each wave passes a gate (failure budget, soak, approval) before the next. */
+  /** Whether waves are gated: an approval before them, failure budget and soak after. */
   readonly gated: boolean;
 }
 
@@ -292,6 +294,7 @@ export function planOf(
       wave: w.wave.index,
       batches: w.batches.map((b) => b.index),
       maxConcurrency: w.concurrency,
+      approval: gated && w.wave.approval && w.batches.length > 0,
     }));
   return {
     waves,
@@ -456,14 +459,14 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
 
   const failedByWave = new Map<number, number>();
   for (const f of failed) failedByWave.set(f.wave, (failedByWave.get(f.wave) ?? 0) + 1);
-  // A gate only changes something when a wave can halt what follows it, roll back, or soak: a
-  // plain one-wave deploy keeps the shortest path (no gate invocation).
+  // A gate only changes something when a wave can halt what follows it, roll back, soak, or wait
+  // for an approval: a plain one-wave deploy keeps the shortest path (no gate invocation).
   const withWork = written.filter((w) => w.batches.length > 0 || (failedByWave.get(w.wave.index) ?? 0) > 0);
   const gated =
     scope.gates !== false &&
     (withWork.length > 1 ||
       revision.strategy?.onFailure === 'rollback' ||
-      withWork.some((w) => w.wave.minSuccessSeconds > 0));
+      withWork.some((w) => w.wave.minSuccessSeconds > 0 || w.wave.approval));
   // Each wave's clusters in this run, kept as a blob: a gate reads exactly those targets.
   const waveClusters = new Map<number, string[]>();
   for (const w of written) {

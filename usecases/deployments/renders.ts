@@ -1,12 +1,17 @@
 /**
  * Rendered manifest sets in the blob store: rendered once per distinct values set, stored as JSON
- * under their content digest (the target's `renderDigest`), read back by the apply step.
+ * under their content digest (the target's `renderDigest`), read back by the apply step. A render
+ * over the limits of domain/limits.ts (objects, bytes, inventory) is a RenderError here, in the
+ * one place the request, the plan step and an apply-time render all render through, before
+ * anything reaches a cluster.
  */
 
 import { mapLimit } from '../../domain/concurrency.ts';
-import { describeError } from '../../domain/errors.ts';
+import { describeError, RenderError } from '../../domain/errors.ts';
+import { renderSizeProblem } from '../../domain/limits.ts';
+import { refOf } from '../../domain/manifests.ts';
 import type { Cluster, RenderedManifests, SourceRecord } from '../../domain/model.ts';
-import type { BlobStore, Renderer, RenderRequest } from '../../domain/ports.ts';
+import type { BlobStore, Renderer, RenderRequest, Staging } from '../../domain/ports.ts';
 import { digestOf, stableStringify } from '../../domain/values.ts';
 import type { RenderInput } from './resolve.ts';
 
@@ -17,16 +22,34 @@ import type { RenderInput } from './resolve.ts';
  */
 const RENDER_CONCURRENCY = 8;
 
-/** Store a render; equal renders get equal digests. */
-export async function storeRender(blobs: BlobStore, manifests: RenderedManifests): Promise<string> {
-  const text = stableStringify({
+/** A render as stored: equal renders give equal text. */
+function renderText(manifests: RenderedManifests): string {
+  return stableStringify({
     crds: manifests.crds,
     objects: manifests.objects,
     ...(manifests.hooks && manifests.hooks.length > 0 ? { hooks: manifests.hooks } : {}),
     ...(manifests.chart ? { chart: manifests.chart } : {}),
     ...(manifests.sources ? { sources: manifests.sources } : {}),
   });
-  return blobs.put(new TextEncoder().encode(text));
+}
+
+/** Store a render; equal renders get equal digests. */
+export async function storeRender(blobs: BlobStore, manifests: RenderedManifests): Promise<string> {
+  return blobs.put(new TextEncoder().encode(renderText(manifests)));
+}
+
+/** Bytes an inventory entry takes beyond its reference (the generation, separators). */
+const INVENTORY_ENTRY_OVERHEAD = 24;
+
+/** Why a render (and its stored form, `bytes`) is too large to deploy (domain/limits.ts), or undefined. */
+export function renderTooLarge(manifests: RenderedManifests, bytes: Uint8Array): string | undefined {
+  const all = [...manifests.crds, ...manifests.objects, ...(manifests.hooks ?? [])];
+  const refs = new TextEncoder().encode(JSON.stringify(all.map(refOf)));
+  return renderSizeProblem({
+    objects: all.length,
+    bytes: bytes.length,
+    inventoryBytes: refs.length + INVENTORY_ENTRY_OVERHEAD * all.length,
+  });
 }
 
 /** Read a stored render back. */
@@ -94,6 +117,8 @@ export interface RenderBase {
   readonly source: SourceRecord;
   readonly releaseName: string;
   readonly namespace: string;
+  /** The staging of the request, when its source is not accepted yet. */
+  readonly staging?: Staging;
 }
 
 /** The render request of one input (its API versions read from the blob store). */
@@ -132,7 +157,11 @@ export async function renderOne(
 ): Promise<RenderOutcome> {
   try {
     const manifests = await renderer.render(await requestOf(blobs, base, input, cluster));
-    const renderDigest = await storeRender(blobs, manifests);
+    // Over the limits (domain/limits.ts): refused here, the one place every render goes through.
+    const bytes = new TextEncoder().encode(renderText(manifests));
+    const tooLarge = renderTooLarge(manifests, bytes);
+    if (tooLarge) return { ok: false, error: new RenderError(tooLarge), message: tooLarge };
+    const renderDigest = await blobs.put(bytes);
     return { ok: true, renderDigest, objects: objectCount(manifests) };
   } catch (error) {
     if (error instanceof Error && (error.name === 'RenderError' || error.name === 'ValidationError')) {

@@ -1,5 +1,6 @@
 /**
- * The approval gate's waiting step (AwaitApproval, a `.waitForTaskToken` task): keep the task
+ * The approval gate's waiting step (AwaitApproval, a `.waitForTaskToken` task, before a wave the
+ * strategy gates with `approval: true` starts): keep the task
  * token in the secret store (it lets whoever holds it resume the workflow, so it is treated as a
  * secret: never in a record, a log, an event or an answer), mark the execution and the deployment
  * WaitingApproval, and announce it. The workflow then waits until `approve` (or `pause`) sends the
@@ -12,7 +13,7 @@ import { retryOnConflict } from '../shared/conflicts.ts';
 import { isActive, loadRun, type StepInput } from './records.ts';
 
 export interface ApprovalRequest extends StepInput {
-  /** The wave that passed; the next one waits. */
+  /** The wave waiting to start. */
   readonly wave: number;
   /** The workflow's task token (secret). */
   readonly taskToken: string;
@@ -23,7 +24,7 @@ export function approvalSecretName(tenant: string, deployment: string): string {
   return `flotilla/approvals/${tenant}/${deployment}`;
 }
 
-/** Record that the run waits for an approval after wave `input.wave`. */
+/** Record that the run waits for an approval before wave `input.wave` starts. */
 export async function requestApproval(deps: Deps, input: ApprovalRequest): Promise<{ waiting: boolean }> {
   const { store, clock } = deps;
   const { execution, deployment, revision } = await loadRun(store, input);
@@ -31,11 +32,13 @@ export async function requestApproval(deps: Deps, input: ApprovalRequest): Promi
   const tokenRef = await deps.secrets.put(approvalSecretName(input.tenant, deployment.name), input.taskToken);
   const now = clock.now().toISOString();
   let position = -1;
+  let waveName = `wave-${input.wave + 1}`;
   let pauseRequested = false;
   await retryOnConflict(async () => {
     const fresh = await store.getExecution(input.tenant, input.executionId);
     if (!fresh?.rollout || !isActive(fresh)) return;
     position = fresh.rollout.waves.findIndex((w) => w.index === input.wave);
+    waveName = fresh.rollout.waves[position]?.name ?? waveName;
     pauseRequested = fresh.rollout.pauseRequested !== undefined;
     await store.updateExecution({
       ...fresh,
@@ -53,7 +56,7 @@ export async function requestApproval(deps: Deps, input: ApprovalRequest): Promi
     await store.updateDeployment({
       ...fresh,
       status: 'WaitingApproval',
-      message: `waiting for an approval after wave ${input.wave + 1}`,
+      message: `waiting for an approval before wave ${Math.max(0, position) + 1} (${waveName}) starts`,
       updatedAt: now,
     });
   });

@@ -3,8 +3,15 @@
  * take to become healthy — for the run as a whole and for each wave (domain/rollout.ts plans the
  * waves; a wave's own settings win over the strategy's, which win over the tunables).
  */
+import { ValidationError } from '../../domain/errors.ts';
 import type { Revision, Strategy } from '../../domain/model.ts';
-import { batchShape, durationSeconds, planWaves, type RolloutCandidate } from '../../domain/rollout.ts';
+import {
+  batchShape,
+  durationSeconds,
+  idleGates,
+  planWaves,
+  type RolloutCandidate,
+} from '../../domain/rollout.ts';
 import type { Tunables } from '../deps.ts';
 
 export { durationSeconds };
@@ -45,4 +52,16 @@ function waveDeadline(strategy: Strategy, wave: number): number | undefined {
 /** The waves of a revision over its candidate clusters (see domain/rollout.ts). */
 export function wavesOf(revision: Pick<Revision, 'strategy'>, candidates: readonly RolloutCandidate[]) {
   return planWaves(candidates, revision.strategy);
+}
+
+/**
+ * A strategy's gates that could not take effect over these clusters (an approval or a soak on a
+ * wave that selects none), as the request's error; undefined when every gate can.
+ */
+export function idleGateProblems(
+  strategy: Strategy | undefined,
+  candidates: readonly RolloutCandidate[],
+): ValidationError | undefined {
+  const problems = idleGates(planWaves(candidates, strategy), strategy);
+  return problems.length > 0 ? new ValidationError(problems) : undefined;
 }

@@ -31,7 +31,7 @@ export const EVENT_DOCS: Readonly<
     when: 'a deployment was removed from every cluster (`flotilla delete`); its history stays',
     by: 'FinishDeploy',
   },
-  ApprovalRequested: { when: 'a wave passed and the next one waits for an approval', by: 'AwaitApproval' },
+  ApprovalRequested: { when: 'a wave waits for an approval before it starts', by: 'AwaitApproval' },
   TargetFailed: { when: 'one cluster failed in an execution (reason and failure code)', by: 'FinishDeploy' },
   RolledBack: { when: 'a failed rollout was rolled back to the previous good revision', by: 'FinishDeploy' },
   DriftDetected: {

@@ -1,5 +1,5 @@
 /**
- * `rollout approve NAME`: let a rollout waiting at an approval gate go on to its next wave. The
+ * `rollout approve NAME`: let a rollout waiting at an approval gate start the wave it holds. The
  * waiting execution's task token is read from the secret store and sent back through the
  * WorkflowEngine (SendTaskSuccess on AWS; the local runner's wait here). The approval is recorded
  * on the wave first, so the gate that runs next sees it. InvalidStateError when nothing waits.
@@ -11,7 +11,7 @@ import { retryOnConflict } from '../shared/conflicts.ts';
 
 export interface ApproveResult {
   readonly executionId: string;
-  /** The wave (index in the plan) that was approved to be followed. */
+  /** The wave (index in the plan) approved to start. */
   readonly wave: number;
 }
 
@@ -35,7 +35,7 @@ export async function approveRollout(
   if (!wave) throw nothing();
   if (options.wave !== undefined && options.wave !== wave.index) {
     throw new InvalidStateError(
-      `deployment "${name}" waits for an approval after wave ${wave.index + 1} (${wave.name}), not wave ${options.wave + 1}`,
+      `deployment "${name}" waits for an approval before wave ${wave.index + 1} (${wave.name}), not wave ${options.wave + 1}`,
     );
   }
   if (!deps.workflows.sendTaskSuccess) {
@@ -63,7 +63,7 @@ export async function approveRollout(
     await store.updateDeployment({
       ...fresh,
       status: 'Progressing',
-      message: `approved after wave ${wave.name}`,
+      message: `approved: wave ${wave.name} starts`,
       updatedAt: now,
     });
   });

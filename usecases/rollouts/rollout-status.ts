@@ -131,7 +131,7 @@ export async function getRolloutStatus(
   let note: string | undefined;
   if (execution.status === 'WaitingApproval' && rollout?.approval) {
     const wave = rollout.waves[rollout.approval.position];
-    note = `waiting for an approval after wave ${rollout.approval.position + 1}${wave ? ` (${wave.name})` : ''}: flotilla rollout approve ${name}`;
+    note = `waiting for an approval before wave ${rollout.approval.position + 1}${wave ? ` (${wave.name})` : ''} starts: flotilla rollout approve ${name}`;
   } else if (live && rollout?.pauseRequested) {
     note = 'pause requested: the rollout stops before its next wave';
   } else if (rollout?.halted) {

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { LocalCredentialsProvider } from '../../../adapters/credentials/local-credentials.ts';
@@ -141,38 +144,70 @@ describe('LocalCredentialsProvider', () => {
       });
     });
 
-    it('runs an exec plugin, as kubectl would on this machine', async () => {
-      const credential = JSON.stringify({
-        apiVersion: 'client.authentication.k8s.io/v1',
-        kind: 'ExecCredential',
-        status: { token: 'from-exec-plugin' },
-      });
-      const execUser = {
-        name: 'exec-user',
-        user: {
+    it.each([
+      [
+        'an exec plugin',
+        (marker: string) => ({
           exec: {
             apiVersion: 'client.authentication.k8s.io/v1',
-            command: process.execPath,
-            args: ['-e', `process.stdout.write(${JSON.stringify(credential)})`],
+            command: '/bin/sh',
+            args: ['-c', `touch ${marker}; echo '{"status":{"token":"x"}}'`],
             interactiveMode: 'Never',
           },
-        },
-      };
-      const { provider, cluster } = await setup(kubeconfig([execUser]), {
-        type: 'kubeconfig',
-        secretRef: 'fake:s',
-      });
-      expect((await provider.connectionFor(cluster)).token).toBe('from-exec-plugin');
+        }),
+        'asks for an exec credential plugin (/bin/sh)',
+      ],
+      [
+        'an auth-provider plugin',
+        (marker: string) => ({
+          'auth-provider': {
+            name: 'gcp',
+            config: { 'cmd-path': '/bin/sh', 'cmd-args': `-c "touch ${marker}"` },
+          },
+        }),
+        'asks for an auth-provider plugin (gcp)',
+      ],
+      [
+        'a token read from a file',
+        (marker: string) => ({ tokenFile: marker }),
+        'reads tokenFile from a file',
+      ],
+    ])('refuses %s before anything runs or is read', async (_name, user, message) => {
+      const dir = mkdtempSync(join(tmpdir(), 'flotilla-exec-'));
+      const marker = join(dir, 'ran');
+      try {
+        const { provider, cluster } = await setup(kubeconfig([{ name: 'plugin', user: user(marker) }]), {
+          type: 'kubeconfig',
+          secretRef: 'fake:s',
+        });
+        const error = await rejection(provider.connectionFor(cluster));
+        expect(error).toBeInstanceOf(CredentialsError);
+        expect(error.message).toContain('cluster "edge-1"');
+        expect(error.message).toContain(message);
+        expect(existsSync(marker)).toBe(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it.each([
+      ['plain http', 'http://a.example:6443', 'https://'],
+      ['a password in the URL', 'https://admin:pw-value@a.example:6443', 'user name or password'],
+    ])('refuses a server reached over %s', async (_what, server, message) => {
+      const text = kubeconfig([{ name: 'u', user: { token: 'tok-a' } }]).replace(
+        'https://a.example:6443',
+        server,
+      );
+      const { provider, cluster } = await setup(text, { type: 'kubeconfig', secretRef: 'fake:s' });
+      const error = await rejection(provider.connectionFor(cluster));
+      expect(error).toBeInstanceOf(CredentialsError);
+      expect(error.message).toContain(message);
+      expect(error.message).not.toMatch(/tok-a|pw-value/);
     });
 
     it.each<[string, string, string | undefined, string]>([
       ['an unknown context', kubeconfig(users), 'nope', 'has no context "nope"'],
-      [
-        'a document that is not a kubeconfig',
-        'token: tok-a\n: [',
-        undefined,
-        'cannot be read as a kubeconfig',
-      ],
+      ['a document that is not a kubeconfig', 'token: tok-a\n: [', undefined, 'is not valid YAML'],
       [
         'basic authentication',
         kubeconfig([{ name: 'basic', user: { username: 'u', password: 'pw-value' } }]),
@@ -183,7 +218,7 @@ describe('LocalCredentialsProvider', () => {
         'a user without credentials',
         kubeconfig([{ name: 'none', user: {} }]),
         undefined,
-        'gives no token or client certificate',
+        'has no token or client certificate',
       ],
     ])('refuses %s, naming the cluster and no secret', async (_name, text, context, message) => {
       const { provider, cluster } = await setup(text, {

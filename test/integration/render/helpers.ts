@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { layerBinaries } from '../../../adapters/tools/layer-binaries.ts';
 import { NotFoundError } from '../../../domain/errors.ts';
 import type { BlobStore } from '../../../domain/ports.ts';
+import { rawTgz } from '../helpers/raw-tar.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -67,36 +67,12 @@ export function packageChart(dir: string): Buffer {
   }
 }
 
-/** One ustar header block. */
-function header(name: string, size: number, type: string, linkName = ''): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(name, 0, 100, 'utf8');
-  block.write('0000644\0', 100);
-  block.write('0000000\0', 108);
-  block.write('0000000\0', 116);
-  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  block.write('00000000000\0', 136);
-  block.write('        ', 148);
-  block.write(type, 156);
-  block.write(linkName, 157, 100, 'utf8');
-  block.write('ustar\0', 257);
-  block.write('00', 263);
-  let sum = 0;
-  for (const b of block) sum += b;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return block;
-}
-
 /** A .tgz built by hand: `files` are regular files, `links` symlinks (name → target). */
 export function tgzOf(files: Record<string, string>, links: Record<string, string> = {}): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const data = Buffer.from(content, 'utf8');
-    parts.push(header(name, data.length, '0'), data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  for (const [name, target] of Object.entries(links)) parts.push(header(name, 0, '2', target));
-  parts.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(parts));
+  return rawTgz([
+    ...Object.entries(files).map(([name, data]) => ({ name, data })),
+    ...Object.entries(links).map(([name, link]) => ({ name, type: '2', link })),
+  ]);
 }
 
 /** Every file under `dir` as { path relative to dir, content }. */

@@ -12,6 +12,7 @@ import {
   type SourceRecord,
 } from '../../../domain/model.ts';
 import type { Renderer, RenderRequest } from '../../../domain/ports.ts';
+import { RequestStaging } from '../../../usecases/shared/staging.ts';
 import { rejection } from '../helpers/rejection.ts';
 import { FIXTURES, filesOf, MemoryBlobs, packageChart, ROOT, tgzOf, tgzOfDir } from './helpers.ts';
 import { type Served, startChartRepo, startOciRegistry } from './registries.ts';
@@ -347,6 +348,84 @@ describe('HelmRenderer', () => {
         renderer.ingest({ type: 'manifests', files: [{ path: 'big.yaml', content }] }),
       );
       expect(error).toBeInstanceOf(PayloadTooLargeError);
+    });
+  });
+
+  describe("with a request's staging", () => {
+    /** Every path under the work directory, to see what a request left on disk. */
+    const onDisk = () => (readdirSync(workDir, { recursive: true }) as string[]).sort();
+    /** A chart no other test has ingested: hello with a note of its own. */
+    const freshChart = (note: string) =>
+      tgzOf({
+        ...Object.fromEntries(filesOf(HELLO).map((f) => [`hello/${f.path}`, f.content])),
+        'hello/templates/NOTES.txt': note,
+      });
+
+    it('stores nothing and leaves nothing on disk when the request is refused', async () => {
+      const before = { blobs: [...blobs.blobs.keys()], disk: onDisk() };
+      const staging = new RequestStaging(blobs);
+      const { source } = await renderer.ingest(archiveInput(freshChart(`refused ${Date.now()}`)), staging);
+      const rendered = await renderer.render({
+        source,
+        releaseName: 'shop',
+        namespace: 'shop',
+        values: {},
+        staging,
+      });
+      expect(rendered.objects.length).toBeGreaterThan(0);
+      expect([...blobs.blobs.keys()]).toEqual(before.blobs);
+      expect(staging.held).toHaveLength(1);
+      await staging.discard();
+      expect([...blobs.blobs.keys()]).toEqual(before.blobs);
+      expect(onDisk()).toEqual(before.disk);
+    });
+
+    it('keeps the archive and the extracted chart once the request is accepted', async () => {
+      const staging = new RequestStaging(blobs);
+      const { source } = await renderer.ingest(archiveInput(freshChart(`accepted ${Date.now()}`)), staging);
+      const digest = source.type === 'chart' ? source.digest : '';
+      expect(blobs.blobs.has(digest)).toBe(false);
+      await staging.commit();
+      expect(blobs.blobs.has(digest)).toBe(true);
+      const cached = readdirSync(join(workDir, 'charts'));
+      expect(cached).toContain(digest.slice('sha256:'.length));
+      expect(onDisk().some((path) => /run-[^/]+\/stage-/.test(path))).toBe(false);
+      const rendered = await renderer.render({ source, releaseName: 'shop', namespace: 'shop', values: {} });
+      expect(find(rendered.objects, 'ConfigMap')).toBeDefined();
+    });
+
+    it('holds manifests until the request is accepted', async () => {
+      const staging = new RequestStaging(blobs);
+      const content = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: staged-${Date.now()}}\n`;
+      const { source } = await renderer.ingest(
+        { type: 'manifests', files: [{ path: 'a.yaml', content }] },
+        staging,
+      );
+      const digest = source.type === 'manifests' ? source.digest : '';
+      expect(blobs.blobs.has(digest)).toBe(false);
+      const rendered = await renderer.render({
+        source,
+        releaseName: 'x',
+        namespace: 'ns',
+        values: {},
+        staging,
+      });
+      expect(rendered.objects).toHaveLength(1);
+      await staging.discard();
+      expect(blobs.blobs.has(digest)).toBe(false);
+    });
+
+    it('cleans up a chart that fails to load', async () => {
+      const before = onDisk();
+      const staging = new RequestStaging(blobs);
+      const broken = tgzOf({
+        'hello/Chart.yaml': 'apiVersion: v2\nname: hello\nversion: 1.0.0\n',
+        'hello/values.yaml': 'a: [',
+      });
+      const error = await rejection(renderer.ingest(archiveInput(broken), staging));
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.message).toMatch(/values.yaml/);
+      expect(onDisk()).toEqual(before);
     });
   });
 

@@ -296,12 +296,12 @@ describe('progressive rollouts over the simulated fleet', () => {
   });
 
   it('waits at an approval gate, refuses a second operation meanwhile, and goes on after `flotilla rollout approve`', async () => {
-    // Prepare: the env=staging clusters; wave 1 = 3 of them, then an approval
+    // Prepare: the env=staging clusters; wave 1 = 3 of them, then wave 2 after an approval
     const staging = ALL().filter((_, i) => i % 3 === 1);
     const started = await createDeployment(plane.deps, {
       ...spec('ap', V1),
       target: { selector: { matchLabels: { env: 'staging' } } },
-      strategy: { waves: [{ count: 3, approval: true }, {}] },
+      strategy: { waves: [{ count: 3 }, { approval: true }] },
     });
     const id = started.executionId ?? '';
     await until('the approval gate', async () => (await execution(id)).status === 'WaitingApproval');
@@ -316,7 +316,7 @@ describe('progressive rollouts over the simulated fleet', () => {
       waves: Array<{ state: string }>;
       clusters: Array<{ state: string }>;
     };
-    expect(json.waves.map((w) => w.state)).toEqual(['WaitingApproval', 'Pending']);
+    expect(json.waves.map((w) => w.state)).toEqual(['Passed', 'WaitingApproval']);
     expect(json.clusters.filter((c) => c.state === 'Succeeded')).toHaveLength(3);
 
     // Act 1: a second operation at the same time is refused, over the API and the CLI
@@ -342,7 +342,7 @@ describe('progressive rollouts over the simulated fleet', () => {
 
     // Assess 3
     expect(approve.code, approve.stderr).toBe(0);
-    expect(approve.stdout).toContain('approved: ap goes on after wave 1');
+    expect(approve.stdout).toContain('approved: ap starts wave 2');
     expect(done.status).toBe('Succeeded');
     const records = await targets('ap');
     for (const name of staging) {

@@ -116,8 +116,14 @@ beforeAll(async () => {
     simulate: 2,
     simulator: { readyDelayMs: 50 },
     waitMs: 50,
-    tunables: { healthPollSeconds: 1, requestTimeoutMs: 3_000 },
-    eksCredentials: new AwsCredentialsProvider({ tokens: signer(), secrets: noSecrets, clock: fixedClock }),
+    // The simulated "EKS" cluster is on the loopback address, which EKS tokens may then reach.
+    tunables: { healthPollSeconds: 1, requestTimeoutMs: 3_000, trustedEksHosts: ['127.0.0.1'] },
+    eksCredentials: new AwsCredentialsProvider({
+      tokens: signer(),
+      secrets: noSecrets,
+      clock: fixedClock,
+      trustedEksHosts: ['127.0.0.1'],
+    }),
     observeWorkflows: (o: StateObservation) => seen.payloads.push(JSON.stringify(o)),
   });
   plane.bus.subscribe((record) => {

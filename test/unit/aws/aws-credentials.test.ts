@@ -82,7 +82,11 @@ describe('AwsCredentialsProvider', () => {
   it('gives an EKS cluster a signed token, reused for 10 minutes, then a fresh one', async () => {
     // Prepare
     const { clock, tokens, provider } = setup();
-    const eks = cluster('prod', { type: 'eks', clusterName: 'prod-eks', region: 'eu-west-1' });
+    const eks = cluster(
+      'prod',
+      { type: 'eks', clusterName: 'prod-eks', region: 'eu-west-1' },
+      { endpoint: 'https://ABC123.gr7.eu-west-1.eks.amazonaws.com' },
+    );
 
     // Act
     const first = await provider.connectionFor(eks);
@@ -93,7 +97,7 @@ describe('AwsCredentialsProvider', () => {
 
     // Assess
     expect(first).toEqual({
-      server: 'https://prod.example.com',
+      server: 'https://ABC123.gr7.eu-west-1.eks.amazonaws.com',
       caData: 'LS0tQ0EtLS0=',
       token: 'k8s-aws-v1.t1',
     });
@@ -108,9 +112,28 @@ describe('AwsCredentialsProvider', () => {
   it('passes the role to assume to the signer', async () => {
     const { tokens, provider } = setup();
     await provider.connectionFor(
-      cluster('x', { type: 'eks', clusterName: 'x', region: 'us-east-1', roleArn: 'arn:aws:iam::1:role/r' }),
+      cluster(
+        'x',
+        { type: 'eks', clusterName: 'x', region: 'us-east-1', roleArn: 'arn:aws:iam::1:role/r' },
+        { endpoint: 'https://X.yl4.us-east-1.eks.amazonaws.com' },
+      ),
     );
     expect(tokens.calls[0]?.roleArn).toBe('arn:aws:iam::1:role/r');
+  });
+
+  it.each([
+    ['a server that is not EKS', 'https://collector.example.com'],
+    ['an EKS endpoint of another region', 'https://X.yl4.us-east-1.eks.amazonaws.com'],
+    ['plain HTTP', 'http://X.gr7.eu-west-1.eks.amazonaws.com'],
+  ])('never signs an IAM token for %s', async (_what, endpoint) => {
+    const { tokens, provider } = setup();
+    const record = cluster('thief', { type: 'eks', clusterName: 'prod', region: 'eu-west-1' }, { endpoint });
+    const error = await provider.connectionFor(record).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CredentialsError);
+    expect(tokens.calls).toEqual([]);
   });
 
   it('reads a bearer token once per minute, sharing one read between concurrent callers', async () => {

@@ -262,7 +262,7 @@ describe('deploy, status, history', () => {
   it('stops at an approval gate with exit 0 and says how to go on', async () => {
     const file = deploymentFile(
       'gated',
-      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  namespace: gated\n  target: { selector: { matchLabels: { env: prod } } }\n  strategy: { waves: [{ count: 1, approval: true }, {}] }\n`,
+      `  source: { chart: ${JSON.stringify(HELLO)} }\n  scope: { clusterScoped: [CustomResourceDefinition] }\n  namespace: gated\n  target: { selector: { matchLabels: { env: prod } } }\n  strategy: { waves: [{ count: 1 }, { approval: true }] }\n`,
     );
     const run = await flotilla(['deploy', '-f', file]);
     expect(run.code, run.stderr).toBe(0);
@@ -270,7 +270,7 @@ describe('deploy, status, history', () => {
     const status = JSON.parse((await flotilla(['rollout', 'status', 'gated', '-o', 'json'])).stdout) as {
       waves: Array<{ state: string }>;
     };
-    expect(status.waves.map((w) => w.state)).toEqual(['WaitingApproval', 'Pending']);
+    expect(status.waves.map((w) => w.state)).toEqual(['Passed', 'WaitingApproval']);
     const approved = await flotilla(['rollout', 'approve', 'gated']);
     expect(approved.code, approved.stderr).toBe(0);
     const after = JSON.parse((await flotilla(['status', 'gated', '-o', 'json'])).stdout) as {

@@ -3,14 +3,17 @@ import { Strategy } from '../../../domain/model.ts';
 import {
   batchShape,
   decideGate,
+  decideWaveStart,
   durationSeconds,
   failureBudget,
   type GateInput,
+  idleGates,
   planWaves,
   type RolloutCandidate,
   rolloutStateOf,
   settingsOfWave,
   tallyWave,
+  type WaveStartInput,
 } from '../../../domain/rollout.ts';
 
 /** `n` clusters c-00 … with a `ring` label cycling 1, 2, 3 and `color` blue/green halves. */
@@ -107,7 +110,7 @@ describe('planWaves', () => {
     expect(planWaves(fleet(6), strategy({ waves: [{ count: 2 }, {}] }))).toEqual(plan);
   });
 
-  it('splits blue/green: green gets the revision, then blue is retired; the rest is unassigned', () => {
+  it('splits blue/green: green gets the revision, then blue is retired (after the approval); the rest is unassigned', () => {
     const candidates = [...fleet(4), { name: 'lone', labels: {} }];
     const plan = planWaves(
       candidates,
@@ -124,7 +127,8 @@ describe('planWaves', () => {
       ['green', 'apply', ['c-02', 'c-03']],
       ['retire-blue', 'retire', ['c-00', 'c-01']],
     ]);
-    expect(plan.waves[0]).toMatchObject({ budget: 1, approval: true });
+    expect(plan.waves[0]).toMatchObject({ budget: 1, approval: false });
+    expect(plan.waves[1]).toMatchObject({ approval: true });
     expect(plan.unassigned).toEqual(['lone']);
   });
 
@@ -230,13 +234,12 @@ describe('rollout states', () => {
 describe('decideGate', () => {
   const now = new Date('2025-06-01T12:00:00Z');
   const base: GateInput = {
-    wave: { budget: 1, minSuccessSeconds: 0, approval: false },
+    wave: { budget: 1, minSuccessSeconds: 0 },
     tally: { succeeded: 10, failed: 0, unfinished: 0 },
     hasNext: true,
     onFailure: 'pause',
     gated: true,
     now,
-    approved: false,
     pauseRequested: false,
     pollSeconds: 5,
   };
@@ -270,52 +273,37 @@ describe('decideGate', () => {
     ],
     [
       'starts the soak of a passing wave',
-      { wave: { budget: 0, minSuccessSeconds: 60, approval: false } },
+      { wave: { budget: 0, minSuccessSeconds: 60 } },
       { action: 'soak', state: 'Soaking', startSoak: true, waitSeconds: 5 },
     ],
     [
       'keeps soaking until the soak time is over, never waiting past it',
-      { wave: { budget: 0, minSuccessSeconds: 60, approval: false }, soakStartedAt: at(58) },
+      { wave: { budget: 0, minSuccessSeconds: 60 }, soakStartedAt: at(58) },
       { action: 'soak', state: 'Soaking', waitSeconds: 2 },
     ],
     [
       'passes once the soak is over',
-      { wave: { budget: 0, minSuccessSeconds: 60, approval: false }, soakStartedAt: at(61) },
+      { wave: { budget: 0, minSuccessSeconds: 60 }, soakStartedAt: at(61) },
       { action: 'next', state: 'Passed' },
     ],
     [
       'halts a soaking wave once a degraded target puts it over budget',
       {
-        wave: { budget: 0, minSuccessSeconds: 60, approval: false },
+        wave: { budget: 0, minSuccessSeconds: 60 },
         soakStartedAt: at(10),
         tally: { succeeded: 9, failed: 1, unfinished: 0 },
       },
       { action: 'pause', state: 'Halted' },
     ],
     [
-      'asks for an approval before the next wave',
-      { wave: { budget: 0, minSuccessSeconds: 0, approval: true } },
-      { action: 'approval', state: 'WaitingApproval' },
-    ],
-    [
-      'goes on once approved',
-      { wave: { budget: 0, minSuccessSeconds: 0, approval: true }, approved: true },
-      { action: 'next', state: 'Passed' },
-    ],
-    [
-      'asks no approval when nothing follows',
-      { wave: { budget: 0, minSuccessSeconds: 0, approval: true }, hasNext: false },
-      { action: 'next' },
-    ],
-    [
-      'pauses on request before the approval',
-      { wave: { budget: 0, minSuccessSeconds: 0, approval: true }, pauseRequested: true },
+      'pauses on request after a wave',
+      { wave: { budget: 0, minSuccessSeconds: 0 }, pauseRequested: true },
       { action: 'pause', state: 'Passed' },
     ],
     [
       'pauses on request during a soak',
       {
-        wave: { budget: 0, minSuccessSeconds: 60, approval: false },
+        wave: { budget: 0, minSuccessSeconds: 60 },
         soakStartedAt: at(5),
         pauseRequested: true,
       },
@@ -331,12 +319,88 @@ describe('decideGate', () => {
       {
         gated: false,
         tally: { succeeded: 0, failed: 10, unfinished: 0 },
-        wave: { budget: 0, minSuccessSeconds: 60, approval: true },
+        wave: { budget: 0, minSuccessSeconds: 60 },
       },
       { action: 'next', state: 'Passed' },
     ],
   ])('%s', (_title, change, expected) => {
     expect(decideGate({ ...base, ...change })).toMatchObject(expected);
+  });
+});
+
+describe('decideWaveStart', () => {
+  it.each<[string, WaveStartInput, ReturnType<typeof decideWaveStart>['action']]>([
+    [
+      'starts a wave that asks for nothing',
+      { approval: false, approved: false, pauseRequested: false },
+      'next',
+    ],
+    [
+      'holds a wave that asks for an approval',
+      { approval: true, approved: false, pauseRequested: false },
+      'approval',
+    ],
+    ['starts it once approved', { approval: true, approved: true, pauseRequested: false }, 'next'],
+    [
+      'pauses before the wave when asked, approval or not',
+      { approval: true, approved: false, pauseRequested: true },
+      'pause',
+    ],
+    ['pauses before an approved wave too', { approval: true, approved: true, pauseRequested: true }, 'pause'],
+  ])('%s', (_title, input, action) => {
+    expect(decideWaveStart(input).action).toBe(action);
+  });
+});
+
+describe('idleGates', () => {
+  const twoClusters = [
+    { name: 'a', labels: { ring: '1' } },
+    { name: 'b', labels: { ring: '1' } },
+  ];
+
+  it('names an approval or a soak on a wave that selects no cluster', () => {
+    const s = strategy({
+      waves: [
+        { count: 2 },
+        { selector: { matchLabels: { ring: '2' } }, approval: true, minSuccessTime: '1m' },
+        {},
+      ],
+    });
+    expect(idleGates(planWaves(twoClusters, s), s)).toEqual([
+      {
+        path: 'strategy.waves[1].approval',
+        message: expect.stringMatching(/wave 2 \(wave-2\) selects no cluster/),
+      },
+      { path: 'strategy.waves[1].minSuccessTime', message: expect.stringMatching(/nothing to soak/) },
+    ]);
+  });
+
+  it('names an approval on the last wave when earlier waves take every cluster', () => {
+    const s = strategy({ waves: [{ count: 5 }, { approval: true }] });
+    expect(idleGates(planWaves(twoClusters, s), s).map((p) => p.path)).toEqual([
+      'strategy.waves[1].approval',
+    ]);
+  });
+
+  it('accepts an approval on the first wave, and on a last wave with clusters', () => {
+    const s = strategy({ waves: [{ count: 1, approval: true }, { approval: true }] });
+    expect(idleGates(planWaves(twoClusters, s), s)).toEqual([]);
+  });
+
+  it('names the blue/green approval when the blue group selects nothing', () => {
+    const s = strategy({
+      blueGreen: {
+        green: { matchLabels: { ring: '1' } },
+        blue: { matchLabels: { ring: '9' } },
+        approval: true,
+      },
+    });
+    expect(idleGates(planWaves(twoClusters, s), s)).toEqual([
+      {
+        path: 'strategy.blueGreen.approval',
+        message: expect.stringMatching(/the blue group selects no cluster/),
+      },
+    ]);
   });
 });
 

@@ -76,6 +76,30 @@ describe('resolveValues', () => {
       expect(v.message).toContain('edge-007');
     }
   });
+
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf'])(
+    'never resolves a label the cluster lacks from an inherited property (%s)',
+    (key) => {
+      const values = { x: `\${cluster.labels.${key}}` };
+      expect(() => resolveValues(values, cluster)).toThrowError(
+        `values.x: \${cluster.labels.${key}} does not resolve for cluster "edge-007"`,
+      );
+    },
+  );
+
+  it('still resolves a label that is really named like an inherited property', () => {
+    const withLabel = { ...cluster, labels: { constructor: 'yes' } };
+    expect(resolveValues({ x: '${cluster.labels.constructor}' }, withLabel)).toEqual({ x: 'yes' });
+  });
+});
+
+describe('mergeValues and inherited properties', () => {
+  it('merges over a key named like an inherited property as over any other', () => {
+    expect(mergeValues({}, { constructor: { a: 1 }, toString: 'x' })).toEqual({
+      constructor: { a: 1 },
+      toString: 'x',
+    });
+  });
 });
 
 describe('referenceProblems', () => {

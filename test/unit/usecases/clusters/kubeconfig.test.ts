@@ -69,29 +69,68 @@ describe('contextAccess', () => {
     expect(access.ok && access.kubeconfig).toContain('insecure-skip-tls-verify: true');
   });
 
-  it('keeps other credential plugins as a kubeconfig, for the control plane to run', () => {
-    const access = contextAccess(kubeconfig({ exec: { command: 'gke-gcloud-auth-plugin' } }), 'ctx');
-    expect(access.ok && access.kubeconfig).toContain('gke-gcloud-auth-plugin');
+  it.each([
+    [
+      { exec: { command: 'gke-gcloud-auth-plugin' } },
+      /exec credential plugin \(gke-gcloud-auth-plugin\); Flotilla runs no command/,
+    ],
+    [{ exec: { command: '/bin/sh', args: ['-c', 'touch /tmp/x'] } }, /exec credential plugin \(\/bin\/sh\)/],
+    [{ exec: { command: 'aws', args: ['eks', 'get-token'] } }, /exec credential plugin \(aws\)/],
+    [
+      { 'auth-provider': { name: 'oidc', config: { 'idp-issuer-url': 'https://x' } } },
+      /auth-provider plugin \(oidc\)/,
+    ],
+    [{ username: 'admin', password: 'pw' }, /basic authentication/],
+  ])(
+    'refuses a user that would run or send something other than a token or certificate: %j',
+    (user, message) => {
+      const access = contextAccess(kubeconfig(user), 'ctx');
+      expect(access.ok).toBe(false);
+      expect(!access.ok && access.message).toMatch(message);
+    },
+  );
+
+  it.each([
+    [{ server: 'http://10.0.0.1:6443' }, /https:\/\//],
+    [{ server: 'https://user:pass@10.0.0.1:6443' }, /user name or password/],
+    [{ 'certificate-authority': '/etc/ssl/ca.pem' }, /reads certificate-authority from a file/],
+    [{ 'proxy-url': 'http://proxy:3128' }, /proxy/],
+  ])('refuses a cluster entry Flotilla would not send credentials to: %j', (cluster, message) => {
+    const access = contextAccess(kubeconfig({ token: 't' }, cluster), 'ctx');
+    expect(access.ok).toBe(false);
+    expect(!access.ok && access.message).toMatch(message);
+  });
+
+  it("refuses aws eks get-token for a server that is not that region's EKS endpoint", () => {
+    const exec = {
+      command: 'aws',
+      args: ['eks', 'get-token', '--cluster-name', 'prod', '--region', 'eu-west-1'],
+    };
+    const access = contextAccess(kubeconfig({ exec }, { server: 'https://attacker.example' }), 'ctx');
+    expect(!access.ok && access.message).toMatch(/EKS API endpoint .*eu-west-1\.eks\.amazonaws\.com/);
   });
 
   it('turns aws eks get-token into eks auth, storing nothing secret', () => {
     const access = contextAccess(
-      kubeconfig({
-        exec: {
-          apiVersion: 'client.authentication.k8s.io/v1beta1',
-          command: 'aws',
-          args: [
-            '--region',
-            'eu-west-1',
-            'eks',
-            'get-token',
-            '--cluster-name',
-            'prod',
-            '--role-arn',
-            'arn:aws:iam::1:role/r',
-          ],
+      kubeconfig(
+        {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1beta1',
+            command: 'aws',
+            args: [
+              '--region',
+              'eu-west-1',
+              'eks',
+              'get-token',
+              '--cluster-name',
+              'prod',
+              '--role-arn',
+              'arn:aws:iam::1:role/r',
+            ],
+          },
         },
-      }),
+        { server: 'https://ABC123.gr7.eu-west-1.eks.amazonaws.com' },
+      ),
       'ctx',
     );
     expect(access).toMatchObject({

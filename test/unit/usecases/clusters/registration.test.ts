@@ -136,6 +136,62 @@ describe('registerCluster', () => {
   });
 });
 
+describe('registerCluster: what a request may point at', () => {
+  it('never lets a caller point a stored credential at another server', async () => {
+    // Prepare: a cluster whose token is stored
+    const deps = clusterDeps();
+    deps.clusters.servers.set('https://a.example', {});
+    const victim = await registerCluster(deps, {
+      name: 'a',
+      endpoint: 'https://a.example',
+      token: 'victim-token',
+    });
+    const ref = victim.auth.type === 'token' ? victim.auth.secretRef : '';
+    deps.clusters.asked.length = 0;
+    // Act: a new cluster at the caller's server, naming that credential
+    const error = await registerCluster(deps, {
+      name: 'thief',
+      endpoint: 'https://collector.example',
+      auth: { type: 'token', secretRef: ref },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Assess: refused before any request left, nothing stored
+    expect(error).toMatchObject({
+      name: 'ValidationError',
+      issues: expect.arrayContaining([expect.objectContaining({ path: 'auth.type' })]),
+    });
+    expect(deps.clusters.asked).toEqual([]);
+    expect(await deps.store.getCluster('default', 'thief')).toBeUndefined();
+  });
+
+  it("sends an EKS IAM token to that region's EKS endpoint only", async () => {
+    const deps = clusterDeps();
+    const auth = { type: 'eks', clusterName: 'prod', region: 'eu-west-1' };
+    await expect(
+      registerCluster(deps, { name: 'thief', endpoint: 'https://collector.example', auth }),
+    ).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: [expect.objectContaining({ path: 'endpoint' })],
+    });
+    expect(deps.clusters.asked).toEqual([]);
+  });
+
+  it('refuses a kubeconfig whose server is not the endpoint it is registered at', async () => {
+    const deps = clusterDeps();
+    const kubeconfig = fleetKubeconfig([{ name: 'one', server: 'https://one.example', token: 't1' }]);
+    await expect(
+      registerCluster(deps, { name: 'one', endpoint: 'https://elsewhere.example', kubeconfig }),
+    ).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: [expect.objectContaining({ path: 'endpoint' })],
+    });
+    expect(deps.clusters.asked).toEqual([]);
+    expect(deps.secrets.values.size).toBe(0);
+  });
+});
+
 describe('importClusters', () => {
   it('imports each context, and an unreachable one fails alone', async () => {
     // Prepare
@@ -215,11 +271,33 @@ describe('importClusters', () => {
     expect(await deps.store.listClusters('default')).toEqual([]);
   });
 
-  it('reports a context without credentials without probing it', async () => {
+  it('reports a context without credentials without probing it, importing the others', async () => {
     const deps = clusterDeps();
-    const kubeconfig = fleetKubeconfig([{ name: 'bare', server: 'https://one.example' }]);
+    deps.clusters.servers.set('https://two.example', {});
+    const kubeconfig = fleetKubeconfig([
+      { name: 'bare', server: 'https://one.example' },
+      { name: 'two', server: 'https://two.example', token: 't2' },
+    ]);
     const result = await importClusters(deps, { kubeconfig });
     expect(result.failed).toEqual([{ context: 'bare', message: expect.stringContaining('no token') }]);
+    expect(result.imported.map((i) => i.context)).toEqual(['two']);
+    expect(deps.clusters.asked.map((c) => c.endpoint)).toEqual(['https://two.example']);
+  });
+
+  it('refuses a kubeconfig none of whose contexts may be used, naming each, before anything is written', async () => {
+    const deps = clusterDeps();
+    const kubeconfig = fleetKubeconfig([
+      { name: 'bare', server: 'https://one.example' },
+      { name: 'plain', server: 'http://two.example', token: 't2' },
+    ]);
+    await expect(importClusters(deps, { kubeconfig })).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: [
+        { path: 'kubeconfig', message: expect.stringMatching(/context "bare": .*no token/) },
+        { path: 'kubeconfig', message: expect.stringMatching(/context "plain": .*https:\/\//) },
+      ],
+    });
+    expect(await deps.store.listClusters('default')).toEqual([]);
     expect(deps.clusters.asked).toEqual([]);
   });
 });

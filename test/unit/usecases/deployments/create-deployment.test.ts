@@ -31,10 +31,11 @@ async function written(bed: TestBed) {
     executions: await bed.store.listExecutions('default'),
     revisions: await bed.store.listRevisions('default', 'shop'),
     starts: bed.workflows.starts.length,
+    blobs: bed.blobs.blobs.size,
   };
 }
 
-const NOTHING = { deployments: [], services: [], executions: [], revisions: [], starts: 0 };
+const NOTHING = { deployments: [], services: [], executions: [], revisions: [], starts: 0, blobs: 0 };
 
 describe('createDeployment', () => {
   let bed: TestBed;
@@ -166,6 +167,38 @@ describe('createDeployment', () => {
 
     // Assess
     expect(error).toBeInstanceOf(RenderError);
+    expect(await written(bed)).toEqual(NOTHING);
+  });
+
+  it('keeps none of the renders it made when one values set does not render', async () => {
+    // Prepare: three clusters whose values render, one whose values do not
+    bed = testBed({ requestRenderLimit: 8 });
+    await register(
+      bed,
+      ['a', 'b', 'c', 'd'].map((n) =>
+        makeCluster(n, { labels: { env: 'prod', brk: n === 'd' ? 'yes' : '' } }),
+      ),
+    );
+    // Act
+    const error = await createDeployment(
+      bed.deps,
+      shop({ values: { who: '${cluster.name}', broken: '${cluster.labels.brk}' } }),
+    ).catch((e: unknown) => e);
+    // Assess: the good sets were rendered, and none of it was kept
+    expect(error).toBeInstanceOf(RenderError);
+    expect(bed.renderer.renders.length).toBe(4);
+    expect(await written(bed)).toEqual(NOTHING);
+  });
+
+  it('refuses an approval on a wave that selects no cluster, storing nothing', async () => {
+    const error = await createDeployment(
+      bed.deps,
+      shop({ strategy: { waves: [{ count: 6 }, { approval: true }] } }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([
+      { path: 'strategy.waves[1].approval', message: expect.stringContaining('selects no cluster') },
+    ]);
     expect(await written(bed)).toEqual(NOTHING);
   });
 

@@ -4,8 +4,9 @@
  * event bus, a workflow engine, a manual clock. The store is the real in-memory Store
  * (adapters/memory/store.ts), which has DynamoStore's semantics.
  */
-import { createHash } from 'node:crypto';
+
 import { MemoryStore } from '../../../../adapters/memory/store.ts';
+import { digestOfBytes } from '../../../../domain/blobs.ts';
 import {
   ClusterUnreachableError,
   NotFoundError,
@@ -76,7 +77,7 @@ export class MemoryBlobs implements BlobStore {
   puts = 0;
   async put(bytes: Uint8Array): Promise<string> {
     this.puts++;
-    const digest = createHash('sha256').update(bytes).digest('hex');
+    const digest = digestOfBytes(bytes);
     this.blobs.set(digest, bytes.slice());
     return digest;
   }

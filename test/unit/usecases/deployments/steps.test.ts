@@ -52,7 +52,7 @@ describe('planDeploy', () => {
 
     // Assess
     expect(plan).toEqual({
-      waves: [{ wave: 0, batches: [0, 1, 2], maxConcurrency: 2 }],
+      waves: [{ wave: 0, batches: [0, 1, 2], maxConcurrency: 2, approval: false }],
       waveCount: 1,
       maxConcurrency: 2,
       gated: false,

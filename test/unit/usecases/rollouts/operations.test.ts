@@ -226,13 +226,12 @@ describe('operations that need a rollout in a given state', () => {
 
 describe('the approval step', () => {
   it('keeps the task token in the secret store only, and marks the run and the deployment WaitingApproval', async () => {
-    // Prepare: wave 1 applied and its gate asks for an approval
+    // Prepare: wave 1 asks for an approval before it starts: the gate before it holds the run
     const id = await started({ strategy: { waves: [{ count: 2, approval: true }, {}] } });
     const { planDeploy } = await import('../../../../usecases/deployments/plan-deploy.ts');
-    const { applyBatch } = await import('../../../../usecases/deployments/apply-batch.ts');
     const plan = await planDeploy(bed.deps, input(id));
-    for (const batch of plan.waves[0]?.batches ?? []) await applyBatch(bed.deps, { ...input(id), batch });
-    expect(await gateWave(bed.deps, { ...input(id), wave: 0 })).toEqual({
+    expect(plan.waves.map((w) => w.approval)).toEqual([true, false]);
+    expect(await gateWave(bed.deps, { ...input(id), wave: 0, phase: 'start' })).toEqual({
       action: 'approval',
       waitSeconds: 0,
     });
@@ -258,7 +257,10 @@ describe('the approval step', () => {
     const after = await bed.store.getExecution('default', id);
     expect(after?.status).toBe('Running');
     expect(after?.rollout?.waves[0]?.approvedAt).toBeDefined();
-    expect(await gateWave(bed.deps, { ...input(id), wave: 0 })).toEqual({ action: 'next', waitSeconds: 0 });
+    expect(await gateWave(bed.deps, { ...input(id), wave: 0, phase: 'start' })).toEqual({
+      action: 'next',
+      waitSeconds: 0,
+    });
   });
 
   it('wakes itself when a pause was asked for before it recorded the wait', async () => {
@@ -270,7 +272,13 @@ describe('the approval step', () => {
     await requestApproval(bed.deps, { ...input(id), wave: 0, taskToken: 'tok-1' });
 
     expect(bed.workflows.sent).toEqual([{ token: 'tok-1', output: { pause: true } }]);
-    expect(await gateWave(bed.deps, { ...input(id), wave: 0 })).toMatchObject({ action: 'pause' });
+    expect(await gateWave(bed.deps, { ...input(id), wave: 0, phase: 'start' })).toMatchObject({
+      action: 'pause',
+    });
+    expect((await bed.store.getExecution('default', id))?.rollout?.halted).toMatchObject({
+      position: 0,
+      reason: 'paused by request before wave wave-1',
+    });
   });
 
   it('refuses to approve another wave than the one waiting', async () => {
@@ -280,7 +288,7 @@ describe('the approval step', () => {
     await requestApproval(bed.deps, { ...input(id), wave: 0, taskToken: 'tok-2' });
     await expect(approveRollout(bed.deps, 'shop', { wave: 1 })).rejects.toMatchObject({
       name: 'InvalidStateError',
-      message: expect.stringContaining('waits for an approval after wave 1 (wave-1), not wave 2'),
+      message: expect.stringContaining('waits for an approval before wave 1 (wave-1), not wave 2'),
     });
     expect(bed.workflows.sent).toEqual([]);
   });
