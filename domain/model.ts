@@ -732,6 +732,8 @@ export const Target = z
     delivery: DeliveryProgress.optional(),
     /** The Helm release version last recorded on the cluster (chart deployments). */
     releaseVersion: z.number().int().positive().optional(),
+    /** The generation of the work last issued for this target (domain/work.ts). */
+    workGeneration: z.number().int().nonnegative().optional(),
     /** Objects the last removal or prune left in place on purpose (keep), as `Kind ns/name`. */
     kept: z.array(z.string()).max(50).optional(),
     updatedAt: z.string(),
@@ -1017,6 +1019,8 @@ export interface RenderedManifests {
   readonly hooks?: KubeObject[];
   /** Chart.yaml of the chart rendered: present when the render is a Helm release. */
   readonly chart?: Record<string, unknown>;
+  /** The chart's own values.yaml (Helm's release record keeps it). */
+  readonly chartValues?: Values;
   /** Template path of objects and hooks (`shop/templates/web.yaml`), by `objectKey`. */
   readonly sources?: Record<string, string>;
 }

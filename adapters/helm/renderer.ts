@@ -528,7 +528,12 @@ export class HelmRenderer implements Renderer {
       else if (isHook(doc.object)) hooks.push(doc.object);
       else objects.push(doc.object);
     }
-    return finish(crds, objects, request.namespace, { hooks, paths, chart: chart.metadata });
+    return finish(crds, objects, request.namespace, {
+      hooks,
+      paths,
+      chart: chart.metadata,
+      values: chartValuesOf(chart.dir),
+    });
   }
 
   /** Helm's message without temp paths, the `Error:` prefix or the `--debug` hint. */
@@ -551,6 +556,7 @@ function finish(
     readonly hooks: KubeObject[];
     readonly paths: ReadonlyMap<KubeObject, string>;
     readonly chart: Record<string, unknown>;
+    readonly values: Values;
   },
 ): RenderedManifests {
   const sources: Record<string, string> = {};
@@ -580,8 +586,18 @@ function finish(
     objects: objectsOut,
     ...(hooksOut.length > 0 ? { hooks: hooksOut } : {}),
     chart: chart.chart,
+    ...(Object.keys(chart.values).length > 0 ? { chartValues: chart.values } : {}),
     ...(Object.keys(sources).length > 0 ? { sources } : {}),
   };
+}
+
+/** The chart's own values.yaml, for Helm's release record ({} when it cannot be read). */
+function chartValuesOf(dir: string): Values {
+  try {
+    return readDefaults(dir);
+  } catch {
+    return {};
+  }
 }
 
 /**

@@ -8,30 +8,19 @@
  * execution already handled is left as it is.
  */
 import { describeError } from '../../domain/errors.ts';
-import { manifestText } from '../../domain/helm-release.ts';
-import { HOOK_SOURCE_PREFIX } from '../../domain/hooks.ts';
-import {
-  objectKey,
-  refOf,
-  releaseStamp,
-  type Stamp,
-  sortForApply,
-  stampHooks,
-  stampObjects,
-} from '../../domain/manifests.ts';
 import type {
   Cluster,
   DeliveryProgress,
   ExecutionResult,
-  KubeObject,
   PlanBatch,
   RenderedManifests,
   ServiceVersion,
   Target,
 } from '../../domain/model.ts';
 import { resolveValues } from '../../domain/values.ts';
-import { type Current, type Delivered, type Desired, deliver, failureOfError } from '../delivery/applier.ts';
-import type { ReleaseSpec } from '../delivery/release-record.ts';
+import type { Work } from '../../domain/work.ts';
+import { type Current, type Delivered, deliver, failureOfError } from '../delivery/applier.ts';
+import { desiredFrom } from '../delivery/desired.ts';
 import type { Deps } from '../deps.ts';
 import {
   type BatchInput,
@@ -75,19 +64,6 @@ interface Handled {
 /** A deployment is a Helm release when its service is a chart. */
 function isChart(service: ServiceVersion | undefined): boolean {
   return service !== undefined && service.source.type !== 'manifests';
-}
-
-/**
- * Flotilla's marks for this run's objects, and Helm's release marks when the deployment is a Helm
- * release: its render is a chart's (or, for a removal, its service is a chart).
- */
-function stampOf(context: BatchContext, render: RenderedManifests | undefined): Stamp {
-  const { run } = context;
-  return releaseStamp(
-    { tenant: run.execution.tenant, deployment: run.deployment.name, revision: run.revision.revision },
-    run.revision.namespace,
-    render ? render.chart !== undefined : isChart(context.service),
-  );
 }
 
 async function batchContext(deps: Deps, run: RunContext, batch: PlanBatch): Promise<BatchContext> {
@@ -297,6 +273,7 @@ async function startOne(
   return deliverTo(context, cluster, previous, next, {
     renderDigest,
     valuesDigest,
+    generation: (previous.workGeneration ?? 0) + 1,
     started,
     current: {
       inventory: previous.inventory,
@@ -334,6 +311,7 @@ async function continueOne(
   return deliverTo(context, cluster, target, target, {
     renderDigest,
     valuesDigest: context.batch.values?.[target.cluster],
+    generation: target.workGeneration ?? 0,
     started,
     continuing: true,
     current: {
@@ -362,6 +340,8 @@ async function deliverTo(
   options: {
     renderDigest: string | undefined;
     valuesDigest: string | undefined;
+    /** The generation of the work this call delivers. */
+    generation: number;
     started: Date;
     continuing?: boolean;
     current: Current;
@@ -371,8 +351,17 @@ async function deliverTo(
   const removing = options.renderDigest === undefined;
   // Read before touching the cluster: a blob-store failure is Flotilla's, and is retried.
   const render = options.renderDigest ? await context.renderOf(options.renderDigest) : undefined;
-  const held = removing && previous.renderDigest ? await loadHeld(context, previous.renderDigest) : undefined;
-  const desired = desiredOf(context, cluster, previous, render, held);
+  const heldDigest = removing ? previous.renderDigest : undefined;
+  const held = heldDigest ? await loadHeld(context, heldDigest) : undefined;
+  const work = workOf(
+    context,
+    cluster,
+    previous,
+    options.generation,
+    { render: options.renderDigest, held: held ? heldDigest : undefined },
+    { render, held },
+  );
+  const desired = desiredFrom(work, render, held);
   let delivered: Delivered;
   try {
     const client = await deps.clusters.client(cluster);
@@ -421,6 +410,7 @@ async function deliverTo(
   }
   let next: Target = {
     ...withoutDelivery(base),
+    workGeneration: options.generation,
     status: delivered.status,
     health: delivered.health,
     inventory: delivered.inventory,
@@ -490,74 +480,45 @@ async function loadHeld(context: BatchContext, digest: string): Promise<Rendered
   }
 }
 
-/** What the applier should do on one cluster. */
-function desiredOf(
+/** The work one cluster gets in this batch (domain/work.ts). */
+function workOf(
   context: BatchContext,
   cluster: Cluster,
   previous: Target,
-  render: RenderedManifests | undefined,
-  held: RenderedManifests | undefined,
-): Desired {
+  generation: number,
+  digests: { readonly render: string | undefined; readonly held: string | undefined },
+  renders: { readonly render: RenderedManifests | undefined; readonly held: RenderedManifests | undefined },
+): Work {
   const { run } = context;
-  const stamp = stampOf(context, render);
   const type = run.execution.type;
-  const hooksFrom = render ?? held;
-  return {
-    action: render ? 'apply' : 'remove',
-    ...(render
-      ? {
-          manifests: {
-            crds: stampObjects(render.crds, stamp),
-            objects: sortForApply(stampObjects(render.objects, stamp)),
-          },
-        }
-      : {}),
-    hooks: hooksFrom?.hooks ? stampHooks(hooksFrom.hooks, stamp) : [],
-    previous: previous.inventory,
-    stamp,
-    adopt: run.revision.adopt === true,
-    // Re-applies that change no revision only put objects back: no hooks, no new release.
-    lifecycle: type !== 'heal' && type !== 'maintenance',
-    rollback: type === 'rollback' || context.batch.revision !== undefined,
-    ...(stamp.release ? { release: releaseSpecOf(context, cluster, hooksFrom) } : {}),
-  };
-}
-
-/** The Helm release record's content for one cluster. */
-function releaseSpecOf(
-  context: BatchContext,
-  cluster: Cluster,
-  render: RenderedManifests | undefined,
-): ReleaseSpec {
-  const { run, service } = context;
-  const sources = render?.sources ?? {};
-  const withPath = (objects: readonly KubeObject[], prefix = '') =>
-    objects.map((object) => {
-      const path = sources[`${prefix}${objectKey(refOf(object))}`];
-      return { object, ...(path ? { path } : {}) };
-    });
   let config = {};
   try {
     config = resolveValues(run.revision.values, cluster);
   } catch {
     // Values that do not resolve never reach an apply; nothing to record for them.
   }
-  const source = service?.source;
   return {
-    name: run.deployment.name,
-    namespace: run.revision.namespace,
     tenant: run.execution.tenant,
     deployment: run.deployment.name,
+    namespace: run.revision.namespace,
+    cluster: cluster.name,
+    executionId: run.execution.id,
     revision: run.revision.revision,
-    chart:
-      render?.chart ??
-      (source?.type === 'chart'
-        ? { name: source.chart, version: source.chartVersion }
-        : { name: run.deployment.name }),
-    chartValues: service?.defaults ?? {},
+    generation,
+    action: digests.render ? 'apply' : 'remove',
+    ...(digests.render ? { render: digests.render } : {}),
+    ...(digests.held ? { held: digests.held } : {}),
+    previous: previous.inventory,
+    // A chart's render says so; a removal goes by the service.
+    release: renders.render ? renders.render.chart !== undefined : isChart(context.service),
     config,
-    manifest: render ? manifestText(withPath(render.objects)) : '',
-    hooks: render?.hooks ? withPath(render.hooks, HOOK_SOURCE_PREFIX) : [],
+    adopt: run.revision.adopt === true,
+    // Re-applies that change no revision only put objects back: no hooks, no new release.
+    lifecycle: type !== 'heal' && type !== 'maintenance',
+    rollback: type === 'rollback' || context.batch.revision !== undefined,
+    force: run.execution.scope?.force === true,
+    deadlineSeconds: Math.max(1, Math.round(context.deadlineMs / 1000)),
+    ...(run.revision.drift ? { drift: run.revision.drift } : {}),
   };
 }
 

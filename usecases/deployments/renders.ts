@@ -29,6 +29,7 @@ function renderText(manifests: RenderedManifests): string {
     objects: manifests.objects,
     ...(manifests.hooks && manifests.hooks.length > 0 ? { hooks: manifests.hooks } : {}),
     ...(manifests.chart ? { chart: manifests.chart } : {}),
+    ...(manifests.chartValues ? { chartValues: manifests.chartValues } : {}),
     ...(manifests.sources ? { sources: manifests.sources } : {}),
   });
 }
@@ -61,6 +62,7 @@ export async function loadRender(blobs: BlobStore, digest: string): Promise<Rend
     objects: parsed.objects ?? [],
     ...(parsed.hooks ? { hooks: parsed.hooks } : {}),
     ...(parsed.chart ? { chart: parsed.chart } : {}),
+    ...(parsed.chartValues ? { chartValues: parsed.chartValues } : {}),
     ...(parsed.sources ? { sources: parsed.sources } : {}),
   };
 }
