@@ -82,6 +82,7 @@ const EVENT_TYPE_SET: Record<EventType, true> = {
   WaveCompleted: true,
   DeploymentPaused: true,
   DeploymentCancelled: true,
+  DeploymentDeleted: true,
   ApprovalRequested: true,
   TargetFailed: true,
   RolledBack: true,

@@ -167,8 +167,40 @@ export const ClusterAuth = z.discriminatedUnion('type', [
       context: z.string().optional(),
     })
     .meta({ description: 'A kubeconfig kept in the secret store' }),
+  z
+    .object({
+      type: z.literal('agent'),
+      /** The agent that serves it: its own, or a gateway's (manager of managers). */
+      agent: z.string().min(1),
+    })
+    .meta({
+      description:
+        'Reached only through an agent next to it (outbound-only); Flotilla holds no credential and no route',
+    }),
 ]);
 export type ClusterAuth = z.infer<typeof ClusterAuth>;
+
+/** The agent side of a cluster record: who serves it, and the hashes of its credentials. */
+export const ClusterAgentRecord = z
+  .object({
+    /** The agent's name: the cluster's own, or a gateway's serving many clusters. */
+    name: Dns1123Label,
+    gateway: z.boolean().default(false),
+    /** SHA-256 of the current identity token (or the certificate id on AWS IoT). */
+    identity: z.object({ hash: z.string(), issuedAt: z.string() }).optional(),
+    /** The identity it replaced, accepted until `until` (rotation without a gap). */
+    previous: z.object({ hash: z.string(), until: z.string() }).optional(),
+    /** A one-time bootstrap token not used yet: its hash and when it stops being accepted. */
+    bootstrap: z.object({ hash: z.string(), expiresAt: z.string() }).optional(),
+    /** Revoked: nothing from this agent is accepted any more. */
+    revokedAt: z.string().optional(),
+    /** Last message from the agent. */
+    seenAt: z.string().optional(),
+    /** Public key (PEM, Ed25519) that signs an air-gapped site's receipts. */
+    receiptKey: z.string().max(4000).optional(),
+  })
+  .meta({ id: 'ClusterAgent' });
+export type ClusterAgentRecord = z.infer<typeof ClusterAgentRecord>;
 
 export const ClusterStatus = z.enum(['Active', 'Unreachable', 'Vanished', 'Pending']);
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
@@ -182,7 +214,8 @@ export const Cluster = z
     version: z.string(),
     labels: Labels,
     capabilities: Capabilities,
-    endpoint: z.string(),
+    /** The API server's URL; absent for a cluster reached only through an agent. */
+    endpoint: z.string().optional(),
     /** Base64 PEM of the API server's CA; public, not a secret. */
     caData: z.string().optional(),
     auth: ClusterAuth,
@@ -196,6 +229,8 @@ export const Cluster = z
      * resources, `group/version/Kind`), read from discovery: a chart's `.Capabilities.APIVersions`.
      */
     apiVersionsDigest: z.string().optional(),
+    /** The agent that serves the cluster (auth `agent`), and the hashes of its credentials. */
+    agent: ClusterAgentRecord.optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
     recordVersion: z.number().int().nonnegative(),
@@ -702,6 +737,33 @@ export const DeliveryProgress = z
   .meta({ id: 'DeliveryProgress' });
 export type DeliveryProgress = z.infer<typeof DeliveryProgress>;
 
+/**
+ * A delivery's outcome on one cluster as its agent reported it (domain/agent.ts), kept on the
+ * target until the delivery's step takes it in.
+ */
+export const DeliveryReport = z
+  .object({
+    /** The work generation this report is about. */
+    generation: z.number().int().nonnegative(),
+    /** Counts up per report of one work generation: a replayed or reordered report is refused. */
+    seq: z.number().int().nonnegative(),
+    status: z.enum(['Progressing', 'Succeeded', 'Failed', 'Removed']),
+    failure: FailureCode.optional(),
+    reason: z.string().max(2000).optional(),
+    health: Health,
+    inventory: z.array(InventoryItem).max(5000),
+    /** The render is in the cluster (the applied revision moves). */
+    applied: z.boolean(),
+    appliedAt: z.string().optional(),
+    objects: z.number().int().nonnegative(),
+    kept: z.array(z.string()).max(50).default([]),
+    releaseVersion: z.number().int().positive().optional(),
+    /** When the control plane received it. */
+    receivedAt: z.string(),
+  })
+  .meta({ id: 'DeliveryReport' });
+export type DeliveryReport = z.infer<typeof DeliveryReport>;
+
 /** One (deployment, cluster) pair: the unit of resume and rollback. */
 export const Target = z
   .object({
@@ -734,6 +796,10 @@ export const Target = z
     releaseVersion: z.number().int().positive().optional(),
     /** The generation of the work last issued for this target (domain/work.ts). */
     workGeneration: z.number().int().nonnegative().optional(),
+    /** Blob digest of that work, for a cluster reached through an agent (what it syncs). */
+    workDigest: z.string().optional(),
+    /** The agent's last report about that work (agent clusters). */
+    report: DeliveryReport.optional(),
     /** Objects the last removal or prune left in place on purpose (keep), as `Kind ns/name`. */
     kept: z.array(z.string()).max(50).optional(),
     updatedAt: z.string(),

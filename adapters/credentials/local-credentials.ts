@@ -7,9 +7,11 @@
  * commands on or read files from. Secrets are kept in memory for a short time per reference;
  * errors name the cluster, never a secret's value.
  */
+
 import { CredentialsError, describeError, NotFoundError } from '../../domain/errors.ts';
 import type { Cluster } from '../../domain/model.ts';
 import type { Clock, ClusterConnection, CredentialsProvider, SecretStore } from '../../domain/ports.ts';
+import { noCredentialForAgent } from '../secrets/aws-credentials.ts';
 import { connectionFromKubeconfig } from '../secrets/kubeconfig-connection.ts';
 
 export interface LocalCredentialsOptions {
@@ -54,6 +56,7 @@ export class LocalCredentialsProvider implements CredentialsProvider {
       }
       return this.#eks.connectionFor(cluster);
     }
+    if (auth.type === 'agent') throw noCredentialForAgent(cluster.name);
     const context = auth.type === 'kubeconfig' ? auth.context : undefined;
     // Keyed by everything the answer depends on: the secret, the context, and the record's
     // endpoint and CA (a token secret takes those from the cluster record).
@@ -108,6 +111,7 @@ export class LocalCredentialsProvider implements CredentialsProvider {
     }
     const token = secret.trim();
     if (!token) throw new CredentialsError(`the token of cluster "${cluster.name}" is empty`);
+    if (!cluster.endpoint) throw new CredentialsError(`cluster "${cluster.name}" has no API endpoint`);
     return { server: cluster.endpoint, ...(cluster.caData ? { caData: cluster.caData } : {}), token };
   }
 }

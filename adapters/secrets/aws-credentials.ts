@@ -58,7 +58,12 @@ export class AwsCredentialsProvider implements CredentialsProvider {
 
   async connectionFor(cluster: Cluster): Promise<ClusterConnection> {
     const auth = cluster.auth;
-    const base = { server: cluster.endpoint, ...(cluster.caData ? { caData: cluster.caData } : {}) };
+    if (auth.type === 'agent') throw noCredentialForAgent(cluster.name);
+    const server = cluster.endpoint;
+    if (!server && auth.type === 'token') {
+      throw new CredentialsError(`cluster "${cluster.name}" has no API endpoint`);
+    }
+    const base = { server: server ?? '', ...(cluster.caData ? { caData: cluster.caData } : {}) };
     switch (auth.type) {
       case 'eks': {
         if (cluster.source === 'connector' || (!cluster.endpoint && cluster.provider !== 'EKS')) {
@@ -157,4 +162,11 @@ export function createAwsCredentialsProvider(options: {
   clock: Clock;
 }): AwsCredentialsProvider {
   return new AwsCredentialsProvider({ tokens: new EksTokenSigner({ clock: options.clock }), ...options });
+}
+
+/** Flotilla keeps no credential of a cluster its agent serves: asking for one is a mistake. */
+export function noCredentialForAgent(name: string): CredentialsError {
+  return new CredentialsError(
+    `cluster "${name}" is reached through its agent; Flotilla holds no credential for it`,
+  );
 }

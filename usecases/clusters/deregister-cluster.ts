@@ -40,7 +40,7 @@ export async function deregisterCluster(
   }
   for (const target of targets) await deps.store.deleteTarget(tenant, target.deployment, name);
   await deps.store.deleteCluster(tenant, name, cluster.recordVersion);
-  if (cluster.auth.type !== 'eks') {
+  if (cluster.auth.type === 'token' || cluster.auth.type === 'kubeconfig') {
     try {
       await deps.secrets.delete(cluster.auth.secretRef);
     } catch {

@@ -98,7 +98,7 @@ async function forgetSecret(deps: ClusterDeps, ref: string | undefined): Promise
 }
 
 function secretRefOf(auth: ClusterAuth): string | undefined {
-  return auth.type === 'eks' ? undefined : auth.secretRef;
+  return auth.type === 'token' || auth.type === 'kubeconfig' ? auth.secretRef : undefined;
 }
 
 /** Read version and nodes; credential problems become a ValidationError naming the field. */

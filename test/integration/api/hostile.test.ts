@@ -138,6 +138,8 @@ const deployment = (extra: Record<string, unknown> = {}) => ({
   name: 'hostile',
   namespace: 'hostile',
   source: chartSource(HELLO_CHART),
+  // The hello chart's crds/ holds a CRD: cluster-scoped, so allowed by name.
+  scope: { clusterScoped: ['CustomResourceDefinition'] },
   target: {},
   ...extra,
 });
@@ -428,7 +430,8 @@ describe('what a request may point Flotilla at', () => {
   });
 
   it('never points a stored credential at another server', async () => {
-    const ref = stored.auth.type === 'eks' ? '' : stored.auth.secretRef;
+    const ref =
+      stored.auth.type === 'token' || stored.auth.type === 'kubeconfig' ? stored.auth.secretRef : '';
     expect(ref).not.toBe('');
     await refuses(
       'POST',

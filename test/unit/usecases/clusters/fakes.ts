@@ -49,7 +49,7 @@ export class FakeGateway implements ClusterGateway {
   readonly asked: Cluster[] = [];
   async client(cluster: Cluster): Promise<ClusterClient> {
     this.asked.push(cluster);
-    const server = this.servers.get(cluster.endpoint);
+    const server = this.servers.get(cluster.endpoint ?? '');
     const check = () => {
       if (!server || server.fail === 'unreachable')
         throw new ClusterUnreachableError(cluster.name, 'connection refused');
