@@ -55,7 +55,6 @@ import type { RunRecord } from '../local/asl-runner.ts';
 import { type ControlPlane, startControlPlane } from '../local/control-plane.ts';
 import { type SimClusterInfo, startSimulator } from '../simulator/index.ts';
 import { chartSource } from '../test/integration/api/support.ts';
-import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
 import { resolveTargets } from '../usecases/deployments/resolve.ts';
 import {
@@ -66,6 +65,7 @@ import {
   type Usage,
   usage,
 } from './deploy-children.ts';
+import { importInPages } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -196,14 +196,12 @@ async function importFleet(plane: ControlPlane, fleet: FleetHandle, warm: number
   for (const group of GROUPS) {
     const members = group === 'warm' ? fleet.clusters.slice(0, warm) : fleet.clusters.slice(warm);
     const labels: Labels = { bench: group };
-    const result = await importClusters(plane.deps, {
-      kubeconfig: fleet.kubeconfig,
-      contexts: members.map((c) => c.context),
+    await importInPages(
+      plane.deps,
+      fleet.kubeconfig,
+      members.map((c) => c.context),
       labels,
-    });
-    if (result.failed.length > 0) {
-      throw new Error(`import failed for ${result.failed.length} clusters: ${result.failed[0]?.message}`);
-    }
+    );
   }
 }
 

@@ -27,7 +27,7 @@ import { startSimulator } from '../simulator/index.ts';
 import { apiWorkload } from '../test/integration/helpers/manifests.ts';
 import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
-import { pool } from './support.ts';
+import { importInPages, pool } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -104,11 +104,12 @@ export async function run(): Promise<void> {
     tunables: { maxParallel: CONCURRENCY, healthPollSeconds: 1 },
   });
   try {
-    const imported = await importClusters(plane.deps, {
-      kubeconfig: sim.kubeconfig(),
-      labels: { bench: 'rollout' },
-    });
-    if (imported.failed.length > 0) throw new Error(`import failed: ${imported.failed[0]?.message}`);
+    await importInPages(
+      plane.deps,
+      sim.kubeconfig(),
+      sim.clusters().map((c) => c.name),
+      { bench: 'rollout' },
+    );
     const clusters = await plane.deps.store.listClusters('default');
     const gateway = plane.deps.clusters as KubernetesGateway;
     const plan = planWaves(

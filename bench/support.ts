@@ -5,7 +5,10 @@
  * import it too.
  */
 import { createHash } from 'node:crypto';
+import type { Labels } from '../domain/model.ts';
 import type { BlobStore } from '../domain/ports.ts';
+import { importClusters } from '../usecases/clusters/import-clusters.ts';
+import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeconfig.ts';
 
 /** The tests' worker pool (test/integration/helpers/pool.ts), one for tests and benches. */
 export { pool } from '../test/integration/helpers/pool.ts';
@@ -68,4 +71,29 @@ export async function time(fn: () => Promise<unknown> | unknown): Promise<number
   const start = performance.now();
   await fn();
   return performance.now() - start;
+}
+
+/**
+ * Import the given contexts of a (big) kubeconfig in pages the API takes (its body and kubeconfig
+ * limits), as the CLI does.
+ */
+export async function importInPages(
+  deps: Parameters<typeof importClusters>[0],
+  kubeconfig: string,
+  contexts: readonly string[],
+  labels: Labels,
+  pageSize = 200,
+): Promise<void> {
+  const config = parseKubeconfig(kubeconfig);
+  for (let i = 0; i < contexts.length; i += pageSize) {
+    const page = contexts.slice(i, i + pageSize);
+    const result = await importClusters(deps, {
+      kubeconfig: contextsKubeconfig(config, page),
+      contexts: page,
+      labels,
+    });
+    if (result.failed.length > 0) {
+      throw new Error(`import failed for ${result.failed.length} clusters: ${result.failed[0]?.message}`);
+    }
+  }
 }

@@ -221,7 +221,7 @@ export const Cluster = z
     auth: ClusterAuth,
     status: ClusterStatus,
     statusReason: z.string().optional(),
-    source: z.enum(['manual', 'import', 'discovery', 'connector']),
+    source: z.enum(['manual', 'import', 'discovery', 'connector', 'agent']),
     /** Cloud identifiers: EKS ARN, connector registration. */
     arn: z.string().optional(),
     /**
@@ -720,7 +720,8 @@ export type HookRunRecord = z.infer<typeof HookRunRecord>;
  */
 export const DeliveryProgress = z
   .object({
-    phase: z.enum(['pre-hooks', 'health', 'post-hooks']),
+    /** `agent`: the work is with the cluster's agent, whose reports say where it stands. */
+    phase: z.enum(['pre-hooks', 'health', 'post-hooks', 'agent']),
     /** Install, upgrade, rollback or delete: which hooks run, and how the release is recorded. */
     action: ReleaseAction,
     /** Position, in run order, of the hook being run in this phase. */

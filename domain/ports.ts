@@ -3,6 +3,7 @@
  * (DynamoDB, Kubernetes, Helm, EKS, Secrets Manager, EventBridge, Step Functions, and the local
  * runtime's equivalents); tests use in-memory fakes that record calls.
  */
+import type { WorkNotice } from './agent.ts';
 import type { ConnectorProvider, ConnectorRegistration, DiscoveryReport } from './discovery.ts';
 import type { DriftRecord } from './drift/record.ts';
 import type { FlotillaEvent } from './events.ts';
@@ -382,6 +383,20 @@ export interface WorkflowEngine {
    * secret: never logged, never in an error.
    */
   sendTaskSuccess?(token: string, output: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * The channel to agents (clusters reached only through an agent next to them): an MQTT broker
+ * locally, AWS IoT Core on AWS. Outbound-only for the agent: it connects, subscribes to its own
+ * `work` topic and publishes its reports; content is fetched by digest from short-lived URLs.
+ */
+export interface AgentChannel {
+  /** Send a work notice to one agent (lost if it is not connected: it syncs when it connects). */
+  send(tenant: string, agent: string, notice: WorkNotice): Promise<void>;
+  /** A short-lived URL the agent may fetch the blob `digest` from. */
+  contentUrl(tenant: string, agent: string, digest: string): Promise<string>;
+  /** Close the agent's connection now (it was revoked). */
+  disconnect?(tenant: string, agent: string): Promise<void>;
 }
 
 export interface EventBus {

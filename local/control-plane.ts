@@ -27,6 +27,11 @@ import type { Labels } from '../domain/model.ts';
 import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
+import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeconfig.ts';
+
+/** Simulated clusters imported per call (a page well under the import's kubeconfig limit). */
+const IMPORT_PAGE = 200;
+
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
 import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
 import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
@@ -239,11 +244,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         group.contexts.push(cluster.context);
         groups.set(key, group);
       });
+      // In pages the import takes (its kubeconfig limit), whatever the size of the fleet.
+      const config = parseKubeconfig(kubeconfig);
       for (const group of groups.values()) {
-        mergeImports(
-          imported,
-          await importClusters(deps, { kubeconfig, contexts: group.contexts, labels: group.labels }),
-        );
+        for (let i = 0; i < group.contexts.length; i += IMPORT_PAGE) {
+          const contexts = group.contexts.slice(i, i + IMPORT_PAGE);
+          mergeImports(
+            imported,
+            await importClusters(deps, {
+              kubeconfig: contextsKubeconfig(config, contexts),
+              contexts,
+              labels: group.labels,
+            }),
+          );
+        }
       }
     }
     if (options.kubeconfig) {

@@ -4,6 +4,7 @@
  * cold start), local/control-plane.ts on one machine — and handlers receive it from there.
  */
 import type {
+  AgentChannel,
   BlobStore,
   ChartVersions,
   Clock,
@@ -93,6 +94,11 @@ export interface Deps {
   readonly events?: EventFeed;
   /** Chart versions in repositories and registries, for scheduled upgrades of chart references. */
   readonly charts?: ChartVersions;
+  /**
+   * The channel to agents (clusters reached through an agent). Where it is absent, a delivery to
+   * such a cluster fails that cluster (no way to reach it) and enrolment answers 501.
+   */
+  readonly agents?: AgentChannel;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */

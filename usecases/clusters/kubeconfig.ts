@@ -169,6 +169,28 @@ export function contextAccess(config: Kubeconfig, contextName: string): ContextA
   };
 }
 
+/**
+ * A kubeconfig holding only some contexts (with their clusters and users), in the order given:
+ * what a client sends when it imports part of a big file, page by page.
+ */
+export function contextsKubeconfig(config: Kubeconfig, contextNames: readonly string[]): string {
+  const contexts = contextNames.map((name) => {
+    const context = config.contexts.find((c) => c.name === name);
+    if (!context) throw new ValidationError([{ path: 'contexts', message: `context "${name}" not found` }]);
+    return context;
+  });
+  const clusterNames = new Set(contexts.map((c) => c.body.cluster));
+  const userNames = new Set(contexts.map((c) => c.body.user));
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: config.clusters.filter((c) => clusterNames.has(c.name)).map((c) => ({ name: c.name, cluster: c.body })),
+    users: config.users.filter((u) => userNames.has(u.name)).map((u) => ({ name: u.name, user: u.body })),
+    contexts: contexts.map((c) => ({ name: c.name, context: c.body })),
+    'current-context': contexts[0]?.name ?? '',
+  });
+}
+
 /** A kubeconfig holding only one context (with its cluster and user), current. */
 export function singleContextKubeconfig(config: Kubeconfig, contextName: string): string {
   const context = config.contexts.find((c) => c.name === contextName);

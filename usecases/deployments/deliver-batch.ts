@@ -19,6 +19,7 @@ import type {
 } from '../../domain/model.ts';
 import { resolveValues } from '../../domain/values.ts';
 import type { Work } from '../../domain/work.ts';
+import { agentOf, deliverThroughAgent } from '../delivery/agent-delivery.ts';
 import { type Current, type Delivered, deliver, failureOfError } from '../delivery/applier.ts';
 import { desiredFrom } from '../delivery/desired.ts';
 import type { Deps } from '../deps.ts';
@@ -255,7 +256,8 @@ async function startOne(
       deps.blobs,
       { source: renderSource(context), releaseName: run.deployment.name, namespace: revision.namespace },
       await loadRenderInput(deps.blobs, renderDigest),
-      cluster,
+      // Flotilla holds no credential of an agent's cluster: rendered without it (README: Agents).
+      agentOf(cluster) === undefined ? cluster : undefined,
     );
     if (!outcome.ok) {
       next = { ...next, status: 'Failed', failure: 'RenderFailed', reason: outcome.message };
@@ -361,8 +363,23 @@ async function deliverTo(
     { render: options.renderDigest, held: held ? heldDigest : undefined },
     { render, held },
   );
-  const desired = desiredFrom(work, render, held);
   let delivered: Delivered;
+  let workDigest: string | undefined;
+  // The delivery seam: a cluster an agent serves gets the work handed over, and its reports
+  // observed; any other is applied now, by push. Both run the same applier on the same work.
+  if (agentOf(cluster) !== undefined) {
+    const handed = await deliverThroughAgent(
+      deps,
+      cluster,
+      work,
+      { ...options.current, ...(base.report ? { report: base.report } : {}) },
+      { start: options.continuing !== true, deadlineMs: context.deadlineMs },
+    );
+    delivered = handed;
+    workDigest = handed.workDigest ?? base.workDigest;
+    return recordDelivery(context, cluster, previous, base, options, delivered, workDigest);
+  }
+  const desired = desiredFrom(work, render, held);
   try {
     const client = await deps.clusters.client(cluster);
     delivered = await deliver(
@@ -408,8 +425,32 @@ async function deliverTo(
       continuing: options.continuing,
     });
   }
+  return recordDelivery(context, cluster, previous, base, options, delivered, undefined);
+}
+
+/** Write what one call of the applier (or of the agent seam) did to a target. */
+async function recordDelivery(
+  context: BatchContext,
+  cluster: Cluster,
+  previous: Target,
+  base: Target,
+  options: {
+    renderDigest: string | undefined;
+    valuesDigest: string | undefined;
+    generation: number;
+    started: Date;
+    continuing?: boolean;
+  },
+  delivered: Delivered,
+  workDigest: string | undefined,
+): Promise<Handled> {
+  const { run } = context;
+  const { report: _report, workDigest: _digest, ...rest } = withoutDelivery(base);
   let next: Target = {
-    ...withoutDelivery(base),
+    ...rest,
+    // A report belongs to the work it is about: new work starts without one.
+    ...(options.continuing && base.report ? { report: base.report } : {}),
+    ...(workDigest ? { workDigest } : {}),
     workGeneration: options.generation,
     status: delivered.status,
     health: delivered.health,
@@ -422,6 +463,10 @@ async function deliverTo(
   if (delivered.status === 'Progressing' && delivered.progress) {
     next = {
       ...next,
+      // Handed to an agent: the deadline counts from the hand-over.
+      ...(delivered.progress.phase === 'agent' && delivered.appliedAt
+        ? { appliedAt: delivered.appliedAt }
+        : {}),
       delivery: {
         ...delivered.progress,
         ...(options.renderDigest && isDeferredRender(context, cluster.name, options.renderDigest)
@@ -466,7 +511,8 @@ function remainingOf(
   appliedAt: string | undefined,
 ): number {
   const now = context.deps.clock.now().getTime();
-  const from = progress?.phase === 'health' ? appliedAt : progress?.hookStartedAt;
+  const from =
+    progress?.phase === 'health' || progress?.phase === 'agent' ? appliedAt : progress?.hookStartedAt;
   return from ? Date.parse(from) + context.deadlineMs - now : context.deadlineMs;
 }
 
