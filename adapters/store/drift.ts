@@ -14,9 +14,7 @@ export function driftRepository({ table }: StoreContext): DriftStore {
     id: (record) => `${record.deployment}/${record.cluster}`,
   });
   return {
-    putDrift: async (records) => {
-      await drift.putAll(records, 'drift');
-    },
+    putDrift: async (records) => drift.putAll(records, 'drift'),
     getDrift: async (tenant, deployment, cluster) => drift.get(keys.drift(tenant, deployment, cluster)),
     getDrifts: async (tenant, deployment, clusters) =>
       drift.getMany(clusters.map((cluster) => keys.drift(tenant, deployment, cluster))),

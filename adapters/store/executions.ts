@@ -99,14 +99,10 @@ export function executionRepository({ table, clock, retentionDays }: StoreContex
       return countsOf(item);
     },
 
-    putResults: async (list) => {
-      await results.putAll(list, 'results');
-    },
+    putResults: async (list) => results.putAll(list, 'results'),
     listResults: async (tenant, executionId) =>
       results.list({ partition: keys.executionChildren(tenant, executionId), prefix: keys.resultPrefix }),
-    putBatches: async (list) => {
-      await batches.putAll(list, 'batches');
-    },
+    putBatches: async (list) => batches.putAll(list, 'batches'),
     getBatch: async (tenant, executionId, index) => batches.get(keys.batch(tenant, executionId, index)),
   };
 }

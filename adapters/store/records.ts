@@ -101,10 +101,9 @@ export class Records<R extends object> {
   }
 
   /** Check every record (`{field}[i]` in errors) and write them all unconditionally (upserts). */
-  async putAll(records: readonly R[], field: string): Promise<R[]> {
+  async putAll(records: readonly R[], field: string): Promise<void> {
     const checked = records.map((record, i) => this.check(record, `${field}[${i}]`));
     await this.table.batchWrite(checked.map((record) => ({ put: this.item(record) })));
-    return checked;
   }
 
   /** A versioned write's condition failed: say whether the record is gone or was changed. */
