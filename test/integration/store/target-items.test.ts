@@ -4,8 +4,8 @@
  */
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../../adapters/dynamodb/keys.ts';
 import { DynamoStore } from '../../../adapters/dynamodb/store.ts';
+import { keys } from '../../../adapters/store/keys.ts';
 import { type DynamoServer, startDynamoServer } from '../../../local/dynamodb-server.ts';
 import { aTarget, freshTenant } from './fixtures.ts';
 

@@ -1,14 +1,35 @@
 /**
- * The key layout of the single table (documented in store.ts). Nothing outside
- * adapters/dynamodb sees these strings.
+ * The key layout of the single table (adapters/dynamodb/table.ts describes the table itself).
+ * Only the store's repositories build keys; nothing outside adapters/ sees these strings.
+ *
+ * `{t}` is the tenant; numbers in sort keys are zero-padded so string order is numeric order.
+ *
+ * | item            | pk                   | sk                 | gsi1pk                         | gsi1sk          |
+ * | --------------- | -------------------- | ------------------ | ------------------------------ | --------------- |
+ * | cluster         | `T#{t}#CLUSTER`      | `{cluster}`        |                                |                 |
+ * | deployment      | `T#{t}#DEPLOYMENT`   | `{deployment}`     |                                |                 |
+ * | revision        | `T#{t}#DEP#{dep}`    | `REV#{0000000007}` |                                |                 |
+ * | target          | `T#{t}#DEP#{dep}`    | `TGT#{cluster}`    | `T#{t}#CLUSTER#{cluster}#TGT`  | `{dep}`         |
+ * | service name    | `T#{t}#SERVICE`      | `{service}`        |                                |                 |
+ * | service version | `T#{t}#SVC#{service}`| `V#{0000000003}`   |                                |                 |
+ * | execution       | `T#{t}#EXECUTION`    | `{executionId}`    | `T#{t}#DEP#{dep}#EXEC`         | `{executionId}` |
+ * | result          | `T#{t}#EXEC#{id}`    | `RES#{cluster}`    |                                |                 |
+ * | batch           | `T#{t}#EXEC#{id}`    | `BATCH#{000012}`   |                                |                 |
+ * | drift           | `T#{t}#DEP#{dep}`    | `DRIFT#{cluster}`  |                                |                 |
+ * | schedule        | `T#{t}#SCHEDULE`     | `{schedule}`       |                                |                 |
+ *
+ * Access patterns: clusters, deployments, services and executions of a tenant are one Query
+ * each on their partition (executions newest first: ids are ULIDs, so descending is newest
+ * first); revisions newest first and targets of a deployment share the deployment's partition
+ * (by sort-key prefix); targets of a cluster and executions of a deployment use gsi1; results and
+ * batches live in their execution's partition.
  */
+import { GSI1 } from '../dynamodb/table.ts';
 import { checkKeyPart } from './rules.ts';
+import type { ItemKey } from './table.ts';
 
-/** A primary key. */
-export interface ItemKey {
-  readonly pk: string;
-  readonly sk: string;
-}
+/** The index of targets by cluster and executions by deployment. */
+export const INDEX = GSI1;
 
 /** Index keys an item may carry for gsi1. */
 export interface IndexKey {
@@ -16,7 +37,7 @@ export interface IndexKey {
   readonly gsi1sk: string;
 }
 
-/** Attributes that belong to the table, not to the record stored in an item. */
+/** Attributes of an item that belong to the table, not to the record it holds. */
 export const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity', 'expiresAt'] as const;
 
 /** Zero-padded so that string order is numeric order (revisions, versions, batch indexes). */

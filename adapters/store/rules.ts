@@ -1,10 +1,9 @@
 /**
- * The store's rules, shared by DynamoStore and the in-memory store so the fake can never behave
- * differently from the real thing: what is checked before a write, how versions move, when an
- * execution's records start to expire. Pure: no SDK, no I/O.
+ * The store's rules, for the repositories (written once, over any table): what is checked before
+ * a write, how versions move, when an execution's records start to expire. Pure: no SDK, no I/O.
  */
 import type { z } from 'zod';
-import { type FieldIssue, PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
+import { type FieldIssue, ValidationError } from '../../domain/errors.ts';
 import type { Execution, ExecutionStatus, ProgressCounts } from '../../domain/model.ts';
 import { dns1123LabelProblem } from '../../domain/names.ts';
 import { issuesOf } from '../../domain/validation.ts';
@@ -97,23 +96,6 @@ export function withoutUndefined<T>(value: T): T {
 export function listLimit(limit: number | undefined): number | undefined {
   if (limit === undefined) return undefined;
   return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : undefined;
-}
-
-/** DynamoDB's limit on one item, names and values included. */
-export const MAX_ITEM_BYTES = 400 * 1024;
-
-/** The error for a record over the item limit (the same from both stores). */
-export function tooLarge(what: string): PayloadTooLargeError {
-  return new PayloadTooLargeError(
-    `${what} is larger than the store's ${MAX_ITEM_BYTES / 1024} KB item limit`,
-  );
-}
-
-/** Counts plus a delta, every key present (missing deltas are 0). */
-export function addCounts(counts: ProgressCounts, delta: Partial<ProgressCounts>): ProgressCounts {
-  const next = { ...counts };
-  for (const key of COUNT_KEYS) next[key] = counts[key] + (delta[key] ?? 0);
-  return next;
 }
 
 /** Check a counts delta: finite integers only. */
