@@ -25,7 +25,6 @@ import { planWaves } from '../domain/rollout.ts';
 import { startControlPlane } from '../local/control-plane.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { apiWorkload } from '../test/integration/helpers/manifests.ts';
-import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
 import { importInPages, pool } from './support.ts';
 

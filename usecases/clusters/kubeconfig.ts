@@ -184,7 +184,9 @@ export function contextsKubeconfig(config: Kubeconfig, contextNames: readonly st
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: config.clusters.filter((c) => clusterNames.has(c.name)).map((c) => ({ name: c.name, cluster: c.body })),
+    clusters: config.clusters
+      .filter((c) => clusterNames.has(c.name))
+      .map((c) => ({ name: c.name, cluster: c.body })),
     users: config.users.filter((u) => userNames.has(u.name)).map((u) => ({ name: u.name, user: u.body })),
     contexts: contexts.map((c) => ({ name: c.name, context: c.body })),
     'current-context': contexts[0]?.name ?? '',

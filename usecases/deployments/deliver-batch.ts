@@ -349,7 +349,7 @@ async function deliverTo(
     current: Current;
   },
 ): Promise<Handled> {
-  const { deps, run } = context;
+  const { deps } = context;
   const removing = options.renderDigest === undefined;
   // Read before touching the cluster: a blob-store failure is Flotilla's, and is retried.
   const render = options.renderDigest ? await context.renderOf(options.renderDigest) : undefined;
