@@ -14,8 +14,6 @@
 import { mapLimit } from '../../domain/concurrency.ts';
 import { describeError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
-import { aggregateHealth, healthOf, needsHealthWait } from '../../domain/health/index.ts';
-import { describeRef } from '../../domain/manifests.ts';
 import type { Execution, Health, RolloutProgress, Target, WaveProgress } from '../../domain/model.ts';
 import {
   decideGate,
@@ -24,6 +22,7 @@ import {
   settingsOfWave,
   tallyWave,
 } from '../../domain/rollout.ts';
+import { observeHealth } from '../delivery/observe.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { loadScopeClusters } from './plan-deploy.ts';
@@ -70,14 +69,7 @@ async function readHealth(deps: Deps, target: Target): Promise<{ health: Health;
   try {
     const cluster = await deps.store.getCluster(target.tenant, target.cluster);
     if (!cluster) throw new Error(`cluster "${target.cluster}" is no longer registered`);
-    const client = await deps.clusters.client(cluster);
-    const watched = target.inventory.filter((item) => needsHealthWait(item));
-    const live = await Promise.all(watched.map((item) => client.get(item)));
-    return {
-      health: aggregateHealth(
-        watched.map((item, i) => ({ name: describeRef(item), health: healthOf(live[i], item.generation) })),
-      ),
-    };
+    return { health: await observeHealth(deps, cluster, target) };
   } catch (error) {
     return { health: { status: 'Unknown', message: describeError(error) }, error };
   }

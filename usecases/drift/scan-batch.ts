@@ -6,19 +6,22 @@
  * published), never thrown: only failures of Flotilla's own dependencies are, so the workflow
  * retries the batch — which is safe, a target this scan already recorded is left as it is.
  */
-import { compileIgnore, diffObjects, driftPaths, type IgnoreMatcher } from '../../domain/diff.ts';
-import { type DriftRecord, MAX_DRIFT_OBJECTS } from '../../domain/drift/record.ts';
+import { driftPaths } from '../../domain/diff.ts';
+import type { DriftRecord } from '../../domain/drift/record.ts';
 import { describeError } from '../../domain/errors.ts';
 import { type FlotillaEvent, makeEvent } from '../../domain/events.ts';
-import { objectKey, refOf, releaseStamp, stampObjects } from '../../domain/manifests.ts';
+import { releaseStamp, stampObjects } from '../../domain/manifests.ts';
 import type {
   Cluster,
+  DriftPolicy,
   ExecutionResult,
   FailureCode,
   KubeObject,
   RenderedManifests,
   Target,
 } from '../../domain/model.ts';
+import { agentOf } from '../delivery/agent-delivery.ts';
+import { compareLive } from '../delivery/observe.ts';
 import { failureOfError } from '../deployments/records.ts';
 import { loadRender } from '../deployments/renders.ts';
 import type { Deps } from '../deps.ts';
@@ -58,7 +61,7 @@ export async function scanDriftBatch(deps: Deps, input: ScanBatchInput): Promise
   ]);
   records.catch(() => undefined);
   const clusterOf = new Map((await store.getClusters(input.tenant, names)).map((c) => [c.name, c]));
-  const ignore = compileIgnore(scan.revision.drift?.ignore);
+  const ignore = scan.revision.drift?.ignore;
   // Planned batches only hold targets applied at the scan's revision.
   const revision = batch.revision ?? scan.revision.revision;
   const renders = new Map<string, Promise<RenderedManifests>>();
@@ -142,7 +145,7 @@ async function readOne(
   name: string,
   cluster: Cluster | undefined,
   desired: readonly KubeObject[],
-  ignore: IgnoreMatcher,
+  ignore: DriftPolicy['ignore'] | undefined,
 ): Promise<Read> {
   const now = () => deps.clock.now().toISOString();
   const base = {
@@ -154,22 +157,11 @@ async function readOne(
   };
   try {
     if (!cluster) throw new Error(`cluster "${name}" is no longer registered`);
+    // A cluster its agent serves is not read from here: the agent compares it itself.
+    if (agentOf(cluster) !== undefined) return await fromAgent(deps, scan, cluster, base);
     const client = await deps.clusters.client(cluster);
-    const live = await Promise.all(desired.map((object) => client.get(refOf(object))));
-    const byKey = new Map(desired.map((object, i) => [objectKey(refOf(object)), live[i]]));
-    const objects = diffObjects(desired, byKey, { ignore });
-    const fieldCount = objects.reduce((n, o) => n + (o.state === 'deleted' ? 1 : o.fieldCount), 0);
-    return {
-      record: {
-        ...base,
-        state: objects.length > 0 ? 'Drifted' : 'InSync',
-        objects: objects.slice(0, MAX_DRIFT_OBJECTS),
-        objectCount: objects.length,
-        fieldCount,
-        checked: desired.length,
-        scannedAt: now(),
-      },
-    };
+    const found = await compareLive(client, desired, ignore);
+    return { record: { ...base, ...found, scannedAt: now() } };
   } catch (error) {
     const reason = describeError(error).slice(0, MAX_REASON);
     const unreachable = error instanceof Error && error.name === 'ClusterUnreachableError';
@@ -229,5 +221,54 @@ function resultOf(
     objects: record.checked,
     batch,
     updatedAt: record.scannedAt,
+  };
+}
+
+/** How old an agent's drift report may be and still answer a scan. */
+const AGENT_DRIFT_FRESH_MS = 15 * 60_000;
+
+/**
+ * A scan of a cluster its agent serves: the agent's own last comparison (usecases/agents/
+ * receive.ts), when it is about this revision and recent; Unknown otherwise.
+ */
+async function fromAgent(
+  deps: Deps,
+  _scan: ScanContext,
+  cluster: Cluster,
+  base: { tenant: string; deployment: string; cluster: string; revision: number; executionId: string },
+): Promise<Read> {
+  const agent = agentOf(cluster) ?? cluster.name;
+  const found = await deps.store.getDrift(base.tenant, base.deployment, cluster.name);
+  const now = deps.clock.now();
+  const fresh =
+    found?.executionId.startsWith('agent:') === true &&
+    found.revision === base.revision &&
+    now.getTime() - Date.parse(found.scannedAt) <= AGENT_DRIFT_FRESH_MS;
+  if (found && fresh) {
+    return {
+      record: {
+        ...found,
+        ...base,
+        reason: `as agent "${agent}" compared it at ${found.scannedAt}`,
+        scannedAt: found.scannedAt,
+      },
+    };
+  }
+  const reason =
+    cluster.status === 'Unreachable'
+      ? `agent "${agent}" is unreachable (${cluster.statusReason ?? 'no word from it'})`
+      : `agent "${agent}" has not reported a comparison of revision ${base.revision} in the last ${AGENT_DRIFT_FRESH_MS / 60_000} minutes`;
+  return {
+    record: {
+      ...base,
+      state: 'Unknown',
+      reason,
+      objects: [],
+      objectCount: 0,
+      fieldCount: 0,
+      checked: 0,
+      scannedAt: now.toISOString(),
+    },
+    failure: cluster.status === 'Unreachable' ? 'Unreachable' : 'ApplyFailed',
   };
 }
