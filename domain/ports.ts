@@ -391,6 +391,8 @@ export interface WorkflowEngine {
  * `work` topic and publishes its reports; content is fetched by digest from short-lived URLs.
  */
 export interface AgentChannel {
+  /** Where agents reach Flotilla: the API (bootstrap, rotation) and the channel (MQTT). */
+  endpoints(): { readonly api: string; readonly channel: string };
   /** Send a work notice to one agent (lost if it is not connected: it syncs when it connects). */
   send(tenant: string, agent: string, notice: WorkNotice): Promise<void>;
   /** A short-lived URL the agent may fetch the blob `digest` from. */

@@ -38,6 +38,11 @@ export interface ApiServerOptions {
    * so it needs no token; its API calls send one. @default true
    */
   readonly console?: boolean;
+  /**
+   * The blob behind a signed agent content URL, or undefined when the URL is not valid (wrong
+   * signature, another agent's, expired). Absent: no agent content is served.
+   */
+  readonly agentContent?: (digest: string, query: Record<string, string>) => Promise<Uint8Array | undefined>;
 }
 
 /** A running local API server. */
@@ -137,6 +142,30 @@ function sendError(
   });
 }
 
+/** `GET /agent/content/{digest}?tenant&agent&expires&sig`: a blob, for the agent the URL was signed for. */
+async function serveAgentContent(
+  options: ApiServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  requestId: string,
+): Promise<void> {
+  req.resume();
+  const digest = decodeURIComponent(url.pathname.slice('/agent/content/'.length));
+  const query = Object.fromEntries(url.searchParams);
+  const content = options.agentContent ? await options.agentContent(digest, query) : undefined;
+  if (!content) {
+    sendError(res, new UnauthorizedError('not a valid content URL (wrong, or expired)'), requestId);
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': content.length,
+    'cache-control': 'private, max-age=300',
+  });
+  res.end(content);
+}
+
 /** Start the server; it serves until stop(). */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const token = options.token ?? randomBytes(24).toString('base64url');
@@ -156,7 +185,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         await serveConsole(req, res, { apiBase: '', apiLabel: 'local control plane' });
         return;
       }
-      if (!bearerMatches(req.headers.authorization, expected)) {
+      // Agents call their own routes with their own credentials, which the handlers check; their
+      // content comes from URLs signed for one agent and one digest.
+      if (url.pathname.startsWith('/agent/content/')) {
+        await serveAgentContent(options, req, res, url, requestId);
+        return;
+      }
+      const agentRoute = url.pathname.startsWith('/agent/');
+      if (!agentRoute && !bearerMatches(req.headers.authorization, expected)) {
         req.resume();
         sendError(res, new UnauthorizedError('missing or wrong bearer token'), requestId, {
           'www-authenticate': 'Bearer realm="flotilla"',

@@ -26,6 +26,7 @@ import { ValidationError } from '../domain/errors.ts';
 import type { Labels } from '../domain/model.ts';
 import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
+import { markDarkClusters } from '../usecases/agents/dark.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
 import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeconfig.ts';
 
@@ -35,6 +36,7 @@ const IMPORT_PAGE = 200;
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
 import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
 import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
+import { type AgentBroker, startAgentBroker } from './agent-broker.ts';
 import { type ApiServer, startApiServer } from './api-server.ts';
 import { AslRunner, type AslRunnerOptions } from './asl-runner.ts';
 import { LocalCron } from './cron.ts';
@@ -70,6 +72,10 @@ export interface ControlPlaneOptions {
    * @default true
    */
   readonly dynamoThread?: boolean;
+  /** Port of the agent channel (MQTT) on 127.0.0.1. @default 0 (ephemeral) */
+  readonly agentChannelPort?: number;
+  /** A cluster whose agent sent nothing for this long is marked Unreachable. @default 180000 */
+  readonly agentDarkAfterMs?: number;
   /** The API token. @default a random one */
   readonly token?: string;
   /** Write `{ url, token }` here (0600) for the CLI, and remove it on stop. @default none */
@@ -94,6 +100,8 @@ export interface ControlPlane {
   readonly runner: AslRunner;
   /** The local scheduler: fires schedules in this process. */
   readonly cron: LocalCron;
+  /** The agent channel (an MQTT broker on loopback). */
+  readonly agentChannel: AgentBroker;
   /** The simulated fleet, when `simulate` > 0. */
   readonly simulator?: Simulator;
   /** What importing the simulated fleet and/or the kubeconfig gave. */
@@ -213,6 +221,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ...(options.observeWorkflows ? { observe: options.observeWorkflows } : {}),
     });
     const cron = new LocalCron({ fire: (fire) => fireSchedule(deps, fire) });
+    // The agent channel: an MQTT broker on loopback, as AWS IoT Core is on AWS.
+    let apiUrl = '';
+    const broker = await startAgentBroker({
+      deps: () => deps,
+      apiUrl: () => apiUrl,
+      ...(options.agentChannelPort !== undefined ? { port: options.agentChannelPort } : {}),
+    });
+    cleanups.push(() => broker.stop());
     const deps: Deps = {
       store: embedded.store,
       blobs,
@@ -227,6 +243,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       scheduler: cron,
       events: bus,
       charts: new HttpChartVersions(),
+      agents: broker,
     };
 
     const imported: ImportClustersResult = { imported: [], failed: [] };
@@ -284,8 +301,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       deps: () => deps,
       port: options.port ?? 0,
       ...(options.token ? { token: options.token } : {}),
+      agentContent: async (digest, query) => {
+        const signed = broker.checkContentSignature(query, digest);
+        if (!signed) return undefined;
+        try {
+          return await blobs.get(digest);
+        } catch {
+          return undefined;
+        }
+      },
     });
+    apiUrl = api.url;
     cleanups.push(() => api.stop());
+    // Clusters whose agent has gone quiet are marked Unreachable.
+    const darkAfterMs = options.agentDarkAfterMs ?? 180_000;
+    const darkCheck = setInterval(
+      () => void markDarkClusters(deps, { afterMs: darkAfterMs }).catch(() => undefined),
+      Math.max(250, Math.min(30_000, Math.floor(darkAfterMs / 3))),
+    );
+    darkCheck.unref();
+    cleanups.push(async () => clearInterval(darkCheck));
     const endpointFile = options.endpointFile;
     if (endpointFile) {
       writeEndpointFile(endpointFile, {
@@ -300,6 +335,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     return {
       url: api.url,
       token: api.token,
+      agentChannel: broker,
       deps,
       bus,
       runner,

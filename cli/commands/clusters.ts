@@ -11,6 +11,7 @@ import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { formatLabels, print, renderTable } from '../output.ts';
 import { followExecution } from '../progress.ts';
+import { registerAgentCommands } from './agents.ts';
 import { type CommonOptions, collect, parseLabels, setup, withCommonOptions } from './shared.ts';
 
 function clusterRows(clusters: readonly Cluster[]) {
@@ -119,6 +120,7 @@ interface ImportOptions extends CommonOptions {
 /** Register the `clusters` command group. */
 export function registerClusters(program: Command): void {
   const clusters = program.command('clusters').description('Register, list and label clusters');
+  registerAgentCommands(clusters);
 
   withCommonOptions(
     clusters

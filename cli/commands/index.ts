@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAgent } from './agent.ts';
 import { registerClusters } from './clusters.ts';
 import { registerConnect } from './connect.ts';
 import { registerConsole } from './console.ts';
@@ -26,4 +27,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerSchedules,
   registerEvents,
   registerConsole,
+  registerAgent,
 ];

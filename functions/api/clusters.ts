@@ -20,6 +20,7 @@ import {
   registerCluster,
 } from '../../usecases/clusters/index.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
+import { revokeRoutes } from './agents.ts';
 import { connectRoutes } from './connect.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
@@ -125,6 +126,7 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
     }),
     // Connecting through the EKS Connector (functions/api/connect.ts).
     ...connectRoutes(deps),
+    ...revokeRoutes(deps),
     ...discoveryRoutes(deps),
   ];
 }

@@ -5,6 +5,8 @@
  */
 import type { Route } from '../../adapters/lambda/http-router.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
+import { agentSelfRoutes } from './agent.ts';
+import { agentRoutes } from './agents.ts';
 import { clusterRoutes } from './clusters.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { driftRoutes } from './drift.ts';
@@ -17,6 +19,11 @@ import { serviceRoutes } from './services.ts';
 export interface RouteGroup {
   readonly prefix: string;
   readonly routes: (deps: DepsProvider) => Route[];
+  /**
+   * Callers are agents with their own credential (a bootstrap token, an identity) that the
+   * handler checks, not operators: no operator auth in front of these routes.
+   */
+  readonly agentFacing?: true;
 }
 
 /** Every group except the OpenAPI document itself (functions/api/openapi.ts). */
@@ -28,4 +35,6 @@ export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
   { prefix: 'drift', routes: driftRoutes },
   { prefix: 'schedules', routes: scheduleRoutes },
   { prefix: 'events', routes: eventRoutes },
+  { prefix: 'agents', routes: agentRoutes },
+  { prefix: 'agent', routes: agentSelfRoutes, agentFacing: true },
 ];

@@ -1,0 +1,91 @@
+/**
+ * The agent's end of the channel over MQTT (mqtt.js): one outbound connection — to the broker
+ * embedded in `flotilla up` locally (identity as the password), or to AWS IoT Core (the agent's
+ * certificate, mutual TLS) — subscribed to the agent's own `work` topic, publishing on its own
+ * `reports`, `drift`, `heartbeat` and `sync` topics (QoS 1: kept and sent again after a
+ * reconnect). Notices are validated before anything acts on them.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { agentTopic, WorkNotice } from '../../domain/agent.ts';
+import { digestOfBytes } from '../../domain/blobs.ts';
+import { describeError } from '../../domain/errors.ts';
+import type { AgentLink, ContentFetcher } from '../../usecases/agent-runtime/agent.ts';
+
+export interface MqttLinkOptions {
+  /** `mqtt://127.0.0.1:PORT` (local), `mqtts://…iot….amazonaws.com:8883` (AWS IoT). */
+  readonly url: string;
+  readonly tenant: string;
+  readonly agent: string;
+  /** The identity token (the local broker checks it). */
+  readonly identity?: string;
+  /** Client certificate and key (PEM) and the CA to trust, for AWS IoT Core. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
+  /** Between two connection attempts. @default 1000 */
+  readonly reconnectMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** Connect (and keep reconnecting) an agent to its channel. */
+export function mqttLink(options: MqttLinkOptions): AgentLink & { readonly client: MqttClient } {
+  const topic = (kind: Parameters<typeof agentTopic>[2]) => agentTopic(options.tenant, options.agent, kind);
+  const connectOptions: IClientOptions = {
+    clientId: options.agent,
+    clean: false,
+    reconnectPeriod: options.reconnectMs ?? 1000,
+    connectTimeout: 10_000,
+    keepalive: 30,
+    ...(options.identity
+      ? { username: `${options.tenant}:${options.agent}`, password: options.identity }
+      : {}),
+    ...(options.tls
+      ? { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca ? { ca: options.tls.ca } : {}) }
+      : {}),
+  };
+  const client = mqtt.connect(options.url, connectOptions);
+  const noticeListeners: Array<(notice: WorkNotice) => void> = [];
+  const connectListeners: Array<() => void> = [];
+  client.on('connect', () => {
+    client.subscribe(topic('work'), { qos: 1 }, (error) => {
+      if (error) options.log?.(`subscribe failed: ${error.message}`);
+      for (const listener of connectListeners) listener();
+    });
+  });
+  client.on('error', (error) => options.log?.(`channel: ${error.message}`));
+  client.on('message', (received, payload) => {
+    if (received !== topic('work')) return;
+    let notice: WorkNotice;
+    try {
+      notice = WorkNotice.parse(JSON.parse(payload.toString('utf8')));
+    } catch (error) {
+      options.log?.(`a work notice that does not parse was ignored: ${describeError(error)}`);
+      return;
+    }
+    for (const listener of noticeListeners) listener(notice);
+  });
+  return {
+    client,
+    onNotice: (listener) => noticeListeners.push(listener),
+    onConnect: (listener) => connectListeners.push(listener),
+    async publish(kind, payload) {
+      await client.publishAsync(topic(kind), JSON.stringify(payload), { qos: 1 });
+    },
+    async close() {
+      await client.endAsync();
+    },
+  };
+}
+
+/**
+ * Fetch content from a (short-lived) URL and check it is what its digest says — whatever served
+ * it, a changed byte is refused.
+ */
+export function verifiedFetcher(options: { readonly timeoutMs?: number } = {}): ContentFetcher {
+  return async (url, digest) => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
+    if (!response.ok) throw new Error(`content ${digest}: ${response.status} ${response.statusText}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const actual = digestOfBytes(bytes);
+    if (actual !== digest) throw new Error(`content ${digest} does not match its digest (got ${actual})`);
+    return bytes;
+  };
+}

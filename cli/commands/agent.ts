@@ -1,0 +1,197 @@
+/**
+ * `flotilla agent run`: the agent, as a process — next to one cluster (in it, with its
+ * service account: `--in-cluster`) or, as a gateway, next to many (`--kubeconfig` with one
+ * context per cluster it serves). It enrols itself with its one-time bootstrap token the first
+ * time (keeping the identity it gets in `--state-dir` or `--state-secret`), connects out to its
+ * channel, and applies its work with the same applier the control plane's push steps run.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  type AgentState,
+  clientsFor,
+  DirectoryState,
+  inClusterConnection,
+  kubeconfigConnections,
+  SecretState,
+} from '../../adapters/agent/local-access.ts';
+import { mqttLink, verifiedFetcher } from '../../adapters/agent/mqtt-link.ts';
+import { SystemClock } from '../../adapters/local/clock.ts';
+import { describeError } from '../../domain/errors.ts';
+import type { ClusterClient } from '../../domain/ports.ts';
+import { Agent } from '../../usecases/agent-runtime/agent.ts';
+import { CliError } from '../errors.ts';
+import { collect, untilInterrupted } from './shared.ts';
+
+interface RunOptions {
+  readonly api?: string;
+  readonly channel?: string;
+  readonly tenant?: string;
+  readonly agent?: string;
+  readonly bootstrapToken?: string;
+  readonly stateDir?: string;
+  readonly stateSecret?: string;
+  readonly inCluster?: boolean;
+  readonly kubeconfig?: string;
+  readonly context?: string[];
+  readonly pollMs: string;
+  readonly heartbeat: string;
+  readonly drift: string;
+  readonly rotate: string;
+}
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag} ${value}: expected a positive number`);
+  return n;
+}
+
+async function postJson<T>(url: string, body: unknown, bearer?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      // not JSON
+    }
+    throw new CliError(`${url}: ${response.status} ${message}`);
+  }
+  return JSON.parse(text) as T;
+}
+
+interface IdentityAnswer {
+  tenant: string;
+  agent: string;
+  identity: string;
+  clusters: string[];
+  endpoints: { api: string; channel: string };
+}
+
+/** Register `agent run`. */
+export function registerAgent(program: Command): void {
+  const agent = program
+    .command('agent')
+    .description('The agent that runs next to clusters Flotilla cannot call');
+  agent
+    .command('run')
+    .description('Run the agent: enrol with the bootstrap token once, connect out, apply its work, report')
+    .option('--api <url>', 'the Flotilla API (default: $FLOTILLA_API)')
+    .option(
+      '--channel <url>',
+      'the agent channel, mqtt(s)://… (default: $FLOTILLA_CHANNEL, else what the API says)',
+    )
+    .option('--tenant <tenant>', 'tenant (default: $FLOTILLA_TENANT, else default)')
+    .option('--agent <name>', 'the agent name it was enrolled as (default: $FLOTILLA_AGENT)')
+    .option('--bootstrap-token <token>', 'the one-time bootstrap token (default: $FLOTILLA_BOOTSTRAP_TOKEN)')
+    .option('--state-dir <dir>', 'where it keeps its identity and the work it holds (0600 files)')
+    .option('--state-secret <ns/name>', 'keep them in a Secret of its own cluster instead (in-cluster)')
+    .option('--in-cluster', 'reach its own cluster with the pod service account')
+    .option(
+      '--kubeconfig <file>',
+      'reach the clusters of this kubeconfig (a gateway: one context per cluster)',
+    )
+    .option('--context <name>', 'only these contexts (repeatable)', collect)
+    .option('--poll-ms <ms>', 'between two steps of a delivery that waits', '1000')
+    .option('--heartbeat <seconds>', 'between heartbeats', '60')
+    .option('--drift <seconds>', 'between comparisons of its clusters with its work', '60')
+    .option('--rotate <hours>', 'renew its identity this often', '24')
+    .action(async (options: RunOptions) => {
+      const env = process.env;
+      const tenant = options.tenant ?? env.FLOTILLA_TENANT ?? 'default';
+      const name = options.agent ?? env.FLOTILLA_AGENT;
+      if (!name) throw new CliError('--agent (or FLOTILLA_AGENT) is required');
+      if (!options.inCluster && !options.kubeconfig)
+        throw new CliError('--in-cluster or --kubeconfig is required');
+
+      // The clusters it serves, and how to reach each.
+      let clients: Map<string, ClusterClient>;
+      if (options.inCluster) {
+        clients = clientsFor(new Map([[name, inClusterConnection()]]));
+      } else {
+        const text = readFileSync(options.kubeconfig ?? '', 'utf8');
+        clients = clientsFor(kubeconfigConnections(text, options.context));
+      }
+      const own = clients.get(name) ?? [...clients.values()][0];
+      const store = options.stateSecret
+        ? (() => {
+            const [ns, secret] = options.stateSecret.split('/');
+            if (!ns || !secret || !own)
+              throw new CliError(`--state-secret ${options.stateSecret}: expected namespace/name`);
+            return new SecretState(own, ns, secret);
+          })()
+        : new DirectoryState(options.stateDir ?? '.flotilla-agent');
+
+      // Its identity: kept, or got once for the bootstrap token.
+      let state: AgentState | undefined = await store.identity();
+      const api = (options.api ?? env.FLOTILLA_API ?? state?.api ?? '').replace(/\/+$/, '');
+      if (!api) throw new CliError('--api (or FLOTILLA_API) is required');
+      if (!state || state.agent !== name || state.tenant !== tenant) {
+        const token = options.bootstrapToken ?? env.FLOTILLA_BOOTSTRAP_TOKEN;
+        if (!token)
+          throw new CliError(
+            'no identity kept yet: --bootstrap-token (or FLOTILLA_BOOTSTRAP_TOKEN) is required',
+          );
+        const answer = await postJson<IdentityAnswer>(`${api}/agent/bootstrap`, {
+          tenant,
+          agent: name,
+          bootstrapToken: token,
+        });
+        state = {
+          tenant,
+          agent: name,
+          identity: answer.identity,
+          api,
+          channel: options.channel ?? env.FLOTILLA_CHANNEL ?? answer.endpoints.channel,
+        };
+        await store.saveIdentity(state);
+        process.stderr.write(`agent ${name}: enrolled; serving ${answer.clusters.join(', ')}\n`);
+      }
+      const channel = options.channel ?? env.FLOTILLA_CHANNEL ?? state.channel;
+      const log = (message: string) => process.stderr.write(`agent ${name}: ${message}\n`);
+      const link = mqttLink({ url: channel, tenant, agent: name, identity: state.identity, log });
+      const runtime = new Agent({
+        link,
+        fetch: verifiedFetcher(),
+        clusters: clients,
+        clock: new SystemClock(),
+        store,
+        pollMs: positive(options.pollMs, '--poll-ms'),
+        heartbeatMs: positive(options.heartbeat, '--heartbeat') * 1000,
+        driftMs: positive(options.drift, '--drift') * 1000,
+        log,
+      });
+      await runtime.start();
+      log(`connecting to ${channel} for ${clients.size} cluster(s)`);
+
+      // Its identity is renewed now and then; the old one stays good for a few minutes.
+      const rotate = setInterval(
+        () =>
+          void (async () => {
+            const current = state;
+            if (!current) return;
+            const answer = await postJson<IdentityAnswer>(
+              `${api}/agent/rotate`,
+              { tenant, agent: name },
+              current.identity,
+            );
+            state = { ...current, identity: answer.identity };
+            await store.saveIdentity(state);
+            link.client.options.password = answer.identity;
+            log('identity renewed');
+          })().catch((e) => log(`identity not renewed: ${describeError(e)}`)),
+        positive(options.rotate, '--rotate') * 3600 * 1000,
+      );
+      rotate.unref();
+      await untilInterrupted();
+      clearInterval(rotate);
+      await runtime.stop();
+      for (const client of clients.values()) await (client as { close?: () => Promise<void> }).close?.();
+    });
+}

@@ -1,0 +1,146 @@
+/**
+ * Agents: enrolment by an operator (`POST /agents`, the CLI's `clusters register --agent` and
+ * `clusters register-gateway`), revocation (`POST /clusters/{name}/revoke`), and the two routes
+ * agents themselves call (`/agent/bootstrap`, `/agent/rotate`), which carry their own credential
+ * (the one-time bootstrap token, the identity) instead of an operator's. Thin over usecases/agents.
+ */
+import { z } from 'zod';
+import { created, ok } from '../../adapters/lambda/http-response.ts';
+import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
+import { awsDependencies } from '../../adapters/wiring.ts';
+import { agentTopic } from '../../domain/agent.ts';
+import { NotConfiguredError, UnauthorizedError } from '../../domain/errors.ts';
+import { Dns1123Label } from '../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { AgentEnrolment, enrolAgent } from '../../usecases/agents/enrol.ts';
+import { revokeAgent } from '../../usecases/agents/identity.ts';
+import { agentManifests } from '../../usecases/agents/manifests.ts';
+import type { Deps, DepsProvider } from '../../usecases/deps.ts';
+import { type ApiHandlerOptions, apiHandler } from './http.ts';
+
+const EnrolAnswer = z
+  .object({
+    agent: z.string(),
+    gateway: z.boolean(),
+    clusters: z.array(z.string()),
+    bootstrapToken: z.string().meta({ description: 'One-time secret: shown now, never stored' }),
+    expiresAt: z.string(),
+    endpoints: z.object({ api: z.string(), channel: z.string() }),
+    manifests: z
+      .array(z.record(z.string(), z.unknown()))
+      .meta({ description: 'Apply these in the cluster (kubectl apply -f); they hold the bootstrap token' }),
+  })
+  .meta({ id: 'AgentEnrolled' });
+
+export const Identity = z
+  .object({
+    tenant: z.string(),
+    agent: z.string(),
+    identity: z
+      .string()
+      .meta({ description: 'The agent credential: shown once, kept by Flotilla only as a hash' }),
+    clusters: z.array(z.string()),
+    endpoints: z.object({ api: z.string(), channel: z.string() }),
+    topics: z.object({
+      work: z.string(),
+      reports: z.string(),
+      drift: z.string(),
+      heartbeat: z.string(),
+      sync: z.string(),
+    }),
+  })
+  .meta({ id: 'AgentIdentity' });
+
+const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Cluster name' }) });
+
+export function channelOf(deps: Deps) {
+  if (!deps.agents) {
+    throw new NotConfiguredError('this control plane has no agent channel');
+  }
+  return deps.agents;
+}
+
+export function topicsOf(tenant: string, agent: string) {
+  return {
+    work: agentTopic(tenant, agent, 'work'),
+    reports: agentTopic(tenant, agent, 'reports'),
+    drift: agentTopic(tenant, agent, 'drift'),
+    heartbeat: agentTopic(tenant, agent, 'heartbeat'),
+    sync: agentTopic(tenant, agent, 'sync'),
+  };
+}
+
+/** The agent's credential from `Authorization: Bearer …`. */
+export function bearer(headers: Record<string, string | undefined>): string {
+  const value = headers.authorization ?? headers.Authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(value);
+  if (!m?.[1]) throw new UnauthorizedError('an agent identity is needed (Authorization: Bearer …)');
+  return m[1];
+}
+
+/** Operator routes: enrolment (in this group) and revocation (mounted in the clusters group). */
+export function agentRoutes(deps: DepsProvider): Route[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/agents',
+      operationId: 'enrolAgent',
+      summary: 'Enrol an agent and the clusters it serves (one, or many for a gateway)',
+      description:
+        'The clusters are registered as reached only through the agent: no endpoint, no credential in Flotilla. ' +
+        'The answer carries a one-time bootstrap token (shown now, never stored) the agent exchanges for its own ' +
+        'identity, and for an agent in its own cluster the manifests that run it (kubectl apply -f).',
+      tags: ['agents'],
+      body: AgentEnrolment,
+      responses: { 201: { description: 'Enrolled', schema: EnrolAnswer } },
+      handle: async ({ event }) => {
+        const d = await deps();
+        const channel = channelOf(d);
+        const result = await enrolAgent(d, event.parsedBody);
+        const endpoints = channel.endpoints();
+        return created({
+          ...result,
+          endpoints,
+          manifests: result.gateway
+            ? []
+            : agentManifests({
+                tenant: DEFAULT_TENANT,
+                agent: result.agent,
+                bootstrapToken: result.bootstrapToken,
+                api: endpoints.api,
+                channel: endpoints.channel,
+              }),
+        });
+      },
+    }),
+  ];
+}
+
+/** `POST /clusters/{name}/revoke` (in the clusters group). */
+export function revokeRoutes(deps: DepsProvider): Route[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/clusters/{name}/revoke',
+      operationId: 'revokeAgent',
+      summary: 'Revoke the agent serving a cluster (a gateway: for all its clusters)',
+      tags: ['agents'],
+      params: NameParam,
+      responses: {
+        200: {
+          description: 'Revoked',
+          schema: z.object({ agent: z.string(), clusters: z.array(z.string()) }).meta({ id: 'AgentRevoked' }),
+        },
+      },
+      handle: async ({ params }) => ok(await revokeAgent(await deps(), { cluster: params.name })),
+    }),
+  ];
+}
+
+/** The agents (operator) API handler over the given dependencies. */
+export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
+  return apiHandler(agentRoutes(deps), options);
+}
+
+/** The Lambda entry point on AWS. */
+export const handler = createHandler(awsDependencies);

@@ -1,0 +1,392 @@
+/**
+ * The agent: what runs next to a cluster (or, as a gateway, next to many in one network) that the
+ * control plane cannot call. It connects out, learns of its work on its own topic, fetches the
+ * content by digest (checked against the digest), and runs the very applier the push steps run
+ * (usecases/delivery/applier.ts) against its own cluster, reporting each step's outcome tagged
+ * with the work's generation and a sequence number. It heartbeats with what its clusters are.
+ *
+ * While the control plane is out of reach it keeps the last work it got, keeps comparing its
+ * cluster with it (domain/diff.ts) and puts it back where the deployment's policy is `heal`;
+ * what it could not send waits to be sent. It never deletes anything because it cannot reach the
+ * control plane: only work that says `remove` removes.
+ */
+import type { AgentDriftReport, AgentReport, Heartbeat, WorkItem, WorkNotice } from '../../domain/agent.ts';
+import { describeError } from '../../domain/errors.ts';
+import type { RenderedManifests } from '../../domain/model.ts';
+import type { Clock, ClusterClient } from '../../domain/ports.ts';
+import type { Work } from '../../domain/work.ts';
+import { clusterFacts } from '../clusters/inventory.ts';
+import { type Current, type Delivered, deliver, failureOfError } from '../delivery/applier.ts';
+import { desiredFrom } from '../delivery/desired.ts';
+import { compareLive } from '../delivery/observe.ts';
+
+/** The agent's end of the channel (MQTT locally and on AWS IoT Core). */
+export interface AgentLink {
+  /** Called with every work notice the agent's topic gets. */
+  onNotice(listener: (notice: WorkNotice) => void): void;
+  /** Called each time the link is (re)connected. */
+  onConnect(listener: () => void): void;
+  /** Publish on one of the agent's own topics; queued while disconnected. */
+  publish(kind: 'reports' | 'drift' | 'heartbeat' | 'sync', payload: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Fetches content from a URL and checks it is the digest it should be. */
+export type ContentFetcher = (url: string, digest: string) => Promise<Uint8Array>;
+
+/** What the agent keeps of each piece of work it holds (in memory; `store` persists it). */
+export interface HeldWork {
+  readonly work: Work;
+  readonly render?: RenderedManifests;
+  readonly held?: RenderedManifests;
+  /** The last outcome: where the delivery stands. */
+  readonly delivered?: Delivered;
+  readonly seq: number;
+}
+
+/** Where the agent keeps what it holds across restarts (a file, a Secret). */
+export interface AgentStateStore {
+  load(): Promise<HeldWork[]>;
+  save(held: readonly HeldWork[]): Promise<void>;
+}
+
+export interface AgentOptions {
+  readonly link: AgentLink;
+  readonly fetch: ContentFetcher;
+  /** The clusters served, by name, and how to reach each from here. */
+  readonly clusters: ReadonlyMap<string, ClusterClient>;
+  readonly clock: Clock;
+  /** Between two steps of a delivery that waits (a hook, health). @default 1000 */
+  readonly pollMs?: number;
+  /** Between two heartbeats. @default 60000 */
+  readonly heartbeatMs?: number;
+  /** Between two comparisons of the clusters with the work held. @default 60000 */
+  readonly driftMs?: number;
+  readonly store?: AgentStateStore;
+  readonly version?: string;
+  /** Told of what the agent does (for its log). */
+  readonly log?: (message: string) => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function keyOf(work: Pick<Work, 'cluster' | 'deployment'>): string {
+  return `${work.cluster}/${work.deployment}`;
+}
+
+export class Agent {
+  readonly #options: AgentOptions;
+  readonly #held = new Map<string, HeldWork>();
+  /** Deliveries running, by key: a newer generation waits for the one in flight. */
+  readonly #running = new Map<string, Promise<void>>();
+  /** The newest generation seen per key (a notice of an older one is ignored). */
+  readonly #wanted = new Map<string, number>();
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #stopped = false;
+  /** API versions sent per cluster (digest of the list), to send them only when they change. */
+  readonly #sentApis = new Map<string, string>();
+
+  constructor(options: AgentOptions) {
+    this.#options = options;
+  }
+
+  /** The work held, by `cluster/deployment` (for tests and status). */
+  held(): ReadonlyMap<string, HeldWork> {
+    return this.#held;
+  }
+
+  async start(): Promise<void> {
+    const { link } = this.#options;
+    for (const held of (await this.#options.store?.load()) ?? []) this.#held.set(keyOf(held.work), held);
+    link.onNotice((notice) => this.#onNotice(notice));
+    link.onConnect(() => {
+      // Connected (again): say it is there, and ask for the current work.
+      void this.heartbeat().catch((e) => this.#log(`heartbeat failed: ${describeError(e)}`));
+      void link.publish('sync', { sentAt: this.#now() }).catch(() => undefined);
+    });
+    const heartbeatMs = this.#options.heartbeatMs ?? 60_000;
+    const driftMs = this.#options.driftMs ?? 60_000;
+    this.#timers.push(
+      setInterval(() => void this.heartbeat().catch(() => undefined), heartbeatMs),
+      setInterval(
+        () => void this.compare().catch((e) => this.#log(`comparison failed: ${describeError(e)}`)),
+        driftMs,
+      ),
+    );
+    for (const timer of this.#timers) timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    await Promise.allSettled([...this.#running.values()]);
+    await this.#options.link.close();
+  }
+
+  #now(): string {
+    return this.#options.clock.now().toISOString();
+  }
+
+  #log(message: string): void {
+    this.#options.log?.(message);
+  }
+
+  #onNotice(notice: WorkNotice): void {
+    for (const item of notice.items) {
+      if (!this.#options.clusters.has(item.work.cluster)) {
+        this.#log(`work for cluster "${item.work.cluster}", which this agent does not serve: ignored`);
+        continue;
+      }
+      this.#enqueue(item);
+    }
+  }
+
+  /** Run a piece of work once the delivery in flight for its key (if any) has ended. */
+  #enqueue(item: WorkItem): void {
+    const key = keyOf(item.work);
+    const wanted = this.#wanted.get(key) ?? -1;
+    if (item.work.generation < wanted) return;
+    this.#wanted.set(key, item.work.generation);
+    const before = this.#running.get(key) ?? Promise.resolve();
+    const next = before
+      .then(() => (this.#stopped ? undefined : this.#run(item)))
+      .catch((e) => this.#log(`work ${key}#${item.work.generation} failed: ${describeError(e)}`))
+      .finally(() => {
+        if (this.#running.get(key) === next) this.#running.delete(key);
+      });
+    this.#running.set(key, next);
+  }
+
+  /** Deliver one piece of work to its cluster, reporting as it goes. */
+  async #run(item: WorkItem): Promise<void> {
+    const { work } = item;
+    const key = keyOf(work);
+    if ((this.#wanted.get(key) ?? -1) > work.generation) return; // a newer one came meanwhile
+    const known = this.#held.get(key);
+    if (
+      known &&
+      known.work.generation === work.generation &&
+      known.delivered &&
+      known.delivered.status !== 'Progressing'
+    ) {
+      // Done already (a sync after a reconnect): say so again, in case the report was lost.
+      await this.#report(known, known.delivered);
+      return;
+    }
+    const client = this.#options.clusters.get(work.cluster);
+    if (!client) return;
+    let render: RenderedManifests | undefined;
+    let held: RenderedManifests | undefined;
+    try {
+      render = work.render ? await this.#content(item, work.render) : undefined;
+      held = work.held ? await this.#content(item, work.held) : undefined;
+    } catch (error) {
+      const reason = `content not fetched: ${describeError(error)}`;
+      await this.#report(
+        { work, seq: known?.work.generation === work.generation ? known.seq : 0 },
+        failedWith('ApplyFailed', reason, work),
+      );
+      return;
+    }
+    let state: HeldWork = { work, ...(render ? { render } : {}), ...(held ? { held } : {}), seq: 0 };
+    const previous = known?.work.cluster === work.cluster ? known : undefined;
+    let current: Current = {
+      inventory: work.previous,
+      health: { status: 'Missing', message: 'not applied yet' },
+      ...(previous?.delivered?.releaseVersion !== undefined
+        ? { releaseVersion: previous.delivered.releaseVersion }
+        : {}),
+    };
+    const desired = desiredFrom(work, render, held);
+    for (;;) {
+      let delivered: Delivered;
+      try {
+        delivered = await deliver(
+          { client, clock: this.#options.clock, deadlineMs: work.deadlineSeconds * 1000 },
+          desired,
+          current,
+        );
+      } catch (error) {
+        delivered = failedWith(failureOfError(error), describeError(error), work, current);
+      }
+      state = { ...state, delivered };
+      this.#held.set(key, state);
+      state = await this.#report(state, delivered);
+      if (delivered.status !== 'Progressing' || this.#stopped) break;
+      if ((this.#wanted.get(key) ?? -1) > work.generation) break; // superseded: the next one goes on
+      current = {
+        inventory: delivered.inventory,
+        health: delivered.health,
+        ...(delivered.progress ? { progress: delivered.progress } : {}),
+        ...(delivered.appliedAt ? { appliedAt: delivered.appliedAt } : {}),
+        ...(delivered.releaseVersion !== undefined ? { releaseVersion: delivered.releaseVersion } : {}),
+      };
+      await sleep(this.#options.pollMs ?? 1000);
+    }
+    if (state.delivered?.status === 'Removed') this.#held.delete(key);
+    await this.#options.store?.save([...this.#held.values()]);
+  }
+
+  async #content(item: WorkItem, digest: string): Promise<RenderedManifests> {
+    const url = item.content[digest];
+    if (!url) throw new Error(`no URL for ${digest}`);
+    const bytes = await this.#options.fetch(url, digest);
+    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RenderedManifests>;
+    return {
+      crds: parsed.crds ?? [],
+      objects: parsed.objects ?? [],
+      ...(parsed.hooks ? { hooks: parsed.hooks } : {}),
+      ...(parsed.chart ? { chart: parsed.chart } : {}),
+      ...(parsed.chartValues ? { chartValues: parsed.chartValues } : {}),
+      ...(parsed.sources ? { sources: parsed.sources } : {}),
+    };
+  }
+
+  /** Publish a report of `delivered`; returns the state with its sequence moved on. */
+  async #report(
+    state: Pick<HeldWork, 'work' | 'seq'> & Partial<HeldWork>,
+    delivered: Delivered,
+  ): Promise<HeldWork> {
+    const seq = state.seq + 1;
+    const { work } = state;
+    const report: AgentReport = {
+      cluster: work.cluster,
+      deployment: work.deployment,
+      executionId: work.executionId,
+      revision: work.revision,
+      generation: work.generation,
+      seq,
+      status: delivered.status,
+      ...(delivered.failure ? { failure: delivered.failure } : {}),
+      ...(delivered.reason ? { reason: delivered.reason.slice(0, 2000) } : {}),
+      health: delivered.health,
+      inventory: delivered.inventory,
+      applied: delivered.applied,
+      ...(delivered.appliedAt ? { appliedAt: delivered.appliedAt } : {}),
+      objects: delivered.objects,
+      kept: delivered.kept.slice(0, 50),
+      ...(delivered.releaseVersion !== undefined ? { releaseVersion: delivered.releaseVersion } : {}),
+      sentAt: this.#now(),
+    };
+    await this.#options.link
+      .publish('reports', report)
+      .catch((e) => this.#log(`report not sent: ${describeError(e)}`));
+    const next: HeldWork = { ...(state as HeldWork), delivered, seq };
+    if (this.#held.get(keyOf(work))?.work.generation === work.generation) this.#held.set(keyOf(work), next);
+    return next;
+  }
+
+  /** Say it is there, and what its clusters are (API versions only when they changed). */
+  async heartbeat(): Promise<void> {
+    const clusters: Heartbeat['clusters'] = [];
+    for (const [name, client] of this.#options.clusters) {
+      try {
+        const [version, nodes, apis] = await Promise.all([
+          client.serverVersion(),
+          client.nodes(),
+          client.apiVersions().catch(() => undefined),
+        ]);
+        const facts = clusterFacts(nodes, version);
+        const digest = apis ? JSON.stringify(apis) : undefined;
+        const fresh = digest !== undefined && this.#sentApis.get(name) !== digest;
+        if (fresh && digest) this.#sentApis.set(name, digest);
+        clusters.push({
+          name,
+          version,
+          capabilities: facts.capabilities,
+          ...(fresh && apis ? { apiVersions: apis } : {}),
+        });
+      } catch (error) {
+        this.#log(`cluster "${name}" not read for the heartbeat: ${describeError(error)}`);
+      }
+    }
+    const beat: Heartbeat = { clusters, agentVersion: this.#options.version ?? 'dev', sentAt: this.#now() };
+    await this.#options.link.publish('heartbeat', beat);
+  }
+
+  /**
+   * Compare every cluster with the work it holds (applied, not being delivered); put drifted
+   * objects back where the deployment's policy is heal; report what was found.
+   */
+  async compare(): Promise<void> {
+    for (const [key, state] of this.#held) {
+      if (this.#running.has(key) || state.work.action !== 'apply' || !state.render) continue;
+      if (state.delivered?.status !== 'Succeeded') continue;
+      const client = this.#options.clusters.get(state.work.cluster);
+      if (!client) continue;
+      const desired = desiredFrom(state.work, state.render, undefined);
+      const objects = [...(desired.manifests?.crds ?? []), ...(desired.manifests?.objects ?? [])];
+      let report: AgentDriftReport;
+      try {
+        const found = await compareLive(client, objects, state.work.drift?.ignore);
+        let healed = false;
+        if (found.state === 'Drifted' && state.work.drift?.policy === 'heal') {
+          // Objects put back as applied: no hooks, no release version (a re-apply).
+          const reapply = desiredFrom(
+            { ...state.work, lifecycle: false, force: true },
+            state.render,
+            undefined,
+          );
+          const put = await deliver(
+            { client, clock: this.#options.clock, deadlineMs: state.work.deadlineSeconds * 1000 },
+            { ...reapply, previous: state.delivered.inventory },
+            { inventory: state.delivered.inventory, health: state.delivered.health },
+          );
+          healed = put.status === 'Succeeded' || put.status === 'Progressing';
+          this.#log(
+            `${key}: drift found and ${healed ? 'healed' : `not healed (${put.reason ?? put.status})`}`,
+          );
+        }
+        report = {
+          cluster: state.work.cluster,
+          deployment: state.work.deployment,
+          revision: state.work.revision,
+          generation: state.work.generation,
+          state: found.state,
+          objects: found.objects,
+          objectCount: found.objectCount,
+          fieldCount: found.fieldCount,
+          checked: found.checked,
+          healed,
+          scannedAt: this.#now(),
+        };
+      } catch (error) {
+        report = {
+          cluster: state.work.cluster,
+          deployment: state.work.deployment,
+          revision: state.work.revision,
+          generation: state.work.generation,
+          state: 'Unknown',
+          reason: describeError(error).slice(0, 2000),
+          objects: [],
+          objectCount: 0,
+          fieldCount: 0,
+          checked: 0,
+          healed: false,
+          scannedAt: this.#now(),
+        };
+      }
+      await this.#options.link.publish('drift', report).catch(() => undefined);
+    }
+  }
+}
+
+/** A delivery that failed before or outside the applier. */
+function failedWith(
+  failure: Delivered['failure'] & string,
+  reason: string,
+  work: Work,
+  current?: Current,
+): Delivered {
+  return {
+    status: 'Failed',
+    failure,
+    reason,
+    health: { status: 'Unknown', message: reason },
+    inventory: [...(current?.inventory ?? work.previous)],
+    applied: false,
+    objects: 0,
+    kept: [],
+  };
+}
