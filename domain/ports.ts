@@ -26,6 +26,7 @@ import type {
   Values,
 } from './model.ts';
 import type { Schedule, ScheduleTrigger } from './schedule.ts';
+import type { ApiToken, ClusterSet, Tenant } from './tenancy.ts';
 
 export interface Clock {
   now(): Date;
@@ -178,8 +179,30 @@ export interface ScheduleStore {
   deleteSchedule(tenant: string, name: string, expectedVersion?: number): Promise<void>;
 }
 
+/**
+ * The platform's tenancy records (under the platform's own partition): tenants, API tokens by
+ * the hash of the token, cluster sets with their bindings to tenants.
+ */
+export interface TenancyStore {
+  /** AlreadyExistsError when the name is taken. */
+  createTenant(tenant: Tenant): Promise<Tenant>;
+  getTenant(name: string): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
+  createToken(token: ApiToken): Promise<ApiToken>;
+  updateToken(token: ApiToken): Promise<ApiToken>;
+  getTokenByHash(hash: string): Promise<ApiToken | undefined>;
+  /** Every token, or those of one tenant. */
+  listTokens(tenant?: string): Promise<ApiToken[]>;
+  createClusterSet(set: ClusterSet): Promise<ClusterSet>;
+  updateClusterSet(set: ClusterSet): Promise<ClusterSet>;
+  getClusterSet(name: string): Promise<ClusterSet | undefined>;
+  listClusterSets(): Promise<ClusterSet[]>;
+  deleteClusterSet(name: string, expectedVersion?: number): Promise<void>;
+}
+
 export interface Store
   extends ClusterStore,
+    TenancyStore,
     ServiceStore,
     DeploymentStore,
     TargetStore,

@@ -17,6 +17,9 @@
  * | batch           | `T#{t}#EXEC#{id}`    | `BATCH#{000012}`   |                                |                 |
  * | drift           | `T#{t}#DEP#{dep}`    | `DRIFT#{cluster}`  |                                |                 |
  * | schedule        | `T#{t}#SCHEDULE`     | `{schedule}`       |                                |                 |
+ * | tenant          | `T#_platform#TENANT` | `{tenant}`         |                                |                 |
+ * | API token       | `T#_platform#TOKEN`  | `{sha256 of it}`   |                                |                 |
+ * | cluster set     | `T#_platform#CLUSTERSET` | `{set}`        |                                |                 |
  *
  * Access patterns: clusters, deployments, services and executions of a tenant are one Query
  * each on their partition (executions newest first: ids are ULIDs, so descending is newest
@@ -84,6 +87,23 @@ export const keys = {
   drift: (tenant: string, deployment: string, cluster: string): ItemKey => ({
     pk: keys.deploymentChildren(tenant, deployment),
     sk: `DRIFT#${checkKeyPart('cluster', cluster)}`,
+  }),
+
+  // Tenancy: the platform's records live under the platform's own tenant (`_platform`).
+  tenants: (platform: string): string => `${t(platform)}#TENANT`,
+  tenant: (platform: string, name: string): ItemKey => ({
+    pk: keys.tenants(platform),
+    sk: checkKeyPart('tenant', name),
+  }),
+  tokens: (platform: string): string => `${t(platform)}#TOKEN`,
+  token: (platform: string, hash: string): ItemKey => ({
+    pk: keys.tokens(platform),
+    sk: checkKeyPart('token', hash),
+  }),
+  clusterSets: (platform: string): string => `${t(platform)}#CLUSTERSET`,
+  clusterSet: (platform: string, name: string): ItemKey => ({
+    pk: keys.clusterSets(platform),
+    sk: checkKeyPart('clusterSet', name),
   }),
 
   schedules: (tenant: string): string => `${t(tenant)}#SCHEDULE`,

@@ -19,6 +19,7 @@ import { scheduleRepository } from './schedules.ts';
 import { serviceRepository } from './services.ts';
 import type { Table } from './table.ts';
 import { targetRepository } from './targets.ts';
+import { tenancyRepository } from './tenancy.ts';
 
 /** What a store over a table may be given besides the table. */
 export interface TableStoreOptions {
@@ -43,6 +44,7 @@ export function storeOn(table: Table, options: TableStoreOptions = {}): Store {
     ...executionRepository(context),
     ...driftRepository(context),
     ...scheduleRepository(context),
+    ...tenancyRepository(context),
   };
 }
 

@@ -81,8 +81,10 @@ describe('schedules', () => {
     const scanId = run.executionIds[0] ?? '';
     const { execution } = await finished(scanId);
     expect(execution).toMatchObject({ type: 'drift-scan', deployment: 'shop', status: 'Succeeded' });
+    // The cron fires every second: a later scan may have recorded over this one by now.
     const records = await plane.deps.store.listDrift('default', 'shop');
-    expect(records.some((r) => r.executionId === scanId && r.state === 'InSync')).toBe(true);
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.every((r) => r.state === 'InSync' && r.executionId >= scanId)).toBe(true);
 
     const paused = await call<Schedule>(plane, 'POST', '/schedules/scan-shop/pause');
     expect(paused.body.paused).toBe(true);
