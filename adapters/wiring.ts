@@ -7,15 +7,18 @@
  * DynamoDB store, S3 blobs, Secrets Manager credentials, the helm renderer (built on first use:
  * only functions with the kubectl/helm layer render), the Kubernetes gateway with EKS IAM tokens
  * and stored credentials, EventBridge events, Step Functions workflows, EKS discovery and the EKS
- * Connector, EventBridge Scheduler schedules (when the stack gives their target).
+ * Connector, EventBridge Scheduler schedules (when the stack gives their target), and the agent
+ * channel on AWS IoT Core with certificate identities (when the stack gives its IoT endpoint).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import type { Clock, Renderer, WorkflowName } from '../domain/ports.ts';
+import type { AgentChannel, AgentIdentityIssuer, Clock, Renderer, WorkflowName } from '../domain/ports.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import { DEFAULT_TUNABLES, type Deps, type DepsProvider, type Tunables } from '../usecases/deps.ts';
+import { createIotAgentChannel } from './agent/iot-channel.ts';
+import { createIotAgentIdentities } from './agent/iot-identities.ts';
 import { DynamoStore } from './dynamodb/store.ts';
 import { createEksConnector } from './eks/connector.ts';
 import { createEksDiscovery } from './eks/discovery.ts';
@@ -32,32 +35,61 @@ import { createSecretsManagerStore } from './secrets/secrets-manager.ts';
 import { createStepFunctions } from './sfn/engine.ts';
 
 /** The environment every Flotilla function is deployed with. */
-export const AwsEnvironment = z.object({
-  AWS_REGION: z.string().min(1),
-  FLOTILLA_TABLE: z.string().min(1),
-  FLOTILLA_BUCKET: z.string().min(1),
-  FLOTILLA_EVENT_BUS: z.string().min(1),
-  FLOTILLA_DEPLOY_STATE_MACHINE: z.string().min(1).optional(),
-  FLOTILLA_DISCOVERY_STATE_MACHINE: z.string().min(1).optional(),
-  FLOTILLA_DRIFT_SCAN_STATE_MACHINE: z.string().min(1).optional(),
-  FLOTILLA_MAINTENANCE_STATE_MACHINE: z.string().min(1).optional(),
-  /** EventBridge Scheduler: the group of Flotilla's schedules, the function they invoke, the role they use. */
-  FLOTILLA_SCHEDULE_GROUP: z.string().min(1).optional(),
-  FLOTILLA_SCHEDULE_TARGET_ARN: z.string().min(1).optional(),
-  FLOTILLA_SCHEDULER_ROLE_ARN: z.string().min(1).optional(),
-  /** Prefix of the Secrets Manager names of cluster credentials. */
-  FLOTILLA_SECRETS_PREFIX: z.string().min(1).optional(),
-  /** A customer-managed KMS key for those secrets. */
-  FLOTILLA_SECRETS_KMS_KEY: z.string().min(1).optional(),
-  /** Comma-separated AWS regions discovery looks in (default: the function's own region). */
-  FLOTILLA_DISCOVERY_REGIONS: z.string().optional(),
-  /** The IAM role EKS Connector agents assume (the stack creates one). */
-  FLOTILLA_CONNECTOR_ROLE_ARN: z.string().min(1).optional(),
-  /** Days a finished execution is kept before DynamoDB's TTL deletes it. */
-  FLOTILLA_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
-  FLOTILLA_BATCH_SIZE: z.coerce.number().int().positive().optional(),
-  FLOTILLA_MAX_PARALLEL: z.coerce.number().int().positive().optional(),
-});
+export const AwsEnvironment = z
+  .object({
+    AWS_REGION: z.string().min(1),
+    FLOTILLA_TABLE: z.string().min(1),
+    FLOTILLA_BUCKET: z.string().min(1),
+    FLOTILLA_EVENT_BUS: z.string().min(1),
+    FLOTILLA_DEPLOY_STATE_MACHINE: z.string().min(1).optional(),
+    FLOTILLA_DISCOVERY_STATE_MACHINE: z.string().min(1).optional(),
+    FLOTILLA_DRIFT_SCAN_STATE_MACHINE: z.string().min(1).optional(),
+    FLOTILLA_MAINTENANCE_STATE_MACHINE: z.string().min(1).optional(),
+    /** EventBridge Scheduler: the group of Flotilla's schedules, the function they invoke, the role they use. */
+    FLOTILLA_SCHEDULE_GROUP: z.string().min(1).optional(),
+    FLOTILLA_SCHEDULE_TARGET_ARN: z.string().min(1).optional(),
+    FLOTILLA_SCHEDULER_ROLE_ARN: z.string().min(1).optional(),
+    /** Prefix of the Secrets Manager names of cluster credentials. */
+    FLOTILLA_SECRETS_PREFIX: z.string().min(1).optional(),
+    /** A customer-managed KMS key for those secrets. */
+    FLOTILLA_SECRETS_KMS_KEY: z.string().min(1).optional(),
+    /** Comma-separated AWS regions discovery looks in (default: the function's own region). */
+    FLOTILLA_DISCOVERY_REGIONS: z.string().optional(),
+    /** The IAM role EKS Connector agents assume (the stack creates one). */
+    FLOTILLA_CONNECTOR_ROLE_ARN: z.string().min(1).optional(),
+    /** Days a finished execution is kept before DynamoDB's TTL deletes it. */
+    FLOTILLA_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
+    FLOTILLA_BATCH_SIZE: z.coerce.number().int().positive().optional(),
+    FLOTILLA_MAX_PARALLEL: z.coerce.number().int().positive().optional(),
+    /** The API's base URL, told to agents (bootstrap, rotation). */
+    FLOTILLA_API_URL: z.string().min(1).optional(),
+    /** The account's AWS IoT data endpoint (`<prefix>-ats.iot.<region>.amazonaws.com`): agents on IoT Core. */
+    FLOTILLA_IOT_ENDPOINT: z
+      .string()
+      .regex(/^[^\s/:]+$/, 'must be a host name (no scheme, no port)')
+      .optional(),
+    /** The IoT policy agents' certificates are attached to. */
+    FLOTILLA_IOT_POLICY: z.string().min(1).optional(),
+    /** What every agent's IoT thing name starts with (`<prefix>_`). */
+    FLOTILLA_IOT_THING_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,40}$/, 'letters, digits and - (at most 40)')
+      .optional(),
+    /** Port agents connect to IoT Core on: 443 (ALPN x-amzn-mqtt-ca) or 8883. */
+    FLOTILLA_IOT_PORT: z.enum(['443', '8883']).optional(),
+    /** Seconds between agents' heartbeats, told to each agent with its identity. */
+    FLOTILLA_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(30).max(3600).optional(),
+    /** Seconds of silence after which an agent's clusters are marked Unreachable. */
+    FLOTILLA_AGENT_DARK_AFTER_SECONDS: z.coerce.number().int().min(60).max(86_400).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.FLOTILLA_IOT_ENDPOINT === undefined) return;
+    for (const key of ['FLOTILLA_API_URL', 'FLOTILLA_IOT_POLICY', 'FLOTILLA_IOT_THING_PREFIX'] as const) {
+      if (env[key] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is required with FLOTILLA_IOT_ENDPOINT' });
+      }
+    }
+  });
 export type AwsEnvironment = z.infer<typeof AwsEnvironment>;
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -67,6 +99,39 @@ function tunablesFrom(env: AwsEnvironment): Tunables {
     ...DEFAULT_TUNABLES,
     ...(env.FLOTILLA_BATCH_SIZE ? { batchSize: env.FLOTILLA_BATCH_SIZE } : {}),
     ...(env.FLOTILLA_MAX_PARALLEL ? { maxParallel: env.FLOTILLA_MAX_PARALLEL } : {}),
+    ...(env.FLOTILLA_AGENT_HEARTBEAT_SECONDS
+      ? { agentHeartbeatSeconds: env.FLOTILLA_AGENT_HEARTBEAT_SECONDS }
+      : {}),
+    ...(env.FLOTILLA_AGENT_DARK_AFTER_SECONDS
+      ? { agentDarkAfterSeconds: env.FLOTILLA_AGENT_DARK_AFTER_SECONDS }
+      : {}),
+  };
+}
+
+/** The agent channel on IoT Core and its certificate identities, when the stack set them up. */
+function agentsFrom(
+  env: AwsEnvironment,
+  clock: Clock,
+): { agents: AgentChannel; agentIdentities: AgentIdentityIssuer } | undefined {
+  const { FLOTILLA_IOT_ENDPOINT, FLOTILLA_API_URL, FLOTILLA_IOT_POLICY, FLOTILLA_IOT_THING_PREFIX } = env;
+  if (!FLOTILLA_IOT_ENDPOINT || !FLOTILLA_API_URL || !FLOTILLA_IOT_POLICY || !FLOTILLA_IOT_THING_PREFIX) {
+    return undefined;
+  }
+  return {
+    agents: createIotAgentChannel({
+      region: env.AWS_REGION,
+      bucket: env.FLOTILLA_BUCKET,
+      endpoint: FLOTILLA_IOT_ENDPOINT,
+      apiUrl: FLOTILLA_API_URL,
+      thingPrefix: FLOTILLA_IOT_THING_PREFIX,
+      ...(env.FLOTILLA_IOT_PORT ? { port: Number(env.FLOTILLA_IOT_PORT) as 443 | 8883 } : {}),
+    }),
+    agentIdentities: createIotAgentIdentities({
+      region: env.AWS_REGION,
+      policyName: FLOTILLA_IOT_POLICY,
+      thingPrefix: FLOTILLA_IOT_THING_PREFIX,
+      clock,
+    }),
   };
 }
 
@@ -126,6 +191,7 @@ async function build(): Promise<Deps> {
         })
       : undefined;
   const clusterCredentials = createAwsCredentialsProvider({ secrets, clock });
+  const agents = agentsFrom(env, clock);
   return {
     store: new DynamoStore({
       client: new DynamoDBClient({ region }),
@@ -162,6 +228,7 @@ async function build(): Promise<Deps> {
     ...(env.FLOTILLA_CONNECTOR_ROLE_ARN ? { connectorRoleArn: env.FLOTILLA_CONNECTOR_ROLE_ARN } : {}),
     ...(scheduler ? { scheduler } : {}),
     charts: new HttpChartVersions(),
+    ...agents,
   };
 }
 

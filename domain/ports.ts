@@ -4,6 +4,7 @@
  * runtime's equivalents); tests use in-memory fakes that record calls.
  */
 import type { WorkNotice } from './agent.ts';
+import type { AgentCredential, AgentProof } from './agent-identity.ts';
 import type { ConnectorProvider, ConnectorRegistration, DiscoveryReport } from './discovery.ts';
 import type { DriftRecord } from './drift/record.ts';
 import type { FlotillaEvent } from './events.ts';
@@ -422,6 +423,31 @@ export interface AgentChannel {
   contentUrl(tenant: string, agent: string, digest: string): Promise<string>;
   /** Close the agent's connection now (it was revoked). */
   disconnect?(tenant: string, agent: string): Promise<void>;
+}
+
+/** An identity just issued: what the agent gets once, and what Flotilla keeps of it. */
+export interface IssuedAgentIdentity {
+  /** Kept on the agent's cluster records: a token's hash, or `cert:<certificate id>`. */
+  readonly kept: string;
+  /** Handed to the agent once, never stored by Flotilla. */
+  readonly credential: AgentCredential;
+}
+
+/**
+ * Where agents' identities come from: random tokens checked by Flotilla (locally: the embedded
+ * broker takes the token as the MQTT password), or X.509 certificates of AWS IoT Core, which
+ * the broker itself checks (mutual TLS) and Flotilla can deactivate. The use cases
+ * (usecases/agents/identity.ts) are one code path over either.
+ */
+export interface AgentIdentityIssuer {
+  /** A new identity for the agent (its first, or one replacing the current). */
+  issue(tenant: string, agent: string): Promise<IssuedAgentIdentity>;
+  /** Whether `proof` shows the caller holds the identity `kept` (and it is still valid). */
+  verify(tenant: string, agent: string, kept: string, proof: AgentProof): Promise<boolean>;
+  /** Stop accepting one identity (rotated out and past its grace, or replaced by re-enrolment). */
+  retire(tenant: string, agent: string, kept: string): Promise<void>;
+  /** Stop accepting every identity of the agent, those Flotilla kept and any other it holds. */
+  revoke(tenant: string, agent: string, kept: readonly string[]): Promise<void>;
 }
 
 export interface EventBus {

@@ -8,7 +8,7 @@
  * statemachines/substitutions.ts or functions/api/route-groups.ts appears here without edits.
  */
 import { KubectlV36Layer } from '@aws-cdk/lambda-layer-kubectl-v36';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -18,6 +18,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as iot from 'aws-cdk-lib/aws-iot';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -26,12 +27,17 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { thingPrefixOf } from '../adapters/agent/iot-identities.ts';
 import { FLOTILLA_TABLE, type KeyAttribute } from '../adapters/dynamodb/table.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../adapters/lambda/powertools.ts';
+import { AGENT_TOPIC_KINDS } from '../domain/agent.ts';
 import { EVENT_SOURCE } from '../domain/events.ts';
 import type { DefinedWorkflow, SubstitutionKey } from '../statemachines/substitutions.ts';
 import {
+  AGENT_MESSAGE_ENTRY,
+  AGENT_SWEEP_ENTRY,
   type HandlerKind,
   type HandlerSpec,
   handlerCatalogue,
@@ -166,7 +172,39 @@ export interface FlotillaProps {
    * @default 30 days
    */
   readonly eventArchiveRetention?: Duration;
+  /**
+   * The agent channel on AWS IoT Core (clusters reached only through an agent next to them), or
+   * `false` for none: agents then cannot enrol.
+   * @default the channel with the defaults of {@link AgentChannelProps}
+   */
+  readonly agents?: AgentChannelProps | false;
 }
+
+/** The agent channel on AWS IoT Core. */
+export interface AgentChannelProps {
+  /**
+   * How often agents send a heartbeat (told to each agent with its identity). Each heartbeat is
+   * a billed IoT message, rule, Lambda invocation and store write: see the README's agent cost.
+   * @default 5 minutes
+   */
+  readonly heartbeat?: Duration;
+  /** Silence after which an agent's clusters are marked Unreachable. @default 3 heartbeats */
+  readonly darkAfter?: Duration;
+  /** When the agents' sweep (dark clusters, rotated-out certificates) runs. @default every 5 minutes */
+  readonly sweepSchedule?: scheduler.ScheduleExpression;
+  /** Route throttling of the agent-facing routes (`/agent/bootstrap`, `/agent/rotate`). @default 10 requests/s, bursts of 20 */
+  readonly throttle?: ApiThrottle;
+  /**
+   * The account's IoT data endpoint (`aws iot describe-endpoint --endpoint-type iot:Data-ATS`).
+   * @default looked up at deployment (a custom resource calling iot:DescribeEndpoint)
+   */
+  readonly iotEndpoint?: string;
+  /** Port agents connect to: 443 (ALPN `x-amzn-mqtt-ca`, through HTTPS-only firewalls) or 8883. @default 443 */
+  readonly port?: 443 | 8883;
+}
+
+/** What agents may publish on (each a topic rule into the agent-message function). */
+export const AGENT_INBOUND_KINDS = AGENT_TOPIC_KINDS.filter((k) => k !== 'work');
 
 /** One deployed function and what it stands for. */
 export interface FlotillaFunction {
@@ -183,6 +221,9 @@ const SECRET_WRITE_ACTIONS = [
   'secretsmanager:RestoreSecret',
   'secretsmanager:TagResource',
 ] as const;
+
+/** The id CDK gives the provider function of every AwsCustomResource (aws-cdk-lib custom-resources). */
+const AWS_CUSTOM_RESOURCE_UUID = '679f53fa-c002-430c-b0da-5b7982bd2287';
 
 /** Tenant of scheduled runs. */
 const SCHEDULED_TENANT = 'default';
@@ -253,6 +294,17 @@ export class Flotilla extends Construct {
   readonly scheduleGroup?: scheduler.ScheduleGroup;
   /** The environment every function gets (what adapters/wiring.ts reads). */
   readonly environment: Readonly<Record<string, string>>;
+  /** The IoT policy agents' certificates are attached to, with the channel. */
+  readonly agentPolicy?: iot.CfnPolicy;
+  /** The topic rules taking in what agents publish, by topic kind, with the channel. */
+  readonly agentRules?: ReadonlyMap<string, iot.CfnTopicRule>;
+  /** The agent channel's settings, resolved. */
+  readonly #agents?: {
+    readonly props: AgentChannelProps;
+    readonly thingPrefix: string;
+    readonly endpoint: string;
+    readonly policy: iot.CfnPolicy;
+  };
 
   readonly #props: FlotillaProps;
   readonly #removalPolicy: RemovalPolicy;
@@ -366,12 +418,40 @@ export class Flotilla extends Construct {
       });
     }
 
+    // ---- The API (its URL is in the functions' environment: agents are told it) -------------
+    const auth = this.#authorizer();
+    this.userPool = auth.userPool;
+    this.api = new apigw.HttpApi(this, 'Api', {
+      description: 'Flotilla API',
+      createDefaultStage: false,
+      defaultAuthorizer: auth.authorizer,
+    });
+
+    // ---- The agent channel: AWS IoT Core -------------------------------------------------
+    if (props.agents !== false) {
+      const agentProps = props.agents ?? {};
+      // Thing names are fixed by the code, so the prefix must be known at synthesis.
+      const thingPrefix = thingPrefixOf(Token.isUnresolved(prefix) ? 'flotilla' : prefix);
+      const policy = this.#agentPolicy();
+      this.agentPolicy = policy;
+      this.#agents = {
+        props: agentProps,
+        thingPrefix,
+        endpoint: agentProps.iotEndpoint ?? this.#iotEndpoint(),
+        policy,
+      };
+    }
+
     // ---- Functions -----------------------------------------------------------------------
     this.environment = this.#environment();
     this.roles = {
       api: this.#functionRole('ApiRole', 'Flotilla API functions'),
       step: this.#functionRole('StepRole', 'Flotilla workflow step functions (deploy, drift, maintenance)'),
       discovery: this.#functionRole('DiscoveryRole', 'Flotilla discovery step functions'),
+      agent: this.#functionRole(
+        'AgentRole',
+        'Flotilla functions taking in what agents send, and the agent sweep',
+      ),
     };
     const helmLayer = catalogue.some((h) => h.helm)
       ? new KubectlV36Layer(this, 'KubectlHelmLayer')
@@ -413,17 +493,13 @@ export class Flotilla extends Construct {
       );
     }
 
-    // ---- API -----------------------------------------------------------------------------
-    const auth = this.#authorizer();
-    this.userPool = auth.userPool;
-    this.api = new apigw.HttpApi(this, 'Api', {
-      description: 'Flotilla API',
-      createDefaultStage: false,
-      defaultAuthorizer: auth.authorizer,
-    });
+    // ---- Agents: topic rules into agent-message, the sweep on a schedule --------------------
+    if (this.#agents) this.agentRules = this.#agentWiring(this.#agents.props);
+
+    // ---- API stage and routes ------------------------------------------------------------
     const accessLogs = this.#logGroup('ApiAccessLogs');
     const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
-    new apigw.HttpStage(this, 'ApiStage', {
+    const stage = new apigw.HttpStage(this, 'ApiStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
@@ -448,12 +524,40 @@ export class Flotilla extends Construct {
         ),
       },
     });
+    const agentRouteSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> =
+      {};
     for (const { spec, function: fn } of functions.values()) {
       if (spec.kind !== 'api') continue;
+      if (spec.agentFacing && !this.#agents) continue;
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
       for (const route of spec.routes) {
-        this.api.addRoutes({ path: route.path, methods: [apigw.HttpMethod[route.method]], integration });
+        const routes = this.api.addRoutes({
+          path: route.path,
+          methods: [apigw.HttpMethod[route.method]],
+          integration,
+          // Agents hold no AWS credentials or user-pool tokens: the handler checks their own
+          // (a one-time bootstrap token, an identity token, a certificate signature).
+          ...(spec.agentFacing ? { authorizer: new apigw.HttpNoneAuthorizer() } : {}),
+        });
+        if (!spec.agentFacing) continue;
+        const agentThrottle = this.#agents?.props.throttle ?? { rateLimit: 10, burstLimit: 20 };
+        agentRouteSettings[`${route.method} ${route.path}`] = {
+          ThrottlingRateLimit: agentThrottle.rateLimit,
+          ThrottlingBurstLimit: agentThrottle.burstLimit,
+        };
+        for (const r of routes) {
+          Validations.of(r).acknowledge({
+            id: 'AwsSolutions::AwsSolutions-APIG4',
+            reason:
+              'Agent-facing route: agents have no AWS credentials or user-pool tokens; the handler checks the ' +
+              "agent's own credential (one-time bootstrap token, identity token, or IoT certificate signature) " +
+              'and the route is throttled harder than the stage.',
+          });
+        }
       }
+    }
+    if (Object.keys(agentRouteSettings).length > 0) {
+      (stage.node.defaultChild as apigw.CfnStage).routeSettings = agentRouteSettings;
     }
   }
 
@@ -497,7 +601,181 @@ export class Flotilla extends Construct {
     if (this.connectorRole) env.FLOTILLA_CONNECTOR_ROLE_ARN = this.connectorRole.roleArn;
     if (props.batchSize !== undefined) env.FLOTILLA_BATCH_SIZE = String(props.batchSize);
     if (props.maxParallel !== undefined) env.FLOTILLA_MAX_PARALLEL = String(props.maxParallel);
+    const agents = this.#agents;
+    if (agents) {
+      const heartbeat = agents.props.heartbeat ?? Duration.minutes(5);
+      env.FLOTILLA_API_URL = this.api.apiEndpoint;
+      env.FLOTILLA_IOT_ENDPOINT = agents.endpoint;
+      env.FLOTILLA_IOT_POLICY = agents.policy.ref;
+      env.FLOTILLA_IOT_THING_PREFIX = agents.thingPrefix;
+      env.FLOTILLA_IOT_PORT = String(agents.props.port ?? 443);
+      env.FLOTILLA_AGENT_HEARTBEAT_SECONDS = String(heartbeat.toSeconds());
+      env.FLOTILLA_AGENT_DARK_AFTER_SECONDS = String(
+        (agents.props.darkAfter ?? Duration.seconds(3 * heartbeat.toSeconds())).toSeconds(),
+      );
+    }
     return env;
+  }
+
+  /**
+   * The IoT policy every agent certificate is attached to. Its policy variables make one policy
+   * serve every agent, each only as itself: it may connect only with the client id of the thing
+   * its certificate is attached to, and the thing's `tenant` and `agent` attributes (set by
+   * Flotilla when it made the thing) decide its topics — subscribe to and receive its own `work`,
+   * publish its own `reports`, `drift`, `heartbeat` and `sync`, nothing else.
+   */
+  #agentPolicy(): iot.CfnPolicy {
+    const stack = Stack.of(this);
+    const arn = (resource: string) =>
+      `arn:${stack.partition}:iot:${stack.region}:${stack.account}:${resource}`;
+    const own = (kind: string) =>
+      `flotilla/\${iot:Connection.Thing.Attributes[tenant]}/agents/\${iot:Connection.Thing.Attributes[agent]}/${kind}`;
+    const attached = { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } };
+    return new iot.CfnPolicy(this, 'AgentPolicy', {
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'ConnectAsItsOwnThing',
+            Effect: 'Allow',
+            Action: 'iot:Connect',
+            Resource: arn('client/${iot:Connection.Thing.ThingName}'),
+            Condition: attached,
+          },
+          {
+            Sid: 'SubscribeToItsOwnWork',
+            Effect: 'Allow',
+            Action: 'iot:Subscribe',
+            Resource: arn(`topicfilter/${own('work')}`),
+            Condition: attached,
+          },
+          {
+            Sid: 'ReceiveItsOwnWork',
+            Effect: 'Allow',
+            Action: 'iot:Receive',
+            Resource: arn(`topic/${own('work')}`),
+            Condition: attached,
+          },
+          {
+            Sid: 'PublishItsOwnReports',
+            Effect: 'Allow',
+            Action: 'iot:Publish',
+            Resource: AGENT_INBOUND_KINDS.map((kind) => arn(`topic/${own(kind)}`)),
+            Condition: attached,
+          },
+        ],
+      },
+    });
+  }
+
+  /** The account's IoT data endpoint, looked up once at deployment. */
+  #iotEndpoint(): string {
+    const lookup = new cr.AwsCustomResource(this, 'IotEndpoint', {
+      onUpdate: {
+        service: 'Iot',
+        action: 'describeEndpoint',
+        parameters: { endpointType: 'iot:Data-ATS' },
+        physicalResourceId: cr.PhysicalResourceId.fromResponse('endpointAddress'),
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    acknowledgeWildcard(
+      lookup,
+      '*',
+      'iot:DescribeEndpoint has no resource type: AWS requires * (called once at deployment for the data endpoint).',
+    );
+    // The custom resource's own function (one per stack, made by CDK) logs with the basic role.
+    const provider = Stack.of(this).node.tryFindChild(`AWS${AWS_CUSTOM_RESOURCE_UUID.replace(/-/g, '')}`);
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's AwsCustomResource provider function (it looks up the IoT data endpoint once, at deployment) logs with AWS's basic execution role.",
+      });
+    }
+    return lookup.getResponseField('endpointAddress');
+  }
+
+  /**
+   * What connects the channel to Flotilla: one topic rule per kind of message agents publish
+   * (each message matches exactly one rule; the control plane's `work` notices match none),
+   * invoking the agent-message function, with failed deliveries logged; and the agents' sweep on
+   * a schedule.
+   */
+  #agentWiring(props: AgentChannelProps): Map<string, iot.CfnTopicRule> {
+    const stack = Stack.of(this);
+    const rules = new Map<string, iot.CfnTopicRule>();
+    const receiver = this.functions.get(AGENT_MESSAGE_ENTRY)?.function;
+    const sweeper = this.functions.get(AGENT_SWEEP_ENTRY)?.function;
+    if (!receiver || !sweeper)
+      throw new Error(`${AGENT_MESSAGE_ENTRY} and ${AGENT_SWEEP_ENTRY} are needed for agents`);
+    const errors = this.#logGroup('AgentRuleErrors');
+    const errorRole = new iam.Role(this, 'AgentRuleErrorRole', {
+      assumedBy: new iam.ServicePrincipal('iot.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'Assumed by the Flotilla agent topic rules to log a message they could not deliver',
+      inlinePolicies: {
+        LogRuleErrors: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+              resources: [errors.logGroupArn],
+            }),
+          ],
+        }),
+      },
+    });
+    const rulePrefix = this.node.addr.slice(0, 8);
+    for (const kind of AGENT_INBOUND_KINDS) {
+      const id = `AgentRule${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
+      const rule = new iot.CfnTopicRule(this, id, {
+        ruleName: `flotilla_${rulePrefix}_agent_${kind}`,
+        topicRulePayload: {
+          description: `Flotilla: what agents publish on their ${kind} topic, to the agent-message function`,
+          awsIotSqlVersion: '2016-03-23',
+          // The payload stays as sent (base64), beside the topic the tenant and agent are read from.
+          sql: `SELECT topic() AS topic, encode(*, 'base64') AS payload FROM 'flotilla/+/agents/+/${kind}'`,
+          ruleDisabled: false,
+          actions: [{ lambda: { functionArn: receiver.functionArn } }],
+          errorAction: {
+            cloudwatchLogs: { logGroupName: errors.logGroupName, roleArn: errorRole.roleArn },
+          },
+        },
+      });
+      receiver.addPermission(`${id}Invoke`, {
+        principal: new iam.ServicePrincipal('iot.amazonaws.com'),
+        action: 'lambda:InvokeFunction',
+        sourceArn: rule.attrArn,
+        sourceAccount: stack.account,
+      });
+      rules.set(kind, rule);
+    }
+    const sweepRole = new iam.Role(this, 'AgentSweepScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'Assumed by EventBridge Scheduler to run the Flotilla agent sweep',
+    });
+    new scheduler.Schedule(this, 'AgentSweepSchedule', {
+      schedule: props.sweepSchedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+      description: 'Flotilla: mark clusters of silent agents Unreachable, retire rotated-out certificates',
+      target: new schedulerTargets.LambdaInvoke(sweeper, {
+        input: scheduler.ScheduleTargetInput.fromObject({ tenant: SCHEDULED_TENANT }),
+        role: sweepRole,
+        // The next run comes within minutes and does the same.
+        retryAttempts: 0,
+      }),
+    });
+    acknowledgeWildcard(
+      sweepRole,
+      `${sweeper.functionArn}:*`,
+      "The scheduler may invoke the sweep function's versions and aliases (CDK's grantInvoke); that function only.",
+    );
+    return rules;
   }
 
   #functionRole(id: string, description: string): iam.Role {
@@ -554,7 +832,7 @@ export class Flotilla extends Construct {
   #function(spec: HandlerSpec, helmLayer: lambda.ILayerVersion | undefined): FlotillaFunction {
     const props = this.#props;
     const logGroup = this.#logGroup(`${spec.id}Logs`);
-    const reachesClusters = spec.kind !== 'discovery';
+    const reachesClusters = spec.kind === 'api' || spec.kind === 'step';
     const fixedName = spec.entry === SCHEDULE_TARGET_ENTRY ? this.#scheduleTarget?.name : undefined;
     const fn = new nodejs.NodejsFunction(this, spec.id, {
       ...(fixedName ? { functionName: fixedName } : {}),
@@ -607,7 +885,7 @@ export class Flotilla extends Construct {
     const stack = Stack.of(this);
     const props = this.#props;
     const key = props.encryptionKey;
-    const { api, step, discovery } = this.roles;
+    const { api, step, discovery, agent } = this.roles;
     // Customer-managed policies, one per role and kind of access: a role's inline policies share
     // one 10,240-character budget, which the log groups and state machines alone would fill.
     const policies = new Map<string, iam.ManagedPolicy>();
@@ -620,7 +898,9 @@ export class Flotilla extends Construct {
             ? 'Workflows'
             : ['eks', 'iam', 'sts'].includes(service)
               ? 'Aws'
-              : 'Data';
+              : service === 'iot'
+                ? 'Agents'
+                : 'Data';
       const id = `${role.node.id}${group}Policy`;
       let policy = policies.get(id);
       if (!policy) {
@@ -649,7 +929,7 @@ export class Flotilla extends Construct {
       '*',
       'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) have no resource-level permissions.',
     );
-    for (const role of [step, discovery]) {
+    for (const role of [step, discovery, agent]) {
       acknowledgeWildcard(
         role,
         '*',
@@ -658,7 +938,7 @@ export class Flotilla extends Construct {
     }
 
     // Logs: each role writes to the log groups of its own functions only.
-    for (const kind of ['api', 'step', 'discovery'] as const) {
+    for (const kind of ['api', 'step', 'discovery', 'agent'] as const) {
       const groups = [...this.functions.values()].filter((f) => f.spec.kind === kind).map((f) => f.logGroup);
       if (groups.length === 0) continue;
       add(
@@ -672,7 +952,7 @@ export class Flotilla extends Construct {
 
     // The table and its index: every function.
     add(
-      [api, step, discovery],
+      [api, step, discovery, agent],
       new iam.PolicyStatement({
         actions: [
           'dynamodb:GetItem',
@@ -691,14 +971,16 @@ export class Flotilla extends Construct {
       }),
     );
     add(
-      [api, step, discovery],
+      [api, step, discovery, agent],
       new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
     );
 
     // Blobs: objects are content-addressed, so their keys are not known in advance.
     const objects = `${this.bucket.bucketArn}/*`;
+    // Agents' functions read work and write the API versions agents report; GetObject is also
+    // what a presigned content URL is signed with.
     add(
-      [api, step],
+      [api, step, agent],
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
       "Blobs are content-addressed: object keys are digests, not known in advance; the bucket is Flotilla's own.",
     );
@@ -749,7 +1031,7 @@ export class Flotilla extends Construct {
     );
     if (key) {
       add(
-        [api, step, discovery],
+        [api, step, discovery, agent],
         new iam.PolicyStatement({
           actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
           resources: [key.keyArn],
@@ -860,6 +1142,8 @@ export class Flotilla extends Construct {
       );
     }
 
+    if (this.#agents) this.#grantAgents(add);
+
     // Clusters in other accounts: only the roles named.
     if (props.assumableRoleArns && props.assumableRoleArns.length > 0) {
       add(
@@ -867,6 +1151,87 @@ export class Flotilla extends Construct {
         new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [...props.assumableRoleArns] }),
       );
     }
+  }
+
+  /**
+   * What the agent channel needs, per role. Steps (issuing work) and the agent functions
+   * (answering a sync) publish on agents' `work` topics only. The API makes an agent's thing and
+   * certificates (bootstrap, rotation), checks a rotation's signature against the certificate,
+   * and on revocation deactivates and detaches them and closes the connection. The sweep retires
+   * rotated-out certificates. Things and client ids only under the stack's thing prefix.
+   */
+  #grantAgents(
+    add: (roles: iam.Role[], statement: iam.PolicyStatement, wildcardReason?: string) => void,
+  ): void {
+    const stack = Stack.of(this);
+    const agents = this.#agents;
+    if (!agents) return;
+    const { api, step, agent } = this.roles;
+    const arn = (resource: string) =>
+      `arn:${stack.partition}:iot:${stack.region}:${stack.account}:${resource}`;
+    const things = arn(`thing/${agents.thingPrefix}_*`);
+    const certificates = arn('cert/*');
+    const onOwnThings = { ArnLike: { 'iot:thingArn': things } };
+    add(
+      [step, agent],
+      new iam.PolicyStatement({
+        actions: ['iot:Publish'],
+        resources: [arn('topic/flotilla/*/agents/*/work')],
+      }),
+      "Work notices go to each agent's own work topic, named by tenant and agent at run time; work topics only.",
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: ['iot:CreateThing', 'iot:ListThingPrincipals'],
+        resources: [things],
+      }),
+      `Each agent's IoT thing is named at enrolment; only things under the stack's prefix "${agents.thingPrefix}_".`,
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({ actions: ['iot:CreateKeysAndCertificate'], resources: ['*'] }),
+      'iot:CreateKeysAndCertificate has no resource type: AWS requires *.',
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({ actions: ['iot:AttachPolicy'], resources: [certificates] }),
+      'Certificates are made per agent at run time (their ids are random); AttachPolicy names the certificate, not the policy, as its resource.',
+    );
+    add(
+      [api, agent],
+      new iam.PolicyStatement({
+        actions: ['iot:UpdateCertificate', 'iot:DescribeCertificate'],
+        resources: [certificates],
+      }),
+      'Certificates are made per agent at run time (their ids are random): describe (a rotation proof) and deactivate (rotation, revocation).',
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: ['iot:AttachThingPrincipal', 'iot:DetachThingPrincipal'],
+        resources: [certificates],
+        conditions: onOwnThings,
+      }),
+      "Certificates are made per agent at run time; attached to and detached from the stack's own things only (iot:thingArn).",
+    );
+    add(
+      [agent],
+      new iam.PolicyStatement({
+        actions: ['iot:DetachThingPrincipal'],
+        resources: [certificates],
+        conditions: onOwnThings,
+      }),
+      "A rotated-out certificate is detached from the stack's own things only (iot:thingArn).",
+    );
+    add(
+      [api],
+      new iam.PolicyStatement({
+        actions: ['iot:DeleteConnection'],
+        resources: [arn(`client/${agents.thingPrefix}_*`)],
+      }),
+      `A revoked agent's connection is closed; client ids are its thing's name, under "${agents.thingPrefix}_".`,
+    );
   }
 
   #stateMachine(spec: WorkflowSpec, byKey: ReadonlyMap<SubstitutionKey, lambda.IFunction>): sfn.StateMachine {

@@ -51,8 +51,25 @@ export const HELM_HANDLERS: ReadonlySet<string> = new Set([
  */
 export const SCHEDULE_TARGET_ENTRY = 'functions/steps/schedule-fire.ts';
 
-/** Which role a function runs with (what it may touch). */
-export type HandlerKind = 'api' | 'step' | 'discovery';
+/**
+ * The step handler an AWS IoT topic rule invokes with each message an agent publishes (reports,
+ * drift, heartbeats, sync requests), and the one a schedule invokes to sweep agents (dark
+ * clusters, rotated-out certificates). No workflow names them; they run with the `agent` role.
+ */
+export const AGENT_MESSAGE_ENTRY = 'functions/steps/agent-message.ts';
+export const AGENT_SWEEP_ENTRY = 'functions/steps/agent-sweep.ts';
+
+/** Seconds each of them may run: one message is one store update or two. */
+const AGENT_TIMEOUTS: Readonly<Record<string, number>> = {
+  [AGENT_MESSAGE_ENTRY]: 30,
+  [AGENT_SWEEP_ENTRY]: 120,
+};
+
+/**
+ * Which role a function runs with (what it may touch). `agent` functions take in what agents
+ * send, so they get no cluster credentials, no workflows and no secrets.
+ */
+export type HandlerKind = 'api' | 'step' | 'discovery' | 'agent';
 
 /** One Lambda function to deploy. */
 export interface HandlerSpec {
@@ -69,6 +86,11 @@ export interface HandlerSpec {
   readonly keys: readonly SubstitutionKey[];
   /** The routes it serves (API handlers). */
   readonly routes: ReadonlyArray<Pick<Route, 'method' | 'path'>>;
+  /**
+   * Its callers are agents with their own credential, checked by the handler (a route group
+   * marked `agentFacing`): no IAM or JWT authorizer in front, and throttled harder.
+   */
+  readonly agentFacing?: true;
 }
 
 /** API Gateway gives an integration at most 30 seconds; the function stops a second earlier. */
@@ -199,18 +221,22 @@ export function handlerCatalogue(root: string = PROJECT_ROOT): HandlerSpec[] {
     .map((entry) => ({
       id: pascal(entry.replace(/^functions\/steps\/|\.ts$/g, '')),
       entry,
-      kind: 'step',
+      kind: AGENT_TIMEOUTS[entry] !== undefined ? 'agent' : 'step',
       helm: HELM_HANDLERS.has(entry),
-      timeoutSeconds: DEFAULT_STEP_TIMEOUT_SECONDS,
+      timeoutSeconds: AGENT_TIMEOUTS[entry] ?? DEFAULT_STEP_TIMEOUT_SECONDS,
       keys: [],
       routes: [],
     }));
 
   const groups = [
-    ...API_ROUTE_GROUPS.map((g) => ({ file: g.prefix, routes: g.routes(noDeps) })),
-    { file: 'openapi', routes: openApiRoutes() },
+    ...API_ROUTE_GROUPS.map((g) => ({
+      file: g.prefix,
+      routes: g.routes(noDeps),
+      agentFacing: g.agentFacing,
+    })),
+    { file: 'openapi', routes: openApiRoutes(), agentFacing: undefined },
   ];
-  const apis: HandlerSpec[] = groups.map(({ file, routes }) => {
+  const apis: HandlerSpec[] = groups.map(({ file, routes, agentFacing }) => {
     const entry = `functions/api/${file}.ts`;
     if (!existsSync(join(root, entry))) {
       throw new HandlerCatalogueError(`the API route group "${file}" has no handler file ${entry}`);
@@ -223,6 +249,7 @@ export function handlerCatalogue(root: string = PROJECT_ROOT): HandlerSpec[] {
       timeoutSeconds: API_TIMEOUT_SECONDS,
       keys: [],
       routes: routes.map((r) => ({ method: r.method, path: r.path })),
+      ...(agentFacing ? { agentFacing } : {}),
     };
   });
   return [...steps, ...standalone, ...apis];

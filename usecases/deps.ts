@@ -5,6 +5,7 @@
  */
 import type {
   AgentChannel,
+  AgentIdentityIssuer,
   BlobStore,
   ChartVersions,
   Clock,
@@ -45,6 +46,14 @@ export interface Tunables {
    * Default none.
    */
   readonly trustedEksHosts?: readonly string[];
+  /**
+   * How often agents should send a heartbeat, in seconds (told to each agent with its identity);
+   * absent: the agent's own default. On AWS each heartbeat is a billed message, rule, Lambda
+   * invocation and store write, so it is minutes there (see the README's agent cost section).
+   */
+  readonly agentHeartbeatSeconds?: number;
+  /** An agent silent for this long has its clusters marked Unreachable, in seconds. */
+  readonly agentDarkAfterSeconds?: number;
 }
 
 export const DEFAULT_TUNABLES: Tunables = {
@@ -99,6 +108,11 @@ export interface Deps {
    * such a cluster fails that cluster (no way to reach it) and enrolment answers 501.
    */
   readonly agents?: AgentChannel;
+  /**
+   * Where agents' identities come from: certificates of AWS IoT Core on AWS. Absent: random
+   * tokens whose hashes Flotilla keeps (usecases/agents/credentials.ts `tokenIdentities`).
+   */
+  readonly agentIdentities?: AgentIdentityIssuer;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */

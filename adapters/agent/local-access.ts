@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
+import type { AgentCertificate } from '../../domain/agent-identity.ts';
 import type { ClusterClient, ClusterConnection } from '../../domain/ports.ts';
 import type { AgentStateStore, HeldWork } from '../../usecases/agent-runtime/agent.ts';
 import { KubernetesClusterClient } from '../kubernetes/client.ts';
@@ -59,9 +60,14 @@ export function clientsFor(
 export interface AgentState {
   readonly tenant: string;
   readonly agent: string;
+  /** The identity token, or `cert:<id>` for a certificate identity. */
   readonly identity: string;
+  /** A certificate identity (AWS IoT Core): the certificate, its private key, the CA, the client id. */
+  readonly certificate?: AgentCertificate;
   readonly api: string;
   readonly channel: string;
+  /** How often the control plane asked for heartbeats, in seconds. */
+  readonly heartbeatSeconds?: number;
 }
 
 /** A directory of 0600 files: `identity.json` and `held.json`, written atomically. */

@@ -20,16 +20,29 @@ export interface MqttLinkOptions {
   readonly identity?: string;
   /** Client certificate and key (PEM) and the CA to trust, for AWS IoT Core. */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
+  /**
+   * The MQTT client id. @default the agent's name (the local broker's rule); on AWS IoT Core,
+   * the agent's thing, which its policy lets it connect as and nothing else.
+   */
+  readonly clientId?: string;
   /** Between two connection attempts. @default 1000 */
   readonly reconnectMs?: number;
   readonly log?: (message: string) => void;
 }
 
 /** Connect (and keep reconnecting) an agent to its channel. */
-export function mqttLink(options: MqttLinkOptions): AgentLink & { readonly client: MqttClient } {
+export function mqttLink(options: MqttLinkOptions): AgentLink & {
+  readonly client: MqttClient;
+  /** Connect again with a new certificate (a rotation): the old one stays valid a few minutes. */
+  renewCertificate(tls: { readonly cert: string; readonly key: string }): void;
+} {
   const topic = (kind: Parameters<typeof agentTopic>[2]) => agentTopic(options.tenant, options.agent, kind);
+  // IoT Core serves MQTT on 443 to clients that ask for it by ALPN, so an agent needs no more
+  // than HTTPS out through its firewall.
+  const alpn =
+    options.tls && new URL(options.url).port === '443' ? { ALPNProtocols: ['x-amzn-mqtt-ca'] } : {};
   const connectOptions: IClientOptions = {
-    clientId: options.agent,
+    clientId: options.clientId ?? options.agent,
     clean: false,
     reconnectPeriod: options.reconnectMs ?? 1000,
     connectTimeout: 10_000,
@@ -40,6 +53,7 @@ export function mqttLink(options: MqttLinkOptions): AgentLink & { readonly clien
     ...(options.tls
       ? { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca ? { ca: options.tls.ca } : {}) }
       : {}),
+    ...alpn,
   };
   const client = mqtt.connect(options.url, connectOptions);
   const noticeListeners: Array<(notice: WorkNotice) => void> = [];
@@ -64,6 +78,12 @@ export function mqttLink(options: MqttLinkOptions): AgentLink & { readonly clien
   });
   return {
     client,
+    renewCertificate(tls) {
+      // The stream is built from these options on every (re)connection.
+      client.options.cert = tls.cert;
+      client.options.key = tls.key;
+      client.stream?.destroy();
+    },
     onNotice: (listener) => noticeListeners.push(listener),
     onConnect: (listener) => connectListeners.push(listener),
     async publish(kind, payload) {

@@ -2,9 +2,11 @@
  * `flotilla agent run`: the agent, as a process — next to one cluster (in it, with its
  * service account: `--in-cluster`) or, as a gateway, next to many (`--kubeconfig` with one
  * context per cluster it serves). It enrols itself with its one-time bootstrap token the first
- * time (keeping the identity it gets in `--state-dir` or `--state-secret`), connects out to its
- * channel, and applies its work with the same applier the control plane's push steps run.
+ * time (keeping the identity it gets in `--state-dir` or `--state-secret`: a token, or on AWS an
+ * IoT certificate and its private key), connects out to its channel, and applies its work with
+ * the same applier the control plane's push steps run.
  */
+import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
@@ -17,6 +19,11 @@ import {
 } from '../../adapters/agent/local-access.ts';
 import { mqttLink, verifiedFetcher } from '../../adapters/agent/mqtt-link.ts';
 import { SystemClock } from '../../adapters/local/clock.ts';
+import {
+  type AgentCertificate,
+  type CertificateProof,
+  identityProofMessage,
+} from '../../domain/agent-identity.ts';
 import { describeError } from '../../domain/errors.ts';
 import type { ClusterClient } from '../../domain/ports.ts';
 import { Agent } from '../../usecases/agent-runtime/agent.ts';
@@ -35,7 +42,7 @@ interface RunOptions {
   readonly kubeconfig?: string;
   readonly context?: string[];
   readonly pollMs: string;
-  readonly heartbeat: string;
+  readonly heartbeat?: string;
   readonly drift: string;
   readonly rotate: string;
 }
@@ -70,8 +77,36 @@ interface IdentityAnswer {
   tenant: string;
   agent: string;
   identity: string;
+  certificate?: AgentCertificate;
   clusters: string[];
   endpoints: { api: string; channel: string };
+  heartbeatSeconds?: number;
+}
+
+/** A proof that this agent holds its certificate's key, for the rotation route. */
+export function certificateProof(
+  tenant: string,
+  agent: string,
+  certificate: Pick<AgentCertificate, 'certificateId' | 'privateKey'>,
+  now: Date,
+): CertificateProof {
+  const unsigned = { certificateId: certificate.certificateId, signedAt: now.toISOString() };
+  const signature = sign(
+    'sha256',
+    Buffer.from(identityProofMessage(tenant, agent, unsigned), 'utf8'),
+    certificate.privateKey,
+  ).toString('base64');
+  return { ...unsigned, signature };
+}
+
+/** What the agent keeps of an identity answer. */
+function stateOf(answer: IdentityAnswer, base: Omit<AgentState, 'identity' | 'certificate'>): AgentState {
+  return {
+    ...base,
+    identity: answer.identity,
+    ...(answer.certificate ? { certificate: answer.certificate } : {}),
+    ...(answer.heartbeatSeconds !== undefined ? { heartbeatSeconds: answer.heartbeatSeconds } : {}),
+  };
 }
 
 /** Register `agent run`. */
@@ -99,7 +134,7 @@ export function registerAgent(program: Command): void {
     )
     .option('--context <name>', 'only these contexts (repeatable)', collect)
     .option('--poll-ms <ms>', 'between two steps of a delivery that waits', '1000')
-    .option('--heartbeat <seconds>', 'between heartbeats', '60')
+    .option('--heartbeat <seconds>', 'between heartbeats (default: what the control plane asks, else 60)')
     .option('--drift <seconds>', 'between comparisons of its clusters with its work', '60')
     .option('--rotate <hours>', 'renew its identity this often', '24')
     .action(async (options: RunOptions) => {
@@ -143,19 +178,39 @@ export function registerAgent(program: Command): void {
           agent: name,
           bootstrapToken: token,
         });
-        state = {
+        state = stateOf(answer, {
           tenant,
           agent: name,
-          identity: answer.identity,
           api,
           channel: options.channel ?? env.FLOTILLA_CHANNEL ?? answer.endpoints.channel,
-        };
+        });
         await store.saveIdentity(state);
         process.stderr.write(`agent ${name}: enrolled; serving ${answer.clusters.join(', ')}\n`);
       }
       const channel = options.channel ?? env.FLOTILLA_CHANNEL ?? state.channel;
       const log = (message: string) => process.stderr.write(`agent ${name}: ${message}\n`);
-      const link = mqttLink({ url: channel, tenant, agent: name, identity: state.identity, log });
+      const certificate = state.certificate;
+      const link = mqttLink({
+        url: channel,
+        tenant,
+        agent: name,
+        log,
+        // A certificate identity is checked by the broker itself (mutual TLS, AWS IoT Core).
+        ...(certificate
+          ? {
+              clientId: certificate.clientId,
+              tls: {
+                cert: certificate.certificatePem,
+                key: certificate.privateKey,
+                ...(certificate.ca ? { ca: certificate.ca } : {}),
+              },
+            }
+          : { identity: state.identity }),
+      });
+      const heartbeatSeconds =
+        options.heartbeat !== undefined
+          ? positive(options.heartbeat, '--heartbeat')
+          : (state.heartbeatSeconds ?? 60);
       const runtime = new Agent({
         link,
         fetch: verifiedFetcher(),
@@ -163,7 +218,7 @@ export function registerAgent(program: Command): void {
         clock: new SystemClock(),
         store,
         pollMs: positive(options.pollMs, '--poll-ms'),
-        heartbeatMs: positive(options.heartbeat, '--heartbeat') * 1000,
+        heartbeatMs: heartbeatSeconds * 1000,
         driftMs: positive(options.drift, '--drift') * 1000,
         log,
       });
@@ -176,14 +231,29 @@ export function registerAgent(program: Command): void {
           void (async () => {
             const current = state;
             if (!current) return;
-            const answer = await postJson<IdentityAnswer>(
-              `${api}/agent/rotate`,
-              { tenant, agent: name },
-              current.identity,
-            );
-            state = { ...current, identity: answer.identity };
+            const held = current.certificate;
+            const answer = held
+              ? await postJson<IdentityAnswer>(`${api}/agent/rotate`, {
+                  tenant,
+                  agent: name,
+                  proof: certificateProof(tenant, name, held, new Date()),
+                })
+              : await postJson<IdentityAnswer>(
+                  `${api}/agent/rotate`,
+                  { tenant, agent: name },
+                  current.identity,
+                );
+            const { identity: _old, certificate: _oldCertificate, ...base } = current;
+            state = stateOf(answer, base);
             await store.saveIdentity(state);
-            link.client.options.password = answer.identity;
+            if (answer.certificate) {
+              link.renewCertificate({
+                cert: answer.certificate.certificatePem,
+                key: answer.certificate.privateKey,
+              });
+            } else {
+              link.client.options.password = answer.identity;
+            }
             log('identity renewed');
           })().catch((e) => log(`identity not renewed: ${describeError(e)}`)),
         positive(options.rotate, '--rotate') * 3600 * 1000,

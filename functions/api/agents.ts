@@ -9,6 +9,7 @@ import { created, ok } from '../../adapters/lambda/http-response.ts';
 import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
 import { agentTopic } from '../../domain/agent.ts';
+import { AgentCertificate } from '../../domain/agent-identity.ts';
 import { NotConfiguredError, UnauthorizedError } from '../../domain/errors.ts';
 import { Dns1123Label } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
@@ -40,7 +41,17 @@ export const Identity = z
       .string()
       .meta({ description: 'The agent credential: shown once, kept by Flotilla only as a hash' }),
     clusters: z.array(z.string()),
+    certificate: AgentCertificate.optional().meta({
+      description:
+        'On AWS IoT Core: the certificate and its private key, shown once, never stored by Flotilla',
+    }),
     endpoints: z.object({ api: z.string(), channel: z.string() }),
+    heartbeatSeconds: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: 'How often the agent should send a heartbeat' }),
     topics: z.object({
       work: z.string(),
       reports: z.string(),

@@ -44,6 +44,9 @@ const STAR_ONLY_ACTIONS: Readonly<Record<string, string>> = {
   'logs:DescribeLogGroups': 'vended log delivery takes *',
   // EKS ListClusters has no resource type.
   'eks:ListClusters': 'ListClusters has no resource type',
+  // IoT: a certificate is made before it has an ARN; the data endpoint is the account's.
+  'iot:CreateKeysAndCertificate': 'CreateKeysAndCertificate has no resource type',
+  'iot:DescribeEndpoint': 'DescribeEndpoint has no resource type (deploy-time lookup only)',
   // The EKS Connector agent's Session Manager channels (EKS user guide, connector IAM role).
   'ssmmessages:CreateDataChannel': 'Session Manager channels take *',
   'ssmmessages:OpenDataChannel': 'Session Manager channels take *',
@@ -363,17 +366,21 @@ describe('the Flotilla stack', () => {
     expect(keysOfDefinition('deploy', definitionText('deploy'))).toContain('PlanDeployFunctionArn');
   });
 
-  it('schedules discovery with a tenant-only input, and nothing else by default', () => {
+  it('schedules discovery and the agent sweep with tenant-only inputs, and nothing else by default', () => {
     const schedules = resourcesOf(base.json, 'AWS::Scheduler::Schedule');
     const discovery = schedules.find(([id]) => id.includes('DiscoverySchedule'));
     expect(discovery?.[1].ScheduleExpression).toBe('rate(1 hour)');
     const target = discovery?.[1].Target as { Arn: unknown; Input: string; RoleArn: unknown };
     expect(render(target.Arn)).toMatch(/^<FlotillaDiscoveryWorkflow\w+>$/);
     expect(JSON.parse(target.Input)).toEqual({ tenant: 'default' });
-    // Drift scans are scheduled per deployment at run time (schedule-fire), not by the stack.
-    expect(schedules).toHaveLength(1);
+    // Drift scans are scheduled per deployment at run time (schedule-fire), not by the stack;
+    // the agents' sweep (test/infra/agents.test.ts) is the only other schedule.
+    expect(schedules.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'FlotillaAgentSweepSchedule',
+      'FlotillaDiscoverySchedule',
+    ]);
 
-    const none = synthesize({ discoverySchedule: null });
+    const none = synthesize({ discoverySchedule: null, agents: false });
     none.template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const daily = synthesize({ discoverySchedule: ScheduleExpression.expression('cron(0 3 * * ? *)') });
     daily.template.hasResourceProperties('AWS::Scheduler::Schedule', {
@@ -487,20 +494,40 @@ describe('the API', () => {
     handlerCatalogue()
       .flatMap((h) => h.routes.map((r) => `${r.method} ${r.path}`))
       .sort();
+  /**
+   * The one exception to "no route without auth": route groups marked `agentFacing` (the
+   * agents' bootstrap and rotation), whose callers hold no AWS credentials or user-pool tokens
+   * and whose handler checks their own credential (test/infra/agents.test.ts checks them).
+   */
+  const agentFacing = () =>
+    new Set(
+      handlerCatalogue()
+        .filter((h) => h.agentFacing)
+        .flatMap((h) => h.routes.map((r) => `${r.method} ${r.path}`)),
+    );
 
-  it('serves every declared route, each behind IAM (SigV4) auth by default', () => {
+  it('serves every declared route, each behind IAM (SigV4) auth by default but the agent-facing ones', () => {
     const routes = resourcesOf(base.json, 'AWS::ApiGatewayV2::Route');
     expect(routes.map(([, p]) => p.RouteKey).sort()).toEqual(expectedRoutes());
     expect(routes.map(([, p]) => p.RouteKey)).toContain('POST /clusters');
-    for (const [id, props] of routes) expect(props.AuthorizationType, id).toBe('AWS_IAM');
+    expect([...agentFacing()].sort()).toEqual(['POST /agent/bootstrap', 'POST /agent/rotate']);
+    for (const [id, props] of routes) {
+      expect(props.AuthorizationType, id).toBe(
+        agentFacing().has(String(props.RouteKey)) ? 'NONE' : 'AWS_IAM',
+      );
+    }
   });
 
-  it('puts every route behind a Cognito JWT authorizer in cognito mode', () => {
+  it('puts every route behind a Cognito JWT authorizer in cognito mode but the agent-facing ones', () => {
     const s = synthesize({ apiAuth: 'cognito' });
     const routes = resourcesOf(s.json, 'AWS::ApiGatewayV2::Route');
     expect(routes.map(([, p]) => p.RouteKey).sort()).toEqual(expectedRoutes());
     const [authorizerId] = resourcesOf(s.json, 'AWS::ApiGatewayV2::Authorizer')[0] ?? [''];
     for (const [id, props] of routes) {
+      if (agentFacing().has(String(props.RouteKey))) {
+        expect(props.AuthorizationType, id).toBe('NONE');
+        continue;
+      }
       expect(props.AuthorizationType, id).toBe('JWT');
       expect(render(props.AuthorizerId), id).toBe(`<${authorizerId}>`);
     }
@@ -578,11 +605,11 @@ describe('options', () => {
     }
   });
 
-  it('places the functions that reach clusters in the VPC given, and leaves discovery out', () => {
+  it('places the functions that reach clusters in the VPC given, and leaves discovery and the agent functions out', () => {
     const inVpc = synthesize((stack) => ({ vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }) }));
     for (const [entry, { props }] of functionsByEntry(inVpc)) {
-      const discovery = /functions\/steps\/discover-/.test(entry);
-      expect(props.VpcConfig === undefined, entry).toBe(discovery);
+      const outside = /functions\/steps\/(discover-|agent-)/.test(entry);
+      expect(props.VpcConfig === undefined, entry).toBe(outside);
     }
   });
 

@@ -1,20 +1,23 @@
 /**
  * An agent's identity over its life: exchanged once for its bootstrap token (single use, within
  * the token's time), rotated by the agent itself (the previous identity accepted a little longer,
- * so a rotation never leaves a gap), revoked by an operator (`flotilla clusters revoke NAME`):
- * from then on nothing from it is accepted and its connection is closed.
+ * so a rotation never leaves a gap, then retired), revoked by an operator (`flotilla clusters
+ * revoke NAME`): from then on nothing from it is accepted and its connection is closed. What an
+ * identity is — a token whose hash is kept, or an AWS IoT certificate whose id is kept — is the
+ * issuer's business (`Deps.agentIdentities`); this is one code path over either.
  */
+import type { AgentCertificate, AgentProof } from '../../domain/agent-identity.ts';
 import { InvalidStateError, NotFoundError, UnauthorizedError } from '../../domain/errors.ts';
 import type { Cluster, ClusterAgentRecord } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
+import type { AgentIdentityIssuer, IssuedAgentIdentity } from '../../domain/ports.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import {
   AGENT_REFUSED,
   authenticateAgent,
   clustersOfAgent,
-  hashToken,
-  newToken,
+  identitiesOf,
   tokenMatches,
 } from './credentials.ts';
 
@@ -23,10 +26,17 @@ export const ROTATION_GRACE_MS = 10 * 60_000;
 
 export interface AgentIdentity {
   readonly agent: string;
-  /** The identity token: shown to the agent once, kept by Flotilla only as a hash. */
+  /**
+   * The identity: a token (shown to the agent once, kept by Flotilla only as a hash), or for a
+   * certificate identity `cert:<certificate id>` (not a secret: the certificate is).
+   */
   readonly identity: string;
+  /** A certificate identity: the certificate and its private key, shown once. */
+  readonly certificate?: AgentCertificate;
   readonly clusters: string[];
 }
+
+type IdentityDeps = Pick<Deps, 'store' | 'clock' | 'agentIdentities'>;
 
 /** Write `change` onto the agent part of every cluster the agent serves. */
 async function updateAgent(
@@ -44,12 +54,33 @@ async function updateAgent(
   }
 }
 
+/** What the agent is told of an identity just issued. */
+function answer(agent: string, issued: IssuedAgentIdentity, clusters: readonly Cluster[]): AgentIdentity {
+  const { credential } = issued;
+  const names = clusters.map((c) => c.name).sort();
+  if (credential.type === 'token') return { agent, identity: credential.token, clusters: names };
+  const { type: _type, ...certificate } = credential;
+  return { agent, identity: issued.kept, certificate, clusters: names };
+}
+
+/** Retire identities no record keeps any more (best effort: a failure leaves them to revocation). */
+async function retireAll(
+  issuer: AgentIdentityIssuer,
+  tenant: string,
+  agent: string,
+  kept: ReadonlyArray<string | undefined>,
+): Promise<void> {
+  for (const identity of new Set(kept.filter((k): k is string => k !== undefined))) {
+    await issuer.retire(tenant, agent, identity).catch(() => undefined);
+  }
+}
+
 /**
  * Exchange a bootstrap token for the agent's identity. The token works once and only until it
  * expires; the identity it replaces (a re-enrolment) stops being accepted at once.
  */
 export async function exchangeBootstrap(
-  deps: Pick<Deps, 'store' | 'clock'>,
+  deps: IdentityDeps,
   request: { readonly tenant?: string; readonly agent: string; readonly bootstrapToken: string },
 ): Promise<AgentIdentity> {
   const tenant = request.tenant ?? DEFAULT_TENANT;
@@ -63,54 +94,85 @@ export async function exchangeBootstrap(
     tokenMatches(request.bootstrapToken, record.bootstrap.hash);
   if (!usable || !record?.bootstrap) throw new UnauthorizedError(AGENT_REFUSED);
   const used = record.bootstrap.hash;
-  const identity = newToken();
-  const issued = { hash: hashToken(identity), issuedAt: now.toISOString() };
+  const issuer = identitiesOf(deps);
+  const issued = await issuer.issue(tenant, request.agent);
+  const identity = { hash: issued.kept, issuedAt: now.toISOString() };
+  const replaced: Array<string | undefined> = [];
   let first = true;
-  for (const cluster of clusters) {
-    // The first write decides: a second exchange of the same token finds it used.
-    const fresh = await deps.store.getCluster(tenant, cluster.name);
-    if (!fresh?.agent) continue;
-    if (fresh.agent.bootstrap?.hash !== used) {
-      if (first) throw new UnauthorizedError(AGENT_REFUSED);
-      continue;
+  try {
+    for (const cluster of clusters) {
+      // The first write decides: a second exchange of the same token finds it used.
+      const fresh = await deps.store.getCluster(tenant, cluster.name);
+      if (!fresh?.agent) continue;
+      if (fresh.agent.bootstrap?.hash !== used) {
+        if (first) throw new UnauthorizedError(AGENT_REFUSED);
+        continue;
+      }
+      const { bootstrap: _spent, previous, ...rest } = fresh.agent;
+      replaced.push(rest.identity?.hash, previous?.hash);
+      await deps.store.updateCluster({
+        ...fresh,
+        agent: { ...rest, identity },
+        statusReason: `agent "${request.agent}" enrolled; waiting for its first heartbeat`,
+        updatedAt: now.toISOString(),
+      });
+      first = false;
     }
-    const { bootstrap: _spent, previous: _previous, ...rest } = fresh.agent;
-    await deps.store.updateCluster({
-      ...fresh,
-      agent: { ...rest, identity: issued },
-      statusReason: `agent "${request.agent}" enrolled; waiting for its first heartbeat`,
-      updatedAt: now.toISOString(),
-    });
-    first = false;
+  } catch (error) {
+    // Nothing keeps the identity just made: it must not outlive the failed exchange.
+    if (first) await retireAll(issuer, tenant, request.agent, [issued.kept]);
+    throw error;
   }
-  return { agent: request.agent, identity, clusters: clusters.map((c) => c.name).sort() };
+  await retireAll(issuer, tenant, request.agent, replaced);
+  return answer(request.agent, issued, clusters);
 }
 
-/** A new identity for an agent that proves its current one; the old one lives on briefly. */
+/**
+ * A new identity for an agent that proves its current one (a token, or a signature with its
+ * certificate's key); the old one lives on for {@link ROTATION_GRACE_MS}, then is retired
+ * ({@link retireRotatedIdentities}).
+ */
 export async function rotateIdentity(
-  deps: Pick<Deps, 'store' | 'clock'>,
-  request: { readonly tenant?: string; readonly agent: string; readonly identity: string },
+  deps: IdentityDeps,
+  request: { readonly tenant?: string; readonly agent: string; readonly identity: AgentProof },
 ): Promise<AgentIdentity> {
   const tenant = request.tenant ?? DEFAULT_TENANT;
   const clusters = await authenticateAgent(deps, tenant, request.agent, request.identity);
   const now = deps.clock.now();
-  const identity = newToken();
-  const issued = { hash: hashToken(identity), issuedAt: now.toISOString() };
-  await updateAgent(deps, clusters, (agent) => ({
-    agent: {
-      ...agent,
-      identity: issued,
-      ...(agent.identity
-        ? {
-            previous: {
-              hash: agent.identity.hash,
-              until: new Date(now.getTime() + ROTATION_GRACE_MS).toISOString(),
-            },
-          }
-        : {}),
-    },
-  }));
-  return { agent: request.agent, identity, clusters: clusters.map((c) => c.name).sort() };
+  const issuer = identitiesOf(deps);
+  const issued = await issuer.issue(tenant, request.agent);
+  const identity = { hash: issued.kept, issuedAt: now.toISOString() };
+  const dropped: Array<string | undefined> = [];
+  try {
+    await updateAgent(deps, clusters, (agent) => {
+      dropped.push(agent.previous?.hash);
+      return {
+        agent: {
+          ...agent,
+          identity,
+          ...(agent.identity
+            ? {
+                previous: {
+                  hash: agent.identity.hash,
+                  until: new Date(now.getTime() + ROTATION_GRACE_MS).toISOString(),
+                },
+              }
+            : {}),
+        },
+      };
+    });
+  } catch (error) {
+    await retireAll(issuer, tenant, request.agent, [issued.kept]);
+    throw error;
+  }
+  // An identity still in its grace from an earlier rotation is dropped by this one.
+  await retireAll(
+    issuer,
+    tenant,
+    request.agent,
+    dropped.filter((d) => d !== clusters[0]?.agent?.identity?.hash),
+  );
+  return answer(request.agent, issued, clusters);
 }
 
 /**
@@ -119,7 +181,7 @@ export async function rotateIdentity(
  * again or deregistered. Returns the agent and its clusters.
  */
 export async function revokeAgent(
-  deps: Pick<Deps, 'store' | 'clock' | 'agents'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'agents' | 'agentIdentities'>,
   request: { readonly tenant?: string; readonly cluster: string },
 ): Promise<{ agent: string; clusters: string[] }> {
   const tenant = request.tenant ?? DEFAULT_TENANT;
@@ -131,6 +193,7 @@ export async function revokeAgent(
   const agent = cluster.auth.agent;
   const clusters = await clustersOfAgent(deps, tenant, agent);
   const now = deps.clock.now().toISOString();
+  const kept = clusters.flatMap((c) => [c.agent?.identity?.hash, c.agent?.previous?.hash]);
   await updateAgent(deps, clusters, (record) => {
     const { identity: _identity, previous: _previous, bootstrap: _bootstrap, ...rest } = record;
     return {
@@ -139,6 +202,44 @@ export async function revokeAgent(
       statusReason: `agent "${agent}" revoked at ${now}; enrol it again to reach the cluster`,
     };
   });
+  // Its credentials stop working at the broker too (an IoT certificate is deactivated); a
+  // failure here fails the request, and revoking again finishes the job.
+  await identitiesOf(deps).revoke(
+    tenant,
+    agent,
+    [...new Set(kept)].filter((k): k is string => k !== undefined),
+  );
   await deps.agents?.disconnect?.(tenant, agent).catch(() => undefined);
   return { agent, clusters: clusters.map((c) => c.name).sort() };
+}
+
+/**
+ * Retire the identities rotated out whose grace has ended (on a schedule, with the dark-cluster
+ * sweep): an IoT certificate is deactivated and detached, and the records forget it. Returns
+ * the agents whose previous identity was retired.
+ */
+export async function retireRotatedIdentities(
+  deps: IdentityDeps,
+  options: { readonly tenant?: string } = {},
+): Promise<string[]> {
+  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const now = deps.clock.now().getTime();
+  const due = new Map<string, { hash: string; clusters: Cluster[] }>();
+  for (const cluster of await deps.store.listClusters(tenant)) {
+    const previous = cluster.agent?.previous;
+    if (!cluster.agent || !previous || Date.parse(previous.until) > now) continue;
+    const entry = due.get(cluster.agent.name) ?? { hash: previous.hash, clusters: [] };
+    entry.clusters.push(cluster);
+    due.set(cluster.agent.name, entry);
+  }
+  const issuer = identitiesOf(deps);
+  for (const [agent, { hash, clusters }] of due) {
+    await issuer.retire(tenant, agent, hash);
+    await updateAgent(deps, clusters, (record) => {
+      if (record.previous?.hash !== hash) return {};
+      const { previous: _retired, ...rest } = record;
+      return { agent: rest };
+    });
+  }
+  return [...due.keys()].sort();
 }

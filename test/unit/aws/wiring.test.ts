@@ -3,6 +3,8 @@
  * adapter (nothing is called until used), and a missing variable fails naming it.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IotAgentChannel } from '../../../adapters/agent/iot-channel.ts';
+import { IotAgentIdentities } from '../../../adapters/agent/iot-identities.ts';
 import { DynamoStore } from '../../../adapters/dynamodb/store.ts';
 import { EksConnector } from '../../../adapters/eks/connector.ts';
 import { EksDiscovery } from '../../../adapters/eks/discovery.ts';
@@ -75,6 +77,42 @@ describe('the AWS dependencies', () => {
     const deps = await (await wiring()).awsDependencies();
     expect(deps.discoveryRegions).toEqual(['eu-west-1']);
     expect(deps.scheduler).toBeUndefined();
+  });
+
+  it('gives agents the IoT Core channel and certificate identities when the stack sets them up', async () => {
+    const none = await (await wiring()).awsDependencies();
+    expect(none.agents).toBeUndefined();
+    expect(none.agentIdentities).toBeUndefined();
+
+    vi.stubEnv('FLOTILLA_API_URL', 'https://abc123.execute-api.eu-west-1.amazonaws.com/');
+    vi.stubEnv('FLOTILLA_IOT_ENDPOINT', 'a1b2c3-ats.iot.eu-west-1.amazonaws.com');
+    vi.stubEnv('FLOTILLA_IOT_POLICY', 'Flotilla-AgentPolicy-1A2B');
+    vi.stubEnv('FLOTILLA_IOT_THING_PREFIX', 'Flotilla');
+    vi.stubEnv('FLOTILLA_AGENT_HEARTBEAT_SECONDS', '300');
+    vi.stubEnv('FLOTILLA_AGENT_DARK_AFTER_SECONDS', '900');
+    const deps = await (await wiring()).awsDependencies();
+
+    expect(deps.agents?.constructor.name).toBe(IotAgentChannel.name);
+    expect(deps.agentIdentities?.constructor.name).toBe(IotAgentIdentities.name);
+    expect(deps.agents?.endpoints()).toEqual({
+      api: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
+      channel: 'mqtts://a1b2c3-ats.iot.eu-west-1.amazonaws.com:443',
+    });
+    expect(deps.tunables.agentHeartbeatSeconds).toBe(300);
+    expect(deps.tunables.agentDarkAfterSeconds).toBe(900);
+  });
+
+  it('fails naming what the IoT endpoint needs besides it', async () => {
+    vi.stubEnv('FLOTILLA_IOT_ENDPOINT', 'a1b2c3-ats.iot.eu-west-1.amazonaws.com');
+    vi.stubEnv('FLOTILLA_IOT_THING_PREFIX', 'Flotilla');
+    const { awsDependencies } = await wiring();
+    const error = await Promise.resolve()
+      .then(() => awsDependencies())
+      .catch((e: unknown) => e);
+    expect(String((error as Error).message)).toMatch(
+      /environment\.FLOTILLA_API_URL: is required with FLOTILLA_IOT_ENDPOINT/,
+    );
+    expect(String((error as Error).message)).toMatch(/environment\.FLOTILLA_IOT_POLICY/);
   });
 
   it('fails naming the variable that is missing, and tries again on the next call', async () => {

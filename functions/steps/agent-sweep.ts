@@ -1,0 +1,23 @@
+/**
+ * The agents' sweep, on a schedule (EventBridge Scheduler; locally the control plane's timer
+ * does the same): clusters whose agent has been silent too long are marked Unreachable, and
+ * identities rotated out whose grace has ended are retired (an IoT certificate deactivated).
+ * Not a workflow step.
+ */
+import { z } from 'zod';
+import { stepHandler } from '../../adapters/lambda/step-handler.ts';
+import { awsDependencies } from '../../adapters/wiring.ts';
+import { Dns1123Label } from '../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { sweepAgents } from '../../usecases/agents/sweep.ts';
+import type { DepsProvider } from '../../usecases/deps.ts';
+
+export const AgentSweepEvent = z.object({ tenant: Dns1123Label.default(DEFAULT_TENANT) });
+
+/** The handler over the given dependencies (tests pass theirs). */
+export function createHandler(deps: DepsProvider) {
+  return stepHandler({ name: 'agent-sweep', schema: AgentSweepEvent, deps, run: sweepAgents });
+}
+
+/** The Lambda entry point: AWS dependencies, built once per cold start on first use. */
+export const handler = createHandler(awsDependencies);
