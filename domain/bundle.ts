@@ -319,7 +319,7 @@ export function openBundle(bytes: Uint8Array, trustedKey: string): OpenedBundle 
 
 /** A receipt file for `body`, signed with the site's `privateKey`. */
 export function packReceipt(body: Omit<ReceiptBody, 'format' | 'signer'>, privateKey: string): ReceiptFile {
-  const full: ReceiptBody = { format: RECEIPT_FORMAT, signer: keyIdOf(privateKey), ...body };
+  const full: ReceiptBody = { ...body, format: RECEIPT_FORMAT, signer: keyIdOf(privateKey) };
   const text = stableStringify(full);
   return { format: RECEIPT_FORMAT, receipt: text, signature: signBytes(privateKey, encoder.encode(text)) };
 }
