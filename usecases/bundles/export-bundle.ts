@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { type BundleItem, packBundle } from '../../domain/bundle.ts';
+import { mapLimit } from '../../domain/concurrency.ts';
 import { type FieldIssue, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { LIMITS } from '../../domain/limits.ts';
 import { Dns1123Label, type Target } from '../../domain/model.ts';
@@ -19,9 +20,12 @@ import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { matchesSelector, parseSelector } from '../../domain/selectors.ts';
 import { keyIdOf } from '../../domain/signing.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
-import { loadWork } from '../delivery/agent-delivery.ts';
+import type { Work } from '../../domain/work.ts';
 import type { Deps } from '../deps.ts';
 import { bundleSigningKey } from './signing-key.ts';
+
+/** Blobs read at once. */
+const READ_CONCURRENCY = 16;
 
 export const BundleRequest = z
   .object({
@@ -127,15 +131,20 @@ export async function exportBundle(
   }
   if (issues.length > 0) throw new ValidationError(issues);
 
+  // Read concurrently: on AWS each blob is an S3 object, and a bundle may hold a thousand works.
   const blobs = new Map<string, Uint8Array>();
-  const items: BundleItem[] = [];
-  for (const { target, agent, receiptKey } of picked) {
-    const work = await loadWork(deps, target.workDigest);
-    blobs.set(target.workDigest, await deps.blobs.get(target.workDigest));
-    for (const digest of [work.render, work.held]) {
-      if (digest !== undefined && !blobs.has(digest)) blobs.set(digest, await deps.blobs.get(digest));
-    }
-    items.push({
+  const works = await mapLimit(picked, READ_CONCURRENCY, async ({ target }) => {
+    const bytes = await deps.blobs.get(target.workDigest);
+    blobs.set(target.workDigest, bytes);
+    return JSON.parse(new TextDecoder().decode(bytes)) as Work;
+  });
+  const renders = [...new Set(works.flatMap((w) => [w.render, w.held]).filter((d) => d !== undefined))];
+  await mapLimit(renders, READ_CONCURRENCY, async (digest) => {
+    blobs.set(digest, await deps.blobs.get(digest));
+  });
+  const items: BundleItem[] = picked.map(({ target, agent, receiptKey }, i) => {
+    const work = works[i] as Work;
+    return {
       cluster: target.cluster,
       agent,
       work: target.workDigest,
@@ -143,8 +152,8 @@ export async function exportBundle(
       revision: work.revision,
       action: work.action,
       receiptKey: keyIdOf(receiptKey),
-    });
-  }
+    };
+  });
   const key = await bundleSigningKey(deps, tenant);
   const createdAt = deps.clock.now().toISOString();
   const packed = packBundle({ tenant, deployment: name, createdAt, items, blobs }, key.privateKey);
