@@ -56,6 +56,15 @@ export const LIMITS = {
   targetClusters: 1_000,
   /** A deployment's spec as JSON (values, target, strategy, drift): a revision is one store record. */
   specBytes: 320 * KIB,
+  /**
+   * An air-gapped bundle (gzipped): the export answer carries it base64 in JSON, and an answer of
+   * a Lambda function is at most 6 MB.
+   */
+  bundleBytes: 4 * MIB,
+  /** A bundle once uncompressed (a gzip bomb stops here): a few renders at their limit. */
+  bundleExpandedBytes: 64 * MIB,
+  /** Clusters in one bundle, and reports in one receipt. */
+  bundleClusters: 1_000,
 } as const;
 
 /** `1.5 MiB`, `320 KiB`, `12 B`. */

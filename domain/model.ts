@@ -198,6 +198,11 @@ export const ClusterAgentRecord = z
     seenAt: z.string().optional(),
     /** Public key (PEM, Ed25519) that signs an air-gapped site's receipts. */
     receiptKey: z.string().max(4000).optional(),
+    /**
+     * An air-gapped site: the agent never connects; its work is carried there in signed bundles
+     * and its outcome brought back in signed receipts (domain/bundle.ts).
+     */
+    airGapped: z.boolean().optional(),
   })
   .meta({ id: 'ClusterAgent' });
 export type ClusterAgentRecord = z.infer<typeof ClusterAgentRecord>;

@@ -303,6 +303,11 @@ export interface CredentialsProvider {
 export interface SecretStore {
   /** Store a secret under a stable name; returns the reference recorded on the cluster. */
   put(name: string, value: string): Promise<string>;
+  /**
+   * The reference a secret of this name is stored under (whether it exists or not), for secrets
+   * Flotilla looks up by name rather than by a reference it recorded (the bundle signing key).
+   */
+  refOf(name: string): string;
   get(ref: string): Promise<string>;
   delete(ref: string): Promise<void>;
 }

@@ -65,6 +65,10 @@ export class LocalSecretStore implements SecretStore {
     return `${LOCAL_SECRET_PREFIX}${name}`;
   }
 
+  refOf(name: string): string {
+    return `${LOCAL_SECRET_PREFIX}${name}`;
+  }
+
   async get(ref: string): Promise<string> {
     const name = nameOf(ref);
     const value = this.#values.get(name);

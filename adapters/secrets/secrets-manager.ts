@@ -131,6 +131,11 @@ export class SecretsManagerSecretStore implements SecretStore {
     }
   }
 
+  /** Secrets Manager takes a secret's name wherever it takes its ARN. */
+  refOf(name: string): string {
+    return this.nameOf(name);
+  }
+
   async get(ref: string): Promise<string> {
     const out = await this.#call(ref, () => this.#api.getSecretValue({ SecretId: ref }));
     if (typeof out.SecretString === 'string') return out.SecretString;

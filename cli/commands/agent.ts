@@ -5,10 +5,16 @@
  * time (keeping the identity it gets in `--state-dir` or `--state-secret`: a token, or on AWS an
  * IoT certificate and its private key), connects out to its channel, and applies its work with
  * the same applier the control plane's push steps run.
+ *
+ * At an air-gapped site, offline: `flotilla agent keys` makes the site's receipt key pair once,
+ * and `flotilla agent apply --bundle` verifies a carried bundle, applies it with the same code,
+ * and writes the signed receipt to carry back.
  */
 import { sign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { parse } from 'yaml';
 import {
   type AgentState,
   clientsFor,
@@ -25,9 +31,11 @@ import {
   identityProofMessage,
 } from '../../domain/agent-identity.ts';
 import { describeError } from '../../domain/errors.ts';
-import type { ClusterClient } from '../../domain/ports.ts';
+import type { ClusterClient, ClusterConnection } from '../../domain/ports.ts';
+import { generateSigningKeys, keyIdOf } from '../../domain/signing.ts';
 import { Agent } from '../../usecases/agent-runtime/agent.ts';
-import { CliError } from '../errors.ts';
+import { applyBundle } from '../../usecases/agent-runtime/apply-bundle.ts';
+import { CliError, EXIT_TARGETS_FAILED } from '../errors.ts';
 import { collect, untilInterrupted } from './shared.ts';
 
 interface RunOptions {
@@ -109,7 +117,53 @@ function stateOf(answer: IdentityAnswer, base: Omit<AgentState, 'identity' | 'ce
   };
 }
 
-/** Register `agent run`. */
+interface ApplyOptions {
+  readonly bundle: string;
+  readonly publicKey: string;
+  readonly receiptKey: string;
+  readonly out: string;
+  readonly inCluster?: boolean;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly cluster?: string[];
+  readonly pollMs: string;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`${what} ${file}: ${describeError(error)}`);
+  }
+}
+
+/** Connections to the clusters a bundle is applied to, from the options given. */
+function siteConnections(options: ApplyOptions, names: readonly string[]): Map<string, ClusterConnection> {
+  if (options.inCluster) {
+    // The pod's own cluster: one, whatever the bundle calls it.
+    return names.length === 1 ? new Map([[names[0] as string, inClusterConnection()]]) : new Map();
+  }
+  const text = readText(options.kubeconfig ?? '', '--kubeconfig');
+  if (options.context) {
+    return names.length === 1
+      ? new Map([
+          [
+            names[0] as string,
+            kubeconfigConnections(text, [options.context]).get(options.context) as ClusterConnection,
+          ],
+        ])
+      : new Map();
+  }
+  // A context per cluster, named as the cluster.
+  const doc = parse(text) as { contexts?: Array<{ name?: unknown }> } | null;
+  const contexts = new Set((doc?.contexts ?? []).map((c) => String(c.name ?? '')));
+  return kubeconfigConnections(
+    text,
+    names.filter((n) => contexts.has(n)),
+  );
+}
+
+/** Register `agent run`, `agent apply` and `agent keys`. */
 export function registerAgent(program: Command): void {
   const agent = program
     .command('agent')
@@ -263,5 +317,106 @@ export function registerAgent(program: Command): void {
       clearInterval(rotate);
       await runtime.stop();
       for (const client of clients.values()) await (client as { close?: () => Promise<void> }).close?.();
+    });
+
+  agent
+    .command('apply')
+    .description(
+      "At an air-gapped site, offline: verify a bundle, apply it with the agent's own code, write a signed receipt",
+    )
+    .requiredOption('--bundle <file>', 'the bundle (flotilla bundle export)')
+    .requiredOption(
+      '--public-key <file>',
+      "the control plane's bundle public key (flotilla bundle public-key), carried here once",
+    )
+    .requiredOption('--receipt-key <file>', "this site's private receipt key (flotilla agent keys)")
+    .requiredOption('-o, --out <file>', 'write the signed receipt here')
+    .option(
+      '--kubeconfig <file>',
+      'reach the clusters through this kubeconfig (a context named as each cluster)',
+    )
+    .option(
+      '--context <name>',
+      'the one context to use (a bundle of one cluster, or one named with --cluster)',
+    )
+    .option('--in-cluster', 'reach the one cluster with the pod service account')
+    .option('--cluster <name>', 'apply only these clusters of the bundle (repeatable)', collect)
+    .option('--poll-ms <ms>', 'between two steps of a delivery that waits', '1000')
+    .action(async (options: ApplyOptions) => {
+      if (!options.inCluster === !options.kubeconfig) {
+        throw new CliError('--in-cluster or --kubeconfig is required (one of the two)');
+      }
+      let bundle: Buffer;
+      try {
+        bundle = readFileSync(options.bundle);
+      } catch (error) {
+        throw new CliError(`--bundle ${options.bundle}: ${describeError(error)}`);
+      }
+      const trustedKey = readText(options.publicKey, '--public-key');
+      const receiptKey = readText(options.receiptKey, '--receipt-key');
+      const log = (message: string) => process.stderr.write(`agent apply: ${message}\n`);
+      const opened: ClusterClient[] = [];
+      try {
+        const applied = await applyBundle({
+          bundle,
+          trustedKey,
+          receiptKey,
+          ...(options.cluster ? { clusters: options.cluster } : {}),
+          connect: (names) => {
+            const clients = clientsFor(siteConnections(options, names));
+            opened.push(...clients.values());
+            return clients;
+          },
+          clock: new SystemClock(),
+          pollMs: positive(options.pollMs, '--poll-ms'),
+          log,
+        });
+        writeFileSync(options.out, `${JSON.stringify(applied.receipt, null, 2)}\n`);
+        const failed = applied.reports.filter((r) => r.status !== 'Succeeded' && r.status !== 'Removed');
+        process.stdout.write(
+          [
+            ...applied.reports.map(
+              (r) =>
+                `${r.cluster}: ${r.status} at revision ${r.revision}${r.failure ? ` (${r.failure}: ${r.reason ?? ''})` : ''}`,
+            ),
+            `receipt written to ${options.out} (signed with ${keyIdOf(receiptKey)}); carry it back: flotilla bundle import ${options.out}`,
+            '',
+          ].join('\n'),
+        );
+        if (failed.length > 0) {
+          throw new CliError(
+            `${failed.length} cluster(s) did not succeed; the receipt says so`,
+            EXIT_TARGETS_FAILED,
+          );
+        }
+      } finally {
+        for (const client of opened) await (client as { close?: () => Promise<void> }).close?.();
+      }
+    });
+
+  agent
+    .command('keys')
+    .description(
+      "Make an air-gapped site's receipt key pair (Ed25519): register the public half with the cluster",
+    )
+    .requiredOption('-o, --out <dir>', 'write receipt-key.pem (private, 0600) and receipt-key.pub.pem here')
+    .action((options: { out: string }) => {
+      mkdirSync(options.out, { recursive: true, mode: 0o700 });
+      const privateFile = join(options.out, 'receipt-key.pem');
+      const publicFile = join(options.out, 'receipt-key.pub.pem');
+      if (existsSync(privateFile)) {
+        throw new CliError(`${privateFile} exists: a site keeps one key (remove it first to make a new one)`);
+      }
+      const keys = generateSigningKeys();
+      writeFileSync(privateFile, keys.privateKey, { mode: 0o600 });
+      chmodSync(privateFile, 0o600);
+      writeFileSync(publicFile, keys.publicKey);
+      process.stdout.write(
+        [
+          `site key ${keyIdOf(keys.publicKey)}: ${privateFile} (keep it at the site), ${publicFile}`,
+          `register the cluster with it: flotilla clusters register NAME --agent --air-gapped --receipt-key ${publicFile}`,
+          '',
+        ].join('\n'),
+      );
     });
 }

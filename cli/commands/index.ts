@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAgent } from './agent.ts';
+import { registerBundle } from './bundle.ts';
 import { registerClusters } from './clusters.ts';
 import { registerConnect } from './connect.ts';
 import { registerConsole } from './console.ts';
@@ -28,4 +29,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerEvents,
   registerConsole,
   registerAgent,
+  registerBundle,
 ];

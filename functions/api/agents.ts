@@ -24,9 +24,13 @@ const EnrolAnswer = z
     agent: z.string(),
     gateway: z.boolean(),
     clusters: z.array(z.string()),
-    bootstrapToken: z.string().meta({ description: 'One-time secret: shown now, never stored' }),
-    expiresAt: z.string(),
-    endpoints: z.object({ api: z.string(), channel: z.string() }),
+    bootstrapToken: z
+      .string()
+      .optional()
+      .meta({ description: 'One-time secret: shown now, never stored (none for an air-gapped site)' }),
+    expiresAt: z.string().optional(),
+    airGapped: z.boolean(),
+    endpoints: z.object({ api: z.string(), channel: z.string() }).optional(),
     manifests: z
       .array(z.record(z.string(), z.unknown()))
       .meta({ description: 'Apply these in the cluster (kubectl apply -f); they hold the bootstrap token' }),
@@ -104,23 +108,26 @@ export function agentRoutes(deps: DepsProvider): Route[] {
       tags: ['agents'],
       body: AgentEnrolment,
       responses: { 201: { description: 'Enrolled', schema: EnrolAnswer } },
-      handle: async ({ event }) => {
+      handle: async ({ event, body }) => {
         const d = await deps();
+        // An air-gapped site never connects: it needs no channel, and gets no token or manifests.
+        if (body.airGapped) return created({ ...(await enrolAgent(d, event.parsedBody)), manifests: [] });
         const channel = channelOf(d);
         const result = await enrolAgent(d, event.parsedBody);
         const endpoints = channel.endpoints();
         return created({
           ...result,
           endpoints,
-          manifests: result.gateway
-            ? []
-            : agentManifests({
-                tenant: DEFAULT_TENANT,
-                agent: result.agent,
-                bootstrapToken: result.bootstrapToken,
-                api: endpoints.api,
-                channel: endpoints.channel,
-              }),
+          manifests:
+            result.gateway || result.bootstrapToken === undefined
+              ? []
+              : agentManifests({
+                  tenant: DEFAULT_TENANT,
+                  agent: result.agent,
+                  bootstrapToken: result.bootstrapToken,
+                  api: endpoints.api,
+                  channel: endpoints.channel,
+                }),
         });
       },
     }),

@@ -17,6 +17,7 @@ import {
   listDeployments,
 } from '../../usecases/deployments/queries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
+import { bundleExportRoutes } from './bundles.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 import { rolloutRoutes } from './rollouts.ts';
 import {
@@ -171,6 +172,8 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
     }),
     // The rollout operations live under /deployments/{name}/rollout, in this same function.
     ...rolloutRoutes(deps),
+    // So does exporting a bundle for air-gapped sites.
+    ...bundleExportRoutes(deps),
   ];
 }
 

@@ -7,6 +7,7 @@ import type { Route } from '../../adapters/lambda/http-router.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { agentSelfRoutes } from './agent.ts';
 import { agentRoutes } from './agents.ts';
+import { bundleRoutes } from './bundles.ts';
 import { clusterRoutes } from './clusters.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { driftRoutes } from './drift.ts';
@@ -37,4 +38,5 @@ export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
   { prefix: 'events', routes: eventRoutes },
   { prefix: 'agents', routes: agentRoutes },
   { prefix: 'agent', routes: agentSelfRoutes, agentFacing: true },
+  { prefix: 'bundles', routes: bundleRoutes },
 ];

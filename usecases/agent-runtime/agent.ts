@@ -10,15 +10,16 @@
  * what it could not send waits to be sent. It never deletes anything because it cannot reach the
  * control plane: only work that says `remove` removes.
  */
-import type { AgentDriftReport, AgentReport, Heartbeat, WorkItem, WorkNotice } from '../../domain/agent.ts';
+import type { AgentDriftReport, Heartbeat, WorkItem, WorkNotice } from '../../domain/agent.ts';
 import { describeError } from '../../domain/errors.ts';
 import type { RenderedManifests } from '../../domain/model.ts';
 import type { Clock, ClusterClient } from '../../domain/ports.ts';
 import type { Work } from '../../domain/work.ts';
 import { clusterFacts } from '../clusters/inventory.ts';
-import { type Current, type Delivered, deliver, failureOfError } from '../delivery/applier.ts';
+import { type Delivered, deliver } from '../delivery/applier.ts';
 import { desiredFrom } from '../delivery/desired.ts';
 import { compareLive } from '../delivery/observe.ts';
+import { failedWith, renderFromBytes, reportOf, runWork, startingPoint } from './run-work.ts';
 
 /** The agent's end of the channel (MQTT locally and on AWS IoT Core). */
 export interface AgentLink {
@@ -67,8 +68,6 @@ export interface AgentOptions {
   /** Told of what the agent does (for its log). */
   readonly log?: (message: string) => void;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function keyOf(work: Pick<Work, 'cluster' | 'deployment'>): string {
   return `${work.cluster}/${work.deployment}`;
@@ -191,39 +190,23 @@ export class Agent {
     }
     let state: HeldWork = { work, ...(render ? { render } : {}), ...(held ? { held } : {}), seq: 0 };
     const previous = known?.work.cluster === work.cluster ? known : undefined;
-    let current: Current = {
-      inventory: work.previous,
-      health: { status: 'Missing', message: 'not applied yet' },
-      ...(previous?.delivered?.releaseVersion !== undefined
-        ? { releaseVersion: previous.delivered.releaseVersion }
-        : {}),
-    };
-    const desired = desiredFrom(work, render, held);
-    for (;;) {
-      let delivered: Delivered;
-      try {
-        delivered = await deliver(
-          { client, clock: this.#options.clock, deadlineMs: work.deadlineSeconds * 1000 },
-          desired,
-          current,
-        );
-      } catch (error) {
-        delivered = failedWith(failureOfError(error), describeError(error), work, current);
-      }
-      state = { ...state, delivered };
-      this.#held.set(key, state);
-      state = await this.#report(state, delivered);
-      if (delivered.status !== 'Progressing' || this.#stopped) break;
-      if ((this.#wanted.get(key) ?? -1) > work.generation) break; // superseded: the next one goes on
-      current = {
-        inventory: delivered.inventory,
-        health: delivered.health,
-        ...(delivered.progress ? { progress: delivered.progress } : {}),
-        ...(delivered.appliedAt ? { appliedAt: delivered.appliedAt } : {}),
-        ...(delivered.releaseVersion !== undefined ? { releaseVersion: delivered.releaseVersion } : {}),
-      };
-      await sleep(this.#options.pollMs ?? 1000);
-    }
+    await runWork(
+      {
+        client,
+        clock: this.#options.clock,
+        pollMs: this.#options.pollMs ?? 1000,
+        onStep: async (delivered) => {
+          state = { ...state, delivered };
+          this.#held.set(key, state);
+          state = await this.#report(state, delivered);
+        },
+        // Stopping, or superseded: a newer generation goes on from where this one stands.
+        stop: () => this.#stopped || (this.#wanted.get(key) ?? -1) > work.generation,
+      },
+      work,
+      { ...(render ? { render } : {}), ...(held ? { held } : {}) },
+      startingPoint(work, previous?.delivered?.releaseVersion),
+    );
     if (state.delivered?.status === 'Removed') this.#held.delete(key);
     await this.#options.store?.save([...this.#held.values()]);
   }
@@ -231,16 +214,7 @@ export class Agent {
   async #content(item: WorkItem, digest: string): Promise<RenderedManifests> {
     const url = item.content[digest];
     if (!url) throw new Error(`no URL for ${digest}`);
-    const bytes = await this.#options.fetch(url, digest);
-    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RenderedManifests>;
-    return {
-      crds: parsed.crds ?? [],
-      objects: parsed.objects ?? [],
-      ...(parsed.hooks ? { hooks: parsed.hooks } : {}),
-      ...(parsed.chart ? { chart: parsed.chart } : {}),
-      ...(parsed.chartValues ? { chartValues: parsed.chartValues } : {}),
-      ...(parsed.sources ? { sources: parsed.sources } : {}),
-    };
+    return renderFromBytes(await this.#options.fetch(url, digest));
   }
 
   /** Publish a report of `delivered`; returns the state with its sequence moved on. */
@@ -250,25 +224,7 @@ export class Agent {
   ): Promise<HeldWork> {
     const seq = state.seq + 1;
     const { work } = state;
-    const report: AgentReport = {
-      cluster: work.cluster,
-      deployment: work.deployment,
-      executionId: work.executionId,
-      revision: work.revision,
-      generation: work.generation,
-      seq,
-      status: delivered.status,
-      ...(delivered.failure ? { failure: delivered.failure } : {}),
-      ...(delivered.reason ? { reason: delivered.reason.slice(0, 2000) } : {}),
-      health: delivered.health,
-      inventory: delivered.inventory,
-      applied: delivered.applied,
-      ...(delivered.appliedAt ? { appliedAt: delivered.appliedAt } : {}),
-      objects: delivered.objects,
-      kept: delivered.kept.slice(0, 50),
-      ...(delivered.releaseVersion !== undefined ? { releaseVersion: delivered.releaseVersion } : {}),
-      sentAt: this.#now(),
-    };
+    const report = reportOf(work, delivered, seq, this.#now());
     await this.#options.link
       .publish('reports', report)
       .catch((e) => this.#log(`report not sent: ${describeError(e)}`));
@@ -370,23 +326,4 @@ export class Agent {
       await this.#options.link.publish('drift', report).catch(() => undefined);
     }
   }
-}
-
-/** A delivery that failed before or outside the applier. */
-function failedWith(
-  failure: Delivered['failure'] & string,
-  reason: string,
-  work: Work,
-  current?: Current,
-): Delivered {
-  return {
-    status: 'Failed',
-    failure,
-    reason,
-    health: { status: 'Unknown', message: reason },
-    inventory: [...(current?.inventory ?? work.previous)],
-    applied: false,
-    objects: 0,
-    kept: [],
-  };
 }

@@ -5,6 +5,9 @@
  * again (its identity lost, its site rebuilt) hands out a new bootstrap token; its identity stops
  * being accepted as soon as the new token is used. A gateway agent serves many clusters of its
  * network (the manager of managers): registered once, it receives work for each of them.
+ *
+ * An air-gapped site is enrolled with the public key its receipts are signed with and no
+ * bootstrap token at all: its agent never connects, its work is carried there in signed bundles.
  */
 import { z } from 'zod';
 import { AlreadyExistsError, ValidationError } from '../../domain/errors.ts';
@@ -18,6 +21,7 @@ import {
   Provider,
 } from '../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../domain/names.ts';
+import { publicKeyProblem } from '../../domain/signing.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
@@ -53,6 +57,11 @@ export const AgentEnrolment = z
      * (`flotilla agent keys`).
      */
     receiptKey: z.string().min(1).max(4000).optional(),
+    /**
+     * An air-gapped site: the agent never connects (no bootstrap token is issued); its work is
+     * carried in bundles and its receipts, signed with `receiptKey`, brought back. @default false
+     */
+    airGapped: z.boolean().default(false),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -66,8 +75,14 @@ export const AgentEnrolment = z
     const names = input.clusters.map((c) => c.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice) ctx.addIssue({ code: 'custom', path: ['clusters'], message: `"${twice}" is listed twice` });
-    if (input.receiptKey && !/-----BEGIN PUBLIC KEY-----/.test(input.receiptKey)) {
-      ctx.addIssue({ code: 'custom', path: ['receiptKey'], message: 'must be a PEM public key' });
+    const keyProblem = input.receiptKey === undefined ? undefined : publicKeyProblem(input.receiptKey);
+    if (keyProblem) ctx.addIssue({ code: 'custom', path: ['receiptKey'], message: keyProblem });
+    if (input.airGapped && input.receiptKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['receiptKey'],
+        message: 'an air-gapped site needs the public key its receipts are signed with (flotilla agent keys)',
+      });
     }
   });
 export type AgentEnrolment = z.input<typeof AgentEnrolment>;
@@ -76,9 +91,10 @@ export interface EnrolResult {
   readonly agent: string;
   readonly gateway: boolean;
   readonly clusters: string[];
-  /** Shown once: the agent exchanges it for its identity. Never stored. */
-  readonly bootstrapToken: string;
-  readonly expiresAt: string;
+  /** Shown once: the agent exchanges it for its identity. Never stored. None for an air-gapped site. */
+  readonly bootstrapToken?: string;
+  readonly expiresAt?: string;
+  readonly airGapped: boolean;
 }
 
 /** Enrol an agent and the clusters it serves (see the module comment). */
@@ -120,7 +136,8 @@ export async function enrolAgent(
     name: input.name,
     gateway: input.gateway,
     ...(previous?.identity ? { identity: previous.identity } : {}),
-    bootstrap,
+    // An air-gapped site never connects: no token is accepted for it.
+    ...(input.airGapped ? { airGapped: true } : { bootstrap }),
     ...(input.receiptKey
       ? { receiptKey: input.receiptKey }
       : previous?.receiptKey
@@ -155,9 +172,11 @@ export async function enrolAgent(
         capabilities: Capabilities.parse({}),
         auth: { type: 'agent', agent: input.name },
         agent: agentRecord(),
-        // Until its agent says it is there.
+        // Until its agent says it is there (an air-gapped one never does: its receipts speak for it).
         status: 'Pending',
-        statusReason: `waiting for agent "${input.name}" to connect`,
+        statusReason: input.airGapped
+          ? `air-gapped site: reached only by carried bundles (flotilla bundle export)`
+          : `waiting for agent "${input.name}" to connect`,
         source: 'agent',
         createdAt: iso,
         updatedAt: iso,
@@ -200,7 +219,7 @@ export async function enrolAgent(
     agent: input.name,
     gateway: input.gateway,
     clusters: [...new Set([...input.clusters.map((c) => c.name), ...served.map((c) => c.name)])].sort(),
-    bootstrapToken: token,
-    expiresAt: bootstrap.expiresAt,
+    ...(input.airGapped ? {} : { bootstrapToken: token, expiresAt: bootstrap.expiresAt }),
+    airGapped: input.airGapped,
   };
 }

@@ -5,6 +5,11 @@
  * work generation (a stale or replayed one never gets here: usecases/agents/receive.ts judges
  * them). No credential of the cluster is involved, and nothing is read from it by the control
  * plane: the agent runs the same applier (applier.ts) where the cluster is.
+ *
+ * An air-gapped site's agent never connects: its work is stored (the target keeps its digest and
+ * generation, which `flotilla bundle export` carries) and the cluster is failed at once —
+ * Unreachable, saying so — instead of being waited for until the deadline; the receipt brought
+ * back (`flotilla bundle import`) then records the outcome on the target.
  */
 
 import type { WorkNotice } from '../../domain/agent.ts';
@@ -21,6 +26,11 @@ export function agentOf(cluster: Pick<Cluster, 'auth'>): string | undefined {
   return cluster.auth.type === 'agent' ? cluster.auth.agent : undefined;
 }
 
+/** Store a piece of work (content-addressed); returns its digest. */
+export async function storeWork(deps: Pick<Deps, 'blobs'>, work: Work): Promise<string> {
+  return deps.blobs.put(new TextEncoder().encode(stableStringify(work)));
+}
+
 /** Store a piece of work (content-addressed) and announce it to its agent; returns its digest. */
 export async function issueWork(
   deps: Pick<Deps, 'blobs' | 'agents' | 'clock'>,
@@ -33,7 +43,7 @@ export async function issueWork(
       `cluster "${work.cluster}" is reached through an agent, and this control plane has no agent channel`,
     );
   }
-  const digest = await deps.blobs.put(new TextEncoder().encode(stableStringify(work)));
+  const digest = await storeWork(deps, work);
   const notice: WorkNotice = {
     items: [{ work, content: await contentUrls(deps, agent, work) }],
     complete: false,
@@ -91,6 +101,18 @@ export async function deliverThroughAgent(
     kept: [] as string[],
     applied: false,
   };
+  if (options.start && cluster.agent?.airGapped) {
+    const workDigest = await storeWork(deps, work);
+    const reason = `cluster "${cluster.name}" is an air-gapped site: its work (generation ${work.generation}) waits to be carried there (flotilla bundle export ${work.deployment} --cluster ${cluster.name})`;
+    return {
+      ...base,
+      status: 'Failed',
+      failure: 'Unreachable',
+      reason,
+      health: { status: 'Unknown', message: reason },
+      workDigest,
+    };
+  }
   if (options.start) {
     let workDigest: string;
     try {

@@ -34,7 +34,7 @@ async function startAgent(name: string): Promise<Agent> {
   });
   const identity = await exchangeBootstrap(plane.deps, {
     agent: name,
-    bootstrapToken: enrolled.bootstrapToken,
+    bootstrapToken: enrolled.bootstrapToken ?? '',
   });
   const link = mqttLink({
     url: plane.agentChannel.url,

@@ -16,6 +16,9 @@ export class FakeSecrets implements SecretStore {
     this.values.set(ref, value);
     return ref;
   }
+  refOf(name: string): string {
+    return `fake:${name}`;
+  }
   async get(ref: string): Promise<string> {
     this.reads++;
     const value = this.values.get(ref);

@@ -59,6 +59,7 @@ const noSecrets: SecretStore = {
   put: async () => {
     throw new Error('not used');
   },
+  refOf: (name) => name,
   get: async () => {
     throw new Error('not used');
   },

@@ -82,7 +82,7 @@ beforeEach(async () => {
   deps = { ...bed.deps, agents: channel };
   for (const name of ['edge-1', 'edge-2']) {
     const enrolled = await enrolAgent(deps, { name, clusters: [{ name }] });
-    await exchangeBootstrap(deps, { agent: name, bootstrapToken: enrolled.bootstrapToken });
+    await exchangeBootstrap(deps, { agent: name, bootstrapToken: enrolled.bootstrapToken ?? '' });
     await bed.store.putTarget(waitingTarget(name));
   }
 });

@@ -66,6 +66,9 @@ class RecordingSecrets implements SecretStore {
   async put(name: string) {
     return name;
   }
+  refOf(name: string) {
+    return name;
+  }
   async get(): Promise<string> {
     throw new Error('not used');
   }

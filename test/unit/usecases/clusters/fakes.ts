@@ -18,6 +18,9 @@ export class RecordingSecrets implements SecretStore {
     this.values.set(`mem:${name}`, value);
     return `mem:${name}`;
   }
+  refOf(name: string): string {
+    return `mem:${name}`;
+  }
   async get(ref: string): Promise<string> {
     const value = this.values.get(ref);
     if (value === undefined) throw new Error(`no secret ${ref}`);

@@ -95,6 +95,9 @@ export class MemorySecrets implements SecretStore {
     this.values.set(name, value);
     return `mem:${name}`;
   }
+  refOf(name: string): string {
+    return `mem:${name}`;
+  }
   async get(ref: string): Promise<string> {
     const value = this.values.get(ref.replace(/^mem:/, ''));
     if (value === undefined) throw new NotFoundError('secret', ref);
