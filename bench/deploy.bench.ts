@@ -219,14 +219,18 @@ async function deployThrough(plane: ControlPlane, group: string, namespace: stri
   // Packed before the clock starts, as a CLI packs the chart before it sends the request.
   const source = chartSource(CHART);
   const started = performance.now();
-  const result = await createDeployment(plane.deps, {
-    name: group === 'main' ? DEPLOYMENT : `${DEPLOYMENT}-${group}`,
-    namespace,
-    source,
-    values: VALUES,
-    target: { selector: { matchLabels: { bench: group } } },
-    strategy: { maxParallel: CONCURRENCY },
-  });
+  const result = await createDeployment(
+    plane.deps,
+    {
+      name: group === 'main' ? DEPLOYMENT : `${DEPLOYMENT}-${group}`,
+      namespace,
+      source,
+      values: VALUES,
+      target: { selector: { matchLabels: { bench: group } } },
+      strategy: { maxParallel: CONCURRENCY },
+    },
+    { tenant: TENANT },
+  );
   const requestMs = performance.now() - started;
   const execution = await plane.deps.store.getExecution(TENANT, result.executionId ?? '');
   const run = await plane.runner.wait(execution?.workflowRef ?? '');
@@ -252,7 +256,7 @@ async function floorPass(
   renderer: HelmRenderer,
 ): Promise<FloorPass> {
   const { source, defaults } = await renderer.ingest(chartSource(CHART));
-  const clusters = (await plane.deps.store.listClusters(TENANT)).filter((c) => c.labels.bench === group);
+  const clusters = (await plane.deps.store.listClusters()).filter((c) => c.labels.bench === group);
   const resolution = resolveTargets(clusters, {
     target: { selector: { matchLabels: { bench: group } } },
     values: VALUES,

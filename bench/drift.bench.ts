@@ -39,13 +39,17 @@ export async function run(): Promise<void> {
     const { deps, runner } = plane;
     const simulator = plane.simulator;
     if (!simulator) throw new Error('no simulator');
-    const deployed = await createDeployment(deps, {
-      name: 'bench',
-      namespace: 'bench',
-      source: chartSource(join(import.meta.dirname, '..', 'test', 'fixtures', 'charts', 'twenty')),
-      target: { selector: { matchLabels: { fleet: 'simulated' } } },
-      drift: { policy: 'report' },
-    });
+    const deployed = await createDeployment(
+      deps,
+      {
+        name: 'bench',
+        namespace: 'bench',
+        source: chartSource(join(import.meta.dirname, '..', 'test', 'fixtures', 'charts', 'twenty')),
+        target: { selector: { matchLabels: { fleet: 'simulated' } } },
+        drift: { policy: 'report' },
+      },
+      { tenant: 'default' },
+    );
     const deployRun = await runner.wait(
       (await deps.store.getExecution('default', deployed.executionId ?? ''))?.workflowRef ?? '',
     );
@@ -72,11 +76,11 @@ export async function run(): Promise<void> {
       );
     }
     const setupMs = performance.now() - setupStart;
-    const clusters: Cluster[] = await deps.store.listClusters('default');
+    const clusters: Cluster[] = await deps.store.listClusters();
 
     const scan = async () => {
       const start = performance.now();
-      const started = await startDriftScan(deps, { deployment: 'bench' });
+      const started = await startDriftScan(deps, { tenant: 'default', deployment: 'bench' });
       const executionId = started.started[0]?.executionId ?? '';
       const record = await runner.wait(
         (await deps.store.getExecution('default', executionId))?.workflowRef ?? '',
@@ -109,7 +113,7 @@ export async function run(): Promise<void> {
     const best = scans.reduce((a, b) => (b.ms < a.ms ? b : a));
     const floorMs = Math.min(...floors);
 
-    const view = await getDeploymentDrift(deps, 'bench');
+    const view = await getDeploymentDrift(deps, 'bench', 'default');
     if (view.summary.drifted !== DRIFTED || view.summary.inSync !== CLUSTERS - DRIFTED) {
       throw new Error(`unexpected drift summary ${JSON.stringify(view.summary)}`);
     }

@@ -15,6 +15,8 @@ import type { KubernetesClusterClient } from '../adapters/kubernetes/client.ts';
 import { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
 import { stampObjects } from '../domain/manifests.ts';
 import type { KubeObject } from '../domain/model.ts';
+import { DEFAULT_TENANT } from '../domain/names.ts';
+import { fieldManagerOf } from '../domain/tenancy.ts';
 import { type SimClusterInfo, startSimulator } from '../simulator/index.ts';
 import { clusterRecord, FakeSecrets } from '../test/integration/kubernetes/helpers.ts';
 import { packageChart } from '../test/integration/render/helpers.ts';
@@ -57,7 +59,10 @@ export async function run(): Promise<void> {
       let failed = 0;
       await pool(set, CLUSTER_CONCURRENCY, async (info) => {
         const client = await gateway.client(record(info));
-        const outcomes = await client.apply(objects, { force: true });
+        const outcomes = await client.apply(objects, {
+          force: true,
+          fieldManager: fieldManagerOf(DEFAULT_TENANT),
+        });
         failed += outcomes.filter((o) => !o.ok).length;
       });
       if (failed > 0) throw new Error(`${failed} objects failed to apply`);

@@ -20,8 +20,9 @@ import type { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
 import { healthOf } from '../domain/health/index.ts';
 import { parseManifests, sortForApply, stampObjects } from '../domain/manifests.ts';
 import { type Cluster, Strategy } from '../domain/model.ts';
-import { DEPLOYMENT_LABEL } from '../domain/names.ts';
+import { DEFAULT_TENANT, DEPLOYMENT_LABEL } from '../domain/names.ts';
 import { planWaves } from '../domain/rollout.ts';
+import { fieldManagerOf } from '../domain/tenancy.ts';
 import { startControlPlane } from '../local/control-plane.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { apiWorkload } from '../test/integration/helpers/manifests.ts';
@@ -73,7 +74,10 @@ async function floor(
       const cluster = byName.get(name);
       if (!cluster) throw new Error(`no cluster ${name}`);
       const client = await gateway.client(cluster);
-      const outcomes = await client.apply(objects, { force: true });
+      const outcomes = await client.apply(objects, {
+        force: true,
+        fieldManager: fieldManagerOf(DEFAULT_TENANT),
+      });
       const deployment = outcomes.find((o) => o.ok && o.ref.kind === 'Deployment');
       if (!deployment?.ok || outcomes.some((o) => !o.ok)) throw new Error(`apply failed on ${name}`);
       if (deployment.live && healthOf(deployment.live, deployment.generation).status === 'Healthy') return;
@@ -109,7 +113,7 @@ export async function run(): Promise<void> {
       sim.clusters().map((c) => c.name),
       { bench: 'rollout' },
     );
-    const clusters = await plane.deps.store.listClusters('default');
+    const clusters = await plane.deps.store.listClusters();
     const gateway = plane.deps.clusters as KubernetesGateway;
     const plan = planWaves(
       clusters.map((c) => ({ name: c.name, labels: c.labels })),
@@ -121,13 +125,17 @@ export async function run(): Promise<void> {
 
     await gateway.close();
     const started = performance.now();
-    const result = await createDeployment(plane.deps, {
-      name: DEPLOYMENT,
-      namespace: 'rollout',
-      source: { type: 'manifests', files: [{ path: 'app.yaml', content: MANIFESTS }] },
-      target: { selector: { matchLabels: { bench: 'rollout' } } },
-      strategy: { maxParallel: CONCURRENCY, waves: WAVES },
-    });
+    const result = await createDeployment(
+      plane.deps,
+      {
+        name: DEPLOYMENT,
+        namespace: 'rollout',
+        source: { type: 'manifests', files: [{ path: 'app.yaml', content: MANIFESTS }] },
+        target: { selector: { matchLabels: { bench: 'rollout' } } },
+        strategy: { maxParallel: CONCURRENCY, waves: WAVES },
+      },
+      { tenant: 'default' },
+    );
     const record = await plane.runner.wait(`local:deploy:${result.executionId ?? ''}`);
     const workflowMs = performance.now() - started;
 

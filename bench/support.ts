@@ -5,6 +5,7 @@
  * import it too.
  */
 import { createHash } from 'node:crypto';
+import { PLATFORM_TENANT } from '../domain/access.ts';
 import type { Labels } from '../domain/model.ts';
 import type { BlobStore } from '../domain/ports.ts';
 import { importClusters } from '../usecases/clusters/import-clusters.ts';
@@ -87,11 +88,15 @@ export async function importInPages(
   const config = parseKubeconfig(kubeconfig);
   for (let i = 0; i < contexts.length; i += pageSize) {
     const page = contexts.slice(i, i + pageSize);
-    const result = await importClusters(deps, {
-      kubeconfig: contextsKubeconfig(config, page),
-      contexts: page,
-      labels,
-    });
+    const result = await importClusters(
+      deps,
+      {
+        kubeconfig: contextsKubeconfig(config, page),
+        contexts: page,
+        labels,
+      },
+      { tenant: PLATFORM_TENANT },
+    );
     if (result.failed.length > 0) {
       throw new Error(`import failed for ${result.failed.length} clusters: ${result.failed[0]?.message}`);
     }

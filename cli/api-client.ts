@@ -21,12 +21,18 @@ import { executeApiRegion, signedHeaders } from './sigv4.ts';
 export interface ApiFlags {
   readonly api?: string;
   readonly token?: string;
+  readonly tenant?: string;
 }
 
-/** Where the API is and how to authenticate. */
+/** Where the API is, how to authenticate, and the tenant to act in. */
 export interface Endpoint {
   readonly url: string;
   readonly token?: string;
+  /**
+   * The tenant named to the API (`X-Flotilla-Tenant`): for the platform administrator, the tenant
+   * it acts in; for a tenant's token, only a check (another tenant answers 404).
+   */
+  readonly tenant?: string;
 }
 
 /** Resolve the endpoint from flags, then the environment, then the local endpoint file. */
@@ -34,12 +40,14 @@ export function resolveEndpoint(flags: ApiFlags, env: NodeJS.ProcessEnv = proces
   // An empty variable counts as unset (`FLOTILLA_API= flotilla …`).
   const url = flags.api || env.FLOTILLA_API || undefined;
   const token = flags.token || env.FLOTILLA_TOKEN || undefined;
+  const tenant = flags.tenant || env.FLOTILLA_TENANT || undefined;
+  const named = tenant ? { tenant } : {};
   const file = readEndpointFile(env);
   if (url) {
     const sameAsLocal = file && file.url.replace(/\/+$/, '') === url.replace(/\/+$/, '');
-    return { url, token: token ?? (sameAsLocal ? file.token : undefined) };
+    return { url, token: token ?? (sameAsLocal ? file.token : undefined), ...named };
   }
-  if (file) return { url: file.url, token: token ?? file.token };
+  if (file) return { url: file.url, token: token ?? file.token, ...named };
   throw new CliError(
     'no Flotilla API to talk to: start one with `flotilla up`, or pass --api URL (or set FLOTILLA_API)',
   );
@@ -84,16 +92,19 @@ function describeFetchError(error: unknown): string {
 export class ApiClient {
   readonly url: string;
   readonly #token: string | undefined;
+  readonly #tenant: string | undefined;
 
   constructor(endpoint: Endpoint) {
     this.url = endpoint.url.replace(/\/+$/, '');
     this.#token = endpoint.token;
+    this.#tenant = endpoint.tenant;
   }
 
   /** One request; an error answer becomes an ApiError carrying the API's message. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (this.#tenant) headers['x-flotilla-tenant'] = this.#tenant;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // Flotilla on AWS with IAM auth: API Gateway wants the request signed (cli/sigv4.ts).

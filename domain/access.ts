@@ -20,10 +20,17 @@ export type Role = z.infer<typeof Role>;
 /** The tenant the platform's own records (clusters, tenants, cluster sets) live under. */
 export const PLATFORM_TENANT = '_platform';
 
-/** Who is asking. */
-export type Principal =
-  | { readonly kind: 'tenant'; readonly tenant: string; readonly role: Role; readonly subject: string }
-  | { readonly kind: 'platform'; readonly subject: string };
+/** Who is asking. `subject` names the caller (a token id, a JWT subject, an IAM ARN) for the record. */
+export const Principal = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('tenant'),
+    tenant: z.string().min(1).max(63),
+    role: Role,
+    subject: z.string().min(1).max(2048),
+  }),
+  z.object({ kind: z.literal('platform'), subject: z.string().min(1).max(2048) }),
+]);
+export type Principal = z.infer<typeof Principal>;
 
 export const ACTIONS = [
   // viewer
@@ -39,10 +46,21 @@ export const ACTIONS = [
   // platform administrator
   'manage-tenants',
   'manage-cluster-sets',
+  'discover-clusters',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
-const LEAST_ROLE: Record<Exclude<Action, 'manage-tenants' | 'manage-cluster-sets'>, Role> = {
+/** Actions only the platform administrator takes. */
+const PLATFORM_ACTIONS: ReadonlySet<Action> = new Set([
+  'manage-tenants',
+  'manage-cluster-sets',
+  'discover-clusters',
+]);
+
+const LEAST_ROLE: Record<
+  Exclude<Action, 'manage-tenants' | 'manage-cluster-sets' | 'discover-clusters'>,
+  Role
+> = {
   read: 'viewer',
   deploy: 'operator',
   operate: 'operator',
@@ -59,10 +77,10 @@ export type Decision = { readonly allowed: true } | { readonly allowed: false; r
 /** Whether `principal` may take `action` (within its tenant; the platform administrator anywhere). */
 export function decide(principal: Principal, action: Action): Decision {
   if (principal.kind === 'platform') return { allowed: true };
-  if (action === 'manage-tenants' || action === 'manage-cluster-sets') {
-    return { allowed: false, reason: `${action} is the platform administrator's` };
+  if (PLATFORM_ACTIONS.has(action)) {
+    return { allowed: false, reason: `only the platform administrator may ${describe(action)}` };
   }
-  const least = LEAST_ROLE[action];
+  const least = LEAST_ROLE[action as keyof typeof LEAST_ROLE];
   if (RANK[principal.role] >= RANK[least]) return { allowed: true };
   return {
     allowed: false,
@@ -86,6 +104,12 @@ function describe(action: Action): string {
       return 'manage schedules';
     case 'manage-tokens':
       return 'manage tokens';
+    case 'manage-tenants':
+      return 'manage tenants';
+    case 'manage-cluster-sets':
+      return 'manage cluster sets';
+    case 'discover-clusters':
+      return 'discover clusters in the account';
     default:
       return action;
   }
@@ -100,3 +124,6 @@ export function allowedActions(principal: Principal): Record<Action, Decision> {
 export const TenantName = Dns1123Label.refine((name) => name !== PLATFORM_TENANT, {
   message: 'is reserved for the platform',
 });
+
+/** Who owns a cluster or an agent: a tenant, or the platform. */
+export const OwnerName = z.union([TenantName, z.literal(PLATFORM_TENANT)]);

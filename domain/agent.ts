@@ -30,7 +30,7 @@ export function agentTopic(tenant: string, agent: string, kind: AgentTopicKind):
 export function parseAgentTopic(
   topic: string,
 ): { tenant: string; agent: string; kind: AgentTopicKind } | undefined {
-  const m = /^flotilla\/([a-z0-9-]+)\/agents\/([a-z0-9-]+)\/([a-z]+)$/.exec(topic);
+  const m = /^flotilla\/([a-z0-9_-]+)\/agents\/([a-z0-9-]+)\/([a-z]+)$/.exec(topic);
   if (!m) return undefined;
   const kind = m[3] as AgentTopicKind;
   if (!AGENT_TOPIC_KINDS.includes(kind)) return undefined;

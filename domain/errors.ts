@@ -91,6 +91,14 @@ export class UnauthorizedError extends FlotillaError {
   }
 }
 
+/** The caller is known but may not take this action (its role, or the rule of its tenant). */
+export class ForbiddenError extends FlotillaError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** The chart or manifests could not be rendered with the given values. */
 export class RenderError extends FlotillaError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -212,6 +212,11 @@ export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
 export const Cluster = z
   .object({
+    /**
+     * Whose the cluster is: `_platform` for the platform's clusters (shared with tenants through
+     * cluster sets), or the tenant that registered it (wholly that tenant's, seen by no other).
+     * Every cluster is stored among the platform's records, whoever registered it.
+     */
     tenant: z.string(),
     name: Dns1123Label,
     provider: Provider,

@@ -50,18 +50,22 @@ export interface IdGenerator {
 // executions newest first. Reads through an index (targets of a cluster, executions of a
 // deployment) are eventually consistent on AWS; everything else reads what was last written.
 
+/**
+ * The platform's clusters. They are the platform's records, not a tenant's: a tenant sees the
+ * clusters its cluster sets hold and those it registered itself (usecases/tenancy/visibility.ts).
+ */
 export interface ClusterStore {
   createCluster(cluster: Cluster): Promise<Cluster>;
   updateCluster(cluster: Cluster): Promise<Cluster>;
-  getCluster(tenant: string, name: string): Promise<Cluster | undefined>;
+  getCluster(name: string): Promise<Cluster | undefined>;
   /**
    * Several clusters in few round trips (BatchGetItem, 100 keys a call): the ones that exist, in
    * the order asked (duplicates once). For a step that handles a batch of clusters.
    */
-  getClusters(tenant: string, names: readonly string[]): Promise<Cluster[]>;
-  listClusters(tenant: string): Promise<Cluster[]>;
+  getClusters(names: readonly string[]): Promise<Cluster[]>;
+  listClusters(): Promise<Cluster[]>;
   /** NotFoundError when absent; VersionConflictError when `expectedVersion` is given and differs. */
-  deleteCluster(tenant: string, name: string, expectedVersion?: number): Promise<void>;
+  deleteCluster(name: string, expectedVersion?: number): Promise<void>;
 }
 
 export interface ServiceStore {
@@ -201,6 +205,12 @@ export interface TenancyStore {
   deleteClusterSet(name: string, expectedVersion?: number): Promise<void>;
 }
 
+/** The tags of IAM principals (users and roles), for mapping SigV4 callers to a tenant and role. */
+export interface PrincipalDirectory {
+  /** Tags of the IAM user or role behind an ARN (an assumed-role session's role); {} when none. */
+  tagsOf(arn: string): Promise<Readonly<Record<string, string>>>;
+}
+
 export interface Store
   extends ClusterStore,
     TenancyStore,
@@ -326,6 +336,11 @@ export type ApplyOutcome =
 export interface ApplyOptions {
   /** Take fields owned by other managers (server-side apply `force`). */
   readonly force: boolean;
+  /**
+   * The server-side-apply field manager: each tenant's own (domain/tenancy.ts `fieldManagerOf`),
+   * so two tenants on one cluster never take each other's fields and drift is told apart.
+   */
+  readonly fieldManager: string;
   readonly dryRun?: boolean;
   /** Create the namespaces the objects live in when they are missing. @default true */
   readonly ensureNamespaces?: boolean;

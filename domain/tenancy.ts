@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 import { PLATFORM_TENANT, Role, TenantName } from './access.ts';
-import { type Cluster, Dns1123Label, type KubeObject, LabelSelector } from './model.ts';
+import { isClusterScoped } from './manifests.ts';
+import { type Cluster, Dns1123Label, type KubeObject, LabelSelector, type SourceRecord } from './model.ts';
 import { matchesSelector } from './selectors.ts';
 
 export const Tenant = z
@@ -96,15 +97,27 @@ export interface ClusterGrant {
   readonly sets: readonly string[];
 }
 
+/** The grant of a cluster a tenant registered itself: wholly its own. */
+export const OWN_CLUSTER_GRANT: ClusterGrant = {
+  namespaces: ['*'],
+  clusterScoped: true,
+  sources: ['*'],
+  sets: [],
+};
+
 /**
- * The grant a tenant has on a cluster, or undefined when no set bound to it holds the cluster.
- * Several bindings add up (namespaces, kinds and sources are unions).
+ * The grant a tenant has on a cluster, or undefined when it has none (the cluster is invisible
+ * to it). A cluster a tenant registered is wholly that tenant's and nobody else's — no set can
+ * hand it to another tenant, whatever its labels say. A platform cluster is granted through the
+ * sets bound to the tenant that hold it; several bindings add up (namespaces, kinds and sources
+ * are unions).
  */
 export function grantOn(
   tenant: string,
-  cluster: Pick<Cluster, 'name' | 'labels'>,
+  cluster: Pick<Cluster, 'name' | 'labels' | 'tenant'>,
   sets: readonly ClusterSet[],
 ): ClusterGrant | undefined {
+  if (cluster.tenant !== PLATFORM_TENANT) return cluster.tenant === tenant ? OWN_CLUSTER_GRANT : undefined;
   const namespaces = new Set<string>();
   const sources = new Set<string>();
   const kinds = new Set<string>();
@@ -151,11 +164,17 @@ export function clusterScopedProblem(
 }
 
 /** The source a deployment deploys, as the grant's `sources` globs see it. */
-export function sourceName(source: { type: string; chart?: string; repo?: string }): string {
-  if (source.type === 'chartRef' && source.chart?.startsWith('oci://')) return source.chart;
-  if (source.type === 'chartRef' && source.repo)
-    return `${source.repo.replace(/\/+$/, '')}/${source.chart ?? ''}`;
-  return 'upload';
+export function sourceName(source: SourceRecord): string {
+  // A chart pulled from a repository or registry is named by where it came from.
+  const ref =
+    source.type === 'chartRef'
+      ? source
+      : source.type === 'chart' && source.origin
+        ? source.origin
+        : undefined;
+  if (!ref) return 'upload';
+  if (ref.chart.startsWith('oci://') || !ref.repo) return ref.chart;
+  return `${ref.repo.replace(/\/+$/, '')}/${ref.chart}`;
 }
 
 /** Why a source is outside a grant, or undefined. */
@@ -163,6 +182,39 @@ export function sourceProblem(grant: ClusterGrant, source: string): string | und
   return grant.sources.some((p) => globMatches(p, source))
     ? undefined
     : `source "${source}" is not among those the tenant may deploy (${grant.sources.join(', ')})`;
+}
+
+/** One object of a render outside a tenant's grant on a cluster, and the rule it breaks. */
+export interface GrantProblem {
+  readonly object: KubeObject;
+  readonly message: string;
+}
+
+/**
+ * What a tenant may not write of `objects` on a cluster it holds `grant` on: namespaced objects
+ * must be in a granted namespace (the deployment's when they name none), cluster-scoped ones
+ * must be of a granted kind — except a Namespace object named as a granted namespace, which only
+ * creates the room the tenant was given.
+ */
+export function grantProblems(
+  objects: readonly KubeObject[],
+  namespace: string,
+  grant: ClusterGrant,
+  customClusterKinds: ReadonlySet<string> = new Set(),
+): GrantProblem[] {
+  const problems: GrantProblem[] = [];
+  for (const object of objects) {
+    if (isClusterScoped(object, customClusterKinds)) {
+      const ownRoom =
+        object.kind === 'Namespace' && namespaceProblem(grant, object.metadata.name) === undefined;
+      const problem = ownRoom ? undefined : clusterScopedProblem(grant, object);
+      if (problem) problems.push({ object, message: problem });
+      continue;
+    }
+    const problem = namespaceProblem(grant, object.metadata.namespace ?? namespace);
+    if (problem) problems.push({ object, message: problem });
+  }
+  return problems;
 }
 
 /** The server-side-apply field manager of a tenant's applies: drift and conflicts are per tenant. */

@@ -1,18 +1,22 @@
 /**
  * The local API server: node:http on 127.0.0.1 that turns each request into the API Gateway HTTP
  * API event (payload format 2.0) and calls the very same handlers the Lambda functions run. It
- * does what API Gateway does on AWS in front of them: bearer-token auth and a body size limit.
+ * does what API Gateway does on AWS in front of them: authentication (a bearer token: the
+ * platform administrator's own, or an API token of a tenant's member, found by its hash) passed
+ * on as an authorizer's context, and a body size limit.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { errorReply, RouteNotFoundError } from '../adapters/lambda/http-errors.ts';
 import { formatBytes, type HttpEvent, MAX_BODY_BYTES } from '../adapters/lambda/http-json-body.ts';
+import type { Principal } from '../domain/access.ts';
 import { PayloadTooLargeError, UnauthorizedError } from '../domain/errors.ts';
 import { type ApiHandler, apiHandler } from '../functions/api/http.ts';
 import { openApiRoutes } from '../functions/api/openapi.ts';
 import { API_ROUTE_GROUPS } from '../functions/api/route-groups.ts';
 import type { DepsProvider } from '../usecases/deps.ts';
+import { principalOfToken } from '../usecases/tenancy/tokens.ts';
 import { isConsolePath, serveConsole } from './console-server.ts';
 import {
   BodyTooLarge,
@@ -29,7 +33,10 @@ export interface ApiServerOptions {
   readonly port?: number;
   /** @default "127.0.0.1" */
   readonly host?: string;
-  /** The bearer token clients must send. @default a new random token */
+  /**
+   * The platform administrator's bearer token (`flotilla up` writes it to the endpoint file).
+   * Tenants' members send API tokens instead. @default a new random token
+   */
   readonly token?: string;
   /** @default MAX_BODY_BYTES */
   readonly maxBodyBytes?: number;
@@ -50,7 +57,7 @@ export interface ApiServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
-  /** The bearer token; secret: never log it. */
+  /** The platform administrator's bearer token; secret: never log it. */
   readonly token: string;
   stop(): Promise<void>;
 }
@@ -64,8 +71,14 @@ function headersOf(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-/** The HTTP API event API Gateway would send for this request. */
-function toEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string): HttpEvent {
+/** The HTTP API event API Gateway would send for this request (with its authorizer's context). */
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  requestId: string,
+  principal: Principal | undefined,
+): HttpEvent {
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
   const method = (req.method ?? 'GET').toUpperCase();
@@ -92,6 +105,7 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string
       requestId,
       routeKey: '$default',
       stage: '$default',
+      ...(principal ? { authorizer: { lambda: { principal: JSON.stringify(principal) } } } : {}),
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
@@ -173,9 +187,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const handlers = new Map<string, ApiHandler>();
   for (const group of API_ROUTE_GROUPS) {
-    handlers.set(group.prefix, apiHandler(group.routes(options.deps), { maxBodyBytes }));
+    const handler = apiHandler(group.routes(options.deps), options.deps, { maxBodyBytes });
+    for (const prefix of [group.prefix, ...(group.also ?? [])]) handlers.set(prefix, handler);
   }
-  handlers.set('openapi.json', apiHandler(openApiRoutes(), { maxBodyBytes }));
+  handlers.set('openapi.json', apiHandler(openApiRoutes(), undefined, { maxBodyBytes }));
+  const platform: Principal = { kind: 'platform', subject: 'local:platform-token' };
+  /** Who a bearer token is: the platform administrator, a tenant's member, or nobody. */
+  const principalOf = async (authorization: string | undefined): Promise<Principal | undefined> => {
+    if (bearerMatches(authorization, expected)) return platform;
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,300})$/.exec(authorization ?? '');
+    return match?.[1] ? principalOfToken(await options.deps(), match[1]) : undefined;
+  };
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID();
@@ -192,7 +214,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         return;
       }
       const agentRoute = url.pathname.startsWith('/agent/');
-      if (!agentRoute && !bearerMatches(req.headers.authorization, expected)) {
+      const principal = agentRoute ? undefined : await principalOf(req.headers.authorization);
+      if (!agentRoute && !principal) {
         req.resume();
         sendError(res, new UnauthorizedError('missing or wrong bearer token'), requestId, {
           'www-authenticate': 'Bearer realm="flotilla"',
@@ -221,7 +244,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         sendError(res, new RouteNotFoundError(req.method ?? 'GET', url.pathname), requestId);
         return;
       }
-      const result = await handler(toEvent(req, url, body, requestId), lambdaContext(requestId));
+      const result = await handler(toEvent(req, url, body, requestId, principal), lambdaContext(requestId));
       send(res, result);
     } catch (error) {
       if (!res.headersSent) sendError(res, error, requestId);

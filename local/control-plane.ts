@@ -22,6 +22,7 @@ import { LocalEventBus } from '../adapters/local/event-bus.ts';
 import { UlidGenerator } from '../adapters/local/ids.ts';
 import { LocalSecretStore } from '../adapters/local/secret-store.ts';
 import { HttpChartVersions } from '../adapters/scheduler/chart-versions.ts';
+import { PLATFORM_TENANT } from '../domain/access.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Labels } from '../domain/model.ts';
 import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
@@ -36,6 +37,7 @@ const IMPORT_PAGE = 200;
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
 import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
 import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
+import { ensureDefaultTenancy } from '../usecases/tenancy/tenants.ts';
 import { type AgentBroker, startAgentBroker } from './agent-broker.ts';
 import { type ApiServer, startApiServer } from './api-server.ts';
 import { AslRunner, type AslRunnerOptions } from './asl-runner.ts';
@@ -246,6 +248,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       agents: broker,
     };
 
+    // A fresh control plane has the `default` tenant and the `all` cluster set bound to it.
+    await ensureDefaultTenancy(deps);
+    // Clusters given at start are the platform's, shared through cluster sets.
+    const platform = { tenant: PLATFORM_TENANT };
     const imported: ImportClustersResult = { imported: [], failed: [] };
     let simulator: Simulator | undefined;
     if ((options.simulate ?? 0) > 0) {
@@ -268,11 +274,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           const contexts = group.contexts.slice(i, i + IMPORT_PAGE);
           mergeImports(
             imported,
-            await importClusters(deps, {
-              kubeconfig: contextsKubeconfig(config, contexts),
-              contexts,
-              labels: group.labels,
-            }),
+            await importClusters(
+              deps,
+              {
+                kubeconfig: contextsKubeconfig(config, contexts),
+                contexts,
+                labels: group.labels,
+              },
+              platform,
+            ),
           );
         }
       }
@@ -282,7 +292,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       try {
         mergeImports(
           imported,
-          await importClusters(deps, { kubeconfig, labels: options.kubeconfigLabels ?? {} }),
+          await importClusters(deps, { kubeconfig, labels: options.kubeconfigLabels ?? {} }, platform),
         );
       } catch (error) {
         // No usable context: the control plane starts without them and says why, per context.
@@ -295,7 +305,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // Runs are aborted before the fleet and the store they use go away.
     cleanups.push(() => runner.close());
     // Schedules kept under --data-dir fire again; the cron stops before the runs it started.
-    await restoreTriggers(deps);
+    for (const tenant of await deps.store.listTenants()) await restoreTriggers(deps, tenant.name);
     cleanups.push(() => cron.stop());
     const api: ApiServer = await startApiServer({
       deps: () => deps,

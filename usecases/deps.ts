@@ -15,6 +15,7 @@ import type {
   EventBus,
   EventFeed,
   IdGenerator,
+  PrincipalDirectory,
   Renderer,
   Scheduler,
   SecretStore,
@@ -113,6 +114,8 @@ export interface Deps {
    * tokens whose hashes Flotilla keeps (usecases/agents/credentials.ts `tokenIdentities`).
    */
   readonly agentIdentities?: AgentIdentityIssuer;
+  /** Tags of IAM principals (SigV4 callers of the API on AWS); absent where there are none. */
+  readonly principals?: PrincipalDirectory;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */

@@ -14,6 +14,9 @@ import type { AgentStateStore, HeldWork } from '../../usecases/agent-runtime/age
 import { KubernetesClusterClient } from '../kubernetes/client.ts';
 import { connectionFromKubeconfig } from '../secrets/kubeconfig-connection.ts';
 
+/** The field manager of the agent's own state Secret (not a tenant's workload). */
+const AGENT_STATE_MANAGER = 'flotilla-agent';
+
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The pod's own credential (in-cluster). */
@@ -135,7 +138,7 @@ export class SecretState implements AgentStateStore {
           data,
         },
       ],
-      { force: true, ensureNamespaces: false },
+      { force: true, ensureNamespaces: false, fieldManager: AGENT_STATE_MANAGER },
     );
     if (outcome && !outcome.ok) throw new Error(`state secret not written: ${outcome.message}`);
   }

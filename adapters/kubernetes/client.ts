@@ -32,6 +32,7 @@ import {
 } from '../../domain/errors.ts';
 import { describeRef, groupOf, isCrd, refOf } from '../../domain/manifests.ts';
 import type { FailureCode, KubeObject, ObjectRef } from '../../domain/model.ts';
+import { FIELD_MANAGER } from '../../domain/names.ts';
 import type {
   ApplyOptions,
   ApplyOutcome,
@@ -352,7 +353,10 @@ export class KubernetesClusterClient implements ClusterClient {
     const outcomes = await Promise.all(
       names.map((name) =>
         this.#limiter.run(() =>
-          this.#applyOne({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { force: false }),
+          this.#applyOne(
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+            { force: false, fieldManager: FIELD_MANAGER },
+          ),
         ),
       ),
     );

@@ -135,15 +135,16 @@ export class RawObjectApi extends KubernetesObjectApi {
    */
   async applyWithStatus(
     object: RawObject,
-    options: { force: boolean; dryRun?: boolean },
+    options: { force: boolean; dryRun?: boolean; fieldManager?: string },
   ): Promise<{ object: RawObject; created?: boolean }> {
+    const manager = options.fieldManager ?? FIELD_MANAGER;
     // specUriPath fills in apiVersion, metadata and a default namespace on what it is given:
     // hand it a copy so the caller's object stays as rendered.
     const spec = { ...object, metadata: { ...object.metadata } };
     const path = await this.specUriPath(spec, 'patch');
     const body = JSON.stringify(object);
     if (this.#direct) {
-      const query = `fieldManager=${encodeURIComponent(FIELD_MANAGER)}${options.force ? '&force=true' : ''}${options.dryRun ? '&dryRun=All' : ''}`;
+      const query = `fieldManager=${encodeURIComponent(manager)}${options.force ? '&force=true' : ''}${options.dryRun ? '&dryRun=All' : ''}`;
       const answer = await this.#exchange(
         this.#direct,
         'PATCH',
@@ -156,7 +157,7 @@ export class RawObjectApi extends KubernetesObjectApi {
     const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
     context.setHeaderParam('Accept', 'application/json');
     context.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
-    context.setQueryParam('fieldManager', FIELD_MANAGER);
+    context.setQueryParam('fieldManager', manager);
     if (options.force) context.setQueryParam('force', 'true');
     if (options.dryRun) context.setQueryParam('dryRun', 'All');
     context.setBody(body);

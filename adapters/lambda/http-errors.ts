@@ -12,6 +12,7 @@ import { toHttpResult } from './http-response.ts';
 export const STATUS_BY_ERROR: Readonly<Record<string, number>> = {
   ValidationError: 400,
   UnauthorizedError: 401,
+  ForbiddenError: 403,
   NotFoundError: 404,
   RouteNotFoundError: 404,
   MethodNotAllowedError: 405,

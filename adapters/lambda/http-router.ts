@@ -5,11 +5,23 @@
  * The same declarations generate the OpenAPI document, so the two cannot disagree.
  */
 import type { z } from 'zod';
+import type { Action } from '../../domain/access.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { MethodNotAllowedError, RouteNotFoundError } from './http-errors.ts';
 import type { HttpEvent } from './http-json-body.ts';
 import type { Reply } from './http-response.ts';
+import type { Caller } from './principal.ts';
+
+/**
+ * What a route asks of its caller: an action its principal must be allowed (adapters/lambda/
+ * principal.ts decides, once, before the route runs), or `unauthenticated` — routes whose callers
+ * bring their own credential that the route checks (agents), and the OpenAPI document.
+ */
+export type RouteAccess = Action | 'unauthenticated';
+
+/** Decides who calls and whether it may take the action; throws 401/403/404 otherwise. */
+export type Authorizer = (event: HttpEvent, action: Action) => Promise<Caller>;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -26,6 +38,11 @@ export interface RouteRequest<P, Q, B> {
   readonly query: Q;
   readonly body: B;
   readonly event: HttpEvent;
+  /**
+   * The principal and the tenant it acts in. Routes open to `unauthenticated` callers have none:
+   * reading it there throws.
+   */
+  readonly caller: Caller;
 }
 
 /** A route as declared by a handler module. */
@@ -37,6 +54,7 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly summary: string;
   readonly description?: string;
   readonly tags: readonly string[];
+  readonly access: RouteAccess;
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
@@ -53,6 +71,7 @@ export interface Route {
   readonly summary: string;
   readonly description?: string;
   readonly tags: readonly string[];
+  readonly access: RouteAccess;
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
@@ -105,9 +124,28 @@ function decode(segment: string, name: string): string {
   }
 }
 
-/** A function answering events with the matching route; unknown paths 404, wrong methods 405. */
-export function createRouter(routes: readonly Route[]): (event: HttpEvent) => Promise<Reply> {
+/** The request of an unauthenticated route: it has no caller. */
+function withoutCaller<T extends object>(request: T): T & { readonly caller: Caller } {
+  return Object.defineProperty(request, 'caller', {
+    get() {
+      throw new Error('an unauthenticated route has no caller');
+    },
+  }) as T & { readonly caller: Caller };
+}
+
+/**
+ * A function answering events with the matching route; unknown paths 404, wrong methods 405.
+ * The caller is authorized for the route's action before its parameters are even read.
+ */
+export function createRouter(
+  routes: readonly Route[],
+  authorizer?: Authorizer,
+): (event: HttpEvent) => Promise<Reply> {
   const compiled = routes.map(compile);
+  const guarded = routes.filter((r) => r.access !== 'unauthenticated');
+  if (guarded.length > 0 && !authorizer) {
+    throw new Error(`routes ${guarded.map((r) => r.operationId).join(', ')} need an authorizer`);
+  }
   return async (event) => {
     const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
     const path = pathOf(event);
@@ -128,10 +166,13 @@ export function createRouter(routes: readonly Route[]): (event: HttpEvent) => Pr
       );
     }
     const { route, names } = hit.c;
+    const caller =
+      route.access === 'unauthenticated' ? undefined : await (authorizer as Authorizer)(event, route.access);
     const rawParams = Object.fromEntries(names.map((name, i) => [name, decode(hit.m[i + 1] ?? '', name)]));
     const params = route.params ? parseOrThrow(route.params, rawParams) : rawParams;
     const query = route.query ? parseOrThrow(route.query, event.queryStringParameters ?? {}) : {};
     const body = route.body ? parseOrThrow(route.body, event.parsedBody ?? {}) : undefined;
-    return route.handle({ params, query, body, event });
+    const request = { params, query, body, event };
+    return route.handle(caller ? { ...request, caller } : withoutCaller(request));
   };
 }

@@ -6,7 +6,7 @@
  *
  * | item            | pk                   | sk                 | gsi1pk                         | gsi1sk          |
  * | --------------- | -------------------- | ------------------ | ------------------------------ | --------------- |
- * | cluster         | `T#{t}#CLUSTER`      | `{cluster}`        |                                |                 |
+ * | cluster         | `T#_platform#CLUSTER` | `{cluster}`       |                                |                 |
  * | deployment      | `T#{t}#DEPLOYMENT`   | `{deployment}`     |                                |                 |
  * | revision        | `T#{t}#DEP#{dep}`    | `REV#{0000000007}` |                                |                 |
  * | target          | `T#{t}#DEP#{dep}`    | `TGT#{cluster}`    | `T#{t}#CLUSTER#{cluster}#TGT`  | `{dep}`         |

@@ -3,6 +3,7 @@
  * a write, how versions move, when an execution's records start to expire. Pure: no SDK, no I/O.
  */
 import type { z } from 'zod';
+import { PLATFORM_TENANT } from '../../domain/access.ts';
 import { type FieldIssue, ValidationError } from '../../domain/errors.ts';
 import type { Execution, ExecutionStatus, ProgressCounts } from '../../domain/model.ts';
 import { dns1123LabelProblem } from '../../domain/names.ts';
@@ -42,7 +43,8 @@ export function checkRecord<S extends z.ZodType>(schema: S, record: unknown, wha
   const result = schema.safeParse(record);
   const issues: FieldIssue[] = result.success ? [] : issuesOf(result.error, what);
   const tenant = (record as { tenant?: unknown } | null)?.tenant;
-  if (typeof tenant === 'string') {
+  if (typeof tenant === 'string' && tenant !== PLATFORM_TENANT) {
+    // A tenant is a DNS-1123 label; the platform owns what no tenant does (clusters, discovery).
     const problem = dns1123LabelProblem(tenant);
     if (problem) issues.push({ path: `${what}.tenant`, message: problem });
   }

@@ -12,6 +12,7 @@ import { registerEvents } from './events.ts';
 import { registerRollout } from './rollout.ts';
 import { registerSchedules } from './schedules.ts';
 import { registerSim } from './sim.ts';
+import { registerTenancy } from './tenants.ts';
 import { registerUp } from './up.ts';
 
 /** Every subcommand registers itself on the program; add new ones here. */
@@ -30,4 +31,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerConsole,
   registerAgent,
   registerBundle,
+  registerTenancy,
 ];

@@ -11,6 +11,7 @@ import { type Format, parseFormat } from '../output.ts';
 export interface CommonOptions {
   readonly api?: string;
   readonly token?: string;
+  readonly tenant?: string;
   readonly output?: string;
 }
 
@@ -19,6 +20,7 @@ export function withCommonOptions(command: Command): Command {
   return command
     .option('--api <url>', 'Flotilla API URL (default: $FLOTILLA_API, else the local control plane)')
     .option('--token <token>', 'API bearer token (default: $FLOTILLA_TOKEN, else the local one)')
+    .option('--tenant <tenant>', "tenant to act in (default: $FLOTILLA_TENANT, else the token's own)")
     .option('-o, --output <format>', 'output format: table, json or yaml', 'table');
 }
 

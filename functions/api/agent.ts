@@ -10,10 +10,10 @@ import { z } from 'zod';
 import { ok } from '../../adapters/lambda/http-response.ts';
 import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
+import { OwnerName } from '../../domain/access.ts';
 import { CertificateProof } from '../../domain/agent-identity.ts';
 import { UnauthorizedError } from '../../domain/errors.ts';
 import { Dns1123Label } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { exchangeBootstrap, rotateIdentity } from '../../usecases/agents/identity.ts';
 import type { Deps, DepsProvider } from '../../usecases/deps.ts';
 import { bearer, channelOf, Identity, topicsOf } from './agents.ts';
@@ -38,9 +38,11 @@ export function agentSelfRoutes(deps: DepsProvider): Route[] {
       operationId: 'agentBootstrap',
       summary: 'An agent exchanges its one-time bootstrap token for its identity',
       tags: ['agent'],
+      // The agent's own credential (a bootstrap token, its identity) is checked by the use case.
+      access: 'unauthenticated',
       body: z
         .object({
-          tenant: Dns1123Label.default(DEFAULT_TENANT),
+          tenant: OwnerName,
           agent: Dns1123Label,
           bootstrapToken: z.string().min(16).max(200),
         })
@@ -61,9 +63,11 @@ export function agentSelfRoutes(deps: DepsProvider): Route[] {
         'The agent proves its current identity: its token as `Authorization: Bearer …`, or, holding an IoT ' +
         "certificate, `proof`: a signature with the certificate's key over a message naming it and the time.",
       tags: ['agent'],
+      // The agent's own credential (a bootstrap token, its identity) is checked by the use case.
+      access: 'unauthenticated',
       body: z
         .object({
-          tenant: Dns1123Label.default(DEFAULT_TENANT),
+          tenant: OwnerName,
           agent: Dns1123Label,
           proof: CertificateProof.optional(),
         })
@@ -86,7 +90,7 @@ export function agentSelfRoutes(deps: DepsProvider): Route[] {
 
 /** The agent-facing API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(agentSelfRoutes(deps), options);
+  return apiHandler(agentSelfRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

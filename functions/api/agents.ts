@@ -12,7 +12,6 @@ import { agentTopic } from '../../domain/agent.ts';
 import { AgentCertificate } from '../../domain/agent-identity.ts';
 import { NotConfiguredError, UnauthorizedError } from '../../domain/errors.ts';
 import { Dns1123Label } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { AgentEnrolment, enrolAgent } from '../../usecases/agents/enrol.ts';
 import { revokeAgent } from '../../usecases/agents/identity.ts';
 import { agentManifests } from '../../usecases/agents/manifests.ts';
@@ -106,14 +105,18 @@ export function agentRoutes(deps: DepsProvider): Route[] {
         'The answer carries a one-time bootstrap token (shown now, never stored) the agent exchanges for its own ' +
         'identity, and for an agent in its own cluster the manifests that run it (kubectl apply -f).',
       tags: ['agents'],
+      access: 'manage-clusters',
       body: AgentEnrolment,
       responses: { 201: { description: 'Enrolled', schema: EnrolAnswer } },
-      handle: async ({ event, body }) => {
+      handle: async ({ event, body, caller }) => {
         const d = await deps();
+        // The agent and its clusters are the enroller's: the platform's, or the tenant's own.
+        const owner = { tenant: caller.view };
         // An air-gapped site never connects: it needs no channel, and gets no token or manifests.
-        if (body.airGapped) return created({ ...(await enrolAgent(d, event.parsedBody)), manifests: [] });
+        if (body.airGapped)
+          return created({ ...(await enrolAgent(d, event.parsedBody, owner)), manifests: [] });
         const channel = channelOf(d);
-        const result = await enrolAgent(d, event.parsedBody);
+        const result = await enrolAgent(d, event.parsedBody, owner);
         const endpoints = channel.endpoints();
         return created({
           ...result,
@@ -122,7 +125,7 @@ export function agentRoutes(deps: DepsProvider): Route[] {
             result.gateway || result.bootstrapToken === undefined
               ? []
               : agentManifests({
-                  tenant: DEFAULT_TENANT,
+                  tenant: caller.view,
                   agent: result.agent,
                   bootstrapToken: result.bootstrapToken,
                   api: endpoints.api,
@@ -143,6 +146,7 @@ export function revokeRoutes(deps: DepsProvider): Route[] {
       operationId: 'revokeAgent',
       summary: 'Revoke the agent serving a cluster (a gateway: for all its clusters)',
       tags: ['agents'],
+      access: 'manage-clusters',
       params: NameParam,
       responses: {
         200: {
@@ -150,14 +154,15 @@ export function revokeRoutes(deps: DepsProvider): Route[] {
           schema: z.object({ agent: z.string(), clusters: z.array(z.string()) }).meta({ id: 'AgentRevoked' }),
         },
       },
-      handle: async ({ params }) => ok(await revokeAgent(await deps(), { cluster: params.name })),
+      handle: async ({ params, caller }) =>
+        ok(await revokeAgent(await deps(), { cluster: params.name, viewer: caller.view })),
     }),
   ];
 }
 
 /** The agents (operator) API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(agentRoutes(deps), options);
+  return apiHandler(agentRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -11,7 +11,6 @@ import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
 import { ReceiptFile } from '../../domain/bundle.ts';
 import { Dns1123Label } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { BundleRequest, exportBundle } from '../../usecases/bundles/export-bundle.ts';
 import { importReceipt } from '../../usecases/bundles/import-receipt.ts';
 import { bundlePublicKey } from '../../usecases/bundles/signing-key.ts';
@@ -81,14 +80,15 @@ export function bundleExportRoutes(deps: DepsProvider): Route[] {
         'bundle key. Only clusters reached through an agent with a registered receipt key can be bundled; ' +
         'any other is refused by name. Nothing is stored.',
       tags: ['bundles'],
+      access: 'deploy',
       params: NameParam,
       body: BundleRequest,
       responses: {
         200: { description: 'The bundle', schema: BundleAnswer },
         413: { description: 'The bundle would be over 4 MiB: export fewer clusters at a time' },
       },
-      handle: async ({ params, body }) => {
-        const exported = await exportBundle(await deps(), params.name, body);
+      handle: async ({ params, body, caller }) => {
+        const exported = await exportBundle(await deps(), params.name, body, { tenant: caller.tenant });
         const { bundle, ...rest } = exported;
         return ok({ bundle: Buffer.from(bundle).toString('base64'), bytes: bundle.length, ...rest });
       },
@@ -105,8 +105,9 @@ export function bundleRoutes(deps: DepsProvider): Route[] {
       operationId: 'bundlePublicKey',
       summary: "The control plane's bundle public key (made the first time it is asked for)",
       tags: ['bundles'],
+      access: 'read',
       responses: { 200: { description: 'The key', schema: PublicKey } },
-      handle: async () => ok(await bundlePublicKey(await deps(), DEFAULT_TENANT)),
+      handle: async ({ caller }) => ok(await bundlePublicKey(await deps(), caller.tenant)),
     }),
     defineRoute({
       method: 'POST',
@@ -118,16 +119,18 @@ export function bundleRoutes(deps: DepsProvider): Route[] {
         'refused whole and nothing is recorded. Each report is then judged as an agent report: one about other ' +
         'work than its target waits for (stale) or taken in already (replayed) moves nothing.',
       tags: ['bundles'],
+      access: 'deploy',
       body: ReceiptFile,
       responses: { 200: { description: 'Per cluster, recorded or not, and why', schema: ImportAnswer } },
-      handle: async ({ body }) => ok(await importReceipt(await deps(), body)),
+      handle: async ({ body, caller }) =>
+        ok(await importReceipt(await deps(), body, { tenant: caller.tenant })),
     }),
   ];
 }
 
 /** The bundles API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(bundleRoutes(deps), options);
+  return apiHandler(bundleRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

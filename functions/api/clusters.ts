@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { created, ok } from '../../adapters/lambda/http-response.ts';
 import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
-import { Cluster, ClusterInput, Dns1123Label } from '../../domain/model.ts';
+import { ClusterInput, Dns1123Label } from '../../domain/model.ts';
 import {
   deregisterCluster,
   getCluster,
@@ -19,12 +19,13 @@ import {
   listClusters,
   registerCluster,
 } from '../../usecases/clusters/index.ts';
+import { clusterAnswer } from '../../usecases/clusters/queries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { revokeRoutes } from './agents.ts';
 import { connectRoutes } from './connect.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
-import { ClusterList, DeregisterResult } from './schemas.ts';
+import { ClusterAnswer, ClusterList, DeregisterResult } from './schemas.ts';
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Cluster name' }) });
 const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -42,18 +43,26 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
         'The cluster is asked for its version and nodes first (provider, region and capabilities ' +
         'come from them unless given) unless probe=false.',
       tags: ['clusters'],
+      access: 'manage-clusters',
       query: z.object({
         probe: Flag.optional().meta({ description: 'Ask the cluster first (default true)' }),
       }),
       body: ClusterInput,
       responses: {
-        201: { description: 'Registered', schema: Cluster },
+        201: { description: 'Registered', schema: ClusterAnswer },
         409: { description: 'A cluster of that name exists' },
         502: { description: 'The cluster could not be reached' },
       },
       // The use case gets the body as sent: it tells a provider or region given from a default.
-      handle: async ({ query, event }) =>
-        created(await registerCluster(await deps(), event.parsedBody, { probe: query.probe ?? true })),
+      handle: async ({ query, event, caller }) =>
+        created(
+          clusterAnswer(
+            await registerCluster(await deps(), event.parsedBody, {
+              tenant: caller.view,
+              probe: query.probe ?? true,
+            }),
+          ),
+        ),
     }),
     defineRoute({
       method: 'POST',
@@ -65,9 +74,16 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
         'cluster, merges its labels and replaces its credentials. A context that fails is listed ' +
         'in `failed` and does not stop the others.',
       tags: ['clusters'],
+      access: 'manage-clusters',
       body: ImportClustersInput,
       responses: { 200: { description: 'What happened to each context', schema: ImportClustersResult } },
-      handle: async ({ body }) => ok(await importClusters(await deps(), body)),
+      handle: async ({ body, caller }) => {
+        const result = await importClusters(await deps(), body, { tenant: caller.view });
+        return ok({
+          ...result,
+          imported: result.imported.map((entry) => ({ ...entry, cluster: clusterAnswer(entry.cluster) })),
+        });
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -75,6 +91,7 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
       operationId: 'listClusters',
       summary: 'List clusters, optionally filtered by a label selector',
       tags: ['clusters'],
+      access: 'read',
       query: z.object({
         selector: z
           .string()
@@ -82,8 +99,13 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
           .meta({ description: 'Label selector: `env=prod,tier in (web,api),!legacy`' }),
       }),
       responses: { 200: { description: 'Matching clusters, by name', schema: ClusterList } },
-      handle: async ({ query }) =>
-        ok({ items: await listClusters(await deps(), { selector: query.selector }) }),
+      handle: async ({ query, caller }) =>
+        ok({
+          items: await listClusters(await deps(), {
+            viewer: caller.view,
+            ...(query.selector !== undefined ? { selector: query.selector } : {}),
+          }),
+        }),
     }),
     defineRoute({
       method: 'GET',
@@ -91,9 +113,10 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
       operationId: 'getCluster',
       summary: 'Get one cluster',
       tags: ['clusters'],
+      access: 'read',
       params: NameParam,
-      responses: { 200: { description: 'The cluster', schema: Cluster } },
-      handle: async ({ params }) => ok(await getCluster(await deps(), params.name)),
+      responses: { 200: { description: 'The cluster', schema: ClusterAnswer } },
+      handle: async ({ params, caller }) => ok(await getCluster(await deps(), params.name, caller.view)),
     }),
     defineRoute({
       method: 'PATCH',
@@ -101,10 +124,12 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
       operationId: 'labelCluster',
       summary: "Set or remove a cluster's labels",
       tags: ['clusters'],
+      access: 'manage-clusters',
       params: NameParam,
       body: LabelPatch,
-      responses: { 200: { description: 'The cluster with its new labels', schema: Cluster } },
-      handle: async ({ params, body }) => ok(await labelCluster(await deps(), params.name, body)),
+      responses: { 200: { description: 'The cluster with its new labels', schema: ClusterAnswer } },
+      handle: async ({ params, body, caller }) =>
+        ok(clusterAnswer(await labelCluster(await deps(), params.name, body, caller.view))),
     }),
     defineRoute({
       method: 'DELETE',
@@ -115,14 +140,20 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
         'Refused (409, naming them) while deployments have targets on the cluster, unless force=true; ' +
         'then those targets are dropped. Objects in the cluster are left as they are.',
       tags: ['clusters'],
+      access: 'manage-clusters',
       params: NameParam,
       query: z.object({ force: Flag.optional().meta({ description: 'Deregister even if targeted' }) }),
       responses: {
         200: { description: 'Deregistered', schema: DeregisterResult },
         409: { description: 'Deployments still target the cluster' },
       },
-      handle: async ({ params, query }) =>
-        ok(await deregisterCluster(await deps(), params.name, { force: query.force ?? false })),
+      handle: async ({ params, query, caller }) =>
+        ok(
+          await deregisterCluster(await deps(), params.name, {
+            viewer: caller.view,
+            force: query.force ?? false,
+          }),
+        ),
     }),
     // Connecting through the EKS Connector (functions/api/connect.ts).
     ...connectRoutes(deps),
@@ -133,7 +164,7 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
 
 /** The clusters API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(clusterRoutes(deps), options);
+  return apiHandler(clusterRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -80,6 +80,7 @@ export function connectRoutes(deps: DepsProvider): Route[] {
         'cluster. The EKS Connector gives console visibility only: deploy access needs a credential registered ' +
         'with Flotilla (a bearer token or kubeconfig). 501 where Flotilla does not run on AWS.',
       tags: ['clusters'],
+      access: 'manage-clusters',
       body: ConnectClusterInput,
       responses: {
         201: { description: 'Registered; apply the manifests in the cluster', schema: ConnectAnswer },
@@ -87,7 +88,8 @@ export function connectRoutes(deps: DepsProvider): Route[] {
         501: { description: 'No EKS connector here (Flotilla is not running on AWS)' },
       },
       // The use case parses the body itself (it tells a given role from none).
-      handle: async ({ event }) => created(await connectCluster(connectDeps(await deps()), event.parsedBody)),
+      handle: async ({ event, caller }) =>
+        created(await connectCluster(connectDeps(await deps()), event.parsedBody, { viewer: caller.view })),
     }),
     defineRoute({
       method: 'DELETE',
@@ -98,6 +100,7 @@ export function connectRoutes(deps: DepsProvider): Route[] {
         'Refused (409, naming them) while deployments have targets on the cluster, unless force=true; then those ' +
         'targets are dropped. Objects in the cluster, and the connector agent, are left as they are.',
       tags: ['clusters'],
+      access: 'manage-clusters',
       params: NameParam,
       query: z.object({ force: Flag.optional().meta({ description: 'Disconnect even if targeted' }) }),
       responses: {
@@ -105,9 +108,10 @@ export function connectRoutes(deps: DepsProvider): Route[] {
         409: { description: 'Deployments still target the cluster, or it is not a connected cluster' },
         501: { description: 'No EKS connector here (Flotilla is not running on AWS)' },
       },
-      handle: async ({ params, query }) =>
+      handle: async ({ params, query, caller }) =>
         ok(
           await disconnectCluster(connectDeps(await deps()), params.name, {
+            viewer: caller.view,
             ...(query.force !== undefined ? { force: query.force } : {}),
           }),
         ),

@@ -65,9 +65,9 @@ export function checkSourceSize(input: DeploymentInput): void {
 
 /** The routes of the deployments API. */
 export function deploymentRoutes(deps: DepsProvider): Route[] {
-  const deploy = async (input: DeploymentInput, raw: unknown) => {
+  const deploy = async (input: DeploymentInput, raw: unknown, tenant: string) => {
     checkSourceSize(input);
-    const result = await createDeployment(await deps(), raw);
+    const result = await createDeployment(await deps(), raw, { tenant });
     return result.executionId ? accepted(result) : ok(result);
   };
   const description =
@@ -88,14 +88,15 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       summary: 'Create or update a deployment',
       description: `${description} The body's name must be the path's.`,
       tags: ['deployments'],
+      access: 'deploy',
       params: NameParam,
       body: DeploymentInput,
       responses,
-      handle: async ({ params, body, event }) => {
+      handle: async ({ params, body, event, caller }) => {
         if (body.name !== params.name) {
           throw new ValidationError([{ path: 'name', message: `must be "${params.name}", as in the path` }]);
         }
-        return deploy(body, event.parsedBody);
+        return deploy(body, event.parsedBody, caller.tenant);
       },
     }),
     defineRoute({
@@ -105,9 +106,10 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       summary: 'Create or update a deployment',
       description,
       tags: ['deployments'],
+      access: 'deploy',
       body: DeploymentInput,
       responses,
-      handle: async ({ body, event }) => deploy(body, event.parsedBody),
+      handle: async ({ body, event, caller }) => deploy(body, event.parsedBody, caller.tenant),
     }),
     defineRoute({
       method: 'GET',
@@ -115,8 +117,9 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       operationId: 'listDeployments',
       summary: 'List deployments',
       tags: ['deployments'],
+      access: 'read',
       responses: { 200: { description: 'Deployments by name', schema: DeploymentList } },
-      handle: async () => ok({ items: await listDeployments(await deps()) }),
+      handle: async ({ caller }) => ok({ items: await listDeployments(await deps(), caller.tenant) }),
     }),
     defineRoute({
       method: 'GET',
@@ -124,9 +127,11 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       operationId: 'getDeployment',
       summary: 'Get a deployment with the state of each of its clusters',
       tags: ['deployments'],
+      access: 'read',
       params: NameParam,
       responses: { 200: { description: 'The deployment and its targets', schema: DeploymentDetail } },
-      handle: async ({ params }) => ok(await getDeploymentStatus(await deps(), params.name)),
+      handle: async ({ params, caller }) =>
+        ok(await getDeploymentStatus(await deps(), params.name, caller.tenant)),
     }),
     defineRoute({
       method: 'GET',
@@ -134,14 +139,16 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       operationId: 'getDeploymentHistory',
       summary: 'Revisions and executions of a deployment, newest first',
       tags: ['deployments'],
+      access: 'read',
       params: NameParam,
       query: z.object({
         limit: z.coerce.number().int().positive().max(500).optional().meta({ description: 'Default 50' }),
       }),
       responses: { 200: { description: 'Revisions and executions', schema: DeploymentHistory } },
-      handle: async ({ params, query }) =>
+      handle: async ({ params, query, caller }) =>
         ok(
           await getDeploymentHistory(await deps(), params.name, {
+            tenant: caller.tenant,
             ...(query.limit ? { limit: query.limit } : {}),
           }),
         ),
@@ -154,14 +161,15 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       description:
         "An operation through the deploy workflow: waves in reverse, the strategy's failure budgets; per cluster the pre-delete hooks, the objects removed (kept ones and ones that are not the deployment's own left in place), the post-delete hooks and the Helm release history. 202 with the execution; the deployment ends Deleted and its history stays readable.",
       tags: ['deployments'],
+      access: 'deploy',
       params: NameParam,
       responses: {
         202: { description: 'Being removed', schema: DeleteAnswer },
         404: { description: 'No such deployment' },
         409: { description: 'Another operation holds the deployment, or it is deleted already' },
       },
-      handle: async ({ params }) => {
-        const result = await deleteDeployment(await deps(), params.name);
+      handle: async ({ params, caller }) => {
+        const result = await deleteDeployment(await deps(), params.name, { tenant: caller.tenant });
         return accepted({
           executionId: result.started.executionId,
           revision: result.started.revision,
@@ -179,7 +187,7 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
 
 /** The deployments API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(deploymentRoutes(deps), options);
+  return apiHandler(deploymentRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -31,6 +31,7 @@ export function discoveryRoutes(deps: DepsProvider): Route[] {
         'ones marked (nothing is deleted). 409 while another discovery runs; 501 where Flotilla does not run ' +
         'on AWS.',
       tags: ['clusters'],
+      access: 'discover-clusters',
       responses: {
         202: { description: 'Started', schema: DiscoveryStarted },
         409: { description: 'A discovery is already running' },

@@ -72,13 +72,19 @@ export function driftRoutes(deps: DepsProvider): Route[] {
         'another operation holds is skipped, with the reason. With policy heal, drifted clusters are ' +
         're-applied by the scan.',
       tags: ['drift'],
+      access: 'scan',
       body: DriftScanRequest,
       responses: {
         202: { description: 'Scans started', schema: DriftScanStarted },
         404: { description: 'No such deployment' },
       },
-      handle: async ({ body }) =>
-        accepted(await startDriftScan(await deps(), body.deployment ? { deployment: body.deployment } : {})),
+      handle: async ({ body, caller }) =>
+        accepted(
+          await startDriftScan(await deps(), {
+            tenant: caller.tenant,
+            ...(body.deployment ? { deployment: body.deployment } : {}),
+          }),
+        ),
     }),
     defineRoute({
       method: 'GET',
@@ -86,8 +92,9 @@ export function driftRoutes(deps: DepsProvider): Route[] {
       operationId: 'listDrift',
       summary: "Every deployment's drift summary",
       tags: ['drift'],
+      access: 'read',
       responses: { 200: { description: 'Summaries by deployment', schema: DriftList } },
-      handle: async () => ok({ items: await listDeploymentDrift(await deps()) }),
+      handle: async ({ caller }) => ok({ items: await listDeploymentDrift(await deps(), caller.tenant) }),
     }),
     defineRoute({
       method: 'GET',
@@ -95,18 +102,20 @@ export function driftRoutes(deps: DepsProvider): Route[] {
       operationId: 'getDrift',
       summary: "One deployment's drift: per cluster, per object, per field path",
       tags: ['drift'],
+      access: 'read',
       params: z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) }),
       responses: {
         200: { description: 'Drift per cluster, as the last scan saw it', schema: DeploymentDrift },
       },
-      handle: async ({ params }) => ok(await getDeploymentDrift(await deps(), params.name)),
+      handle: async ({ params, caller }) =>
+        ok(await getDeploymentDrift(await deps(), params.name, caller.tenant)),
     }),
   ];
 }
 
 /** The drift API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(driftRoutes(deps), options);
+  return apiHandler(driftRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -47,6 +47,7 @@ export function eventRoutes(deps: DepsProvider): Route[] {
         'an empty answer is held up to that many seconds until a matching event is published. ' +
         '501 where events cannot be read back (on AWS: subscribe to the flotilla event bus).',
       tags: ['events'],
+      access: 'read',
       query: z.object({
         since: z.coerce.number().int().nonnegative().optional(),
         type: z
@@ -65,8 +66,9 @@ export function eventRoutes(deps: DepsProvider): Route[] {
         200: { description: 'Events and where to read on', schema: EventPage },
         501: { description: 'Events cannot be read back here' },
       },
-      handle: async ({ query }) => {
+      handle: async ({ query, caller }) => {
         const page = await readEvents(await deps(), {
+          viewer: caller.view,
           ...(query.since !== undefined ? { since: query.since } : {}),
           ...(query.type
             ? {
@@ -96,7 +98,7 @@ export function eventRoutes(deps: DepsProvider): Route[] {
 
 /** The events API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(eventRoutes(deps), options);
+  return apiHandler(eventRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

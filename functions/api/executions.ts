@@ -20,14 +20,16 @@ export function executionRoutes(deps: DepsProvider): Route[] {
       operationId: 'listExecutions',
       summary: 'List executions, newest first',
       tags: ['executions'],
+      access: 'read',
       query: z.object({
         deployment: Dns1123Label.optional().meta({ description: 'Only those of this deployment' }),
         limit: z.coerce.number().int().positive().max(500).optional().meta({ description: 'Default 50' }),
       }),
       responses: { 200: { description: 'Executions', schema: ExecutionList } },
-      handle: async ({ query }) =>
+      handle: async ({ query, caller }) =>
         ok({
           items: await listExecutions(await deps(), {
+            tenant: caller.tenant,
             ...(query.deployment ? { deployment: query.deployment } : {}),
             ...(query.limit ? { limit: query.limit } : {}),
           }),
@@ -39,16 +41,17 @@ export function executionRoutes(deps: DepsProvider): Route[] {
       operationId: 'getExecution',
       summary: 'Get an execution: progress counts and the result of each cluster',
       tags: ['executions'],
+      access: 'read',
       params: z.object({ id: z.string().min(1).max(80).meta({ description: 'Execution id' }) }),
       responses: { 200: { description: 'The execution and its results', schema: ExecutionDetail } },
-      handle: async ({ params }) => ok(await getExecution(await deps(), params.id)),
+      handle: async ({ params, caller }) => ok(await getExecution(await deps(), params.id, caller.tenant)),
     }),
   ];
 }
 
 /** The executions API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(executionRoutes(deps), options);
+  return apiHandler(executionRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -42,6 +42,7 @@ export function openApiRoutes(): Route[] {
       operationId: 'getOpenApi',
       summary: 'This document',
       tags: ['meta'],
+      access: 'unauthenticated',
       responses: { 200: { description: 'OpenAPI 3.1 document' } },
       handle: async () => ok(openApiDocument()),
     }),
@@ -50,7 +51,7 @@ export function openApiRoutes(): Route[] {
 
 /** The OpenAPI handler (it needs no dependencies). */
 export function createHandler(_deps?: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(openApiRoutes(), options);
+  return apiHandler(openApiRoutes(), undefined, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -128,9 +128,11 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       operationId: 'getRollout',
       summary: "A deployment's rollout: each wave and each cluster with its state and reason",
       tags: ['rollouts'],
+      access: 'read',
       params: NameParam,
       responses: { 200: { description: 'Waves and clusters', schema: RolloutStatus } },
-      handle: async ({ params }) => ok(await getRolloutStatus(await deps(), params.name)),
+      handle: async ({ params, caller }) =>
+        ok(await getRolloutStatus(await deps(), params.name, { tenant: caller.tenant })),
     }),
     defineRoute({
       method: 'POST',
@@ -140,14 +142,15 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       description:
         'Takes over the lock of an execution whose workflow run is gone (a control plane that stopped). 202 with the execution; 200 when nothing is behind.',
       tags: ['rollouts'],
+      access: 'operate',
       params: NameParam,
       responses: {
         200: { description: 'Nothing to resume', schema: ResumeAnswer },
         202: { description: 'Resuming', schema: ResumeAnswer },
         ...busy,
       },
-      handle: async ({ params }) => {
-        const result = await resumeRollout(await deps(), params.name);
+      handle: async ({ params, caller }) => {
+        const result = await resumeRollout(await deps(), params.name, { tenant: caller.tenant });
         const body = {
           revision: result.revision,
           behind: result.behind,
@@ -167,6 +170,7 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       operationId: 'rollbackRollout',
       summary: 'Roll back to the previous good revision, or to toRevision',
       tags: ['rollouts'],
+      access: 'operate',
       params: NameParam,
       body: z
         .object({
@@ -179,8 +183,9 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
         })
         .strict(),
       responses: { 202: { description: 'Rolling back', schema: RollbackAnswer }, ...busy },
-      handle: async ({ params, body }) => {
+      handle: async ({ params, body, caller }) => {
         const result = await rollbackDeployment(await deps(), params.name, {
+          tenant: caller.tenant,
           ...(body.toRevision !== undefined ? { toRevision: body.toRevision } : {}),
         });
         return accepted({
@@ -198,6 +203,7 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       operationId: 'approveRollout',
       summary: 'Let a rollout waiting at an approval gate start the wave it holds',
       tags: ['rollouts'],
+      access: 'operate',
       params: NameParam,
       body: z
         .object({
@@ -210,9 +216,12 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
         })
         .strict(),
       responses: { 200: { description: 'Approved', schema: ApproveAnswer }, ...busy },
-      handle: async ({ params, body }) =>
+      handle: async ({ params, body, caller }) =>
         ok(
-          await approveRollout(await deps(), params.name, body.wave !== undefined ? { wave: body.wave } : {}),
+          await approveRollout(await deps(), params.name, {
+            tenant: caller.tenant,
+            ...(body.wave !== undefined ? { wave: body.wave } : {}),
+          }),
         ),
     }),
     defineRoute({
@@ -221,9 +230,11 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       operationId: 'pauseRollout',
       summary: 'Stop the rollout before its next wave (batches in flight finish)',
       tags: ['rollouts'],
+      access: 'operate',
       params: NameParam,
       responses: { 202: { description: 'Pause requested', schema: PauseAnswer }, ...busy },
-      handle: async ({ params }) => accepted(await pauseRollout(await deps(), params.name)),
+      handle: async ({ params, caller }) =>
+        accepted(await pauseRollout(await deps(), params.name, { tenant: caller.tenant })),
     }),
     defineRoute({
       method: 'POST',
@@ -231,9 +242,11 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       operationId: 'cancelRollout',
       summary: 'Stop the operation in progress now; clusters it had not finished are Cancelled',
       tags: ['rollouts'],
+      access: 'operate',
       params: NameParam,
       responses: { 200: { description: 'Cancelled', schema: CancelAnswer }, ...busy },
-      handle: async ({ params }) => ok(await cancelRollout(await deps(), params.name)),
+      handle: async ({ params, caller }) =>
+        ok(await cancelRollout(await deps(), params.name, { tenant: caller.tenant })),
     }),
   ];
 }

@@ -15,10 +15,13 @@ import { eventRoutes } from './events.ts';
 import { executionRoutes } from './executions.ts';
 import { scheduleRoutes } from './schedules.ts';
 import { serviceRoutes } from './services.ts';
+import { tenancyRoutes } from './tenants.ts';
 
 /** One resource group: its first path segment and its routes. */
 export interface RouteGroup {
   readonly prefix: string;
+  /** Further first path segments the same handler serves. */
+  readonly also?: readonly string[];
   readonly routes: (deps: DepsProvider) => Route[];
   /**
    * Callers are agents with their own credential (a bootstrap token, an identity) that the
@@ -37,6 +40,7 @@ export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
   { prefix: 'schedules', routes: scheduleRoutes },
   { prefix: 'events', routes: eventRoutes },
   { prefix: 'agents', routes: agentRoutes },
+  { prefix: 'tenants', also: ['tokens', 'cluster-sets', 'me'], routes: tenancyRoutes },
   { prefix: 'agent', routes: agentSelfRoutes, agentFacing: true },
   { prefix: 'bundles', routes: bundleRoutes },
 ];

@@ -9,7 +9,6 @@ import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { Dns1123Label } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { Schedule, ScheduleInput, ScheduleRun } from '../../domain/schedule.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { fireSchedule } from '../../usecases/schedules/fire-schedule.ts';
@@ -42,13 +41,15 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
         'Checks the cron, the time zone and what the task names (its deployment must exist) before ' +
         'storing anything; then sets the trigger (EventBridge Scheduler on AWS, the local cron locally).',
       tags: ['schedules'],
+      access: 'manage-schedules',
       body: ScheduleInput,
       responses: {
         201: { description: 'Created', schema: ScheduleView },
         409: { description: 'A schedule of that name exists' },
         501: { description: 'No scheduler is configured' },
       },
-      handle: async ({ event }) => created(await createSchedule(await deps(), event.parsedBody)),
+      handle: async ({ event, caller }) =>
+        created(await createSchedule(await deps(), event.parsedBody, caller.tenant)),
     }),
     defineRoute({
       method: 'GET',
@@ -56,8 +57,9 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
       operationId: 'listSchedules',
       summary: 'List schedules with their last run and next runs',
       tags: ['schedules'],
+      access: 'read',
       responses: { 200: { description: 'Schedules by name', schema: ScheduleList } },
-      handle: async () => ok({ items: await listSchedules(await deps()) }),
+      handle: async ({ caller }) => ok({ items: await listSchedules(await deps(), caller.tenant) }),
     }),
     defineRoute({
       method: 'GET',
@@ -65,9 +67,10 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
       operationId: 'getSchedule',
       summary: 'Get one schedule',
       tags: ['schedules'],
+      access: 'read',
       params: NameParam,
       responses: { 200: { description: 'The schedule', schema: ScheduleView } },
-      handle: async ({ params }) => ok(await getSchedule(await deps(), params.name)),
+      handle: async ({ params, caller }) => ok(await getSchedule(await deps(), params.name, caller.tenant)),
     }),
     defineRoute({
       method: 'POST',
@@ -75,9 +78,11 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
       operationId: 'pauseSchedule',
       summary: 'Pause a schedule (it stops firing until resumed)',
       tags: ['schedules'],
+      access: 'manage-schedules',
       params: NameParam,
       responses: { 200: { description: 'The paused schedule', schema: ScheduleView } },
-      handle: async ({ params }) => ok(await setPaused(await deps(), params.name, true)),
+      handle: async ({ params, caller }) =>
+        ok(await setPaused(await deps(), params.name, true, caller.tenant)),
     }),
     defineRoute({
       method: 'POST',
@@ -85,9 +90,11 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
       operationId: 'resumeSchedule',
       summary: 'Resume a paused schedule',
       tags: ['schedules'],
+      access: 'manage-schedules',
       params: NameParam,
       responses: { 200: { description: 'The resumed schedule', schema: ScheduleView } },
-      handle: async ({ params }) => ok(await setPaused(await deps(), params.name, false)),
+      handle: async ({ params, caller }) =>
+        ok(await setPaused(await deps(), params.name, false, caller.tenant)),
     }),
     defineRoute({
       method: 'POST',
@@ -95,10 +102,11 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
       operationId: 'runSchedule',
       summary: 'Run a schedule now, once, as if it had fired',
       tags: ['schedules'],
+      access: 'operate',
       params: NameParam,
       responses: { 202: { description: 'What the run did (executions started)', schema: ScheduleRun } },
-      handle: async ({ params }) => {
-        const run = await fireSchedule(await deps(), { tenant: DEFAULT_TENANT, name: params.name });
+      handle: async ({ params, caller }) => {
+        const run = await fireSchedule(await deps(), { tenant: caller.tenant, name: params.name });
         if (!run) throw new NotFoundError('schedule', params.name);
         return accepted(run);
       },
@@ -109,10 +117,11 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
       operationId: 'deleteSchedule',
       summary: 'Delete a schedule (executions it started go on)',
       tags: ['schedules'],
+      access: 'manage-schedules',
       params: NameParam,
       responses: { 204: { description: 'Deleted' } },
-      handle: async ({ params }) => {
-        await deleteSchedule(await deps(), params.name);
+      handle: async ({ params, caller }) => {
+        await deleteSchedule(await deps(), params.name, caller.tenant);
         return noContent();
       },
     }),
@@ -121,7 +130,7 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
 
 /** The schedules API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(scheduleRoutes(deps), options);
+  return apiHandler(scheduleRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -26,7 +26,34 @@ export const ErrorBody = z
   })
   .meta({ id: 'Error' });
 
-export const ClusterList = z.object({ items: z.array(Cluster) }).meta({ id: 'ClusterList' });
+/** What a viewer's grant on a cluster allows (absent in the platform administrator's view). */
+export const ClusterGrantSchema = z
+  .object({
+    namespaces: z.array(z.string()),
+    clusterScoped: z.union([z.boolean(), z.array(z.string())]),
+    sources: z.array(z.string()),
+    sets: z
+      .array(z.string())
+      .meta({ description: 'The cluster sets it comes from (none: a cluster of its own)' }),
+  })
+  .meta({ id: 'ClusterGrant' });
+
+/** A cluster as the API shows it: its agent without credential hashes, and the caller's grant. */
+export const ClusterAnswer = Cluster.omit({ agent: true })
+  .extend({
+    agent: z
+      .object({
+        name: z.string(),
+        gateway: z.boolean(),
+        revokedAt: z.string().optional(),
+        seenAt: z.string().optional(),
+      })
+      .optional(),
+    grant: ClusterGrantSchema.optional(),
+  })
+  .meta({ id: 'ClusterAnswer' });
+
+export const ClusterList = z.object({ items: z.array(ClusterAnswer) }).meta({ id: 'ClusterList' });
 
 export const DeregisterResult = z
   .object({

@@ -21,8 +21,9 @@ export function serviceRoutes(deps: DepsProvider): Route[] {
       operationId: 'listServices',
       summary: 'List services with their latest version',
       tags: ['services'],
+      access: 'read',
       responses: { 200: { description: 'Services by name', schema: ServiceList } },
-      handle: async () => ok({ items: await listServices(await deps()) }),
+      handle: async ({ caller }) => ok({ items: await listServices(await deps(), caller.tenant) }),
     }),
     defineRoute({
       method: 'GET',
@@ -30,16 +31,18 @@ export function serviceRoutes(deps: DepsProvider): Route[] {
       operationId: 'listServiceVersions',
       summary: 'Versions of a service, newest first',
       tags: ['services'],
+      access: 'read',
       params: z.object({ name: Dns1123Label.meta({ description: 'Service name' }) }),
       responses: { 200: { description: 'Versions', schema: ServiceVersionList } },
-      handle: async ({ params }) => ok({ items: await listServiceVersions(await deps(), params.name) }),
+      handle: async ({ params, caller }) =>
+        ok({ items: await listServiceVersions(await deps(), params.name, caller.tenant) }),
     }),
   ];
 }
 
 /** The services API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(serviceRoutes(deps), options);
+  return apiHandler(serviceRoutes(deps), deps, options);
 }
 
 /** The Lambda entry point on AWS. */

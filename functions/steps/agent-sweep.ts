@@ -7,16 +7,20 @@
 import { z } from 'zod';
 import { stepHandler } from '../../adapters/lambda/step-handler.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
-import { Dns1123Label } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { sweepAgents } from '../../usecases/agents/sweep.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 
-export const AgentSweepEvent = z.object({ tenant: Dns1123Label.default(DEFAULT_TENANT) });
+/** The schedule's input: nothing (the sweep covers every tenant's agents). */
+export const AgentSweepEvent = z.object({});
 
 /** The handler over the given dependencies (tests pass theirs). */
 export function createHandler(deps: DepsProvider) {
-  return stepHandler({ name: 'agent-sweep', schema: AgentSweepEvent, deps, run: sweepAgents });
+  return stepHandler({
+    name: 'agent-sweep',
+    schema: AgentSweepEvent,
+    deps,
+    run: (deps) => sweepAgents(deps),
+  });
 }
 
 /** The Lambda entry point: AWS dependencies, built once per cold start on first use. */

@@ -8,7 +8,6 @@ import { z } from 'zod';
 export const PlanDiscoveryEvent = z.object({
   input: z
     .object({
-      tenant: z.string().min(1).optional(),
       executionId: z.string().min(1).optional(),
       regions: z.array(z.string().min(1)).optional(),
     })

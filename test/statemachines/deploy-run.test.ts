@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../domain/errors.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Store } from '../../domain/ports.ts';
 import { AslRunner, type RunRecord } from '../../local/asl-runner.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
@@ -62,7 +63,7 @@ async function harness(
     deps,
     runner,
     async deploy(spec) {
-      const result = await createDeployment(deps, spec);
+      const result = await createDeployment(deps, spec, { tenant: DEFAULT_TENANT });
       if (!result.executionId) return { unchanged: result.unchanged };
       const execution = await bed.store.getExecution('default', result.executionId);
       const run = await runner.wait(execution?.workflowRef ?? '');

@@ -16,6 +16,7 @@
  * `ProcessorConfig: { Mode: DISTRIBUTED }` on the batch Map.
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { AslRunner, type RunEvent } from '../../local/asl-runner.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
 import type { Deps } from '../../usecases/deps.ts';
@@ -61,12 +62,16 @@ describe('deploy.asl.json at 10,000 clusters', () => {
     deps = { ...bed.deps, clock: realClock, workflows: runner };
 
     // Act
-    const { executionId } = await createDeployment(deps, {
-      name: 'fleet',
-      source: chart(),
-      target: {},
-      values: {},
-    });
+    const { executionId } = await createDeployment(
+      deps,
+      {
+        name: 'fleet',
+        source: chart(),
+        target: {},
+        values: {},
+      },
+      { tenant: DEFAULT_TENANT },
+    );
     const run = await runner.wait(`local:deploy:${executionId}`);
 
     // Assess

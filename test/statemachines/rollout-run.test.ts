@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Execution, KubeObject, Target } from '../../domain/model.ts';
-import { REVISION_ANNOTATION } from '../../domain/names.ts';
+import { DEFAULT_TENANT, REVISION_ANNOTATION } from '../../domain/names.ts';
 import { AslRunner, type RunRecord } from '../../local/asl-runner.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
 import type { Deps } from '../../usecases/deps.ts';
@@ -107,7 +107,7 @@ const v2 = (strategy: Record<string, unknown>) => ({
 });
 
 async function deploy(h: Harness, spec: Record<string, unknown>): Promise<string> {
-  const result = await createDeployment(h.deps, spec);
+  const result = await createDeployment(h.deps, spec, { tenant: DEFAULT_TENANT });
   if (!result.executionId) throw new Error('nothing deployed');
   return result.executionId;
 }
@@ -224,7 +224,7 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(deployment?.lock).toBeUndefined();
     for (const name of NAMES.slice(6)) expect(holdings(h, name).revision, name).toBe('1');
     expect(h.bed.bus.ofType('DeploymentPaused')).toHaveLength(1);
-    const status = await getRolloutStatus(h.deps, 'shop');
+    const status = await getRolloutStatus(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(status.clusters.filter((c) => c.state === 'ToApply').map((c) => c.cluster)).toEqual(
       NAMES.slice(6),
     );
@@ -236,7 +236,7 @@ describe('progressive rollouts in the local interpreter', () => {
     // Act 2: the fault is gone; resume
     for (const name of ['c-03', 'c-05']) h.bed.fleet.cluster(name).rejectKinds.clear();
     const applied = new Map(NAMES.map((n) => [n, h.bed.fleet.cluster(n).applied.length]));
-    const resumed = await resumeRollout(h.deps, 'shop');
+    const resumed = await resumeRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     const resumedId = resumed.started?.executionId ?? '';
     await h.run(resumedId);
 
@@ -348,13 +348,13 @@ describe('progressive rollouts in the local interpreter', () => {
 
     // Assess 1: no cluster touched, wave 1 waiting
     expect(h.bed.fleet.touched()).toEqual([]);
-    const status = await getRolloutStatus(h.deps, 'shop');
+    const status = await getRolloutStatus(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(status.waves.map((w) => w.state)).toEqual(['WaitingApproval', 'Pending']);
     expect(status.note).toContain('before wave 1 (wave-1) starts');
     expect(h.bed.bus.ofType('ApprovalRequested').map((e) => e.detail)).toMatchObject([{ wave: 0 }]);
 
     // Act 2
-    const approved = await approveRollout(h.deps, 'shop');
+    const approved = await approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(id);
 
     // Assess 2
@@ -368,7 +368,7 @@ describe('progressive rollouts in the local interpreter', () => {
     const id = await deploy(h, v1({ waves: [{ approval: true }] }));
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
     expect(h.bed.fleet.touched()).toEqual([]);
-    await approveRollout(h.deps, 'shop');
+    await approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(id);
     expect((await h.execution(id)).status).toBe('Succeeded');
     expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
@@ -386,7 +386,7 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(h.runner.get(`local:deploy:${id}`)?.status).toBe('Running');
     expect((await h.bed.store.getDeployment('default', 'shop'))?.status).toBe('WaitingApproval');
     for (const name of NAMES.slice(2)) expect(h.bed.fleet.cluster(name).applied, name).toHaveLength(0);
-    const status = await getRolloutStatus(h.deps, 'shop');
+    const status = await getRolloutStatus(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(status.note).toContain('flotilla rollout approve shop');
     expect(status.waves.map((w) => w.state)).toEqual(['Passed', 'WaitingApproval']);
     // The token is in the secret store, not in any record.
@@ -398,14 +398,16 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(h.bed.bus.ofType('ApprovalRequested')).toHaveLength(1);
 
     // Act 2
-    const approved = await approveRollout(h.deps, 'shop');
+    const approved = await approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(id);
 
     // Assess 2
     expect(approved).toEqual({ executionId: id, wave: 1 });
     expect((await h.execution(id)).status).toBe('Succeeded');
     expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
-    await expect(approveRollout(h.deps, 'shop')).rejects.toMatchObject({ name: 'InvalidStateError' });
+    await expect(approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
+      name: 'InvalidStateError',
+    });
   });
 
   it('refuses a second operation while one holds the deployment; nothing interleaves', async () => {
@@ -418,10 +420,16 @@ describe('progressive rollouts in the local interpreter', () => {
 
     // Act
     const attempts = await Promise.allSettled([
-      rollbackDeployment(h.deps, 'shop'),
-      resumeRollout(h.deps, 'shop'),
-      createDeployment(h.deps, v1({ maxParallel: 3 })),
-      startOperation(h.deps, { deployment: 'shop', operation: 'heal', clusters: ['c-09'], force: true }),
+      rollbackDeployment(h.deps, 'shop', { tenant: DEFAULT_TENANT }),
+      resumeRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT }),
+      createDeployment(h.deps, v1({ maxParallel: 3 }), { tenant: DEFAULT_TENANT }),
+      startOperation(h.deps, {
+        tenant: DEFAULT_TENANT,
+        deployment: 'shop',
+        operation: 'heal',
+        clusters: ['c-09'],
+        force: true,
+      }),
     ]);
 
     // Assess
@@ -434,7 +442,7 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(h.runner.runs()).toHaveLength(runs);
     expect((await h.bed.store.getDeployment('default', 'shop'))?.lock?.executionId).toBe(id);
     expect((await h.bed.store.listRevisions('default', 'shop')).map((r) => r.revision)).toEqual([2, 1]);
-    await approveRollout(h.deps, 'shop');
+    await approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(id);
     expect((await h.execution(id)).status).toBe('Succeeded');
   });
@@ -446,7 +454,7 @@ describe('progressive rollouts in the local interpreter', () => {
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
 
     // Act
-    const paused = await pauseRollout(h.deps, 'shop');
+    const paused = await pauseRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(id);
 
     // Assess
@@ -456,7 +464,9 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(execution.message).toContain('paused by request before wave wave-2');
     expect((await h.bed.store.getDeployment('default', 'shop'))?.lock).toBeUndefined();
     for (const name of NAMES.slice(2)) expect(h.bed.fleet.cluster(name).applied, name).toHaveLength(0);
-    await expect(pauseRollout(h.deps, 'shop')).rejects.toMatchObject({ name: 'InvalidStateError' });
+    await expect(pauseRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
+      name: 'InvalidStateError',
+    });
   });
 
   it('pauses before the next wave when asked mid-wave (batches in flight finish)', async () => {
@@ -467,7 +477,7 @@ describe('progressive rollouts in the local interpreter', () => {
     await h.until('wave 1 applying', async () => h.bed.fleet.inFlight > 0);
 
     // Act
-    await pauseRollout(h.deps, 'shop');
+    await pauseRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(id);
 
     // Assess: wave 1 finished, wave 2 never started
@@ -484,7 +494,7 @@ describe('progressive rollouts in the local interpreter', () => {
     await h.until('the approval gate', async () => (await h.execution(id)).status === 'WaitingApproval');
 
     // Act
-    const cancelled = await cancelRollout(h.deps, 'shop');
+    const cancelled = await cancelRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     const run = await h.run(id);
 
     // Assess
@@ -492,16 +502,16 @@ describe('progressive rollouts in the local interpreter', () => {
     expect(cancelled).toEqual({ executionId: id, cancelled: 8 });
     const execution = await h.execution(id);
     expect(execution).toMatchObject({ status: 'Cancelled', counts: { total: 10, succeeded: 2, skipped: 8 } });
-    const status = await getRolloutStatus(h.deps, 'shop');
+    const status = await getRolloutStatus(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(status.clusters.filter((c) => c.state === 'Cancelled')).toHaveLength(8);
     const deployment = await h.bed.store.getDeployment('default', 'shop');
     expect(deployment).toMatchObject({ status: 'Cancelled' });
     expect(deployment?.lock).toBeUndefined();
     // Resume finishes it: wave 2 starts for the first time, so its approval is asked again.
-    const resumed = await resumeRollout(h.deps, 'shop');
+    const resumed = await resumeRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     const again = resumed.started?.executionId ?? '';
     await h.until('the approval gate', async () => (await h.execution(again)).status === 'WaitingApproval');
-    await approveRollout(h.deps, 'shop');
+    await approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(again);
     expect((await h.execution(again)).status).toBe('Succeeded');
     expect(h.bed.fleet.touched().sort()).toEqual(NAMES);
@@ -516,10 +526,10 @@ describe('progressive rollouts in the local interpreter', () => {
     expect((await h.bed.store.getDeployment('default', 'shop'))?.lock?.executionId).toBe(id);
 
     // Act: resume, and approve wave 2 again (it has not started yet)
-    const resumed = await resumeRollout(h.deps, 'shop');
+    const resumed = await resumeRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     const again = resumed.started?.executionId ?? '';
     await h.until('the approval gate', async () => (await h.execution(again)).status === 'WaitingApproval');
-    await approveRollout(h.deps, 'shop');
+    await approveRollout(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(again);
 
     // Assess
@@ -571,7 +581,7 @@ describe('progressive rollouts in the local interpreter', () => {
     await h.run(await deploy(h, v2(threeWaves('pause'))));
 
     // Act
-    const rollback = await rollbackDeployment(h.deps, 'shop');
+    const rollback = await rollbackDeployment(h.deps, 'shop', { tenant: DEFAULT_TENANT });
     await h.run(rollback.started.executionId);
 
     // Assess
@@ -586,10 +596,14 @@ describe('progressive rollouts in the local interpreter', () => {
       revision: 1,
       status: 'RolledBack',
     });
-    await expect(rollbackDeployment(h.deps, 'shop', { toRevision: 1 })).rejects.toMatchObject({
+    await expect(
+      rollbackDeployment(h.deps, 'shop', { tenant: DEFAULT_TENANT, toRevision: 1 }),
+    ).rejects.toMatchObject({
       name: 'InvalidStateError',
     });
-    await expect(rollbackDeployment(h.deps, 'shop', { toRevision: 9 })).rejects.toMatchObject({
+    await expect(
+      rollbackDeployment(h.deps, 'shop', { tenant: DEFAULT_TENANT, toRevision: 9 }),
+    ).rejects.toMatchObject({
       name: 'NotFoundError',
     });
   });
@@ -602,6 +616,7 @@ describe('progressive rollouts in the local interpreter', () => {
 
     // Act
     const heal = await startOperation(h.deps, {
+      tenant: DEFAULT_TENANT,
       deployment: 'shop',
       operation: 'heal',
       clusters: ['c-02', 'c-07'],
@@ -621,7 +636,12 @@ describe('progressive rollouts in the local interpreter', () => {
       scope: { clusters: 2, force: true, gates: false, reason: 'drift' },
     });
     await expect(
-      startOperation(h.deps, { deployment: 'shop', operation: 'heal', clusters: ['Not_A_Name'] }),
+      startOperation(h.deps, {
+        tenant: DEFAULT_TENANT,
+        deployment: 'shop',
+        operation: 'heal',
+        clusters: ['Not_A_Name'],
+      }),
     ).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('clusters[0]') });
   });
 });

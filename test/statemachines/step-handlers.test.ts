@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { localContext } from '../../adapters/lambda/step-handler.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
 import * as applyBatch from '../../functions/steps/apply-batch.ts';
 import * as failDeploy from '../../functions/steps/fail-deploy.ts';
 import * as planDeploy from '../../functions/steps/plan-deploy.ts';
@@ -35,7 +36,11 @@ describe('step handlers', () => {
     // Prepare
     const bed = testBed({ batchSize: 2 });
     await register(bed, [makeCluster('a'), makeCluster('b'), makeCluster('c')]);
-    const { executionId } = await createDeployment(bed.deps, { name: 'web', source: chart() });
+    const { executionId } = await createDeployment(
+      bed.deps,
+      { name: 'web', source: chart() },
+      { tenant: DEFAULT_TENANT },
+    );
     const handler = planDeploy.createHandler(() => bed.deps);
 
     // Act

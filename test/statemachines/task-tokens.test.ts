@@ -15,6 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StepFunctionsEngine, stepFunctionsApi } from '../../adapters/sfn/engine.ts';
+import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { AslRunner } from '../../local/asl-runner.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
 import type { Deps } from '../../usecases/deps.ts';
@@ -90,11 +91,15 @@ describe('the local runner and .waitForTaskToken', () => {
     const runner = new AslRunner({ deps: () => deps, waitMs: 5, retryMs: 1 });
     runners.push(runner);
     deps = { ...bed.deps, clock: realClock, workflows: runner };
-    const { executionId } = await createDeployment(deps, {
-      name: 'shop',
-      source: chart(),
-      strategy: { waves: [{ count: 1, approval: true }, { count: 1, approval: true }, {}] },
-    });
+    const { executionId } = await createDeployment(
+      deps,
+      {
+        name: 'shop',
+        source: chart(),
+        strategy: { waves: [{ count: 1, approval: true }, { count: 1, approval: true }, {}] },
+      },
+      { tenant: DEFAULT_TENANT },
+    );
     const ref = `local:deploy:${executionId}`;
     const secrets = bed.deps.secrets as unknown as { values: Map<string, string> };
     /** The next token the approval state stored (another than `previous`). */
@@ -122,11 +127,11 @@ describe('the local runner and .waitForTaskToken', () => {
     expect(bed.fleet.touched()).toEqual([]);
 
     // Approvals through the use case (recorded, then the token sent back) move it on, gate by gate.
-    await approveRollout(deps, 'shop');
+    await approveRollout(deps, 'shop', { tenant: DEFAULT_TENANT });
     const second = await waiting(again);
     expect(second).not.toBe(again);
     expect(bed.fleet.touched().sort()).toEqual(['a']);
-    await approveRollout(deps, 'shop');
+    await approveRollout(deps, 'shop', { tenant: DEFAULT_TENANT });
     const run = await runner.wait(ref);
     expect(run.status).toBe('Succeeded');
     expect(await runner.describe(ref)).toBe('Succeeded');

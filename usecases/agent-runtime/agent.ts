@@ -10,10 +10,12 @@
  * what it could not send waits to be sent. It never deletes anything because it cannot reach the
  * control plane: only work that says `remove` removes.
  */
+
 import type { AgentDriftReport, Heartbeat, WorkItem, WorkNotice } from '../../domain/agent.ts';
 import { describeError } from '../../domain/errors.ts';
 import type { RenderedManifests } from '../../domain/model.ts';
 import type { Clock, ClusterClient } from '../../domain/ports.ts';
+import { fieldManagerOf } from '../../domain/tenancy.ts';
 import type { Work } from '../../domain/work.ts';
 import { clusterFacts } from '../clusters/inventory.ts';
 import { type Delivered, deliver } from '../delivery/applier.ts';
@@ -275,7 +277,12 @@ export class Agent {
       const objects = [...(desired.manifests?.crds ?? []), ...(desired.manifests?.objects ?? [])];
       let report: AgentDriftReport;
       try {
-        const found = await compareLive(client, objects, state.work.drift?.ignore);
+        const found = await compareLive(
+          client,
+          objects,
+          state.work.drift?.ignore,
+          fieldManagerOf(state.work.tenant),
+        );
         let healed = false;
         if (found.state === 'Drifted' && state.work.drift?.policy === 'heal') {
           // Objects put back as applied: no hooks, no release version (a re-apply).

@@ -68,9 +68,9 @@ export async function clustersOfAgent(
   tenant: string,
   agent: string,
 ): Promise<Cluster[]> {
-  const own = await deps.store.getCluster(tenant, agent);
-  if (own && servedBy(own, agent) && own.agent?.gateway !== true) return [own];
-  return (await deps.store.listClusters(tenant)).filter((c) => servedBy(c, agent));
+  const own = await deps.store.getCluster(agent);
+  if (own && own.tenant === tenant && servedBy(own, agent) && own.agent?.gateway !== true) return [own];
+  return (await deps.store.listClusters()).filter((c) => c.tenant === tenant && servedBy(c, agent));
 }
 
 /** The one message every refusal of an agent gets (it tells an attacker nothing). */

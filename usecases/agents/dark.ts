@@ -6,23 +6,22 @@
  */
 import { isDark } from '../../domain/agent.ts';
 import { makeEvent } from '../../domain/events.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 
 /** Mark the clusters whose agent is dark Unreachable; returns their names. */
 export async function markDarkClusters(
   deps: Pick<Deps, 'store' | 'clock' | 'bus'>,
-  options: { readonly tenant?: string; readonly afterMs: number },
+  options: { readonly afterMs: number },
 ): Promise<string[]> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
   const now = deps.clock.now();
-  const dark = (await deps.store.listClusters(tenant)).filter(
+  // Every tenant's agents at once: the sweep is the platform's.
+  const dark = (await deps.store.listClusters()).filter(
     (c) => c.agent !== undefined && c.status === 'Active' && isDark(c.agent, now, options.afterMs),
   );
   for (const cluster of dark) {
     await retryOnConflict(async () => {
-      const fresh = (await deps.store.getCluster(tenant, cluster.name)) ?? cluster;
+      const fresh = (await deps.store.getCluster(cluster.name)) ?? cluster;
       if (fresh.status !== 'Active' || !fresh.agent || !isDark(fresh.agent, now, options.afterMs)) return;
       await deps.store.updateCluster({
         ...fresh,
@@ -37,7 +36,7 @@ export async function markDarkClusters(
       .publish(
         dark.map((c) =>
           makeEvent('ClusterUnreachable', now, {
-            tenant,
+            tenant: c.tenant,
             cluster: c.name,
             reason: `no word from agent "${c.agent?.name}" for over ${Math.round(options.afterMs / 1000)}s`,
           }),

@@ -20,7 +20,6 @@ import {
   Labels,
   Provider,
 } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { publicKeyProblem } from '../../domain/signing.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import type { Deps } from '../deps.ts';
@@ -101,10 +100,10 @@ export interface EnrolResult {
 export async function enrolAgent(
   deps: Pick<Deps, 'store' | 'clock' | 'bus'>,
   request: unknown,
-  options: { readonly tenant?: string } = {},
+  options: { readonly tenant: string },
 ): Promise<EnrolResult> {
   const input = parseOrThrow(AgentEnrolment, request);
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const now = deps.clock.now();
   const token = newToken();
   const bootstrap = {
@@ -115,13 +114,13 @@ export async function enrolAgent(
   const existing = new Map<string, Cluster>();
   const issues = [];
   for (const [i, spec] of input.clusters.entries()) {
-    const found = await deps.store.getCluster(tenant, spec.name);
+    const found = await deps.store.getCluster(spec.name);
     if (!found) continue;
-    if (found.auth.type !== 'agent' || found.auth.agent !== input.name) {
+    if (found.tenant !== tenant || found.auth.type !== 'agent' || found.auth.agent !== input.name) {
       issues.push({
         path: `clusters[${i}].name`,
         message:
-          found.auth.type === 'agent'
+          found.tenant === tenant && found.auth.type === 'agent'
             ? `cluster "${spec.name}" is served by agent "${found.auth.agent}"`
             : `cluster "${spec.name}" is registered already, reached by ${found.auth.type}; deregister it first`,
       });
@@ -149,7 +148,7 @@ export async function enrolAgent(
     const found = existing.get(spec.name);
     if (found) {
       await retryOnConflict(async () => {
-        const fresh = (await deps.store.getCluster(tenant, spec.name)) ?? found;
+        const fresh = (await deps.store.getCluster(spec.name)) ?? found;
         await deps.store.updateCluster({
           ...fresh,
           provider: spec.provider,
@@ -195,7 +194,7 @@ export async function enrolAgent(
   // Clusters the gateway served before: their bootstrap is renewed too (one identity for all).
   for (const cluster of served.filter((c) => !input.clusters.some((s) => s.name === c.name))) {
     await retryOnConflict(async () => {
-      const fresh = (await deps.store.getCluster(tenant, cluster.name)) ?? cluster;
+      const fresh = (await deps.store.getCluster(cluster.name)) ?? cluster;
       await deps.store.updateCluster({ ...fresh, agent: agentRecord(fresh.agent), updatedAt: iso });
     });
   }

@@ -6,11 +6,12 @@
  * identity is — a token whose hash is kept, or an AWS IoT certificate whose id is kept — is the
  * issuer's business (`Deps.agentIdentities`); this is one code path over either.
  */
+
 import type { AgentCertificate, AgentProof } from '../../domain/agent-identity.ts';
-import { InvalidStateError, NotFoundError, UnauthorizedError } from '../../domain/errors.ts';
+import { InvalidStateError, UnauthorizedError } from '../../domain/errors.ts';
 import type { Cluster, ClusterAgentRecord } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { AgentIdentityIssuer, IssuedAgentIdentity } from '../../domain/ports.ts';
+import { managedCluster } from '../clusters/queries.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import {
@@ -47,7 +48,7 @@ async function updateAgent(
   const now = deps.clock.now().toISOString();
   for (const cluster of clusters) {
     await retryOnConflict(async () => {
-      const fresh = (await deps.store.getCluster(cluster.tenant, cluster.name)) ?? cluster;
+      const fresh = (await deps.store.getCluster(cluster.name)) ?? cluster;
       if (!fresh.agent) return;
       await deps.store.updateCluster({ ...fresh, ...change(fresh.agent, fresh), updatedAt: now });
     });
@@ -81,9 +82,9 @@ async function retireAll(
  */
 export async function exchangeBootstrap(
   deps: IdentityDeps,
-  request: { readonly tenant?: string; readonly agent: string; readonly bootstrapToken: string },
+  request: { readonly tenant: string; readonly agent: string; readonly bootstrapToken: string },
 ): Promise<AgentIdentity> {
-  const tenant = request.tenant ?? DEFAULT_TENANT;
+  const tenant = request.tenant;
   const clusters = await clustersOfAgent(deps, tenant, request.agent);
   const record = clusters[0]?.agent;
   const now = deps.clock.now();
@@ -102,7 +103,7 @@ export async function exchangeBootstrap(
   try {
     for (const cluster of clusters) {
       // The first write decides: a second exchange of the same token finds it used.
-      const fresh = await deps.store.getCluster(tenant, cluster.name);
+      const fresh = await deps.store.getCluster(cluster.name);
       if (!fresh?.agent) continue;
       if (fresh.agent.bootstrap?.hash !== used) {
         if (first) throw new UnauthorizedError(AGENT_REFUSED);
@@ -134,9 +135,9 @@ export async function exchangeBootstrap(
  */
 export async function rotateIdentity(
   deps: IdentityDeps,
-  request: { readonly tenant?: string; readonly agent: string; readonly identity: AgentProof },
+  request: { readonly tenant: string; readonly agent: string; readonly identity: AgentProof },
 ): Promise<AgentIdentity> {
-  const tenant = request.tenant ?? DEFAULT_TENANT;
+  const tenant = request.tenant;
   const clusters = await authenticateAgent(deps, tenant, request.agent, request.identity);
   const now = deps.clock.now();
   const issuer = identitiesOf(deps);
@@ -182,11 +183,10 @@ export async function rotateIdentity(
  */
 export async function revokeAgent(
   deps: Pick<Deps, 'store' | 'clock' | 'agents' | 'agentIdentities'>,
-  request: { readonly tenant?: string; readonly cluster: string },
+  request: { readonly viewer: string; readonly cluster: string },
 ): Promise<{ agent: string; clusters: string[] }> {
-  const tenant = request.tenant ?? DEFAULT_TENANT;
-  const cluster = await deps.store.getCluster(tenant, request.cluster);
-  if (!cluster) throw new NotFoundError('cluster', request.cluster);
+  const cluster = await managedCluster(deps, request.cluster, request.viewer);
+  const tenant = cluster.tenant;
   if (cluster.auth.type !== 'agent' || !cluster.agent) {
     throw new InvalidStateError(`cluster "${request.cluster}" is not reached through an agent`);
   }
@@ -218,22 +218,25 @@ export async function revokeAgent(
  * sweep): an IoT certificate is deactivated and detached, and the records forget it. Returns
  * the agents whose previous identity was retired.
  */
-export async function retireRotatedIdentities(
-  deps: IdentityDeps,
-  options: { readonly tenant?: string } = {},
-): Promise<string[]> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+export async function retireRotatedIdentities(deps: IdentityDeps): Promise<string[]> {
   const now = deps.clock.now().getTime();
-  const due = new Map<string, { hash: string; clusters: Cluster[] }>();
-  for (const cluster of await deps.store.listClusters(tenant)) {
+  // Agents are named within their owner: the key is both.
+  const due = new Map<string, { tenant: string; agent: string; hash: string; clusters: Cluster[] }>();
+  for (const cluster of await deps.store.listClusters()) {
     const previous = cluster.agent?.previous;
     if (!cluster.agent || !previous || Date.parse(previous.until) > now) continue;
-    const entry = due.get(cluster.agent.name) ?? { hash: previous.hash, clusters: [] };
+    const key = `${cluster.tenant}/${cluster.agent.name}`;
+    const entry = due.get(key) ?? {
+      tenant: cluster.tenant,
+      agent: cluster.agent.name,
+      hash: previous.hash,
+      clusters: [],
+    };
     entry.clusters.push(cluster);
-    due.set(cluster.agent.name, entry);
+    due.set(key, entry);
   }
   const issuer = identitiesOf(deps);
-  for (const [agent, { hash, clusters }] of due) {
+  for (const { tenant, agent, hash, clusters } of due.values()) {
     await issuer.retire(tenant, agent, hash);
     await updateAgent(deps, clusters, (record) => {
       if (record.previous?.hash !== hash) return {};

@@ -195,7 +195,7 @@ export async function receiveHeartbeat(
         JSON.stringify(entry.capabilities) !== JSON.stringify(cluster.capabilities));
     if (!stale && !changed) continue;
     await retryOnConflict(async () => {
-      const fresh = (await deps.store.getCluster(tenant, entry.name)) ?? cluster;
+      const fresh = (await deps.store.getCluster(entry.name)) ?? cluster;
       if (!fresh.agent) return;
       const { statusReason: _reason, ...rest } = fresh;
       await deps.store.updateCluster({

@@ -3,7 +3,6 @@
  * out past their grace retired (identity.ts). On AWS a schedule runs it; its period and the
  * dark threshold are tunables (how often agents heartbeat decides how soon silence means dark).
  */
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { markDarkClusters } from './dark.ts';
 import { retireRotatedIdentities } from './identity.ts';
@@ -28,13 +27,11 @@ export interface SweepResult {
   readonly retired: string[];
 }
 
-/** One sweep of a tenant's agents. */
+/** One sweep of every tenant's agents (a platform job). */
 export async function sweepAgents(
   deps: Pick<Deps, 'store' | 'clock' | 'bus' | 'tunables' | 'agentIdentities'>,
-  input: { readonly tenant?: string } = {},
 ): Promise<SweepResult> {
-  const tenant = input.tenant ?? DEFAULT_TENANT;
-  const dark = await markDarkClusters(deps, { tenant, afterMs: darkAfterMs(deps.tunables) });
-  const retired = await retireRotatedIdentities(deps, { tenant });
+  const dark = await markDarkClusters(deps, { afterMs: darkAfterMs(deps.tunables) });
+  const retired = await retireRotatedIdentities(deps);
   return { dark, retired };
 }

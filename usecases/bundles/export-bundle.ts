@@ -16,12 +16,12 @@ import { mapLimit } from '../../domain/concurrency.ts';
 import { type FieldIssue, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { LIMITS } from '../../domain/limits.ts';
 import { Dns1123Label, type Target } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { matchesSelector, parseSelector } from '../../domain/selectors.ts';
 import { keyIdOf } from '../../domain/signing.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import type { Work } from '../../domain/work.ts';
 import type { Deps } from '../deps.ts';
+import { tenantClusters } from '../tenancy/visibility.ts';
 import { bundleSigningKey } from './signing-key.ts';
 
 /** Blobs read at once. */
@@ -70,15 +70,17 @@ export async function exportBundle(
   deps: Pick<Deps, 'store' | 'blobs' | 'secrets' | 'clock'>,
   name: string,
   request: unknown,
-  options: { readonly tenant?: string } = {},
+  options: { readonly tenant: string },
 ): Promise<ExportedBundle> {
   const input = parseOrThrow(BundleRequest, request);
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const selector = input.selector === undefined ? undefined : parseSelector(input.selector, 'selector');
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   const targets = new Map((await deps.store.listTargets(tenant, name)).map((t) => [t.cluster, t]));
-  const clusters = new Map((await deps.store.listClusters(tenant)).map((c) => [c.name, c]));
+  const clusters = await tenantClusters(deps, tenant, [
+    ...new Set([...targets.keys(), ...(input.clusters ?? [])]),
+  ]);
 
   const issues: FieldIssue[] = [];
   let chosen: Array<{ name: string; path: string }>;

@@ -10,9 +10,9 @@
  */
 import { openReceipt, receiptSignedBy } from '../../domain/bundle.ts';
 import { type FieldIssue, ValidationError } from '../../domain/errors.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { keyIdOf } from '../../domain/signing.ts';
 import { type ReceiveDeps, receiveReport } from '../agents/receive.ts';
+import { tenantClusters } from '../tenancy/visibility.ts';
 
 /** What became of one report of a receipt. */
 export interface ReceiptOutcome {
@@ -42,9 +42,9 @@ export interface ImportedReceipt {
 export async function importReceipt(
   deps: ReceiveDeps,
   payload: unknown,
-  options: { readonly tenant?: string } = {},
+  options: { readonly tenant: string },
 ): Promise<ImportedReceipt> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const { file, body } = openReceipt(payload);
   const issues: FieldIssue[] = [];
   if (body.tenant !== tenant) {
@@ -54,9 +54,7 @@ export async function importReceipt(
     issues.push({ path: 'receipt.deployment', message: `no deployment "${body.deployment}"` });
   }
   const names = body.reports.map((r) => r.cluster);
-  const clusters = new Map(
-    (await deps.store.getClusters(tenant, [...new Set(names)])).map((c) => [c.name, c]),
-  );
+  const clusters = await tenantClusters(deps, tenant, [...new Set(names)]);
   const agents = new Map<string, string>();
   const checkedKeys = new Map<string, boolean>();
   body.reports.forEach((report, i) => {

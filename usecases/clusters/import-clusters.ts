@@ -66,7 +66,7 @@ async function forEachLimited<T>(
 export async function importClusters(
   deps: ClusterDeps,
   raw: unknown,
-  options: RegisterOptions = {},
+  options: RegisterOptions,
 ): Promise<ImportClustersResult> {
   const input = parseOrThrow(ImportClustersInput, raw);
   const config = parseKubeconfig(input.kubeconfig);

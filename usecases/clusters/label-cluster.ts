@@ -5,10 +5,10 @@
 import { z } from 'zod';
 import { ValidationError, VersionConflictError } from '../../domain/errors.ts';
 import { type Cluster, Labels } from '../../domain/model.ts';
-import { DEFAULT_TENANT, labelKeyProblem, labelValueProblem } from '../../domain/names.ts';
+import { labelKeyProblem, labelValueProblem } from '../../domain/names.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import type { Deps } from '../deps.ts';
-import { getCluster } from './queries.ts';
+import { managedCluster } from './queries.ts';
 
 /** The body of `PATCH /clusters/{name}`: labels to set (a string) or remove (`null`). */
 export const LabelPatch = z
@@ -46,16 +46,19 @@ export function labelArgsToPatch(args: readonly string[]): LabelPatch {
   return parseOrThrow(LabelPatch, { labels });
 }
 
-/** Apply a label patch to one cluster; NotFoundError when it is not registered. */
+/**
+ * Apply a label patch to one cluster the viewer may change (usecases/clusters/queries.ts
+ * managedCluster); NotFoundError when it has none of that name.
+ */
 export async function labelCluster(
   deps: Pick<Deps, 'store' | 'clock'>,
   name: string,
   raw: unknown,
-  tenant = DEFAULT_TENANT,
+  viewer: string,
 ): Promise<Cluster> {
   const patch = parseOrThrow(LabelPatch, raw);
   for (let attempt = 1; ; attempt++) {
-    const cluster = await getCluster(deps, name, tenant);
+    const cluster = await managedCluster(deps, name, viewer);
     const labels = { ...cluster.labels };
     for (const [key, value] of Object.entries(patch.labels)) {
       if (value === null) delete labels[key];

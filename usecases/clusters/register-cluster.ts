@@ -19,7 +19,6 @@ import {
   type Labels,
   type Provider,
 } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { eksEndpointProblem } from '../../domain/references.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { storeApiVersions } from '../deployments/renders.ts';
@@ -32,8 +31,11 @@ export type ClusterDeps = Pick<Deps, 'store' | 'secrets' | 'clusters' | 'bus' | 
   Partial<Pick<Deps, 'tunables'>>;
 
 export interface RegisterOptions {
-  /** @default DEFAULT_TENANT */
-  readonly tenant?: string;
+  /**
+   * Whose the cluster will be: PLATFORM_TENANT for the platform's (shared through cluster sets),
+   * or the tenant registering it (wholly its own).
+   */
+  readonly tenant: string;
   /** Ask the cluster for its version and nodes before writing anything. @default true */
   readonly probe?: boolean;
 }
@@ -144,9 +146,11 @@ export async function writeCluster(
   spec: ClusterSpec,
   options: RegisterOptions & { readonly upsert: boolean },
 ): Promise<{ cluster: Cluster; created: boolean }> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
-  const existing = await deps.store.getCluster(tenant, spec.name);
-  if (existing && !options.upsert) throw new AlreadyExistsError('cluster', spec.name);
+  const tenant = options.tenant;
+  const existing = await deps.store.getCluster(spec.name);
+  // Cluster names are one namespace across the platform; nobody updates another's cluster.
+  if (existing && (!options.upsert || existing.tenant !== tenant))
+    throw new AlreadyExistsError('cluster', spec.name);
   const { auth, createdRef } = await storeCredentials(deps, tenant, spec);
   try {
     const now = deps.clock.now().toISOString();
@@ -185,7 +189,7 @@ export async function writeCluster(
         status: 'Active',
       };
     }
-    const saved = await save(deps, tenant, cluster, existing !== undefined);
+    const saved = await save(deps, cluster, existing !== undefined);
     if (existing && secretRefOf(existing.auth) !== secretRefOf(auth)) {
       await forgetSecret(deps, secretRefOf(existing.auth));
     }
@@ -211,7 +215,7 @@ export async function writeCluster(
  * Write the record. An update that loses a race re-reads and re-applies the labels of the
  * winner under ours, a few times, before giving up with the conflict.
  */
-async function save(deps: ClusterDeps, tenant: string, cluster: Cluster, exists: boolean): Promise<Cluster> {
+async function save(deps: ClusterDeps, cluster: Cluster, exists: boolean): Promise<Cluster> {
   if (!exists) return deps.store.createCluster(cluster);
   let attempt = cluster;
   for (let i = 0; ; i++) {
@@ -219,7 +223,7 @@ async function save(deps: ClusterDeps, tenant: string, cluster: Cluster, exists:
       return await deps.store.updateCluster(attempt);
     } catch (error) {
       if (!(error instanceof VersionConflictError) || i >= 3) throw error;
-      const fresh = await deps.store.getCluster(tenant, cluster.name);
+      const fresh = await deps.store.getCluster(cluster.name);
       if (!fresh) return deps.store.createCluster({ ...cluster, recordVersion: 0 });
       attempt = {
         ...cluster,
@@ -302,7 +306,7 @@ function hasKey(raw: unknown, key: string): boolean {
 export async function registerCluster(
   deps: ClusterDeps,
   raw: unknown,
-  options: RegisterOptions = {},
+  options: RegisterOptions,
 ): Promise<Cluster> {
   const input = parseOrThrow(ClusterInput, raw);
   const { access, endpoint, caData } = accessOf(input, deps.tunables?.trustedEksHosts);

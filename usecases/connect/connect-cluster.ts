@@ -9,6 +9,7 @@
  * token or kubeconfig, kept in the secret store) registered for the cluster, and the answer says
  * so plainly.
  */
+
 import type { ConnectClusterInput } from '../../domain/discovery.ts';
 import { ConnectClusterInput as ConnectClusterInputSchema } from '../../domain/discovery.ts';
 import {
@@ -19,10 +20,10 @@ import {
 } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import { Capabilities, type Cluster, type KubeObject } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { ClusterConnector } from '../../domain/ports.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { deregisterCluster } from '../clusters/deregister-cluster.ts';
+import { managedCluster } from '../clusters/queries.ts';
 import type { Deps } from '../deps.ts';
 import { CONNECTOR_PENDING_REASON } from '../discovery/discover-clusters.ts';
 
@@ -33,8 +34,8 @@ export type ConnectDeps = Pick<Deps, 'store' | 'bus' | 'clock'> & {
 };
 
 export interface ConnectOptions {
-  /** @default DEFAULT_TENANT */
-  readonly tenant?: string;
+  /** Who connects: PLATFORM_TENANT (the cluster is the platform's) or a tenant (its own). */
+  readonly viewer: string;
 }
 
 /** What the user gets back, once. */
@@ -61,9 +62,9 @@ export const CONNECTOR_NOTICE =
 export async function connectCluster(
   deps: ConnectDeps,
   raw: unknown,
-  options: ConnectOptions = {},
+  options: ConnectOptions,
 ): Promise<ConnectResult> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.viewer;
   const input: ConnectClusterInput = parseOrThrow(ConnectClusterInputSchema, raw);
   const roleArn = input.roleArn ?? deps.connectorRoleArn;
   if (!roleArn) {
@@ -71,7 +72,7 @@ export async function connectCluster(
       { path: 'roleArn', message: 'is required: no default connector role is configured' },
     ]);
   }
-  if (await deps.store.getCluster(tenant, input.name)) throw new AlreadyExistsError('cluster', input.name);
+  if (await deps.store.getCluster(input.name)) throw new AlreadyExistsError('cluster', input.name);
 
   const { registration, manifests } = await deps.connector.register({
     name: input.name,
@@ -134,8 +135,8 @@ export async function connectCluster(
 }
 
 export interface DisconnectOptions {
-  /** @default DEFAULT_TENANT */
-  readonly tenant?: string;
+  /** Who disconnects: PLATFORM_TENANT (any cluster) or a tenant (its own clusters only). */
+  readonly viewer: string;
   /** Disconnect even though deployments target the cluster. @default false */
   readonly force?: boolean;
 }
@@ -155,10 +156,11 @@ export interface DisconnectResult {
 export async function disconnectCluster(
   deps: ConnectDeps & Pick<Deps, 'secrets'>,
   name: string,
-  options: DisconnectOptions = {},
+  options: DisconnectOptions,
 ): Promise<DisconnectResult> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
-  const record = await deps.store.getCluster(tenant, name);
+  const found = await deps.store.getCluster(name);
+  // Another tenant's cluster is not found; a platform cluster is the platform's to disconnect.
+  const record = found === undefined ? undefined : await managedCluster(deps, name, options.viewer);
   let eksName = name;
   let region = deps.connector.region;
   let deployments: string[] = [];
@@ -172,7 +174,7 @@ export async function disconnectCluster(
     region = arn[1];
     eksName = arn[2];
     ({ deployments } = await deregisterCluster(deps, name, {
-      tenant,
+      viewer: options.viewer,
       ...(options.force !== undefined ? { force: options.force } : {}),
     }));
   }

@@ -42,6 +42,7 @@ import type {
 } from '../../domain/model.ts';
 import { conflictMessage, mayWrite, type Owner, ownershipOf } from '../../domain/ownership.ts';
 import type { ApplyOutcome, Clock, ClusterClient } from '../../domain/ports.ts';
+import { fieldManagerOf } from '../../domain/tenancy.ts';
 import { type HookOutcome, runHooks } from './hook-runner.ts';
 import {
   historyOwner,
@@ -459,7 +460,11 @@ async function applyRender(client: ClusterClient, desired: Desired, owner: Owner
     };
   }
   const crds = manifests.crds.filter((o) => !skip.has(objectKey(refOf(o))));
-  const options = { force: true, ensureNamespaces: false } as const;
+  const options = {
+    force: true,
+    ensureNamespaces: false,
+    fieldManager: fieldManagerOf(owner.tenant),
+  } as const;
   const outcomes: ApplyOutcome[] = crds.length > 0 ? await client.apply(crds, options) : [];
   if (!outcomes.some((o) => !o.ok)) outcomes.push(...(await client.apply(manifests.objects, options)));
   const keepKeys = new Set([

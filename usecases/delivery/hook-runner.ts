@@ -6,6 +6,7 @@
  * that fails, or does not finish within the deadline, fails the event (its `hook-failed` policy
  * applied); when every hook succeeded, the `hook-succeeded` ones are deleted, last first.
  */
+
 import { describeError } from '../../domain/errors.ts';
 import {
   describeHook,
@@ -20,6 +21,7 @@ import type { DeliveryProgress, HookRunRecord, KubeObject } from '../../domain/m
 import { DEPLOYMENT_LABEL } from '../../domain/names.ts';
 import { conflictMessage, type Owner, ownershipOf } from '../../domain/ownership.ts';
 import type { Clock, ClusterClient } from '../../domain/ports.ts';
+import { fieldManagerOf } from '../../domain/tenancy.ts';
 
 export type HookOutcome =
   | { readonly kind: 'done'; readonly progress: DeliveryProgress }
@@ -123,7 +125,10 @@ export async function runHooks(
             }
           }
         }
-        const [outcome] = await client.apply([hook.object], { force: true });
+        const [outcome] = await client.apply([hook.object], {
+          force: true,
+          fieldManager: fieldManagerOf(context.owner.tenant),
+        });
         const startedAt = clock.now().toISOString();
         if (!outcome?.ok) {
           const message = outcome && !outcome.ok ? outcome.message : 'not applied';

@@ -34,10 +34,12 @@ export async function compareLive(
   client: ClusterClient,
   desired: readonly KubeObject[],
   ignore: DriftPolicy['ignore'] | undefined,
+  /** Whose applies to compare against: the tenant's field manager. */
+  manager: string,
 ): Promise<Comparison> {
   const live = await Promise.all(desired.map((object) => client.get(refOf(object))));
   const byKey = new Map(desired.map((object, i) => [objectKey(refOf(object)), live[i]]));
-  const objects = diffObjects(desired, byKey, { ignore: compileIgnore(ignore) });
+  const objects = diffObjects(desired, byKey, { ignore: compileIgnore(ignore), manager });
   const fieldCount = objects.reduce((n, o) => n + (o.state === 'deleted' ? 1 : o.fieldCount), 0);
   return {
     state: objects.length > 0 ? 'Drifted' : 'InSync',

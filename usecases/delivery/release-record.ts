@@ -8,6 +8,7 @@
  * Versions count per cluster, from whatever history the cluster has: a release first installed
  * with `helm install` is continued, not restarted.
  */
+
 import {
   type HelmRelease,
   readReleaseSecret,
@@ -21,6 +22,7 @@ import {
 import type { HookRunRecord, KubeObject, Values } from '../../domain/model.ts';
 import { DEPLOYMENT_LABEL, REVISION_ANNOTATION, TENANT_LABEL } from '../../domain/names.ts';
 import type { Clock, ClusterClient } from '../../domain/ports.ts';
+import { fieldManagerOf } from '../../domain/tenancy.ts';
 
 /** Versions Helm keeps by default (`--history-max 10`). */
 export const RELEASE_HISTORY_MAX = 10;
@@ -190,7 +192,11 @@ export async function recordRelease(
     }
     for (const stored of others) {
       if (stored.version < version && stored.status === 'deployed') {
-        await client.apply([withStatus(stored, 'superseded', now)], { force: true, ensureNamespaces: false });
+        await client.apply([withStatus(stored, 'superseded', now)], {
+          force: true,
+          ensureNamespaces: false,
+          fieldManager: fieldManagerOf(spec.tenant),
+        });
       }
     }
   }

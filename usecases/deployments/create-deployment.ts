@@ -17,13 +17,14 @@ import {
   type Deployment,
   DeploymentInput,
   type Execution,
+  type RenderedManifests,
   type Revision,
   type ServiceVersion,
   type Strategy,
   type Target,
 } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { planWaves } from '../../domain/rollout.ts';
+import { type ClusterGrant, namespaceProblem, sourceName, sourceProblem } from '../../domain/tenancy.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
@@ -31,15 +32,16 @@ import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { type RequestStaging, withStaging } from '../shared/staging.ts';
 import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
+import { visibleClusters } from '../tenancy/visibility.ts';
 import { factsOf, installedOn } from './plan-deploy.ts';
 import { isDeferred, loadRender, renderSets } from './renders.ts';
 import { type Resolution, resolveTargets } from './resolve.ts';
-import { scopeIssues } from './scope.ts';
+import { grantIssues, scopeIssues } from './scope.ts';
 import { idleGateProblems } from './strategy.ts';
 
 export interface CreateDeploymentOptions {
-  /** @default "default" */
-  readonly tenant?: string;
+  /** Whose deployment: the caller's tenant. */
+  readonly tenant: string;
 }
 
 export interface CreateDeploymentResult {
@@ -130,6 +132,53 @@ function blueGreenProblems(
   ]);
 }
 
+/** At most this many clusters are named in one grant refusal. */
+const MAX_GRANT_ISSUES = 10;
+
+/**
+ * What the request asks of the selected clusters beyond the tenant's grants on them: the
+ * deployment's namespace and its source, per cluster (the first few named).
+ */
+export function requestGrantIssues(
+  resolution: Pick<Resolution, 'resolved'>,
+  grants: ReadonlyMap<string, ClusterGrant>,
+  namespace: string,
+  source: string,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const { cluster } of resolution.resolved) {
+    const grant = grants.get(cluster.name);
+    if (!grant) continue;
+    const ns = namespaceProblem(grant, namespace);
+    if (ns) issues.push({ path: 'namespace', message: `cluster "${cluster.name}": ${ns}` });
+    const src = sourceProblem(grant, source);
+    if (src) issues.push({ path: 'source', message: `cluster "${cluster.name}": ${src}` });
+    if (issues.length >= MAX_GRANT_ISSUES) break;
+  }
+  return issues;
+}
+
+/** What one render holds beyond the grants of the clusters it is for (one check per distinct grant). */
+function renderGrantIssues(
+  render: RenderedManifests,
+  resolution: Pick<Resolution, 'resolved'>,
+  valuesDigest: string,
+  grants: ReadonlyMap<string, ClusterGrant>,
+  namespace: string,
+): FieldIssue[] {
+  const checked = new Set<string>();
+  for (const { cluster } of resolution.resolved.filter((r) => r.valuesDigest === valuesDigest)) {
+    const grant = grants.get(cluster.name);
+    if (!grant) continue;
+    const key = JSON.stringify(grant);
+    if (checked.has(key)) continue;
+    checked.add(key);
+    const issues = grantIssues(render, namespace, grant, cluster.name);
+    if (issues.length > 0) return issues;
+  }
+  return [];
+}
+
 /**
  * Validate and start a deploy. Throws ValidationError (bad input, unknown clusters, empty
  * placement, unresolved values), RenderError (the source does not render, or renders past the
@@ -140,7 +189,7 @@ function blueGreenProblems(
 export async function createDeployment(
   deps: Deps,
   request: unknown,
-  options: CreateDeploymentOptions = {},
+  options: CreateDeploymentOptions,
 ): Promise<CreateDeploymentResult> {
   return withStaging(deps.blobs, (staging) => createStaged(deps, staging, request, options));
 }
@@ -163,7 +212,7 @@ async function createStaged(
     scope: input.scope,
   });
   if (sizeIssues.length > 0) throw new ValidationError(sizeIssues);
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const serviceName = input.service ?? input.name;
   const now = deps.clock.now().toISOString();
 
@@ -201,7 +250,10 @@ async function createStaged(
       : { tenant, service: serviceName, version: (latest?.version ?? 0) + 1, ...candidate, createdAt: now };
 
   // Placement and per-cluster values (and the cluster facts the chart reads).
-  const clusters = await store.listClusters(tenant);
+  // Only the clusters the tenant's cluster sets give it (or it registered) can be placed on.
+  const visible = await visibleClusters(deps, tenant);
+  const grants = new Map(visible.flatMap((v) => (v.grant ? [[v.cluster.name, v.grant] as const] : [])));
+  const clusters = visible.map((v) => v.cluster);
   const facts = factsOf(serviceVersion.source);
   const installed =
     existing && facts.includes('releaseState')
@@ -221,6 +273,13 @@ async function createStaged(
   if (groupProblem) throw groupProblem;
   const gateProblem = idleGateProblems(input.strategy, resolution.decision.selected);
   if (gateProblem) throw gateProblem;
+  const grantProblem = requestGrantIssues(
+    resolution,
+    grants,
+    input.namespace,
+    sourceName(serviceVersion.source),
+  );
+  if (grantProblem.length > 0) throw new ValidationError(grantProblem);
 
   const specDigest = digestOf({
     service: serviceName,
@@ -269,8 +328,11 @@ async function createStaged(
       const digest =
         outcome.checkDigest ?? (isDeferred(outcome.renderDigest) ? undefined : outcome.renderDigest);
       if (!digest) continue;
-      const issues = scopeIssues(await loadRender(staging.blobs, digest), input.namespace, input.scope);
+      const render = await loadRender(staging.blobs, digest);
+      const issues = scopeIssues(render, input.namespace, input.scope);
       if (issues.length > 0) throw new ValidationError(issues);
+      const outside = renderGrantIssues(render, resolution, valuesDigest, grants, input.namespace);
+      if (outside.length > 0) throw new ValidationError(outside);
       continue;
     }
     if (outcome.error.name === 'ValidationError') throw outcome.error;

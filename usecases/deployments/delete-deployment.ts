@@ -9,7 +9,6 @@
  * starts a new revision.
  */
 import { InvalidStateError, NotFoundError } from '../../domain/errors.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { type OperationStarted, startOperation } from '../rollouts/start-operation.ts';
 import { refuseIfBusy } from '../rollouts/takeover.ts';
@@ -24,9 +23,9 @@ export interface DeleteResult {
 export async function deleteDeployment(
   deps: Deps,
   name: string,
-  options: { readonly tenant?: string } = {},
+  options: { readonly tenant: string },
 ): Promise<DeleteResult> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   // A busy deployment says so first, whatever else is wrong with the request.

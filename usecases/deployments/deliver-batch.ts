@@ -17,12 +17,14 @@ import type {
   ServiceVersion,
   Target,
 } from '../../domain/model.ts';
+import { type ClusterGrant, namespaceProblem } from '../../domain/tenancy.ts';
 import { resolveValues } from '../../domain/values.ts';
 import type { Work } from '../../domain/work.ts';
 import { agentOf, deliverThroughAgent } from '../delivery/agent-delivery.ts';
 import { type Current, type Delivered, deliver, failureOfError } from '../delivery/applier.ts';
 import { desiredFrom } from '../delivery/desired.ts';
 import type { Deps } from '../deps.ts';
+import { grantedClusters } from '../tenancy/visibility.ts';
 import {
   type BatchInput,
   type BatchProgress,
@@ -37,7 +39,7 @@ import {
   runForBatch,
 } from './records.ts';
 import { isDeferred, loadRender, loadRenderInput, renderOne } from './renders.ts';
-import { scopeIssues, scopeReason } from './scope.ts';
+import { grantIssues, scopeIssues, scopeReason } from './scope.ts';
 import { progressDeadlineSeconds } from './strategy.ts';
 
 /** What every cluster of one batch shares. */
@@ -92,6 +94,11 @@ async function batchContext(deps: Deps, run: RunContext, batch: PlanBatch): Prom
   };
 }
 
+/** Why a tenant may not write to a cluster it holds no grant on. */
+function noGrant(cluster: Cluster): string {
+  return `the tenant has no grant on cluster "${cluster.name}" any more (no cluster set bound to it holds the cluster)`;
+}
+
 /** Apply batch `input.batch` of an execution (ApplyBatch); returns how many targets wait. */
 export async function startBatch(deps: Deps, input: BatchInput): Promise<BatchProgress> {
   const loaded = await loadRun(deps.store, input);
@@ -102,16 +109,18 @@ export async function startBatch(deps: Deps, input: BatchInput): Promise<BatchPr
   const context = await batchContext(deps, run, batch);
   // Two batch reads for the whole batch, not two reads per cluster.
   const names = Object.keys(batch.clusters);
-  const [targets, clusters] = await Promise.all([
+  const [targets, granted] = await Promise.all([
     deps.store.getTargets(input.tenant, run.deployment.name, names),
-    deps.store.getClusters(input.tenant, names),
+    grantedClusters(deps, input.tenant, names),
   ]);
   const targetOf = new Map(targets.map((t) => [t.cluster, t]));
-  const clusterOf = new Map(clusters.map((c) => [c.name, c]));
   return settle(
     context,
     input,
-    names.map((name) => () => startOne(context, name, targetOf.get(name), clusterOf.get(name))),
+    names.map(
+      (name) => () =>
+        startOne(context, name, targetOf.get(name), granted.clusters.get(name), granted.grants.get(name)),
+    ),
   );
 }
 
@@ -127,12 +136,7 @@ export async function continueBatch(deps: Deps, input: BatchInput): Promise<Batc
   if (targets.length === 0) return { pending: 0, waitSeconds: 0 };
   const context = await batchContext(deps, run, batch);
   const clusterOf = new Map(
-    (
-      await deps.store.getClusters(
-        input.tenant,
-        targets.map((t) => t.cluster),
-      )
-    ).map((c) => [c.name, c]),
+    (await deps.store.getClusters(targets.map((t) => t.cluster))).map((c) => [c.name, c]),
   );
   return settle(
     context,
@@ -190,6 +194,7 @@ async function startOne(
   name: string,
   target: Target | undefined,
   cluster: Cluster | undefined,
+  grant: ClusterGrant | undefined,
 ): Promise<Handled> {
   const { deps, run, batch } = context;
   const { execution, revision } = run;
@@ -247,6 +252,17 @@ async function startOne(
         };
     return write(context, next, previous, { objects: 0, started });
   }
+  // The tenant writes only where, and what, its grant on the cluster allows — checked at every
+  // apply, so a cluster set unbound since the request stops the next write.
+  const refused = grant
+    ? removing
+      ? undefined
+      : namespaceProblem(grant, revision.namespace)
+    : noGrant(cluster);
+  if (refused) {
+    next = { ...next, status: 'Failed', failure: 'Rejected', reason: refused };
+    return write(context, next, previous, { objects: 0, started });
+  }
 
   // A render made for this cluster now (a chart that reads it with `lookup`).
   let renderDigest = removing ? undefined : entry;
@@ -271,6 +287,14 @@ async function startOne(
       return write(context, next, previous, { objects: 0, started });
     }
     renderDigest = outcome.renderDigest;
+  }
+  if (renderDigest && grant) {
+    const render = await context.renderOf(renderDigest);
+    const outside = scopeReason(grantIssues(render, revision.namespace, grant, name), "the tenant's grant");
+    if (outside) {
+      next = { ...next, status: 'Failed', failure: 'Rejected', reason: outside };
+      return write(context, next, previous, { objects: 0, started });
+    }
   }
   return deliverTo(context, cluster, previous, next, {
     renderDigest,

@@ -67,7 +67,7 @@ export async function waveTargets(deps: Deps, execution: Execution, wave: number
 /** Read the health of one target's workloads, against the generations applied. */
 async function readHealth(deps: Deps, target: Target): Promise<{ health: Health; error?: unknown }> {
   try {
-    const cluster = await deps.store.getCluster(target.tenant, target.cluster);
+    const cluster = await deps.store.getCluster(target.cluster);
     if (!cluster) throw new Error(`cluster "${target.cluster}" is no longer registered`);
     return { health: await observeHealth(deps, cluster, target) };
   } catch (error) {

@@ -27,12 +27,14 @@ import type {
 } from '../../domain/model.ts';
 import type { BlobStore } from '../../domain/ports.ts';
 import { batchShape, type PlannedWave } from '../../domain/rollout.ts';
+import { type ClusterGrant, namespaceProblem } from '../../domain/tenancy.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
+import { visibleClusters } from '../tenancy/visibility.ts';
 import { clearOutcome, loadRun, REMOVE, resultOf, type StepInput } from './records.ts';
 import { isDeferred, loadRender, renderSets } from './renders.ts';
 import { type ChartFact, resolveTargets } from './resolve.ts';
-import { scopeIssues, scopeReason } from './scope.ts';
+import { grantIssues, scopeIssues, scopeReason } from './scope.ts';
 import { maxParallelOf, wavesOf } from './strategy.ts';
 
 /** Store writes in flight at once while planning. */
@@ -94,14 +96,20 @@ export async function layoutRevision(
   const serviceVersion = await store.getServiceVersion(tenant, revision.service, revision.serviceVersion);
   if (!serviceVersion)
     throw new NotFoundError('service version', `${revision.service}@${revision.serviceVersion}`);
-  const resolution = resolveTargets(await store.listClusters(tenant), {
-    target: revision.target,
-    values: revision.values,
-    defaults: serviceVersion.defaults,
-    requirements: serviceVersion.requirements,
-    facts: factsOf(serviceVersion.source),
-    ...(installed ? { installed } : {}),
-  });
+  // Only what the tenant's grants give it: a cluster whose set was unbound since is not placed on.
+  const visible = await visibleClusters(deps, tenant);
+  const grantOf = new Map(visible.flatMap((v) => (v.grant ? [[v.cluster.name, v.grant] as const] : [])));
+  const resolution = resolveTargets(
+    visible.map((v) => v.cluster),
+    {
+      target: revision.target,
+      values: revision.values,
+      defaults: serviceVersion.defaults,
+      requirements: serviceVersion.requirements,
+      facts: factsOf(serviceVersion.source),
+      ...(installed ? { installed } : {}),
+    },
+  );
   const renders = await renderSets(
     deps.renderer,
     deps.blobs,
@@ -117,6 +125,22 @@ export async function layoutRevision(
     );
     if (reason) scopeOf.set(outcome.renderDigest, reason);
   }
+  // The grant too, once per render and distinct grant (the namespace is checked first).
+  const grantChecks = new Map<string, Promise<string | undefined>>();
+  const outsideGrant = (digest: string, grant: ClusterGrant, name: string) => {
+    const namespace = namespaceProblem(grant, revision.namespace);
+    if (namespace) return Promise.resolve(`outside the tenant's grant: ${namespace}`);
+    if (isDeferred(digest)) return Promise.resolve(undefined);
+    const key = `${digest} ${JSON.stringify(grant)}`;
+    let check = grantChecks.get(key);
+    if (!check) {
+      check = loadRender(deps.blobs, digest).then((render) =>
+        scopeReason(grantIssues(render, revision.namespace, grant, name), "the tenant's grant"),
+      );
+      grantChecks.set(key, check);
+    }
+    return check;
+  };
   const plan = wavesOf(
     revision,
     resolution.decision.selected.map((c) => ({ name: c.name, labels: c.labels })),
@@ -154,7 +178,11 @@ export async function layoutRevision(
       continue;
     }
     const outcome = renders.get(valuesDigest);
-    const outOfScope = outcome?.ok ? scopeOf.get(outcome.renderDigest) : undefined;
+    const grant = grantOf.get(cluster.name);
+    const outOfScope = outcome?.ok
+      ? (scopeOf.get(outcome.renderDigest) ??
+        (grant ? await outsideGrant(outcome.renderDigest, grant, cluster.name) : undefined))
+      : undefined;
     clusters.set(
       cluster.name,
       outcome?.ok && !outOfScope
@@ -184,8 +212,11 @@ export async function layoutRemoval(
   revision: Revision,
   targets: Iterable<Target>,
 ): Promise<RevisionLayout> {
-  const clusters = new Map((await deps.store.listClusters(revision.tenant)).map((c) => [c.name, c]));
-  const candidates = [...targets]
+  const held = [...targets];
+  const clusters = new Map(
+    (await deps.store.getClusters(held.map((t) => t.cluster))).map((c) => [c.name, c]),
+  );
+  const candidates = held
     .filter((t) => t.status !== 'Removed')
     .map((t) => ({ name: t.cluster, labels: clusters.get(t.cluster)?.labels ?? {} }));
   const plan = wavesOf(revision, candidates);

@@ -11,7 +11,6 @@ import type {
   ServiceVersion,
   Target,
 } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 
 type ReadDeps = Pick<Deps, 'store'>;
@@ -42,7 +41,7 @@ async function deploymentOrThrow(deps: ReadDeps, tenant: string, name: string): 
 }
 
 /** The deployments of a tenant, by name. */
-export async function listDeployments(deps: ReadDeps, tenant = DEFAULT_TENANT): Promise<Deployment[]> {
+export async function listDeployments(deps: ReadDeps, tenant: string): Promise<Deployment[]> {
   const deployments = await deps.store.listDeployments(tenant);
   return deployments.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -51,7 +50,7 @@ export async function listDeployments(deps: ReadDeps, tenant = DEFAULT_TENANT): 
 export async function getDeploymentStatus(
   deps: ReadDeps,
   name: string,
-  tenant = DEFAULT_TENANT,
+  tenant: string,
 ): Promise<DeploymentStatusView> {
   const deployment = await deploymentOrThrow(deps, tenant, name);
   const [revision, targets] = await Promise.all([
@@ -66,9 +65,9 @@ export async function getDeploymentStatus(
 export async function getDeploymentHistory(
   deps: ReadDeps,
   name: string,
-  options: { tenant?: string; limit?: number } = {},
+  options: { tenant: string; limit?: number },
 ): Promise<DeploymentHistoryView> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   await deploymentOrThrow(deps, tenant, name);
   const [revisions, executions] = await Promise.all([
     deps.store.listRevisions(tenant, name),
@@ -78,11 +77,7 @@ export async function getDeploymentHistory(
 }
 
 /** An execution with its per-cluster results (by cluster name). */
-export async function getExecution(
-  deps: ReadDeps,
-  id: string,
-  tenant = DEFAULT_TENANT,
-): Promise<ExecutionView> {
+export async function getExecution(deps: ReadDeps, id: string, tenant: string): Promise<ExecutionView> {
   const execution = await deps.store.getExecution(tenant, id);
   if (!execution) throw new NotFoundError('execution', id);
   const results = await deps.store.listResults(tenant, id);
@@ -93,9 +88,9 @@ export async function getExecution(
 /** Executions of a tenant (or of one deployment), newest first. */
 export async function listExecutions(
   deps: ReadDeps,
-  options: { tenant?: string; deployment?: string; limit?: number } = {},
+  options: { tenant: string; deployment?: string; limit?: number },
 ): Promise<Execution[]> {
-  return deps.store.listExecutions(options.tenant ?? DEFAULT_TENANT, {
+  return deps.store.listExecutions(options.tenant, {
     ...(options.deployment ? { deployment: options.deployment } : {}),
     limit: options.limit ?? 50,
   });
@@ -104,7 +99,7 @@ export async function listExecutions(
 /** Services of a tenant with their latest version number. */
 export async function listServices(
   deps: ReadDeps,
-  tenant = DEFAULT_TENANT,
+  tenant: string,
 ): Promise<Array<{ name: string; latestVersion?: number }>> {
   const names = (await deps.store.listServices(tenant)).sort();
   return Promise.all(
@@ -119,7 +114,7 @@ export async function listServices(
 export async function listServiceVersions(
   deps: ReadDeps,
   name: string,
-  tenant = DEFAULT_TENANT,
+  tenant: string,
 ): Promise<ServiceVersion[]> {
   const versions = await deps.store.listServiceVersions(tenant, name);
   if (versions.length === 0) throw new NotFoundError('service', name);

@@ -8,6 +8,7 @@ import type { FieldIssue } from '../../domain/errors.ts';
 import { clusterScopedCustomKinds, describeRef, refOf } from '../../domain/manifests.ts';
 import type { RenderedManifests, Scope } from '../../domain/model.ts';
 import { scopeProblems } from '../../domain/ownership.ts';
+import { type ClusterGrant, grantProblems } from '../../domain/tenancy.ts';
 
 /** At most this many objects are named in one refusal. */
 const MAX_NAMED = 10;
@@ -34,9 +35,37 @@ export function scopeIssues(
 }
 
 /** The same, as one line for a target's failure reason. */
-export function scopeReason(issues: readonly FieldIssue[]): string | undefined {
+export function scopeReason(
+  issues: readonly FieldIssue[],
+  what = "the deployment's scope",
+): string | undefined {
   if (issues.length === 0) return undefined;
   const head = issues.slice(0, 3).map((i) => i.message);
   const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
-  return `outside the deployment's scope: ${head.join('; ')}${more}`;
+  return `outside ${what}: ${head.join('; ')}${more}`;
+}
+
+/**
+ * What a render holds outside the tenant's grant on a cluster, as field issues naming the
+ * cluster, the object and the rule (path `grant.namespaces` or `grant.clusterScoped`).
+ */
+export function grantIssues(
+  render: RenderedManifests,
+  namespace: string,
+  grant: ClusterGrant,
+  cluster: string,
+): FieldIssue[] {
+  const all = [...render.crds, ...render.objects, ...(render.hooks ?? [])];
+  const problems = grantProblems(all, namespace, grant, clusterScopedCustomKinds(all));
+  const issues: FieldIssue[] = problems.slice(0, MAX_NAMED).map((p) => ({
+    path: p.message.includes('cluster-scoped') ? 'grant.clusterScoped' : 'grant.namespaces',
+    message: `cluster "${cluster}": ${describeRef(refOf(p.object))}: ${p.message}`,
+  }));
+  if (problems.length > MAX_NAMED) {
+    issues.push({
+      path: 'grant',
+      message: `cluster "${cluster}": and ${problems.length - MAX_NAMED} more objects`,
+    });
+  }
+  return issues;
 }

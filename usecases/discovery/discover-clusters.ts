@@ -17,7 +17,7 @@ import type { DiscoveredCluster, DiscoveryFailure } from '../../domain/discovery
 import { AlreadyExistsError, ValidationError, VersionConflictError } from '../../domain/errors.ts';
 import { type FlotillaEvent, makeEvent } from '../../domain/events.ts';
 import { Capabilities, type Cluster, type ClusterStatus } from '../../domain/model.ts';
-import { DEFAULT_TENANT, dns1123LabelProblem } from '../../domain/names.ts';
+import { dns1123LabelProblem } from '../../domain/names.ts';
 import type { ClusterDiscovery } from '../../domain/ports.ts';
 import type { Deps } from '../deps.ts';
 
@@ -26,8 +26,7 @@ export type DiscoveryDeps = Pick<Deps, 'store' | 'bus' | 'clock'> & { readonly d
 export interface DiscoverOptions {
   /** The AWS regions to look in. */
   readonly regions: readonly string[];
-  /** @default DEFAULT_TENANT */
-  readonly tenant?: string;
+  readonly tenant: string;
 }
 
 export interface RegionSummary {
@@ -200,7 +199,7 @@ async function updateWithRetry(
       return await deps.store.updateCluster(next);
     } catch (error) {
       if (!(error instanceof VersionConflictError) || attempt >= 3) throw error;
-      const reread = await deps.store.getCluster(current.tenant, current.name);
+      const reread = await deps.store.getCluster(current.name);
       if (!reread) return undefined;
       current = reread;
     }
@@ -212,7 +211,7 @@ export async function discoverClusters(
   deps: DiscoveryDeps,
   options: DiscoverOptions,
 ): Promise<DiscoverySummary> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const regions = [...new Set(options.regions)];
   if (regions.length === 0)
     throw new ValidationError([{ path: 'regions', message: 'name at least one AWS region' }]);
@@ -226,7 +225,8 @@ export async function discoverClusters(
   const report = await deps.discovery.discover(regions);
   const now = deps.clock.now();
   const nowIso = now.toISOString();
-  const records = await deps.store.listClusters(tenant);
+  // Names are the platform's to give out: every owner's clusters are looked through.
+  const records = await deps.store.listClusters();
   const byArn = new Map(records.filter((c) => c.arn).map((c) => [c.arn, c]));
   // An EKS cluster imported by hand (from a kubeconfig using `aws eks get-token`) has no ARN
   // yet; it is the same cluster when its EKS name and region match.

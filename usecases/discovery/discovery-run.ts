@@ -18,7 +18,6 @@ import type {
   ExecutionResult,
   ProgressCounts,
 } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { discoverClusters } from './discover-clusters.ts';
@@ -31,7 +30,7 @@ const MAX_MESSAGE = 500;
 
 /** What starts a run: from the API (with an execution id) or from the schedule (with none). */
 export interface PlanDiscoveryInput {
-  readonly tenant?: string;
+  readonly tenant: string;
   /** Given when the run was started for an existing execution record. */
   readonly executionId?: string;
   /** Regions for this run only; the configured ones otherwise. */
@@ -105,7 +104,7 @@ export async function planDiscovery(deps: Deps, input: PlanDiscoveryInput): Prom
       'cluster discovery needs Flotilla on AWS (EKS); this control plane has none',
     );
   }
-  const tenant = input.tenant ?? DEFAULT_TENANT;
+  const tenant = input.tenant;
   const regions = input.regions?.length
     ? checkRegions(input.regions, 'regions')
     : checkRegions(deps.discoveryRegions ?? [], 'discoveryRegions');

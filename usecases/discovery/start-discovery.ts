@@ -7,20 +7,16 @@
  * One run at a time per tenant: a discovery whose workflow is still going refuses a second one
  * (409). A record left Running by a run that died (its engine no longer has it) does not block.
  */
+
+import { PLATFORM_TENANT } from '../../domain/access.ts';
 import { InvalidStateError, NotConfiguredError } from '../../domain/errors.ts';
 import type { Execution } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { startRun } from '../shared/start-run.ts';
 import { checkRegions } from './discovery-run.ts';
 
 /** How far back the newest executions are looked through for a discovery still running. */
 const RECENT_EXECUTIONS = 50;
-
-export interface StartDiscoveryRequest {
-  /** @default "default" */
-  readonly tenant?: string;
-}
 
 export interface StartedDiscovery {
   readonly executionId: string;
@@ -40,17 +36,15 @@ async function stillRunning(deps: Deps, execution: Execution): Promise<boolean> 
  * there is no EKS discovery (the local control plane), InvalidStateError while another discovery
  * runs, ValidationError for a bad region list in the configuration.
  */
-export async function startDiscovery(
-  deps: Deps,
-  request: StartDiscoveryRequest = {},
-): Promise<StartedDiscovery> {
+export async function startDiscovery(deps: Deps): Promise<StartedDiscovery> {
   if (!deps.discovery) {
     throw new NotConfiguredError(
       'cluster discovery needs Flotilla on AWS (EKS); this control plane has none ' +
         '(register clusters with flotilla clusters import instead)',
     );
   }
-  const tenant = request.tenant ?? DEFAULT_TENANT;
+  // Discovery is the platform's: its runs and the clusters it finds are the platform's.
+  const tenant = PLATFORM_TENANT;
   const regions = checkRegions(deps.discoveryRegions ?? [], 'discoveryRegions');
   if (regions.length === 0) {
     throw new NotConfiguredError('no discovery regions are configured (discoveryRegions)');

@@ -6,7 +6,6 @@
 import type { DriftRecord } from '../../domain/drift/record.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import type { DriftPolicy } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { policyOf } from './context.ts';
 
@@ -53,7 +52,7 @@ export function summarize(records: readonly DriftRecord[]): DriftSummary {
 export async function getDeploymentDrift(
   deps: ReadDeps,
   name: string,
-  tenant = DEFAULT_TENANT,
+  tenant: string,
 ): Promise<DeploymentDriftView> {
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
@@ -78,7 +77,7 @@ export async function getDeploymentDrift(
 /** Every deployment's drift summary (records left out), by name. */
 export async function listDeploymentDrift(
   deps: ReadDeps,
-  tenant = DEFAULT_TENANT,
+  tenant: string,
 ): Promise<Array<Omit<DeploymentDriftView, 'records'>>> {
   const deployments = await deps.store.listDeployments(tenant);
   const views = await Promise.all(deployments.map((d) => getDeploymentDrift(deps, d.name, tenant)));

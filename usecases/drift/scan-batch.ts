@@ -6,6 +6,7 @@
  * published), never thrown: only failures of Flotilla's own dependencies are, so the workflow
  * retries the batch — which is safe, a target this scan already recorded is left as it is.
  */
+
 import { driftPaths } from '../../domain/diff.ts';
 import type { DriftRecord } from '../../domain/drift/record.ts';
 import { describeError } from '../../domain/errors.ts';
@@ -20,6 +21,7 @@ import type {
   RenderedManifests,
   Target,
 } from '../../domain/model.ts';
+import { fieldManagerOf } from '../../domain/tenancy.ts';
 import { agentOf } from '../delivery/agent-delivery.ts';
 import { compareLive } from '../delivery/observe.ts';
 import { failureOfError } from '../deployments/records.ts';
@@ -60,7 +62,7 @@ export async function scanDriftBatch(deps: Deps, input: ScanBatchInput): Promise
     store.getDrifts(input.tenant, deployment, names),
   ]);
   records.catch(() => undefined);
-  const clusterOf = new Map((await store.getClusters(input.tenant, names)).map((c) => [c.name, c]));
+  const clusterOf = new Map((await store.getClusters(names)).map((c) => [c.name, c]));
   const ignore = scan.revision.drift?.ignore;
   // Planned batches only hold targets applied at the scan's revision.
   const revision = batch.revision ?? scan.revision.revision;
@@ -160,7 +162,7 @@ async function readOne(
     // A cluster its agent serves is not read from here: the agent compares it itself.
     if (agentOf(cluster) !== undefined) return await fromAgent(deps, scan, cluster, base);
     const client = await deps.clusters.client(cluster);
-    const found = await compareLive(client, desired, ignore);
+    const found = await compareLive(client, desired, ignore, fieldManagerOf(scan.execution.tenant));
     return { record: { ...base, ...found, scannedAt: now() } };
   } catch (error) {
     const reason = describeError(error).slice(0, MAX_REASON);

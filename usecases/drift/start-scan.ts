@@ -7,7 +7,6 @@
  */
 import { NotFoundError } from '../../domain/errors.ts';
 import type { Deployment, Execution } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { startRun } from '../shared/start-run.ts';
 import { policyOf } from './context.ts';
@@ -16,7 +15,7 @@ export interface StartScanRequest {
   /** One deployment; every deployment with policy report or heal when omitted. */
   readonly deployment?: string;
   /** @default "default" */
-  readonly tenant?: string;
+  readonly tenant: string;
 }
 
 export interface StartedScan {
@@ -36,8 +35,8 @@ export interface StartScanResult {
 }
 
 /** Start the scans; NotFoundError when a named deployment does not exist. */
-export async function startDriftScan(deps: Deps, request: StartScanRequest = {}): Promise<StartScanResult> {
-  const tenant = request.tenant ?? DEFAULT_TENANT;
+export async function startDriftScan(deps: Deps, request: StartScanRequest): Promise<StartScanResult> {
+  const tenant = request.tenant;
   const { store } = deps;
   let deployments: Deployment[];
   if (request.deployment) {

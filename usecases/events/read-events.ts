@@ -4,6 +4,8 @@
  * Only where an EventFeed exists (the local control plane); elsewhere NotConfiguredError says
  * what to use instead.
  */
+
+import { PLATFORM_TENANT } from '../../domain/access.ts';
 import { NotConfiguredError, ValidationError } from '../../domain/errors.ts';
 import { EVENT_TYPES, type EventType } from '../../domain/events.ts';
 import type { EventFeed, EventRecord } from '../../domain/ports.ts';
@@ -15,6 +17,11 @@ export const MAX_WAIT_MS = 25_000;
 export const MAX_EVENTS = 500;
 
 export interface ReadEventsRequest {
+  /**
+   * Whose events: a tenant's (those whose detail names it), or PLATFORM_TENANT for every event
+   * (the platform administrator's view).
+   */
+  readonly viewer: string;
   /** Only events numbered above this (0 or absent: every kept event). */
   readonly since?: number;
   readonly types?: readonly string[];
@@ -53,13 +60,19 @@ export function checkTypes(types: readonly string[]): EventType[] {
   return types as EventType[];
 }
 
+/** Whether `viewer` may see an event: its own tenant's, or any for the platform's view. */
+function visibleTo(viewer: string, record: EventRecord): boolean {
+  return viewer === PLATFORM_TENANT || (record.event.detail as { tenant?: unknown }).tenant === viewer;
+}
+
 function select(
   feed: EventFeed,
+  viewer: string,
   since: number,
   types: ReadonlySet<string> | undefined,
   limit: number,
 ): ReadEventsResult {
-  const kept = feed.recent({ since });
+  const kept = feed.recent({ since }).filter((r) => visibleTo(viewer, r));
   // Without `since` the reader asked for whatever is kept: nothing can be missed.
   const missed = since > 0 && feed.oldestSeq !== undefined ? Math.max(0, feed.oldestSeq - since - 1) : 0;
   const items = kept.filter((r) => types === undefined || types.has(r.event.type)).slice(0, limit);
@@ -72,7 +85,7 @@ function select(
 /** Read events (see the module comment). */
 export async function readEvents(
   deps: Pick<Deps, 'events'>,
-  request: ReadEventsRequest = {},
+  request: ReadEventsRequest,
 ): Promise<ReadEventsResult> {
   const feed = deps.events;
   if (!feed) throw new NotConfiguredError(NO_FEED_MESSAGE);
@@ -80,13 +93,18 @@ export async function readEvents(
   const since = Math.max(0, request.since ?? 0);
   const limit = Math.min(MAX_EVENTS, Math.max(1, request.limit ?? MAX_EVENTS));
   const waitMs = Math.min(MAX_WAIT_MS, Math.max(0, request.waitMs ?? 0));
-  const now = select(feed, since, types, limit);
+  const now = select(feed, request.viewer, since, types, limit);
   if (now.items.length > 0 || waitMs === 0) return now;
 
   await new Promise<void>((resolve) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const unsubscribe = feed.subscribe((record) => {
-      if (record.seq > since && (types === undefined || types.has(record.event.type))) finish();
+      if (
+        record.seq > since &&
+        visibleTo(request.viewer, record) &&
+        (types === undefined || types.has(record.event.type))
+      )
+        finish();
     });
     function finish() {
       if (timer) clearTimeout(timer);
@@ -95,5 +113,5 @@ export async function readEvents(
     }
     timer = setTimeout(finish, waitMs);
   });
-  return select(feed, since, types, limit);
+  return select(feed, request.viewer, since, types, limit);
 }

@@ -5,7 +5,6 @@
  * on the wave first, so the gate that runs next sees it. InvalidStateError when nothing waits.
  */
 import { InvalidStateError, NotFoundError } from '../../domain/errors.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 
@@ -19,10 +18,10 @@ export interface ApproveResult {
 export async function approveRollout(
   deps: Deps,
   name: string,
-  options: { tenant?: string; wave?: number } = {},
+  options: { tenant: string; wave?: number },
 ): Promise<ApproveResult> {
   const { store, clock } = deps;
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const deployment = await store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   const nothing = () => new InvalidStateError(`deployment "${name}" is not waiting for an approval`);

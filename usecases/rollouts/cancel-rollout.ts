@@ -10,7 +10,6 @@ import { mapLimit } from '../../domain/concurrency.ts';
 import { describeError, InvalidStateError, NotFoundError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import type { Target } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { runResults, settleCounts } from '../deployments/finish-deploy.ts';
 import { countsFromResults, isActive, resultOf } from '../deployments/records.ts';
 import type { Deps } from '../deps.ts';
@@ -26,10 +25,10 @@ export interface CancelResult {
 export async function cancelRollout(
   deps: Deps,
   name: string,
-  options: { tenant?: string } = {},
+  options: { tenant: string },
 ): Promise<CancelResult> {
   const { store, clock } = deps;
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const deployment = await store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   const executionId = deployment.lock?.executionId;

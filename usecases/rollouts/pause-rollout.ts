@@ -5,7 +5,6 @@
  * its last wave has no next wave to stop before: it finishes. Rollbacks are never paused.
  */
 import { InvalidStateError, NotFoundError } from '../../domain/errors.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 
@@ -21,10 +20,10 @@ export interface PauseResult {
 export async function pauseRollout(
   deps: Deps,
   name: string,
-  options: { tenant?: string } = {},
+  options: { tenant: string },
 ): Promise<PauseResult> {
   const { store, clock } = deps;
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const deployment = await store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   const executionId = deployment.lock?.executionId;

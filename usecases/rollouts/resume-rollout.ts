@@ -6,7 +6,6 @@
  */
 import { NotFoundError } from '../../domain/errors.ts';
 import type { Target } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { type OperationStarted, startOperation } from './start-operation.ts';
 import { refuseIfBusy } from './takeover.ts';
@@ -30,9 +29,9 @@ export function atRevision(target: Target, revision: number): boolean {
 export async function resumeRollout(
   deps: Deps,
   name: string,
-  options: { tenant?: string } = {},
+  options: { tenant: string },
 ): Promise<ResumeResult> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   await refuseIfBusy(deps, deployment);

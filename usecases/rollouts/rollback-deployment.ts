@@ -7,7 +7,6 @@
  * earlier revision does not place lose the deployment's objects.
  */
 import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Deps } from '../deps.ts';
 import { type OperationStarted, startOperation } from './start-operation.ts';
 import { refuseIfBusy } from './takeover.ts';
@@ -38,9 +37,9 @@ export async function previousGoodRevision(
 export async function rollbackDeployment(
   deps: Deps,
   name: string,
-  options: { tenant?: string; toRevision?: number } = {},
+  options: { tenant: string; toRevision?: number },
 ): Promise<RollbackResult> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   if (options.toRevision !== undefined && !(Number.isInteger(options.toRevision) && options.toRevision > 0)) {
     throw new ValidationError([{ path: 'toRevision', message: 'must be a positive integer' }]);
   }

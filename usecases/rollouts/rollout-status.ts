@@ -14,7 +14,6 @@ import type {
   WaveProgress,
   WaveState,
 } from '../../domain/model.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import { type RolloutState, rolloutStateOf, tallyWave } from '../../domain/rollout.ts';
 import type { Deps } from '../deps.ts';
 
@@ -106,9 +105,9 @@ function waveViews(
 export async function getRolloutStatus(
   deps: Pick<Deps, 'store'>,
   name: string,
-  options: { tenant?: string } = {},
+  options: { tenant: string },
 ): Promise<RolloutStatusView> {
-  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenant = options.tenant;
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
   const id = deployment.lock?.executionId ?? deployment.lastExecutionId;

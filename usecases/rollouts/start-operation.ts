@@ -27,7 +27,7 @@
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import type { Deployment, Execution, ExecutionScope, ExecutionType } from '../../domain/model.ts';
-import { DEFAULT_TENANT, dns1123LabelProblem } from '../../domain/names.ts';
+import { dns1123LabelProblem } from '../../domain/names.ts';
 import { storeScopeClusters } from '../deployments/plan-deploy.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
@@ -36,7 +36,7 @@ import { takeOverDeadLock } from './takeover.ts';
 
 export interface OperationRequest {
   /** @default "default" */
-  readonly tenant?: string;
+  readonly tenant: string;
   readonly deployment: string;
   readonly operation: ExecutionType;
   /** The revision to run; becomes the deployment's desired revision. @default the current one */
@@ -83,7 +83,7 @@ function checkRequest(request: OperationRequest): void {
 export async function startOperation(deps: Deps, request: OperationRequest): Promise<OperationStarted> {
   checkRequest(request);
   const { store, clock } = deps;
-  const tenant = request.tenant ?? DEFAULT_TENANT;
+  const tenant = request.tenant;
   const existing = await store.getDeployment(tenant, request.deployment);
   if (!existing) throw new NotFoundError('deployment', request.deployment);
   const number = request.revision ?? existing.revision;

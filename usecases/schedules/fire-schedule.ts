@@ -93,7 +93,7 @@ async function runTask(
       let clusters = targets.map((t) => t.cluster);
       if (task.clusters) {
         const selector = task.clusters;
-        const records = await deps.store.getClusters(tenant, clusters);
+        const records = await deps.store.getClusters(clusters);
         clusters = records.filter((c) => matchesSelector(selector, c.labels)).map((c) => c.name);
       }
       if (clusters.length === 0) {

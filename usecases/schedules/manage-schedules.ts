@@ -11,7 +11,6 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../domain/errors.ts';
-import { DEFAULT_TENANT } from '../../domain/names.ts';
 import type { Scheduler } from '../../domain/ports.ts';
 import { nextRuns, type Schedule, ScheduleInput, triggerOf } from '../../domain/schedule.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
@@ -53,11 +52,7 @@ async function checkTask(deps: Deps, tenant: string, input: ScheduleInput): Prom
 }
 
 /** Create a schedule and its trigger. AlreadyExistsError when the name is taken. */
-export async function createSchedule(
-  deps: Deps,
-  request: unknown,
-  tenant = DEFAULT_TENANT,
-): Promise<ScheduleView> {
+export async function createSchedule(deps: Deps, request: unknown, tenant: string): Promise<ScheduleView> {
   const input = parseOrThrow(ScheduleInput, request);
   const scheduler = schedulerOf(deps);
   if (await deps.store.getSchedule(tenant, input.name)) throw new AlreadyExistsError('schedule', input.name);
@@ -86,13 +81,13 @@ export async function createSchedule(
 }
 
 /** Every schedule of the tenant, by name. */
-export async function listSchedules(deps: Deps, tenant = DEFAULT_TENANT): Promise<ScheduleView[]> {
+export async function listSchedules(deps: Deps, tenant: string): Promise<ScheduleView[]> {
   const schedules = await deps.store.listSchedules(tenant);
   return schedules.map((s) => viewOf(deps, s));
 }
 
 /** One schedule; NotFoundError when absent. */
-export async function getSchedule(deps: Deps, name: string, tenant = DEFAULT_TENANT): Promise<ScheduleView> {
+export async function getSchedule(deps: Deps, name: string, tenant: string): Promise<ScheduleView> {
   const schedule = await deps.store.getSchedule(tenant, name);
   if (!schedule) throw new NotFoundError('schedule', name);
   return viewOf(deps, schedule);
@@ -103,7 +98,7 @@ export async function setPaused(
   deps: Deps,
   name: string,
   paused: boolean,
-  tenant = DEFAULT_TENANT,
+  tenant: string,
 ): Promise<ScheduleView> {
   const scheduler = schedulerOf(deps);
   let before: Schedule | undefined;
@@ -130,7 +125,7 @@ export async function setPaused(
 }
 
 /** Delete a schedule: its trigger first (so it never fires for a record that is gone), then the record. */
-export async function deleteSchedule(deps: Deps, name: string, tenant = DEFAULT_TENANT): Promise<void> {
+export async function deleteSchedule(deps: Deps, name: string, tenant: string): Promise<void> {
   const scheduler = schedulerOf(deps);
   const current = await deps.store.getSchedule(tenant, name);
   if (!current) throw new NotFoundError('schedule', name);
@@ -139,7 +134,7 @@ export async function deleteSchedule(deps: Deps, name: string, tenant = DEFAULT_
 }
 
 /** Set the triggers of every stored schedule (a local control plane starting over its data). */
-export async function restoreTriggers(deps: Deps, tenant = DEFAULT_TENANT): Promise<number> {
+export async function restoreTriggers(deps: Deps, tenant: string): Promise<number> {
   const scheduler = schedulerOf(deps);
   const schedules = await deps.store.listSchedules(tenant);
   for (const schedule of schedules) await scheduler.put(triggerOf(schedule));

@@ -11,6 +11,7 @@ import { clientsFor, kubeconfigConnections } from '../../../adapters/agent/local
 import { mqttLink, verifiedFetcher } from '../../../adapters/agent/mqtt-link.ts';
 import { SystemClock } from '../../../adapters/local/clock.ts';
 import type { KubeObject, Target } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import type { Simulator } from '../../../simulator/index.ts';
 import { Agent } from '../../../usecases/agent-runtime/agent.ts';
@@ -28,11 +29,16 @@ const PUSH = ['sim-001', 'sim-002', 'sim-003'];
 const EDGE = ['edge-1', 'edge-2', 'edge-3'];
 
 async function startAgent(name: string): Promise<Agent> {
-  const enrolled = await enrolAgent(plane.deps, {
-    name,
-    clusters: [{ name, provider: 'OTHER', region: 'site-a', labels: { site: 'a', reach: 'agent' } }],
-  });
+  const enrolled = await enrolAgent(
+    plane.deps,
+    {
+      name,
+      clusters: [{ name, provider: 'OTHER', region: 'site-a', labels: { site: 'a', reach: 'agent' } }],
+    },
+    { tenant: DEFAULT_TENANT },
+  );
   const identity = await exchangeBootstrap(plane.deps, {
+    tenant: DEFAULT_TENANT,
     agent: name,
     bootstrapToken: enrolled.bootstrapToken ?? '',
   });
@@ -70,8 +76,7 @@ beforeAll(async () => {
   for (const name of EDGE) await startAgent(name);
   // Every agent has said it is there.
   await until(
-    async () =>
-      (await plane.deps.store.listClusters('default')).filter((c) => c.status === 'Active').length === 6,
+    async () => (await plane.deps.store.listClusters()).filter((c) => c.status === 'Active').length === 6,
   );
 });
 
@@ -89,7 +94,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Pro
 }
 
 async function deploy(spec: Record<string, unknown>): Promise<string> {
-  const result = await createDeployment(plane.deps, spec);
+  const result = await createDeployment(plane.deps, spec, { tenant: DEFAULT_TENANT });
   if (!result.executionId) return 'Unchanged';
   return waitFor(result.executionId);
 }
@@ -140,7 +145,7 @@ const spec = (files: Record<string, string>, extra: Record<string, unknown> = {}
 describe('a fleet reached by push and through agents', () => {
   it("holds no credential and no route for the agents' clusters", async () => {
     for (const name of EDGE) {
-      const cluster = await plane.deps.store.getCluster('default', name);
+      const cluster = await plane.deps.store.getCluster(name);
       expect(cluster).toMatchObject({
         auth: { type: 'agent', agent: name },
         status: 'Active',
@@ -185,6 +190,7 @@ describe('a fleet reached by push and through agents', () => {
       const result = await createDeployment(
         plane.deps,
         spec({ 'c.yaml': config('green'), 'w.yaml': web('nginx:1.28') }),
+        { tenant: DEFAULT_TENANT },
       );
       executionId = result.executionId ?? '';
       expect(await waitFor(executionId)).toBe('RolledBack');
@@ -221,7 +227,7 @@ describe('a fleet reached by push and through agents', () => {
   });
 
   it('deletes through the agents as by push', async () => {
-    const removal = await deleteDeployment(plane.deps, 'shop');
+    const removal = await deleteDeployment(plane.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(await waitFor(removal.started.executionId)).toBe('Succeeded');
     for (const name of [...PUSH, ...EDGE]) expect(live(name, 'ConfigMap', 'settings'), name).toBeUndefined();
     expect((await plane.deps.store.getDeployment('default', 'shop'))?.status).toBe('Deleted');

@@ -17,6 +17,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packReceipt } from '../../../domain/bundle.ts';
 import type { Target } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { generateSigningKeys } from '../../../domain/signing.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { endpointFilePath } from '../../../local/endpoint-file.ts';
@@ -186,7 +187,7 @@ describe('an air-gapped site', () => {
     expect(answer).toMatchObject({ agent: 'vault', airGapped: true, clusters: VAULT, manifests: [] });
     expect(answer.bootstrapToken).toBeUndefined();
     for (const name of VAULT) {
-      const cluster = await plane.deps.store.getCluster('default', name);
+      const cluster = await plane.deps.store.getCluster(name);
       expect(cluster).toMatchObject({ auth: { type: 'agent', agent: 'vault' }, agent: { airGapped: true } });
       expect(cluster?.endpoint).toBeUndefined();
       expect(cluster?.agent?.bootstrap).toBeUndefined();
@@ -204,13 +205,14 @@ describe('an air-gapped site', () => {
     ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/receiptKey.*PEM public key/);
-    expect(await plane.deps.store.getCluster('default', 'vault-3')).toBeUndefined();
+    expect(await plane.deps.store.getCluster('vault-3')).toBeUndefined();
   });
 
   it('is handed its work by the rollout and failed at once, while the push wave goes on', async () => {
     const created = await createDeployment(
       plane.deps,
       spec({ 'c.yaml': config('blue'), 'l.yaml': LEGACY, 'w.yaml': WEB }),
+      { tenant: DEFAULT_TENANT },
     );
     await waitFor(created.executionId);
     const records = await targets();
@@ -313,7 +315,9 @@ describe('an air-gapped site', () => {
   });
 
   it('prunes through the next bundle; a tampered copy of it changes nothing on the site', async () => {
-    const created = await createDeployment(plane.deps, spec({ 'c.yaml': config('green'), 'w.yaml': WEB }));
+    const created = await createDeployment(plane.deps, spec({ 'c.yaml': config('green'), 'w.yaml': WEB }), {
+      tenant: DEFAULT_TENANT,
+    });
     await waitFor(created.executionId);
     for (const name of PUSH) expect(hasLegacy(name), name).toBe(false);
     // The first receipt is about older work now: stale, it moves nothing.
@@ -392,7 +396,7 @@ describe('an air-gapped site', () => {
   });
 
   it('rolls back through a bundle as well', async () => {
-    const rollback = await rollbackDeployment(plane.deps, 'shop', { toRevision: 1 });
+    const rollback = await rollbackDeployment(plane.deps, 'shop', { tenant: DEFAULT_TENANT, toRevision: 1 });
     await waitFor(rollback.started.executionId);
     for (const name of PUSH) {
       expect(color(name), name).toBe('blue');

@@ -135,7 +135,7 @@ describe('clusters', () => {
       secretRef: expect.stringMatching(/^local:secret\/flotilla\/default\/clusters\/extra-1\//),
       context: 'extra-1',
     });
-    const stored = await plane.deps.store.getCluster('default', 'extra-1');
+    const stored = await plane.deps.store.getCluster('extra-1');
     expect(JSON.stringify(stored)).not.toContain(token);
     expect(JSON.stringify(answer.body)).not.toContain(token);
     expect(JSON.stringify(plane.bus.recent())).not.toContain(token);

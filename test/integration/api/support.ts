@@ -69,7 +69,7 @@ export function manifestSource(path: string): {
 export async function snapshot(plane: ControlPlane) {
   const { store } = plane.deps;
   return {
-    clusters: (await store.listClusters('default')).map((c) => [c.name, c.recordVersion]),
+    clusters: (await store.listClusters()).map((c) => [c.name, c.recordVersion]),
     deployments: await store.listDeployments('default'),
     services: await store.listServices('default'),
     executions: await store.listExecutions('default'),

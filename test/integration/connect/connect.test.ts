@@ -133,7 +133,7 @@ describe('POST /clusters/connect', () => {
       connectorConfig: { provider: 'AKS', roleArn: ROLE },
     });
     // The record keeps no activation; nothing else does either.
-    const stored = await deps.store.getCluster('default', 'edge-1');
+    const stored = await deps.store.getCluster('edge-1');
     expect(JSON.stringify(stored)).not.toContain(CODE);
     expect(stored?.labels).toEqual({ site: 'paris' });
   });
@@ -153,7 +153,7 @@ describe('POST /clusters/connect', () => {
     expect(answer.body.error).toBe('ValidationError');
     expect(answer.body.issues.map((i) => i.path).sort()).toEqual(['provider', 'roleArn']);
     expect(eks).not.toHaveReceivedCommand(RegisterClusterCommand);
-    expect(await deps.store.getCluster('default', 'edge-2')).toBeUndefined();
+    expect(await deps.store.getCluster('edge-2')).toBeUndefined();
   });
 
   it('answers 409 for a name Flotilla has, registering nothing', async () => {
@@ -176,7 +176,7 @@ describe('DELETE /clusters/{name}/connection', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ cluster: 'edge-3', deregistered: true, deployments: [] });
     expect(eks).toHaveReceivedCommandWith(DeregisterClusterCommand, { name: 'edge-3' });
-    expect(await deps.store.getCluster('default', 'edge-3')).toBeUndefined();
+    expect(await deps.store.getCluster('edge-3')).toBeUndefined();
   });
 });
 
@@ -248,7 +248,7 @@ describe('flotilla clusters connect', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('cluster edge-6 disconnected and deregistered from EKS');
-    expect(await deps.store.getCluster('default', 'edge-6')).toBeUndefined();
+    expect(await deps.store.getCluster('edge-6')).toBeUndefined();
   });
 });
 
@@ -269,7 +269,7 @@ describe('the local control plane (no EKS connector)', () => {
     expect(answer.status).toBe(501);
     expect(answer.body.error).toBe('NotConfiguredError');
     expect(answer.body.message).toMatch(/needs Flotilla on AWS/);
-    expect(await plane.deps.store.getCluster('default', 'edge-9')).toBeUndefined();
+    expect(await plane.deps.store.getCluster('edge-9')).toBeUndefined();
     expect(eks).not.toHaveReceivedCommand(RegisterClusterCommand);
   });
 

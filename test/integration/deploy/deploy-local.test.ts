@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerBinaries } from '../../../adapters/tools/layer-binaries.ts';
 import type { KubeObject, Target } from '../../../domain/model.ts';
-import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
+import { DEFAULT_TENANT, DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
 import type { RunRecord } from '../../../local/asl-runner.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
@@ -67,7 +67,7 @@ function clustersWith(env: string): string[] {
 async function deploy(
   spec: Record<string, unknown>,
 ): Promise<{ run?: RunRecord; unchanged: boolean; executionId?: string }> {
-  const result = await createDeployment(plane.deps, spec);
+  const result = await createDeployment(plane.deps, spec, { tenant: DEFAULT_TENANT });
   if (!result.executionId) return { unchanged: result.unchanged };
   const execution = await plane.deps.store.getExecution('default', result.executionId);
   const run = await plane.runner.wait(execution?.workflowRef ?? '');
@@ -118,7 +118,7 @@ describe('deploy over dynalite, helm and the simulated fleet', () => {
     for (const name of prod.filter((n) => n !== down)) {
       const target = targets.get(name);
       expect(target).toMatchObject({ status: 'Succeeded', appliedRevision: 1 });
-      const tier = (await plane.deps.store.getCluster('default', name))?.labels.tier;
+      const tier = (await plane.deps.store.getCluster(name))?.labels.tier;
       expect(tier).toBeDefined();
       const config = live(name, {
         apiVersion: 'v1',

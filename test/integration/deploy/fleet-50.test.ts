@@ -20,7 +20,7 @@ import { MemoryBlobStore } from '../../../adapters/local/blob-store.ts';
 import { RELEASE_SECRET_TYPE, readReleaseSecret } from '../../../domain/helm-release.ts';
 import { objectKey, refOf } from '../../../domain/manifests.ts';
 import type { KubeObject, SourceRecord, Target } from '../../../domain/model.ts';
-import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
+import { DEFAULT_TENANT, DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
 import type { RunRecord } from '../../../local/asl-runner.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import type { SimClusterInfo } from '../../../simulator/index.ts';
@@ -247,7 +247,7 @@ describe('a chart deployed to 50 simulated clusters picked by labels', () => {
     expect(selected()).toHaveLength(50);
 
     // Act
-    const result = await createDeployment(plane.deps, spec(ALL_SETTINGS));
+    const result = await createDeployment(plane.deps, spec(ALL_SETTINGS), { tenant: DEFAULT_TENANT });
     const run = await waitForExecution(result.executionId);
 
     // Assess: the run
@@ -282,7 +282,7 @@ describe('a chart deployed to 50 simulated clusters picked by labels', () => {
     for (const info of selected()) expect((await objectsOf(info)).has(dropped), info.name).toBe(true);
 
     // Act
-    const result = await createDeployment(plane.deps, spec(fewer));
+    const result = await createDeployment(plane.deps, spec(fewer), { tenant: DEFAULT_TENANT });
     const run = await waitForExecution(result.executionId);
 
     // Assess
@@ -308,7 +308,7 @@ describe('a chart deployed to 50 simulated clusters picked by labels', () => {
 
     // Act: the identical spec. 50 distinct values sets, of which the request would render only
     // `requestRenderLimit` (8): each target's recorded values digest answers instead.
-    const again = await createDeployment(plane.deps, spec(fewer));
+    const again = await createDeployment(plane.deps, spec(fewer), { tenant: DEFAULT_TENANT });
 
     // Assess: unchanged; no lock taken, no execution, no record written, nothing in any cluster
     expect(again).toMatchObject({ unchanged: true, targets: 0, revision: { revision: 2 } });
@@ -320,6 +320,7 @@ describe('a chart deployed to 50 simulated clusters picked by labels', () => {
 
     // Act: the same revision applied again to all 50 clusters through the workflow
     const forced = await startOperation(plane.deps, {
+      tenant: DEFAULT_TENANT,
       deployment: NAME,
       operation: 'maintenance',
       force: true,

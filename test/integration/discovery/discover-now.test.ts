@@ -103,7 +103,7 @@ describe('flotilla clusters discover', () => {
     expect(lines[2]).toMatch(/^eu-west-1\s+yes\s+1\s+1\s+0\s+0\s+0\s+0\s*$/);
     expect(lines[3]).toMatch(/^2 regions, 3 clusters, 3 registered/);
     // … and what it did: the clusters are registered, the execution is the workflow's
-    const clusters = await deps.store.listClusters('default');
+    const clusters = await deps.store.listClusters();
     expect(clusters.map((c) => [c.name, c.region, c.source])).toEqual([
       ['alpha', 'us-east-1', 'discovery'],
       ['beta', 'us-east-1', 'discovery'],

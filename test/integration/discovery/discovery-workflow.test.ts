@@ -128,7 +128,7 @@ describe('the discovery workflow', () => {
 
     expect(record.error).toBeUndefined();
     expect(record.status).toBe('Succeeded');
-    const clusters = await deps.store.listClusters('default');
+    const clusters = await deps.store.listClusters();
     expect(clusters.map((c) => [c.name, c.region, c.provider, c.status])).toEqual([
       ['alpha', 'us-east-1', 'EKS', 'Active'],
       ['alpha-eu-west-1', 'eu-west-1', 'EKS', 'Active'],
@@ -190,7 +190,7 @@ describe('the discovery workflow', () => {
     const { record, executionId } = await run(deps);
 
     expect(record.status).toBe('Succeeded');
-    const gamma = await deps.store.getCluster('default', 'gamma');
+    const gamma = await deps.store.getCluster('gamma');
     expect(gamma?.status).toBe('Vanished');
     expect(gamma?.statusReason).toMatch(/^not found by discovery in us-east-1 at /);
     const execution = await deps.store.getExecution('default', executionId);
@@ -217,7 +217,7 @@ describe('the discovery workflow', () => {
     expect(execution?.status).toBe('Succeeded');
     expect(execution?.message).toContain('not listed: eu-west-1 (its step failed; see the workflow run)');
     expect(execution?.discovery?.regions.map((r) => r.region)).toEqual(['us-east-1']);
-    expect((await deps.store.listClusters('default')).map((c) => c.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect((await deps.store.listClusters()).map((c) => c.name)).toEqual(['alpha', 'beta', 'gamma']);
   });
 
   it('fails the run with NotConfiguredError, storing nothing, where there is no EKS', async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent } from '../../../domain/events.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { endpointFilePath } from '../../../local/endpoint-file.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
@@ -47,12 +48,16 @@ beforeAll(async () => {
     endpointFile: endpointFilePath({ FLOTILLA_HOME: home }),
     tunables: { healthPollSeconds: 1 },
   });
-  const result = await createDeployment(plane.deps, {
-    name: 'shop',
-    namespace: 'shop',
-    source: { type: 'manifests', files: [{ path: 'config.yaml', content: CONFIG }] },
-    drift: { policy: 'report' },
-  });
+  const result = await createDeployment(
+    plane.deps,
+    {
+      name: 'shop',
+      namespace: 'shop',
+      source: { type: 'manifests', files: [{ path: 'config.yaml', content: CONFIG }] },
+      drift: { policy: 'report' },
+    },
+    { tenant: DEFAULT_TENANT },
+  );
   const execution = await plane.deps.store.getExecution('default', result.executionId ?? '');
   await plane.runner.wait(execution?.workflowRef ?? '');
 });

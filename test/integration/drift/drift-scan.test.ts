@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftRecord } from '../../../domain/drift/record.ts';
 import type { FlotillaEvent } from '../../../domain/events.ts';
 import type { KubeObject } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
 import { getDeploymentDrift } from '../../../usecases/drift/queries.ts';
@@ -90,12 +91,15 @@ async function waitForRun(executionId: string) {
 }
 
 async function scan(deployment: string) {
-  const started = await startDriftScan(plane.deps, { deployment });
+  const started = await startDriftScan(plane.deps, { tenant: DEFAULT_TENANT, deployment });
   const first = started.started[0];
   if (!first) throw new Error(`no scan started: ${JSON.stringify(started.skipped)}`);
   const run = await waitForRun(first.executionId);
   expect(run.status, JSON.stringify(run.error)).toBe('Succeeded');
-  return { executionId: first.executionId, view: await getDeploymentDrift(plane.deps, deployment) };
+  return {
+    executionId: first.executionId,
+    view: await getDeploymentDrift(plane.deps, deployment, DEFAULT_TENANT),
+  };
 }
 
 /** `cluster: Kind/name path` lines of the drifted records, sorted. */
@@ -121,16 +125,20 @@ beforeAll(async () => {
   plane.bus.subscribe(({ event }) => {
     events.push(event);
   });
-  const result = await createDeployment(plane.deps, {
-    name: 'shop',
-    namespace: NS,
-    source: { type: 'manifests', files: [{ path: 'shop.yaml', content: MANIFESTS }] },
-    target: { selector: { matchLabels: { fleet: 'simulated' } } },
-    drift: {
-      policy: 'heal',
-      ignore: [{ kind: 'Deployment', name: 'worker', paths: ['spec.replicas'] }],
+  const result = await createDeployment(
+    plane.deps,
+    {
+      name: 'shop',
+      namespace: NS,
+      source: { type: 'manifests', files: [{ path: 'shop.yaml', content: MANIFESTS }] },
+      target: { selector: { matchLabels: { fleet: 'simulated' } } },
+      drift: {
+        policy: 'heal',
+        ignore: [{ kind: 'Deployment', name: 'worker', paths: ['spec.replicas'] }],
+      },
     },
-  });
+    { tenant: DEFAULT_TENANT },
+  );
   if (!result.executionId) throw new Error('nothing deployed');
   const run = await waitForRun(result.executionId);
   expect(run.status).toBe('Succeeded');

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject, Target } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import type { SimCluster } from '../../../simulator/index.ts';
 import { importClusters } from '../../../usecases/clusters/import-clusters.ts';
@@ -66,7 +67,7 @@ function sim(name: string): SimCluster {
 
 /** Deploy through the workflow and wait for the run; returns the execution's status. */
 async function flotilla(spec: Record<string, unknown>): Promise<string> {
-  const result = await createDeployment(plane.deps, spec);
+  const result = await createDeployment(plane.deps, spec, { tenant: DEFAULT_TENANT });
   if (!result.executionId) return 'Unchanged';
   return waitFor(result.executionId);
 }
@@ -181,7 +182,7 @@ describe('the hooks chart: every hook phase, weight and delete policy', () => {
     await settled(NS, noTtlJob);
     same();
     expect(await history(FLOTILLA, 'r', NS)).toEqual(await history(HELM, 'r', NS));
-    const scan = await startDriftScan(plane.deps, { deployment: 'r' });
+    const scan = await startDriftScan(plane.deps, { tenant: DEFAULT_TENANT, deployment: 'r' });
     const id = scan.started[0]?.executionId ?? '';
     await waitFor(id);
     const drift = await plane.deps.store.getDrift('default', 'r', FLOTILLA);
@@ -211,7 +212,7 @@ describe('the hooks chart: every hook phase, weight and delete policy', () => {
   it('rolls back running the rollback hooks of the revision it returns to', async () => {
     // helm's revision 3 and Flotilla's revision 3 are the hookImage 1.37 upgrade.
     await helm.ok(['rollback', 'r', '3', '-n', NS, '--wait']);
-    const rollback = await rollbackDeployment(plane.deps, 'r', { toRevision: 3 });
+    const rollback = await rollbackDeployment(plane.deps, 'r', { tenant: DEFAULT_TENANT, toRevision: 3 });
     expect(await waitFor(rollback.started.executionId)).toBe('Succeeded');
     await settled(NS, noTtlJob);
     same();
@@ -223,7 +224,7 @@ describe('the hooks chart: every hook phase, weight and delete policy', () => {
 
   it('uninstalls as helm does: pre-delete, the release objects, post-delete, no release left', async () => {
     await helm.ok(['uninstall', 'r', '-n', NS, '--wait']);
-    const removal = await deleteDeployment(plane.deps, 'r');
+    const removal = await deleteDeployment(plane.deps, 'r', { tenant: DEFAULT_TENANT });
     expect(await waitFor(removal.started.executionId)).toBe('Succeeded');
     same();
     expect((await plane.deps.store.getDeployment('default', 'r'))?.status).toBe('Deleted');
@@ -276,7 +277,7 @@ describe('the keep chart: crds/ and helm.sh/resource-policy: keep', () => {
     expect(
       sim(FLOTILLA).get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'k-plain' }),
     ).toBeUndefined();
-    const removal = await deleteDeployment(plane.deps, 'k');
+    const removal = await deleteDeployment(plane.deps, 'k', { tenant: DEFAULT_TENANT });
     expect(await waitFor(removal.started.executionId)).toBe('Succeeded');
     expect(gadget(FLOTILLA)).toBeDefined();
     expect(widgetCrd(FLOTILLA)).toBeDefined();
@@ -336,7 +337,7 @@ describe('the capabilities chart: each cluster renders with its own version and 
         source: chartSource(join(CHARTS, 'capabilities')),
         target: {},
       };
-      const deployed = await createDeployment(mixed.deps, spec);
+      const deployed = await createDeployment(mixed.deps, spec, { tenant: DEFAULT_TENANT });
       await mixed.runner.wait(
         (await mixed.deps.store.getExecution('default', deployed.executionId ?? ''))?.workflowRef ?? '',
       );
@@ -373,11 +374,15 @@ describe('the capabilities chart: each cluster renders with its own version and 
       } finally {
         fleetTools.cleanup();
       }
-      await importClusters(mixed.deps, {
-        kubeconfig: simulator.kubeconfig({ clusters: [first.name] }),
-        contexts: [first.name],
-      });
-      const again = await createDeployment(mixed.deps, spec);
+      await importClusters(
+        mixed.deps,
+        {
+          kubeconfig: simulator.kubeconfig({ clusters: [first.name] }),
+          contexts: [first.name],
+        },
+        { tenant: DEFAULT_TENANT },
+      );
+      const again = await createDeployment(mixed.deps, spec, { tenant: DEFAULT_TENANT });
       expect(again.targets).toBe(1);
       await mixed.runner.wait(
         (await mixed.deps.store.getExecution('default', again.executionId ?? ''))?.workflowRef ?? '',

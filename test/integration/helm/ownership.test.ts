@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../domain/errors.ts';
 import type { KubeObject } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import type { SimCluster } from '../../../simulator/index.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
@@ -62,7 +63,11 @@ function cm(namespace: string, name: string): KubeObject | undefined {
 }
 
 async function deploy(spec: Record<string, unknown>): Promise<string> {
-  const result = await createDeployment(plane.deps, { target: { clusters: [CLUSTER] }, ...spec });
+  const result = await createDeployment(
+    plane.deps,
+    { target: { clusters: [CLUSTER] }, ...spec },
+    { tenant: DEFAULT_TENANT },
+  );
   if (!result.executionId) return 'Unchanged';
   const execution = await plane.deps.store.getExecution('default', result.executionId);
   await plane.runner.wait(execution?.workflowRef ?? '');
@@ -71,7 +76,11 @@ async function deploy(spec: Record<string, unknown>): Promise<string> {
 
 async function refusal(spec: Record<string, unknown>): Promise<ValidationError> {
   const before = await snapshot(plane);
-  const error = await createDeployment(plane.deps, { target: { clusters: [CLUSTER] }, ...spec }).then(
+  const error = await createDeployment(
+    plane.deps,
+    { target: { clusters: [CLUSTER] }, ...spec },
+    { tenant: DEFAULT_TENANT },
+  ).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -275,7 +284,7 @@ describe('flotilla delete', () => {
     expect((await plane.deps.store.getDeployment('default', 'half'))?.lastGoodRevision).toBeUndefined();
 
     // Act
-    const removal = await deleteDeployment(plane.deps, 'half');
+    const removal = await deleteDeployment(plane.deps, 'half', { tenant: DEFAULT_TENANT });
     const execution = await plane.deps.store.getExecution('default', removal.started.executionId);
     await plane.runner.wait(execution?.workflowRef ?? '');
 
@@ -291,6 +300,8 @@ describe('flotilla delete', () => {
     const runs = await plane.deps.store.listExecutions('default', { deployment: 'half' });
     expect(runs.map((e) => `${e.type} ${e.status}`)).toEqual(['delete Succeeded', 'deploy Failed']);
     // Deleting again says it is deleted already.
-    await expect(deleteDeployment(plane.deps, 'half')).rejects.toThrow(/deleted already/);
+    await expect(deleteDeployment(plane.deps, 'half', { tenant: DEFAULT_TENANT })).rejects.toThrow(
+      /deleted already/,
+    );
   });
 });

@@ -138,8 +138,14 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       const { client, sim: cluster } = clientFor(0);
       expect(cluster.get({ apiVersion: 'v1', kind: 'Namespace', name: 'shop' })).toBeUndefined();
 
-      const crds = await client.apply(stampObjects(hello.crds, STAMP), { force: true });
-      const objects = await client.apply(stampObjects(hello.objects, STAMP), { force: true });
+      const crds = await client.apply(stampObjects(hello.crds, STAMP), {
+        force: true,
+        fieldManager: 'flotilla',
+      });
+      const objects = await client.apply(stampObjects(hello.objects, STAMP), {
+        force: true,
+        fieldManager: 'flotilla',
+      });
 
       expect(failures([...crds, ...objects])).toEqual([]);
       expect(objects.map((o) => o.ref.kind)).toEqual(hello.objects.map((o) => o.kind));
@@ -177,7 +183,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
             spec: deploymentSpec(2),
           },
         ],
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       expect(outcome?.ok).toBe(true);
       if (!outcome?.ok) return;
@@ -189,7 +195,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('sends objects exactly as given: CRD schema extensions survive', async () => {
       const { client, sim: cluster } = clientFor(2);
-      await client.apply([widgetCrd()], { force: true });
+      await client.apply([widgetCrd()], { force: true, fieldManager: 'flotilla' });
       const stored = cluster.get({
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
@@ -215,7 +221,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
           },
           widgetCrd(),
         ],
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       expect(failures(outcomes)).toEqual([]);
       expect(outcomes.map((o) => o.ref.kind)).toEqual(['Widget', 'CustomResourceDefinition']);
@@ -230,11 +236,11 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
     it('changes nothing when the same objects are applied again', async () => {
       const { client, sim: cluster } = clientFor(4);
       const objects = [configMap('one', 'same'), configMap('two', 'same')];
-      await client.apply(objects, { force: true });
+      await client.apply(objects, { force: true, fieldManager: 'flotilla' });
       const before = cluster
         .list({ namespace: 'same' })
         .map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`);
-      const again = await client.apply(objects, { force: true });
+      const again = await client.apply(objects, { force: true, fieldManager: 'flotilla' });
       expect(failures(again)).toEqual([]);
       expect(
         cluster.list({ namespace: 'same' }).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`),
@@ -243,9 +249,10 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('does not store anything on a dry run', async () => {
       const { client, sim: cluster } = clientFor(4);
-      await client.apply([configMap('base', 'dry')], { force: true });
+      await client.apply([configMap('base', 'dry')], { force: true, fieldManager: 'flotilla' });
       const outcomes = await client.apply([configMap('base', 'dry', { changed: 'yes' })], {
         force: true,
+        fieldManager: 'flotilla',
         dryRun: true,
       });
       expect(failures(outcomes)).toEqual([]);
@@ -269,7 +276,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
             spec: deploymentSpec(1),
           },
         ],
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       expect(outcomes[0]?.ok).toBe(true);
       expect(failures(outcomes)).toEqual([
@@ -292,7 +299,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
             spec: { replicas: 'many' },
           },
         ],
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       expect(failures(outcomes)).toEqual([
         { name: 'broken', failure: 'Rejected', message: expect.stringMatching(/replicas|selector|template/) },
@@ -303,7 +310,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       const { client } = clientFor(6);
       const outcomes = await client.apply(
         [{ apiVersion: 'nothing.example.com/v1', kind: 'Gizmo', metadata: { name: 'g', namespace: 'x' } }],
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       expect(failures(outcomes)).toEqual([
         {
@@ -319,7 +326,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       cluster.setFaults({ latencyMs: 30 });
       const outcomes = await client.apply(
         Array.from({ length: 12 }, (_, i) => configMap(`c${i}`, 'busy')),
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       expect(failures(outcomes)).toEqual([]);
       expect(client.stats().peakConcurrency).toBe(3);
@@ -327,10 +334,13 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('retries 5xx answers, then reports ApplyFailed with the server’s message', async () => {
       const { client, sim: cluster } = clientFor(8);
-      await client.apply([configMap('warm', 'flaky')], { force: true });
+      await client.apply([configMap('warm', 'flaky')], { force: true, fieldManager: 'flotilla' });
       const sentBefore = client.stats().requests;
       cluster.setFaults({ errorRate: 1 });
-      const outcomes = await client.apply([configMap('x', 'flaky')], { force: true });
+      const outcomes = await client.apply([configMap('x', 'flaky')], {
+        force: true,
+        fieldManager: 'flotilla',
+      });
       expect(failures(outcomes)).toEqual([
         {
           name: 'x',
@@ -353,7 +363,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('gets an object, and undefined for a 404 or a kind the cluster does not serve', async () => {
       const { client } = clientFor(9);
-      await client.apply([configMap('present', 'reads')], { force: true });
+      await client.apply([configMap('present', 'reads')], { force: true, fieldManager: 'flotilla' });
       expect((await client.get(ref))?.data).toEqual({ a: 'b' });
       expect(await client.get({ ...ref, name: 'absent' })).toBeUndefined();
       expect(await client.get({ ...ref, namespace: 'no-such-namespace' })).toBeUndefined();
@@ -374,7 +384,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
           ...stampObjects([configMap('mine-1', 'reads'), configMap('mine-2', 'reads')], STAMP),
           configMap('theirs', 'reads'),
         ],
-        { force: true },
+        { force: true, fieldManager: 'flotilla' },
       );
       const mine = await client.list({
         apiVersion: 'v1',
@@ -391,7 +401,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('deletes: true when something was deleted, false when it was already gone', async () => {
       const { client, sim: cluster } = clientFor(9);
-      await client.apply([configMap('doomed', 'reads')], { force: true });
+      await client.apply([configMap('doomed', 'reads')], { force: true, fieldManager: 'flotilla' });
       const doomed = { ...ref, name: 'doomed' };
       expect(await client.delete(doomed)).toBe(true);
       expect(cluster.get(doomed)).toBeUndefined();
@@ -406,7 +416,10 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('writes objects the real kubectl reads back', async () => {
       const { client, info } = clientFor(10);
-      await client.apply([configMap('seen-by-kubectl', 'kubectl', { hello: 'world' })], { force: true });
+      await client.apply([configMap('seen-by-kubectl', 'kubectl', { hello: 'world' })], {
+        force: true,
+        fieldManager: 'flotilla',
+      });
       const dir = mkdtempSync(join(tmpdir(), 'flotilla-kubectl-'));
       try {
         const kubeconfig = join(dir, 'config');
@@ -441,7 +454,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       const port = await closedPort();
       const { client, info } = clientFor(11, { server: `https://127.0.0.1:${port}/clusters/x` });
       const error = await rejection(
-        client.apply([configMap('a', 'x'), configMap('b', 'x')], { force: true }),
+        client.apply([configMap('a', 'x'), configMap('b', 'x')], { force: true, fieldManager: 'flotilla' }),
       );
       expect(error).toBeInstanceOf(ClusterUnreachableError);
       expect(error.message).toBe(`cluster "${info.name}" is unreachable: connection refused`);
@@ -454,7 +467,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       const { client, sim: cluster, info } = clientFor(14);
       cluster.setFaults({ unreachable: 'refuse' });
       const error = await rejection(
-        client.apply([configMap('a', 'x'), configMap('b', 'x')], { force: true }),
+        client.apply([configMap('a', 'x'), configMap('b', 'x')], { force: true, fieldManager: 'flotilla' }),
       );
       expect(error).toBeInstanceOf(ClusterUnreachableError);
       expect(error.message).toBe(`cluster "${info.name}" is unreachable: connection closed`);
@@ -467,7 +480,7 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
       const error = await rejection(
         client.apply(
           Array.from({ length: 20 }, (_, i) => configMap(`c${i}`, 'slow')),
-          { force: true },
+          { force: true, fieldManager: 'flotilla' },
         ),
       );
       expect(error).toBeInstanceOf(ClusterUnreachableError);
@@ -482,7 +495,9 @@ describe('KubernetesClusterClient against the fleet simulator', () => {
 
     it('throws UnauthorizedError for a token the cluster does not accept, without the token', async () => {
       const { client, info } = clientFor(13, { token: 'wrong-token-value' });
-      const error = await rejection(client.apply([configMap('a', 'x')], { force: true }));
+      const error = await rejection(
+        client.apply([configMap('a', 'x')], { force: true, fieldManager: 'flotilla' }),
+      );
       expect(error).toBeInstanceOf(UnauthorizedError);
       expect(error.message).toContain(info.name);
       expect(error.message).not.toContain('wrong-token-value');
@@ -570,7 +585,7 @@ describe('KubernetesGateway', () => {
       const requests: number[] = [];
       for (const record of records) {
         const client = (await shared.client(record)) as KubernetesClusterClient;
-        const outcomes = await client.apply(objects, { force: true });
+        const outcomes = await client.apply(objects, { force: true, fieldManager: 'flotilla' });
         expect(failures(outcomes)).toEqual([]);
         requests.push(client.stats().requests);
       }
@@ -589,12 +604,14 @@ describe('KubernetesGateway', () => {
         ],
         {
           force: true,
+          fieldManager: 'flotilla',
         },
       );
       const [widget] = await b.apply(
         [{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'd' } }],
         {
           force: true,
+          fieldManager: 'flotilla',
         },
       );
       expect(widget?.ok).toBe(false);
@@ -621,7 +638,11 @@ describe('KubernetesGateway', () => {
       sharedDiscovery: { discovery, kubernetesVersion: '1.31.0' },
     });
     try {
-      expect(failures(await client.apply([configMap('fallback', 'fb')], { force: true }))).toEqual([]);
+      expect(
+        failures(
+          await client.apply([configMap('fallback', 'fb')], { force: true, fieldManager: 'flotilla' }),
+        ),
+      ).toEqual([]);
       expect(discovery.get('1.31.0', 'v1')?.resources.some((r) => r.kind === 'ConfigMap')).toBe(true);
     } finally {
       await client.close();

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, Execution, KubeObject, Target } from '../../../domain/model.ts';
-import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
+import { DEFAULT_TENANT, DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
 import { resumeRollout } from '../../../usecases/rollouts/resume-rollout.ts';
@@ -88,7 +88,7 @@ function versions(cluster: string, deployment: string): string {
 }
 
 async function deployAndWait(input: Record<string, unknown>): Promise<Execution> {
-  const result = await createDeployment(plane.deps, input);
+  const result = await createDeployment(plane.deps, input, { tenant: DEFAULT_TENANT });
   if (!result.executionId) throw new Error('nothing deployed');
   return waitFor(result.executionId);
 }
@@ -229,7 +229,7 @@ describe('progressive rollouts over the simulated fleet', () => {
     // Act 2: the fault is cleared; resume
     clearFaults();
     const before = new Map(ALL().map((n) => [n, versions(n, 'pz')]));
-    const resumed = await resumeRollout(plane.deps, 'pz');
+    const resumed = await resumeRollout(plane.deps, 'pz', { tenant: DEFAULT_TENANT });
     const done = await waitFor(resumed.started?.executionId ?? '');
 
     // Assess 2: only the 3 failed and 36 untouched clusters were applied; all 60 are at revision 2
@@ -298,11 +298,15 @@ describe('progressive rollouts over the simulated fleet', () => {
   it('waits at an approval gate, refuses a second operation meanwhile, and goes on after `flotilla rollout approve`', async () => {
     // Prepare: the env=staging clusters; wave 1 = 3 of them, then wave 2 after an approval
     const staging = ALL().filter((_, i) => i % 3 === 1);
-    const started = await createDeployment(plane.deps, {
-      ...spec('ap', V1),
-      target: { selector: { matchLabels: { env: 'staging' } } },
-      strategy: { waves: [{ count: 3 }, { approval: true }] },
-    });
+    const started = await createDeployment(
+      plane.deps,
+      {
+        ...spec('ap', V1),
+        target: { selector: { matchLabels: { env: 'staging' } } },
+        strategy: { waves: [{ count: 3 }, { approval: true }] },
+      },
+      { tenant: DEFAULT_TENANT },
+    );
     const id = started.executionId ?? '';
     await until('the approval gate', async () => (await execution(id)).status === 'WaitingApproval');
 

@@ -297,9 +297,7 @@ describe('a deploy to secret-bearing clusters', () => {
   );
 
   it('kept the credentials in the secret store, where the scan would have found them', async () => {
-    const records = (await plane.deps.store.listClusters('default')).filter((c) =>
-      c.name.startsWith('secret-'),
-    );
+    const records = (await plane.deps.store.listClusters()).filter((c) => c.name.startsWith('secret-'));
     const refs = records.flatMap((c) => ('secretRef' in c.auth ? [c.auth.secretRef] : []));
     expect(refs).toHaveLength(3);
     const stored = await Promise.all(refs.map((ref) => plane.deps.secrets.get(ref)));

@@ -73,7 +73,7 @@ describe('startDynamoServer', () => {
 
       const second = await startDynamoServer({ dataDir: dir });
       try {
-        const read = await new DynamoStore({ client: second.client }).getCluster('default', 'persisted');
+        const read = await new DynamoStore({ client: second.client }).getCluster('persisted');
         expect(read?.name).toBe('persisted');
         expect(second.endpoint).not.toBe(first.endpoint);
       } finally {
@@ -93,9 +93,9 @@ describe('startDynamoServer', () => {
 
       const inProcess = await startDynamoServer({ dataDir: dir });
       try {
-        expect(
-          (await new DynamoStore({ client: inProcess.client }).getCluster('default', 'from-thread'))?.name,
-        ).toBe('from-thread');
+        expect((await new DynamoStore({ client: inProcess.client }).getCluster('from-thread'))?.name).toBe(
+          'from-thread',
+        );
       } finally {
         await inProcess.stop();
       }

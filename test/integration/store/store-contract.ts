@@ -63,38 +63,44 @@ export function storeContract(name: string, options: StoreContractOptions): void
   describe(`${name}: clusters`, () => {
     it('creates a cluster at version 1 and reads back exactly what was stored', async () => {
       const tenant = freshTenant();
-      const created = await store().createCluster(aCluster(tenant, 'alpha'));
+      const n = (name: string) => `${tenant}-${name}`;
+      const created = await store().createCluster(aCluster(tenant, n('alpha')));
       expect(created.recordVersion).toBe(1);
-      const read = await store().getCluster(tenant, 'alpha');
+      const read = await store().getCluster(n('alpha'));
       expect(read).toEqual(created);
       expect(Object.keys(read ?? {}).every((k) => k in Cluster.shape)).toBe(true);
     });
 
     it('refuses a second create of the same name and keeps the first', async () => {
       const tenant = freshTenant();
-      await store().createCluster(aCluster(tenant, 'alpha', { region: 'eu-west-1' }));
+      const n = (name: string) => `${tenant}-${name}`;
+      await store().createCluster(aCluster(tenant, n('alpha'), { region: 'eu-west-1' }));
       await expect(
-        store().createCluster(aCluster(tenant, 'alpha', { region: 'us-east-1' })),
+        store().createCluster(aCluster(tenant, n('alpha'), { region: 'us-east-1' })),
       ).rejects.toBeInstanceOf(AlreadyExistsError);
-      expect((await store().getCluster(tenant, 'alpha'))?.region).toBe('eu-west-1');
+      expect((await store().getCluster(n('alpha')))?.region).toBe('eu-west-1');
     });
 
     it('lists the clusters of one tenant by name, and nothing of another tenant', async () => {
       const tenant = freshTenant();
+      const n = (name: string) => `${tenant}-${name}`;
       const other = freshTenant();
-      for (const n of ['gamma', 'alpha', 'beta']) await store().createCluster(aCluster(tenant, n));
-      await store().createCluster(aCluster(other, 'delta'));
-      expect((await store().listClusters(tenant)).map((c) => c.name)).toEqual(['alpha', 'beta', 'gamma']);
-      expect((await store().listClusters(freshTenant())).length).toBe(0);
+      for (const c of ['gamma', 'alpha', 'beta']) await store().createCluster(aCluster(tenant, n(c)));
+      await store().createCluster(aCluster(other, `${other}-delta`));
+      // One partition for the platform: every owner's clusters, by name, each with its owner.
+      const listed = (await store().listClusters()).filter((c) => c.tenant === tenant || c.tenant === other);
+      expect(listed.map((c) => c.name)).toEqual([n('alpha'), n('beta'), n('gamma'), `${other}-delta`].sort());
+      expect(listed.find((c) => c.name === `${other}-delta`)?.tenant).toBe(other);
     });
 
     it('updates at the expected version, bumps it, and drops fields the update leaves out', async () => {
       const tenant = freshTenant();
-      const created = await store().createCluster(aCluster(tenant, 'alpha', { statusReason: 'probing' }));
+      const n = (name: string) => `${tenant}-${name}`;
+      const created = await store().createCluster(aCluster(tenant, n('alpha'), { statusReason: 'probing' }));
       const { statusReason: _gone, ...rest } = created;
       const updated = await store().updateCluster({ ...rest, labels: { env: 'dev' } });
       expect(updated.recordVersion).toBe(2);
-      const read = await store().getCluster(tenant, 'alpha');
+      const read = await store().getCluster(n('alpha'));
       expect(read?.labels).toEqual({ env: 'dev' });
       expect(read?.statusReason).toBeUndefined();
       expect(read?.recordVersion).toBe(2);
@@ -102,78 +108,83 @@ export function storeContract(name: string, options: StoreContractOptions): void
 
     it('rejects an update from a stale read with VersionConflictError and keeps the newer write', async () => {
       const tenant = freshTenant();
-      const created = await store().createCluster(aCluster(tenant, 'alpha'));
+      const n = (name: string) => `${tenant}-${name}`;
+      const created = await store().createCluster(aCluster(tenant, n('alpha')));
       await store().updateCluster({ ...created, region: 'us-west-2' });
       await expect(store().updateCluster({ ...created, region: 'ap-south-1' })).rejects.toBeInstanceOf(
         VersionConflictError,
       );
-      expect((await store().getCluster(tenant, 'alpha'))?.region).toBe('us-west-2');
+      expect((await store().getCluster(n('alpha')))?.region).toBe('us-west-2');
     });
 
     it('says NotFoundError when updating a cluster that does not exist', async () => {
       await expect(
-        store().updateCluster(aCluster(freshTenant(), 'ghost', { recordVersion: 1 })),
+        store().updateCluster(aCluster(freshTenant(), `${freshTenant()}-ghost`, { recordVersion: 1 })),
       ).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it('rejects an invalid record with a ValidationError naming the field, and stores nothing', async () => {
       const tenant = freshTenant();
+      const _n = (name: string) => `${tenant}-${name}`;
       const error = await store()
         .createCluster(aCluster(tenant, 'Not_A_Name'))
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).issues.map((i) => i.path)).toContain('cluster.name');
-      expect(await store().listClusters(tenant)).toEqual([]);
+      expect((await store().listClusters()).filter((c) => c.tenant === tenant)).toEqual([]);
     });
 
     it('rejects a record whose tenant is not a DNS-1123 label', async () => {
       const error = await store()
-        .createCluster(aCluster('Bad Tenant', 'alpha'))
+        .createCluster(aCluster('Bad Tenant', 'bad-tenant-alpha'))
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).issues.map((i) => i.path)).toContain('cluster.tenant');
     });
 
     it('rejects a lookup whose key contains the separator', async () => {
-      await expect(store().getCluster('default', 'a#b')).rejects.toBeInstanceOf(ValidationError);
-      await expect(store().listClusters('')).rejects.toBeInstanceOf(ValidationError);
+      await expect(store().getCluster('a#b')).rejects.toBeInstanceOf(ValidationError);
     });
 
     it('hands out copies: changing a returned record changes nothing stored', async () => {
       const tenant = freshTenant();
-      const input = aCluster(tenant, 'alpha');
+      const n = (name: string) => `${tenant}-${name}`;
+      const input = aCluster(tenant, n('alpha'));
       const created = await store().createCluster(input);
       created.labels.env = 'mutated';
       input.labels.env = 'mutated-too';
-      const read = await store().getCluster(tenant, 'alpha');
+      const read = await store().getCluster(n('alpha'));
       if (read) read.labels.env = 'mutated-again';
-      expect((await store().getCluster(tenant, 'alpha'))?.labels).toEqual({ env: 'prod' });
+      expect((await store().getCluster(n('alpha')))?.labels).toEqual({ env: 'prod' });
     });
 
     it('deletes only at the expected version, and says NotFoundError for a missing cluster', async () => {
       const tenant = freshTenant();
-      await store().createCluster(aCluster(tenant, 'alpha'));
-      await expect(store().deleteCluster(tenant, 'alpha', 7)).rejects.toBeInstanceOf(VersionConflictError);
-      expect(await store().getCluster(tenant, 'alpha')).toBeDefined();
-      await store().deleteCluster(tenant, 'alpha', 1);
-      expect(await store().getCluster(tenant, 'alpha')).toBeUndefined();
-      await expect(store().deleteCluster(tenant, 'alpha')).rejects.toBeInstanceOf(NotFoundError);
+      const n = (name: string) => `${tenant}-${name}`;
+      await store().createCluster(aCluster(tenant, n('alpha')));
+      await expect(store().deleteCluster(n('alpha'), 7)).rejects.toBeInstanceOf(VersionConflictError);
+      expect(await store().getCluster(n('alpha'))).toBeDefined();
+      await store().deleteCluster(n('alpha'), 1);
+      expect(await store().getCluster(n('alpha'))).toBeUndefined();
+      await expect(store().deleteCluster(n('alpha'))).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it('reads many clusters at once: those that exist, in the order asked, each once', async () => {
       const tenant = freshTenant();
-      const names = Array.from({ length: 130 }, (_, i) => `c-${String(i).padStart(3, '0')}`);
+      const n = (name: string) => `${tenant}-${name}`;
+      const names = Array.from({ length: 130 }, (_, i) => n(`c-${String(i).padStart(3, '0')}`));
       await pool(names, 20, (n) => store().createCluster(aCluster(tenant, n)));
-      const wanted = ['c-129', 'ghost', 'c-000', 'c-129', ...names.slice(1, 120).reverse()];
-      const got = await store().getClusters(tenant, wanted);
-      expect(got.map((c) => c.name)).toEqual(['c-129', 'c-000', ...names.slice(1, 120).reverse()]);
-      expect(got[0]).toEqual(await store().getCluster(tenant, 'c-129'));
-      expect(await store().getClusters(tenant, [])).toEqual([]);
+      const wanted = [n('c-129'), n('ghost'), n('c-000'), n('c-129'), ...names.slice(1, 120).reverse()];
+      const got = await store().getClusters(wanted);
+      expect(got.map((c) => c.name)).toEqual([n('c-129'), n('c-000'), ...names.slice(1, 120).reverse()]);
+      expect(got[0]).toEqual(await store().getCluster(n('c-129')));
+      expect(await store().getClusters([])).toEqual([]);
     });
 
     it('lets exactly one of two concurrent updates from the same version win', async () => {
       const tenant = freshTenant();
-      const created = await store().createCluster(aCluster(tenant, 'alpha'));
+      const n = (name: string) => `${tenant}-${name}`;
+      const created = await store().createCluster(aCluster(tenant, n('alpha')));
       const { won, lost } = await settle([
         store().updateCluster({ ...created, region: 'left' }),
         store().updateCluster({ ...created, region: 'right' }),
@@ -181,7 +192,7 @@ export function storeContract(name: string, options: StoreContractOptions): void
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(1);
       expect(lost[0]).toBeInstanceOf(VersionConflictError);
-      const read = await store().getCluster(tenant, 'alpha');
+      const read = await store().getCluster(n('alpha'));
       expect(read?.region).toBe(won[0]?.region);
       expect(read?.recordVersion).toBe(2);
     });

@@ -13,6 +13,7 @@ import { IotAgentChannel, iotDataApi } from '../../../adapters/agent/iot-channel
 import { localContext } from '../../../adapters/lambda/step-handler.ts';
 import type { WorkNotice } from '../../../domain/agent.ts';
 import type { Target } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { createHandler } from '../../../functions/steps/agent-message.ts';
 import { enrolAgent } from '../../../usecases/agents/enrol.ts';
 import { exchangeBootstrap } from '../../../usecases/agents/identity.ts';
@@ -81,8 +82,12 @@ beforeEach(async () => {
   });
   deps = { ...bed.deps, agents: channel };
   for (const name of ['edge-1', 'edge-2']) {
-    const enrolled = await enrolAgent(deps, { name, clusters: [{ name }] });
-    await exchangeBootstrap(deps, { agent: name, bootstrapToken: enrolled.bootstrapToken ?? '' });
+    const enrolled = await enrolAgent(deps, { name, clusters: [{ name }] }, { tenant: DEFAULT_TENANT });
+    await exchangeBootstrap(deps, {
+      tenant: DEFAULT_TENANT,
+      agent: name,
+      bootstrapToken: enrolled.bootstrapToken ?? '',
+    });
     await bed.store.putTarget(waitingTarget(name));
   }
 });
@@ -143,7 +148,7 @@ describe('the agent-message step', () => {
       context,
     );
 
-    const cluster = await bed.store.getCluster('default', 'edge-2');
+    const cluster = await bed.store.getCluster('edge-2');
     expect(cluster?.status).toBe('Active');
     expect(cluster?.version).toBe('1.31.2');
     expect(cluster?.agent?.seenAt).toBe(bed.clock.now().toISOString());

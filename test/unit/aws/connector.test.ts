@@ -25,6 +25,7 @@ import {
   ValidationError,
 } from '../../../domain/errors.ts';
 import { Capabilities, type KubeObject } from '../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import type { SecretStore } from '../../../domain/ports.ts';
 import {
   CONNECTOR_NOTICE,
@@ -225,12 +226,16 @@ describe('connectCluster', () => {
     const deps = setup();
 
     // Act
-    const result = await connectCluster(deps, {
-      name: 'edge-aks',
-      provider: 'AKS',
-      consoleUsers: [VIEWER],
-      labels: { site: 'paris-01' },
-    });
+    const result = await connectCluster(
+      deps,
+      {
+        name: 'edge-aks',
+        provider: 'AKS',
+        consoleUsers: [VIEWER],
+        labels: { site: 'paris-01' },
+      },
+      { viewer: DEFAULT_TENANT },
+    );
 
     // Assess
     expect(eks).toHaveReceivedCommandWith(RegisterClusterCommand, {
@@ -248,7 +253,7 @@ describe('connectCluster', () => {
     expect(result.notice).toContain(CONNECTOR_NOTICE);
     expect(result.notice[0]).toContain('before 2025-06-04T12:00:00.000Z');
 
-    const stored = await deps.store.getCluster('default', 'edge-aks');
+    const stored = await deps.store.getCluster('edge-aks');
     expect(stored).toMatchObject({
       provider: 'AKS',
       region: 'eu-west-1',
@@ -282,17 +287,18 @@ describe('connectCluster', () => {
       [{ name: 'edge-1', provider: 'AKS', extra: true }, ''],
     ] as const;
     for (const [input, path] of bad) {
-      const error = await connectCluster(deps, input).catch((e: unknown) => e);
+      const error = await connectCluster(deps, input, { viewer: DEFAULT_TENANT }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).issues[0]?.path).toBe(path);
     }
     const noRole = await connectCluster(
       { ...deps, connectorRoleArn: undefined },
       { name: 'e', provider: 'AKS' },
+      { viewer: DEFAULT_TENANT },
     ).catch((e: unknown) => e);
     expect((noRole as ValidationError).issues[0]?.path).toBe('roleArn');
     expect(eks).not.toHaveReceivedAnyCommand();
-    expect(await deps.store.listClusters('default')).toEqual([]);
+    expect(await deps.store.listClusters()).toEqual([]);
   });
 
   it('refuses a name Flotilla already has, without registering anything', async () => {
@@ -313,9 +319,9 @@ describe('connectCluster', () => {
       updatedAt: '2025-01-01T00:00:00.000Z',
       recordVersion: 0,
     });
-    await expect(connectCluster(deps, { name: 'taken', provider: 'AKS' })).rejects.toBeInstanceOf(
-      AlreadyExistsError,
-    );
+    await expect(
+      connectCluster(deps, { name: 'taken', provider: 'AKS' }, { viewer: DEFAULT_TENANT }),
+    ).rejects.toBeInstanceOf(AlreadyExistsError);
     expect(eks).not.toHaveReceivedAnyCommand();
   });
 
@@ -330,7 +336,11 @@ describe('connectCluster', () => {
       getCluster: async () => undefined,
     });
     await expect(
-      connectCluster({ ...deps, store: failingStore }, { name: 'edge-1', provider: 'AKS' }),
+      connectCluster(
+        { ...deps, store: failingStore },
+        { name: 'edge-1', provider: 'AKS' },
+        { viewer: DEFAULT_TENANT },
+      ),
     ).rejects.toBeInstanceOf(AlreadyExistsError);
     expect(eks).toHaveReceivedCommandWith(DeregisterClusterCommand, { name: 'edge-1' });
   });
@@ -341,27 +351,27 @@ describe('disconnectCluster', () => {
     eks.on(RegisterClusterCommand).resolves(registered('edge-aks'));
     eks.on(DeregisterClusterCommand).resolves({});
     const deps = setup();
-    await connectCluster(deps, { name: 'edge-aks', provider: 'AKS' });
+    await connectCluster(deps, { name: 'edge-aks', provider: 'AKS' }, { viewer: DEFAULT_TENANT });
     // A credential was registered later for deploy access.
-    const current = await deps.store.getCluster('default', 'edge-aks');
+    const current = await deps.store.getCluster('edge-aks');
     if (!current) throw new Error('missing');
     await deps.store.updateCluster({
       ...current,
       auth: { type: 'token', secretRef: 'arn:secret:edge-aks-tok' },
     });
 
-    const result = await disconnectCluster(deps, 'edge-aks');
+    const result = await disconnectCluster(deps, 'edge-aks', { viewer: DEFAULT_TENANT });
 
     expect(result).toEqual({ cluster: 'edge-aks', deregistered: true, deployments: [] });
     expect(eks).toHaveReceivedCommandWith(DeregisterClusterCommand, { name: 'edge-aks' });
-    expect(await deps.store.getCluster('default', 'edge-aks')).toBeUndefined();
+    expect(await deps.store.getCluster('edge-aks')).toBeUndefined();
     expect(deps.secrets.deleted).toEqual(['arn:secret:edge-aks-tok']);
   });
 
   it('refuses while a deployment targets the cluster, leaving the EKS registration', async () => {
     eks.on(RegisterClusterCommand).resolves(registered('edge-aks'));
     const deps = setup();
-    await connectCluster(deps, { name: 'edge-aks', provider: 'AKS' });
+    await connectCluster(deps, { name: 'edge-aks', provider: 'AKS' }, { viewer: DEFAULT_TENANT });
     await deps.store.putTarget({
       tenant: 'default',
       deployment: 'web',
@@ -375,9 +385,11 @@ describe('disconnectCluster', () => {
       recordVersion: 0,
     });
 
-    await expect(disconnectCluster(deps, 'edge-aks')).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(disconnectCluster(deps, 'edge-aks', { viewer: DEFAULT_TENANT })).rejects.toBeInstanceOf(
+      InvalidStateError,
+    );
     expect(eks).not.toHaveReceivedCommand(DeregisterClusterCommand);
-    expect(await deps.store.getCluster('default', 'edge-aks')).toBeDefined();
+    expect(await deps.store.getCluster('edge-aks')).toBeDefined();
   });
 
   it('refuses an EKS-hosted cluster, and says NotFound when neither side knows the name', async () => {
@@ -402,7 +414,11 @@ describe('disconnectCluster', () => {
       updatedAt: '2025-01-01T00:00:00.000Z',
       recordVersion: 0,
     });
-    await expect(disconnectCluster(deps, 'prod')).rejects.toBeInstanceOf(InvalidStateError);
-    await expect(disconnectCluster(deps, 'nobody')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(disconnectCluster(deps, 'prod', { viewer: DEFAULT_TENANT })).rejects.toBeInstanceOf(
+      InvalidStateError,
+    );
+    await expect(disconnectCluster(deps, 'nobody', { viewer: DEFAULT_TENANT })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });

@@ -17,6 +17,7 @@ import { labelKeyOfTag, labelsFromTags } from '../../../adapters/eks/tags.ts';
 import { ManualClock } from '../../../adapters/local/clock.ts';
 import { LocalEventBus } from '../../../adapters/local/event-bus.ts';
 import { MemoryStore } from '../../../adapters/memory/store.ts';
+import { PLATFORM_TENANT } from '../../../domain/access.ts';
 import type { DiscoveryReport } from '../../../domain/discovery.ts';
 import { ValidationError } from '../../../domain/errors.ts';
 import { Capabilities, type Cluster } from '../../../domain/model.ts';
@@ -231,7 +232,7 @@ describe('EksDiscovery', () => {
 
 function record(name: string, extra: Partial<Cluster>): Cluster {
   return {
-    tenant: 'default',
+    tenant: PLATFORM_TENANT,
     name,
     provider: 'EKS',
     region: 'us-east-1',
@@ -280,7 +281,10 @@ describe('discoverClusters', () => {
     const deps = { store, bus, clock, discovery: discovery() };
 
     // Act
-    const summary = await discoverClusters(deps, { regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'] });
+    const summary = await discoverClusters(deps, {
+      tenant: PLATFORM_TENANT,
+      regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'],
+    });
 
     // Assess: the summary
     expect(summary.registered.sort()).toEqual(['alpha-eu-west-1', 'beta-cluster', 'edge-aks']);
@@ -298,7 +302,7 @@ describe('discoverClusters', () => {
     ]);
 
     // the records
-    const alpha = await store.getCluster('default', 'alpha');
+    const alpha = await store.getCluster('alpha');
     expect(alpha).toMatchObject({
       version: '1.31',
       endpoint: 'https://ALPHA.gr7.us-east-1.eks.amazonaws.com',
@@ -308,8 +312,9 @@ describe('discoverClusters', () => {
     });
     const created = 1;
     expect(alpha?.recordVersion).toBe(created + 1);
-    const euAlpha = await store.getCluster('default', 'alpha-eu-west-1');
+    const euAlpha = await store.getCluster('alpha-eu-west-1');
     expect(euAlpha).toMatchObject({
+      tenant: PLATFORM_TENANT,
       provider: 'EKS',
       region: 'eu-west-1',
       source: 'discovery',
@@ -317,12 +322,12 @@ describe('discoverClusters', () => {
       arn: arn('eu-west-1', 'alpha'),
       auth: { type: 'eks', clusterName: 'alpha', region: 'eu-west-1' },
     });
-    expect(await store.getCluster('default', 'beta-cluster')).toMatchObject({
+    expect(await store.getCluster('beta-cluster')).toMatchObject({
       status: 'Pending',
       statusReason: 'EKS reports the cluster CREATING',
       auth: { type: 'eks', clusterName: 'Beta_Cluster', region: 'us-east-1' },
     });
-    const aks = await store.getCluster('default', 'edge-aks');
+    const aks = await store.getCluster('edge-aks');
     expect(aks).toMatchObject({
       provider: 'AKS',
       status: 'Pending',
@@ -331,23 +336,23 @@ describe('discoverClusters', () => {
       endpoint: '',
     });
     expect(JSON.stringify(aks)).not.toContain('ONE-TIME-CODE');
-    const gamma = await store.getCluster('default', 'gamma-imported');
+    const gamma = await store.getCluster('gamma-imported');
     expect(gamma).toMatchObject({
       arn: arn('us-east-1', 'gamma'),
       version: '1.30',
       labels: { env: 'staging' },
     });
-    const retired = await store.getCluster('default', 'retired');
+    const retired = await store.getCluster('retired');
     expect(retired).toMatchObject({
       status: 'Vanished',
       statusReason: 'not found by discovery in us-east-1 at 2025-06-01T12:00:00.000Z',
       updatedAt: '2025-06-01T12:00:00.000Z',
     });
-    expect(await store.getCluster('default', 'sydney')).toMatchObject({
+    expect(await store.getCluster('sydney')).toMatchObject({
       status: 'Active',
       recordVersion: created,
     });
-    expect(await store.listClusters('default')).toHaveLength(7);
+    expect(await store.listClusters()).toHaveLength(7);
 
     // the events
     const events = bus.recent().map((r) => r.event);
@@ -359,7 +364,7 @@ describe('discoverClusters', () => {
     ).toEqual(['alpha-eu-west-1', 'beta-cluster', 'edge-aks']);
     expect(events.filter((e) => e.type === 'ClusterUnreachable').map((e) => e.detail)).toEqual([
       {
-        tenant: 'default',
+        tenant: PLATFORM_TENANT,
         cluster: 'retired',
         reason: 'not found by discovery in us-east-1 at 2025-06-01T12:00:00.000Z',
       },
@@ -372,15 +377,18 @@ describe('discoverClusters', () => {
     const bus = new LocalEventBus();
     const clock = new ManualClock('2025-06-01T12:00:00.000Z');
     const deps = { store, bus, clock, discovery: discovery() };
-    await discoverClusters(deps, { regions: ['us-east-1', 'eu-west-1'] });
-    const before = await store.listClusters('default');
+    await discoverClusters(deps, { tenant: PLATFORM_TENANT, regions: ['us-east-1', 'eu-west-1'] });
+    const before = await store.listClusters();
     const published = bus.lastSeq;
 
     clock.advance(3_600_000);
-    const again = await discoverClusters(deps, { regions: ['us-east-1', 'eu-west-1'] });
+    const again = await discoverClusters(deps, {
+      tenant: PLATFORM_TENANT,
+      regions: ['us-east-1', 'eu-west-1'],
+    });
 
     expect(again).toMatchObject({ registered: [], updated: [], vanished: [], unchanged: 5 });
-    expect(await store.listClusters('default')).toEqual(before);
+    expect(await store.listClusters()).toEqual(before);
     expect(bus.lastSeq).toBe(published);
   });
 
@@ -399,10 +407,10 @@ describe('discoverClusters', () => {
     serveFleet({ fleet: { 'us-east-1': FLEET['us-east-1']?.filter((c) => c.name === 'gamma') ?? [] } });
     const deps = { store, bus: new LocalEventBus(), clock: new ManualClock(), discovery: discovery() };
 
-    const summary = await discoverClusters(deps, { regions: ['us-east-1'] });
+    const summary = await discoverClusters(deps, { tenant: PLATFORM_TENANT, regions: ['us-east-1'] });
 
     expect(summary.updated).toEqual(['gamma']);
-    const gamma = await store.getCluster('default', 'gamma');
+    const gamma = await store.getCluster('gamma');
     expect(gamma?.status).toBe('Active');
     expect(gamma?.statusReason).toBeUndefined();
   });
@@ -424,9 +432,9 @@ describe('discoverClusters', () => {
     serveFleet({ fleet: { 'eu-west-1': FLEET['eu-west-1']?.filter((c) => c.name === 'edge-aks') ?? [] } });
     const deps = { store, bus: new LocalEventBus(), clock: new ManualClock(), discovery: discovery() };
 
-    await discoverClusters(deps, { regions: ['eu-west-1'] });
+    await discoverClusters(deps, { tenant: PLATFORM_TENANT, regions: ['eu-west-1'] });
 
-    expect(await store.getCluster('default', 'edge-aks')).toMatchObject({
+    expect(await store.getCluster('edge-aks')).toMatchObject({
       status: 'Active',
       endpoint: 'https://old.example.com',
     });
@@ -446,10 +454,15 @@ describe('discoverClusters', () => {
       clock: new ManualClock(),
       discovery: fake,
     };
-    const error = await discoverClusters(deps, { regions: ['us-east-1', 'mars'] }).catch((e: unknown) => e);
+    const error = await discoverClusters(deps, {
+      tenant: PLATFORM_TENANT,
+      regions: ['us-east-1', 'mars'],
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues[0]?.path).toBe('regions[1]');
-    await expect(discoverClusters(deps, { regions: [] })).rejects.toBeInstanceOf(ValidationError);
+    await expect(discoverClusters(deps, { tenant: PLATFORM_TENANT, regions: [] })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     expect(calls).toEqual([]);
   });
 

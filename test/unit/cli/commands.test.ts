@@ -186,9 +186,7 @@ describe('clusters', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^sim-005\s+failed: cluster "sim-005" is unreachable/m);
     expect(oneLine(run)).toBe('flotilla: 1 of 1 contexts failed to import');
-    expect((await plane.deps.store.getCluster('default', 'sim-005'))?.endpoint).toContain(
-      plane.simulator?.url,
-    );
+    expect((await plane.deps.store.getCluster('sim-005'))?.endpoint).toContain(plane.simulator?.url);
   });
 });
 

@@ -99,17 +99,17 @@ describe('DynamoStore batch writes', () => {
 describe('DynamoStore batch reads', () => {
   it('asks for 100 keys a call, consistently, and retries unprocessed keys', async () => {
     const names = Array.from({ length: 150 }, (_, i) => `c-${i}`);
-    const item = (name: string) => ({ pk: 'T#default#CLUSTER', sk: name, name });
+    const item = (name: string) => ({ pk: 'T#_platform#CLUSTER', sk: name, name });
     ddb
       .on(BatchGetCommand)
       .resolvesOnce({
         Responses: { tbl: names.slice(0, 99).map(item) },
-        UnprocessedKeys: { tbl: { Keys: [{ pk: 'T#default#CLUSTER', sk: 'c-99' }] } },
+        UnprocessedKeys: { tbl: { Keys: [{ pk: 'T#_platform#CLUSTER', sk: 'c-99' }] } },
       })
       .resolvesOnce({ Responses: { tbl: names.slice(100).map(item) } })
       .resolves({ Responses: { tbl: [item('c-99')] } });
 
-    const got = await store.getClusters('default', names);
+    const got = await store.getClusters(names);
 
     expect(got.map((c) => c.name)).toEqual(names);
     const calls = ddb.commandCalls(BatchGetCommand);

@@ -5,7 +5,7 @@ import { errorReply } from '../../../../adapters/lambda/http-errors.ts';
 import { MAX_BODY_BYTES, parseJsonBody } from '../../../../adapters/lambda/http-json-body.ts';
 import { ok } from '../../../../adapters/lambda/http-response.ts';
 import { createRouter, defineRoute } from '../../../../adapters/lambda/http-router.ts';
-import { NotFoundError, RenderError, ValidationError } from '../../../../domain/errors.ts';
+import { ForbiddenError, NotFoundError, RenderError, ValidationError } from '../../../../domain/errors.ts';
 import { apiHandler } from '../../../../functions/api/http.ts';
 
 function event(
@@ -95,6 +95,7 @@ describe('createRouter', () => {
       operationId: 'get',
       summary: '',
       tags: [],
+      access: 'unauthenticated',
       params: z.object({ name: z.string().regex(/^[a-z]+$/, 'lowercase only') }),
       responses: {},
       handle: async ({ params }) => {
@@ -108,6 +109,7 @@ describe('createRouter', () => {
       operationId: 'special',
       summary: '',
       tags: [],
+      access: 'unauthenticated',
       query: z.object({ n: z.coerce.number().int() }),
       responses: {},
       handle: async ({ query }) => ok(query),
@@ -118,6 +120,7 @@ describe('createRouter', () => {
       operationId: 'post',
       summary: '',
       tags: [],
+      access: 'unauthenticated',
       body: z.object({ name: z.string() }).strict(),
       responses: {},
       handle: async ({ body }) => ok(body),
@@ -167,6 +170,63 @@ describe('createRouter', () => {
   });
 });
 
+describe('createRouter access', () => {
+  const guarded = defineRoute({
+    method: 'POST',
+    path: '/guarded/{name}',
+    operationId: 'guarded',
+    summary: '',
+    tags: [],
+    access: 'deploy',
+    params: z.object({ name: z.string().regex(/^[a-z]+$/, 'lowercase only') }),
+    body: z.object({ name: z.string() }).strict(),
+    responses: {},
+    handle: async ({ caller, params }) => ok({ tenant: caller.tenant, name: params.name }),
+  });
+
+  it('refuses to build a router with guarded routes and no authorizer', () => {
+    expect(() => createRouter([guarded])).toThrow('routes guarded need an authorizer');
+  });
+
+  it('authorizes the route action before reading parameters or body', async () => {
+    const asked: string[] = [];
+    const refusing = createRouter([guarded], async (_event, action) => {
+      asked.push(action);
+      throw new ForbiddenError('the viewer role may not deploy');
+    });
+    // Parameters and body are both bad: the refusal still comes first.
+    await expect(
+      refusing({ ...event('POST', '/guarded/BAD'), parsedBody: { extra: 1 } } as never),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    expect(asked).toEqual(['deploy']);
+
+    const allowing = createRouter([guarded], async () => ({
+      principal: { kind: 'platform', subject: 'test' },
+      tenant: 'default',
+      view: '_platform',
+    }));
+    expect(await allowing({ ...event('POST', '/guarded/abc'), parsedBody: { name: 'x' } } as never)).toEqual(
+      ok({ tenant: 'default', name: 'abc' }),
+    );
+  });
+
+  it('gives an unauthenticated route no caller', async () => {
+    const router = createRouter([
+      defineRoute({
+        method: 'GET',
+        path: '/open',
+        operationId: 'open',
+        summary: '',
+        tags: [],
+        access: 'unauthenticated',
+        responses: {},
+        handle: async ({ caller }) => ok({ tenant: caller.tenant }),
+      }),
+    ]);
+    await expect(router(event('GET', '/open'))).rejects.toThrow('an unauthenticated route has no caller');
+  });
+});
+
 describe('apiHandler', () => {
   it('answers errors as JSON and logs only unexpected ones', async () => {
     const logged: unknown[] = [];
@@ -178,12 +238,14 @@ describe('apiHandler', () => {
           operationId: 'boom',
           summary: '',
           tags: [],
+          access: 'unauthenticated',
           responses: {},
           handle: async () => {
             throw new Error('kubeconfig: secret-value');
           },
         }),
       ],
+      undefined,
       { log: (entry) => logged.push(entry) },
     );
     const boom = await handler(event('GET', '/boom'), context);

@@ -9,6 +9,7 @@ import { MemoryStore } from '../../../../adapters/memory/store.ts';
 import type { WorkNotice } from '../../../../domain/agent.ts';
 import type { AgentProof, CertificateProof } from '../../../../domain/agent-identity.ts';
 import { UnauthorizedError } from '../../../../domain/errors.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import type { AgentChannel, AgentIdentityIssuer, IssuedAgentIdentity } from '../../../../domain/ports.ts';
 import { authenticateAgent, clustersOfAgent } from '../../../../usecases/agents/credentials.ts';
 import { enrolAgent } from '../../../../usecases/agents/enrol.ts';
@@ -102,11 +103,15 @@ function deps() {
 }
 
 async function enrol(name: string, clusters: string[] = [name]): Promise<string> {
-  const enrolled = await enrolAgent(deps(), {
-    name,
-    gateway: clusters.length > 1,
-    clusters: clusters.map((c) => ({ name: c })),
-  });
+  const enrolled = await enrolAgent(
+    deps(),
+    {
+      name,
+      gateway: clusters.length > 1,
+      clusters: clusters.map((c) => ({ name: c })),
+    },
+    { tenant: DEFAULT_TENANT },
+  );
   if (!enrolled.bootstrapToken) throw new Error('an online enrolment answers a bootstrap token');
   return enrolled.bootstrapToken;
 }
@@ -122,26 +127,30 @@ describe('agent identities (certificates)', () => {
   it('hands the certificate and key over once, and keeps only the certificate id', async () => {
     const token = await enrol('edge-1');
 
-    const identity = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: token });
+    const identity = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: token,
+    });
 
     expect(identity.identity).toBe(`cert:${'1'.padStart(64, '0')}`);
     expect(identity.certificate?.privateKey).toContain('secret-key-material');
     expect(identity.certificate?.clientId).toBe('Flotilla_default_edge-1');
-    const record = await store.getCluster('default', 'edge-1');
+    const record = await store.getCluster('edge-1');
     expect(record?.agent?.identity?.hash).toBe(identity.identity);
     expect(record?.agent?.bootstrap).toBeUndefined();
-    expect(JSON.stringify(await store.listClusters('default'))).not.toMatch(
-      /PRIVATE KEY|secret-key-material/,
-    );
+    expect(JSON.stringify(await store.listClusters())).not.toMatch(/PRIVATE KEY|secret-key-material/);
   });
 
   it('refuses a second exchange of the same token, issuing nothing for it', async () => {
     const token = await enrol('edge-1');
-    await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: token });
+    await exchangeBootstrap(deps(), { tenant: DEFAULT_TENANT, agent: 'edge-1', bootstrapToken: token });
 
-    const again = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: token }).catch(
-      (e: unknown) => e,
-    );
+    const again = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: token,
+    }).catch((e: unknown) => e);
 
     expect(again).toBeInstanceOf(UnauthorizedError);
     expect(certificates.retired).toEqual([]);
@@ -152,44 +161,54 @@ describe('agent identities (certificates)', () => {
     const token = await enrol('edge-1');
 
     const [a, b] = await Promise.allSettled([
-      exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: token }),
-      exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: token }),
+      exchangeBootstrap(deps(), { tenant: DEFAULT_TENANT, agent: 'edge-1', bootstrapToken: token }),
+      exchangeBootstrap(deps(), { tenant: DEFAULT_TENANT, agent: 'edge-1', bootstrapToken: token }),
     ]);
 
     const won = [a, b].filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     expect(certificates.retired).toHaveLength(1);
     expect(certificates.active.size).toBe(1);
-    const kept = (await store.getCluster('default', 'edge-1'))?.agent?.identity?.hash;
+    const kept = (await store.getCluster('edge-1'))?.agent?.identity?.hash;
     expect(won[0]?.status === 'fulfilled' && won[0].value.identity).toBe(kept);
     expect(certificates.retired).not.toContain(kept);
   });
 
   it('retires the certificate a re-enrolment replaces, at once', async () => {
-    const first = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
+    const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
 
     const second = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
       agent: 'edge-1',
       bootstrapToken: await enrol('edge-1'),
     });
 
     expect(certificates.retired).toEqual([first.identity]);
-    expect((await store.getCluster('default', 'edge-1'))?.agent?.identity?.hash).toBe(second.identity);
+    expect((await store.getCluster('edge-1'))?.agent?.identity?.hash).toBe(second.identity);
   });
 
   it('rotates on a proof made with the current certificate: a new one, the old kept for the grace', async () => {
-    const first = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
+    const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
     clock.advance(3600_000);
     const id = first.certificate?.certificateId ?? '';
 
     const rotated = await rotateIdentity(deps(), {
+      tenant: DEFAULT_TENANT,
       agent: 'edge-1',
       identity: proofOf('edge-1', id, clock.now()),
     });
 
     expect(rotated.identity).not.toBe(first.identity);
     expect(rotated.certificate?.privateKey).toBeDefined();
-    const record = (await store.getCluster('default', 'edge-1'))?.agent;
+    const record = (await store.getCluster('edge-1'))?.agent;
     expect(record?.identity?.hash).toBe(rotated.identity);
     expect(record?.previous).toEqual({
       hash: first.identity,
@@ -199,27 +218,42 @@ describe('agent identities (certificates)', () => {
   });
 
   it('refuses the same proof a second time (it was signed before the identity it obtained)', async () => {
-    const first = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
+    const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
     clock.advance(60_000);
     const proof = proofOf('edge-1', first.certificate?.certificateId ?? '', clock.now());
-    await rotateIdentity(deps(), { agent: 'edge-1', identity: proof });
+    await rotateIdentity(deps(), { tenant: DEFAULT_TENANT, agent: 'edge-1', identity: proof });
     clock.advance(1_000);
 
-    const replay = await rotateIdentity(deps(), { agent: 'edge-1', identity: proof }).catch(
-      (e: unknown) => e,
-    );
+    const replay = await rotateIdentity(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      identity: proof,
+    }).catch((e: unknown) => e);
 
     expect(replay).toBeInstanceOf(UnauthorizedError);
   });
 
   it('accepts a fresh proof of the previous certificate during the grace (an answer lost on the way back)', async () => {
-    const first = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
+    const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
     clock.advance(60_000);
     const id = first.certificate?.certificateId ?? '';
-    await rotateIdentity(deps(), { agent: 'edge-1', identity: proofOf('edge-1', id, clock.now()) });
+    await rotateIdentity(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      identity: proofOf('edge-1', id, clock.now()),
+    });
     clock.advance(30_000);
 
     const retried = await rotateIdentity(deps(), {
+      tenant: DEFAULT_TENANT,
       agent: 'edge-1',
       identity: proofOf('edge-1', id, clock.now()),
     });
@@ -228,13 +262,25 @@ describe('agent identities (certificates)', () => {
   });
 
   it('refuses a proof for another agent, and a token where a certificate is kept', async () => {
-    const first = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
-    await exchangeBootstrap(deps(), { agent: 'edge-2', bootstrapToken: await enrol('edge-2') });
+    const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
+    await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-2',
+      bootstrapToken: await enrol('edge-2'),
+    });
     clock.advance(60_000);
     const id = first.certificate?.certificateId ?? '';
 
     await expect(
-      rotateIdentity(deps(), { agent: 'edge-2', identity: proofOf('edge-1', id, clock.now()) }),
+      rotateIdentity(deps(), {
+        tenant: DEFAULT_TENANT,
+        agent: 'edge-2',
+        identity: proofOf('edge-1', id, clock.now()),
+      }),
     ).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(authenticateAgent(deps(), 'default', 'edge-1', first.identity)).rejects.toBeInstanceOf(
       UnauthorizedError,
@@ -242,9 +288,14 @@ describe('agent identities (certificates)', () => {
   });
 
   it('retires the rotated-out certificate once its grace has ended, and the records forget it', async () => {
-    const first = await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
+    const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
     clock.advance(60_000);
     await rotateIdentity(deps(), {
+      tenant: DEFAULT_TENANT,
       agent: 'edge-1',
       identity: proofOf('edge-1', first.certificate?.certificateId ?? '', clock.now()),
     });
@@ -254,14 +305,18 @@ describe('agent identities (certificates)', () => {
     const late = await sweepAgents(deps());
 
     expect(early.retired).toEqual([]);
-    expect(late.retired).toEqual(['edge-1']);
+    expect(late.retired).toEqual(['default/edge-1']);
     expect(certificates.retired).toEqual([first.identity]);
-    expect((await store.getCluster('default', 'edge-1'))?.agent?.previous).toBeUndefined();
+    expect((await store.getCluster('edge-1'))?.agent?.previous).toBeUndefined();
   });
 
   it('marks a cluster dark after three missed heartbeats (the heartbeat the control plane asks for)', async () => {
-    await exchangeBootstrap(deps(), { agent: 'edge-1', bootstrapToken: await enrol('edge-1') });
-    const cluster = await store.getCluster('default', 'edge-1');
+    await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: await enrol('edge-1'),
+    });
+    const cluster = await store.getCluster('edge-1');
     if (!cluster?.agent) throw new Error('enrolled');
     await store.updateCluster({
       ...cluster,
@@ -280,21 +335,23 @@ describe('agent identities (certificates)', () => {
 
   it('revokes: every certificate of the agent stops working at the broker, and its connection is closed', async () => {
     const first = await exchangeBootstrap(deps(), {
+      tenant: DEFAULT_TENANT,
       agent: 'gw',
       bootstrapToken: await enrol('gw', ['site-a', 'site-b']),
     });
     clock.advance(60_000);
     const rotated = await rotateIdentity(deps(), {
+      tenant: DEFAULT_TENANT,
       agent: 'gw',
       identity: proofOf('gw', first.certificate?.certificateId ?? '', clock.now()),
     });
 
-    const result = await revokeAgent(deps(), { cluster: 'site-b' });
+    const result = await revokeAgent(deps(), { viewer: DEFAULT_TENANT, cluster: 'site-b' });
 
     expect(result).toEqual({ agent: 'gw', clusters: ['site-a', 'site-b'] });
     expect(certificates.revoked).toEqual([{ agent: 'gw', kept: [rotated.identity, first.identity] }]);
     expect(channel.disconnected).toEqual(['default/gw']);
-    const record = (await store.getCluster('default', 'site-a'))?.agent;
+    const record = (await store.getCluster('site-a'))?.agent;
     expect(record?.revokedAt).toBeDefined();
     expect(record?.identity).toBeUndefined();
   });
@@ -303,11 +360,23 @@ describe('agent identities (certificates)', () => {
 describe('agent identities (tokens, the local issuer)', () => {
   it('exchange a token and rotate with it as before: the old one works for the grace only', async () => {
     const local = () => ({ ...deps(), agentIdentities: undefined });
-    const token = await enrolAgent(local(), { name: 'edge-1', clusters: [{ name: 'edge-1' }] });
-    const first = await exchangeBootstrap(local(), { agent: 'edge-1', bootstrapToken: token.bootstrapToken ?? '' });
+    const token = await enrolAgent(
+      local(),
+      { name: 'edge-1', clusters: [{ name: 'edge-1' }] },
+      { tenant: DEFAULT_TENANT },
+    );
+    const first = await exchangeBootstrap(local(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      bootstrapToken: token.bootstrapToken ?? '',
+    });
     expect(first.certificate).toBeUndefined();
 
-    const second = await rotateIdentity(local(), { agent: 'edge-1', identity: first.identity });
+    const second = await rotateIdentity(local(), {
+      tenant: DEFAULT_TENANT,
+      agent: 'edge-1',
+      identity: first.identity,
+    });
     await expect(authenticateAgent(local(), 'default', 'edge-1', first.identity)).resolves.toHaveLength(1);
     clock.advance(ROTATION_GRACE_MS + 1);
 

@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openBundle, packReceipt, type ReceiptBody } from '../../../../domain/bundle.ts';
 import { ValidationError } from '../../../../domain/errors.ts';
 import type { Target } from '../../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import { generateSigningKeys, keyIdOf } from '../../../../domain/signing.ts';
 import { stableStringify } from '../../../../domain/values.ts';
 import type { Work } from '../../../../domain/work.ts';
@@ -98,20 +99,28 @@ async function issue(cluster: string, overrides: Partial<Target> = {}): Promise<
 beforeEach(async () => {
   secrets = new MemorySecrets();
   bed = testBed({}, { secrets });
-  await enrolAgent(bed.deps, {
-    name: 'vault',
-    gateway: true,
-    airGapped: true,
-    receiptKey: site.publicKey,
-    clusters: [
-      { name: 'vault-1', labels: { site: 'vault' } },
-      { name: 'vault-2', labels: { site: 'vault' } },
-    ],
-  });
-  await enrolAgent(bed.deps, {
-    name: 'online-1',
-    clusters: [{ name: 'online-1', labels: { site: 'vault' } }],
-  });
+  await enrolAgent(
+    bed.deps,
+    {
+      name: 'vault',
+      gateway: true,
+      airGapped: true,
+      receiptKey: site.publicKey,
+      clusters: [
+        { name: 'vault-1', labels: { site: 'vault' } },
+        { name: 'vault-2', labels: { site: 'vault' } },
+      ],
+    },
+    { tenant: DEFAULT_TENANT },
+  );
+  await enrolAgent(
+    bed.deps,
+    {
+      name: 'online-1',
+      clusters: [{ name: 'online-1', labels: { site: 'vault' } }],
+    },
+    { tenant: DEFAULT_TENANT },
+  );
   await register(bed, [makeCluster('push-1', { labels: { site: 'vault' } })]);
   await bed.store.createDeployment(aDeployment('default', 'shop'));
   await issue('vault-1');
@@ -122,7 +131,7 @@ beforeEach(async () => {
 
 describe('enrolling an air-gapped site', () => {
   it('keeps its receipt key and hands out no bootstrap token', async () => {
-    const cluster = await bed.store.getCluster('default', 'vault-1');
+    const cluster = await bed.store.getCluster('vault-1');
     expect(cluster?.agent).toMatchObject({ airGapped: true, receiptKey: site.publicKey });
     expect(cluster?.agent?.bootstrap).toBeUndefined();
     expect(cluster?.statusReason).toMatch(/air-gapped/);
@@ -130,7 +139,11 @@ describe('enrolling an air-gapped site', () => {
 
   it('refuses one without a receipt key, or with a key that is not Ed25519, storing nothing', async () => {
     const none = await refusal(
-      enrolAgent(bed.deps, { name: 'dark-1', airGapped: true, clusters: [{ name: 'dark-1' }] }),
+      enrolAgent(
+        bed.deps,
+        { name: 'dark-1', airGapped: true, clusters: [{ name: 'dark-1' }] },
+        { tenant: DEFAULT_TENANT },
+      ),
     );
     expect(none).toEqual([{ path: 'receiptKey', message: expect.stringMatching(/air-gapped site needs/) }]);
     const { generateKeyPairSync } = await import('node:crypto');
@@ -139,22 +152,31 @@ describe('enrolling an air-gapped site', () => {
       format: 'pem',
     });
     const wrong = await refusal(
-      enrolAgent(bed.deps, {
-        name: 'dark-1',
-        airGapped: true,
-        receiptKey: String(rsa),
-        clusters: [{ name: 'dark-1' }],
-      }),
+      enrolAgent(
+        bed.deps,
+        {
+          name: 'dark-1',
+          airGapped: true,
+          receiptKey: String(rsa),
+          clusters: [{ name: 'dark-1' }],
+        },
+        { tenant: DEFAULT_TENANT },
+      ),
     );
     expect(wrong).toEqual([{ path: 'receiptKey', message: 'must be an Ed25519 key, not rsa' }]);
-    expect(await bed.store.getCluster('default', 'dark-1')).toBeUndefined();
+    expect(await bed.store.getCluster('dark-1')).toBeUndefined();
   });
 });
 
 describe('exporting a bundle', () => {
   it('refuses every cluster that cannot take one, by name, and stores nothing (not even a key)', async () => {
     const found = await refusal(
-      exportBundle(bed.deps, 'shop', { clusters: ['push-1', 'online-1', 'vault-2', 'ghost', 'vault-1'] }),
+      exportBundle(
+        bed.deps,
+        'shop',
+        { clusters: ['push-1', 'online-1', 'vault-2', 'ghost', 'vault-1'] },
+        { tenant: DEFAULT_TENANT },
+      ),
     );
     expect(found).toEqual([
       { path: 'clusters[0]', message: expect.stringMatching(/"push-1" is reached by token/) },
@@ -162,28 +184,54 @@ describe('exporting a bundle', () => {
       { path: 'clusters[2]', message: expect.stringMatching(/"vault-2" has no work issued .* yet/) },
       { path: 'clusters[3]', message: 'cluster "ghost" is not registered' },
     ]);
-    expect((await refusal(exportBundle(bed.deps, 'shop', { selector: 'site=vault' }))).length).toBe(3);
-    expect(await refusal(exportBundle(bed.deps, 'shop', { selector: 'site=nowhere' }))).toEqual([
-      { path: 'selector', message: 'selects no cluster of deployment "shop"' },
-    ]);
-    expect((await refusal(exportBundle(bed.deps, 'shop', { selector: 'site in vault' })))[0]?.path).toBe(
-      'selector',
-    );
-    expect((await refusal(exportBundle(bed.deps, 'shop', {})))[0]?.path).toBe('clusters');
     expect(
-      (await refusal(exportBundle(bed.deps, 'shop', { clusters: ['vault-1'], selector: 'site=vault' })))[0]
-        ?.path,
+      (await refusal(exportBundle(bed.deps, 'shop', { selector: 'site=vault' }, { tenant: DEFAULT_TENANT })))
+        .length,
+    ).toBe(3);
+    expect(
+      await refusal(exportBundle(bed.deps, 'shop', { selector: 'site=nowhere' }, { tenant: DEFAULT_TENANT })),
+    ).toEqual([{ path: 'selector', message: 'selects no cluster of deployment "shop"' }]);
+    expect(
+      (
+        await refusal(
+          exportBundle(bed.deps, 'shop', { selector: 'site in vault' }, { tenant: DEFAULT_TENANT }),
+        )
+      )[0]?.path,
+    ).toBe('selector');
+    expect((await refusal(exportBundle(bed.deps, 'shop', {}, { tenant: DEFAULT_TENANT })))[0]?.path).toBe(
+      'clusters',
+    );
+    expect(
+      (
+        await refusal(
+          exportBundle(
+            bed.deps,
+            'shop',
+            { clusters: ['vault-1'], selector: 'site=vault' },
+            { tenant: DEFAULT_TENANT },
+          ),
+        )
+      )[0]?.path,
     ).toBe('clusters');
-    expect(await refusal(exportBundle(bed.deps, 'shop', { clusters: ['vault-1', 'vault-1'] }))).toEqual([
-      { path: 'clusters', message: '"vault-1" is named twice' },
-    ]);
-    await expect(exportBundle(bed.deps, 'gone', { clusters: ['vault-1'] })).rejects.toThrow(/not found/);
+    expect(
+      await refusal(
+        exportBundle(bed.deps, 'shop', { clusters: ['vault-1', 'vault-1'] }, { tenant: DEFAULT_TENANT }),
+      ),
+    ).toEqual([{ path: 'clusters', message: '"vault-1" is named twice' }]);
+    await expect(
+      exportBundle(bed.deps, 'gone', { clusters: ['vault-1'] }, { tenant: DEFAULT_TENANT }),
+    ).rejects.toThrow(/not found/);
     expect(secrets.values.has(signingKeyName('default'))).toBe(false);
   });
 
   it('signs with one key per tenant, made once, and gives the same bytes for the same state', async () => {
-    const first = await exportBundle(bed.deps, 'shop', { clusters: ['vault-1'] });
-    const second = await exportBundle(bed.deps, 'shop', { clusters: ['vault-1'] });
+    const first = await exportBundle(bed.deps, 'shop', { clusters: ['vault-1'] }, { tenant: DEFAULT_TENANT });
+    const second = await exportBundle(
+      bed.deps,
+      'shop',
+      { clusters: ['vault-1'] },
+      { tenant: DEFAULT_TENANT },
+    );
     expect(Buffer.from(first.bundle).equals(Buffer.from(second.bundle))).toBe(true);
     const key = await bundlePublicKey(bed.deps, 'default');
     expect(first.signer).toBe(key.keyId);
@@ -198,7 +246,12 @@ describe('exporting a bundle', () => {
 
 describe('applying a bundle at the site', () => {
   async function bundle() {
-    const exported = await exportBundle(bed.deps, 'shop', { clusters: ['vault-1'] });
+    const exported = await exportBundle(
+      bed.deps,
+      'shop',
+      { clusters: ['vault-1'] },
+      { tenant: DEFAULT_TENANT },
+    );
     return { bytes: exported.bundle, trustedKey: exported.publicKey };
   }
 
@@ -251,11 +304,11 @@ describe('applying a bundle at the site', () => {
     expect(applied.reports).toMatchObject([{ cluster: 'vault-1', status: 'Succeeded', generation: 1 }]);
     expect(cluster.applied.map((o) => o.metadata.name)).toEqual(['settings']);
     const payload = JSON.parse(JSON.stringify(applied.receipt));
-    const imported = await importReceipt(bed.deps, payload);
+    const imported = await importReceipt(bed.deps, payload, { tenant: DEFAULT_TENANT });
     expect(imported).toMatchObject({ recorded: 1, refused: 0, signer: keyIdOf(site.publicKey) });
     const target = await bed.store.getTarget('default', 'shop', 'vault-1');
     expect(target).toMatchObject({ status: 'Succeeded', appliedRevision: 1 });
-    const again = await importReceipt(bed.deps, payload);
+    const again = await importReceipt(bed.deps, payload, { tenant: DEFAULT_TENANT });
     expect(again.outcomes).toEqual([expect.objectContaining({ accepted: false, reason: 'replayed' })]);
     expect((await bed.store.getTarget('default', 'shop', 'vault-1'))?.recordVersion).toBe(
       target?.recordVersion,
@@ -294,29 +347,37 @@ describe('importing a receipt', () => {
 
   it('refuses a receipt for another tenant or deployment, or about clusters that take none, whole', async () => {
     const before = (await bed.store.listTargets('default', 'shop')).map((t) => t.recordVersion);
-    expect(await refusal(importReceipt(bed.deps, receipt({ tenant: 'other' })))).toEqual([
-      { path: 'receipt.tenant', message: 'is "other"; this is tenant "default"' },
-    ]);
-    expect((await refusal(importReceipt(bed.deps, receipt({ deployment: 'gone' }))))[0]).toEqual({
+    expect(
+      await refusal(importReceipt(bed.deps, receipt({ tenant: 'other' }), { tenant: DEFAULT_TENANT })),
+    ).toEqual([{ path: 'receipt.tenant', message: 'is "other"; this is tenant "default"' }]);
+    expect(
+      (
+        await refusal(importReceipt(bed.deps, receipt({ deployment: 'gone' }), { tenant: DEFAULT_TENANT }))
+      )[0],
+    ).toEqual({
       path: 'receipt.deployment',
       message: 'no deployment "gone"',
     });
     const mixed = await refusal(
-      importReceipt(bed.deps, receipt({ reports: [report('vault-1'), report('push-1'), report('vault-1')] })),
+      importReceipt(
+        bed.deps,
+        receipt({ reports: [report('vault-1'), report('push-1'), report('vault-1')] }),
+        { tenant: DEFAULT_TENANT },
+      ),
     );
     expect(mixed).toEqual([
       { path: 'receipt.reports[1].cluster', message: expect.stringMatching(/"push-1" has no receipt key/) },
       { path: 'receipt.reports[2].cluster', message: '"vault-1" is reported twice' },
     ]);
-    const cluster = await bed.store.getCluster('default', 'vault-1');
+    const cluster = await bed.store.getCluster('vault-1');
     if (!cluster?.agent) throw new Error('no agent');
     await bed.store.updateCluster({
       ...cluster,
       agent: { ...cluster.agent, revokedAt: '2025-06-01T12:00:00.000Z' },
     });
-    expect((await refusal(importReceipt(bed.deps, receipt({}))))[0]?.message).toMatch(
-      /agent "vault", which is revoked/,
-    );
+    expect(
+      (await refusal(importReceipt(bed.deps, receipt({}), { tenant: DEFAULT_TENANT })))[0]?.message,
+    ).toMatch(/agent "vault", which is revoked/);
     expect((await bed.store.listTargets('default', 'shop')).map((t) => t.recordVersion)).toEqual(before);
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { Capabilities } from '../../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import { lacksCredential } from '../../../../domain/placement.ts';
 import { importClusters } from '../../../../usecases/clusters/index.ts';
 import { clusterDeps, node } from './fakes.ts';
@@ -33,7 +34,7 @@ describe('importing a credential for a connected cluster', () => {
       updatedAt: '2026-01-01T00:00:00Z',
       recordVersion: 0,
     });
-    const before = await deps.store.getCluster('default', 'edge-aks');
+    const before = await deps.store.getCluster('edge-aks');
     expect(before && lacksCredential(before)).toBe(true);
     deps.clusters.servers.set('https://aks.example', {
       nodes: [
@@ -51,16 +52,20 @@ describe('importing a credential for a connected cluster', () => {
     });
 
     // Act
-    const result = await importClusters(deps, {
-      kubeconfig,
-      contexts: ['edge'],
-      name: 'edge-aks',
-      labels: {},
-    });
+    const result = await importClusters(
+      deps,
+      {
+        kubeconfig,
+        contexts: ['edge'],
+        name: 'edge-aks',
+        labels: {},
+      },
+      { tenant: DEFAULT_TENANT },
+    );
 
     // Assess
     expect(result.failed).toEqual([]);
-    const cluster = await deps.store.getCluster('default', 'edge-aks');
+    const cluster = await deps.store.getCluster('edge-aks');
     expect(cluster?.arn).toBe(ARN);
     expect(cluster?.auth.type).toBe('token');
     expect(cluster?.status).toBe('Active');

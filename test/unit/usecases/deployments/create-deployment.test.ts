@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: values templates use ${cluster.*} literally
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationInProgressError, RenderError, ValidationError } from '../../../../domain/errors.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import { createDeployment } from '../../../../usecases/deployments/create-deployment.ts';
 import { drive } from './drive.ts';
 import { chart, makeCluster, register, type TestBed, testBed } from './fakes.ts';
@@ -46,7 +47,7 @@ describe('createDeployment', () => {
 
   it('writes version, revision, locked deployment and execution, then starts the workflow with ids only', async () => {
     // Act
-    const result = await createDeployment(bed.deps, shop());
+    const result = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
 
     // Assess
     expect(result.unchanged).toBe(false);
@@ -68,7 +69,7 @@ describe('createDeployment', () => {
 
   it('renders once per distinct values set, not once per cluster', async () => {
     // Act: six clusters, values differing by region only
-    await createDeployment(bed.deps, shop());
+    await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
 
     // Assess
     expect(bed.renderer.renders).toHaveLength(3);
@@ -82,7 +83,9 @@ describe('createDeployment', () => {
     await register(bed, fleet());
 
     // Act
-    await createDeployment(bed.deps, shop({ values: { who: '${cluster.name}' } }));
+    await createDeployment(bed.deps, shop({ values: { who: '${cluster.name}' } }), {
+      tenant: DEFAULT_TENANT,
+    });
 
     // Assess
     expect(bed.renderer.renders).toHaveLength(2);
@@ -99,7 +102,7 @@ describe('createDeployment', () => {
     ['a reference that can never resolve', { values: { r: '${cluster.regoin}' } }, 'values.r'],
   ])('rejects %s, naming the field, and stores nothing', async (_what, patch, path) => {
     // Act
-    const attempt = createDeployment(bed.deps, shop(patch));
+    const attempt = createDeployment(bed.deps, shop(patch), { tenant: DEFAULT_TENANT });
 
     // Assess
     const error = await attempt.catch((e: unknown) => e);
@@ -110,10 +113,9 @@ describe('createDeployment', () => {
 
   it('rejects unknown explicit clusters by name under target.clusters', async () => {
     // Act
-    const error = await createDeployment(
-      bed.deps,
-      shop({ target: { clusters: ['c1', 'nope', 'gone'] } }),
-    ).catch((e: unknown) => e);
+    const error = await createDeployment(bed.deps, shop({ target: { clusters: ['c1', 'nope', 'gone'] } }), {
+      tenant: DEFAULT_TENANT,
+    }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
@@ -128,6 +130,7 @@ describe('createDeployment', () => {
     const error = await createDeployment(
       bed.deps,
       shop({ target: { selector: { matchLabels: { env: 'qa' } } } }),
+      { tenant: DEFAULT_TENANT },
     ).catch((e: unknown) => e);
 
     // Assess
@@ -146,10 +149,9 @@ describe('createDeployment', () => {
     });
 
     // Act
-    const error = await createDeployment(
-      bed.deps,
-      shop({ values: { tier: '${cluster.labels.tier}' } }),
-    ).catch((e: unknown) => e);
+    const error = await createDeployment(bed.deps, shop({ values: { tier: '${cluster.labels.tier}' } }), {
+      tenant: DEFAULT_TENANT,
+    }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
@@ -161,9 +163,9 @@ describe('createDeployment', () => {
 
   it('fails the request when the source does not render, and stores nothing', async () => {
     // Act
-    const error = await createDeployment(bed.deps, shop({ values: { broken: true } })).catch(
-      (e: unknown) => e,
-    );
+    const error = await createDeployment(bed.deps, shop({ values: { broken: true } }), {
+      tenant: DEFAULT_TENANT,
+    }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(RenderError);
@@ -183,6 +185,7 @@ describe('createDeployment', () => {
     const error = await createDeployment(
       bed.deps,
       shop({ values: { who: '${cluster.name}', broken: '${cluster.labels.brk}' } }),
+      { tenant: DEFAULT_TENANT },
     ).catch((e: unknown) => e);
     // Assess: the good sets were rendered, and none of it was kept
     expect(error).toBeInstanceOf(RenderError);
@@ -194,6 +197,7 @@ describe('createDeployment', () => {
     const error = await createDeployment(
       bed.deps,
       shop({ strategy: { waves: [{ count: 6 }, { approval: true }] } }),
+      { tenant: DEFAULT_TENANT },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual([
@@ -205,7 +209,9 @@ describe('createDeployment', () => {
   it('asks for a source when the service has no version yet', async () => {
     // Act
     const { source: _none, ...withoutSource } = shop();
-    const error = await createDeployment(bed.deps, withoutSource).catch((e: unknown) => e);
+    const error = await createDeployment(bed.deps, withoutSource, { tenant: DEFAULT_TENANT }).catch(
+      (e: unknown) => e,
+    );
 
     // Assess
     expect((error as ValidationError).issues[0]?.path).toBe('source');
@@ -214,13 +220,13 @@ describe('createDeployment', () => {
 
   it('refuses a second operation while one holds the deployment, before writing anything', async () => {
     // Prepare
-    const first = await createDeployment(bed.deps, shop());
+    const first = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
     const before = await written(bed);
 
     // Act
-    const error = await createDeployment(bed.deps, shop({ values: { replicas: 5 } })).catch(
-      (e: unknown) => e,
-    );
+    const error = await createDeployment(bed.deps, shop({ values: { replicas: 5 } }), {
+      tenant: DEFAULT_TENANT,
+    }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(OperationInProgressError);
@@ -230,13 +236,17 @@ describe('createDeployment', () => {
 
   it('reuses the service version when the content is the same, and adds one when it differs', async () => {
     // Prepare
-    const first = await createDeployment(bed.deps, shop());
+    const first = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
     await drive(bed, first.executionId ?? '');
 
     // Act
-    const sameContent = await createDeployment(bed.deps, shop({ values: { replicas: 3 } }));
+    const sameContent = await createDeployment(bed.deps, shop({ values: { replicas: 3 } }), {
+      tenant: DEFAULT_TENANT,
+    });
     await drive(bed, sameContent.executionId ?? '');
-    const newContent = await createDeployment(bed.deps, shop({ source: chart('chart-v2') }));
+    const newContent = await createDeployment(bed.deps, shop({ source: chart('chart-v2') }), {
+      tenant: DEFAULT_TENANT,
+    });
 
     // Assess
     expect(sameContent.revision).toMatchObject({ revision: 2, serviceVersion: 1 });
@@ -246,13 +256,13 @@ describe('createDeployment', () => {
 
   it('changes nothing for an identical spec once every target is there', async () => {
     // Prepare
-    const first = await createDeployment(bed.deps, shop());
+    const first = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
     const { outcome } = await drive(bed, first.executionId ?? '');
     expect(outcome.status).toBe('Succeeded');
     const applies = [...bed.fleet.clusters.values()].map((c) => c.applied.length);
 
     // Act
-    const again = await createDeployment(bed.deps, shop());
+    const again = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
 
     // Assess
     expect(again.unchanged).toBe(true);
@@ -266,13 +276,13 @@ describe('createDeployment', () => {
   it('resumes the same revision for the targets that are not there yet', async () => {
     // Prepare: c2 is unreachable during the first run
     bed.fleet.cluster('c2').fault = 'unreachable';
-    const first = await createDeployment(bed.deps, shop());
+    const first = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
     const { outcome } = await drive(bed, first.executionId ?? '');
     expect(outcome.status).toBe('Failed');
     bed.fleet.cluster('c2').fault = undefined;
 
     // Act
-    const again = await createDeployment(bed.deps, shop());
+    const again = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT });
     const resumed = await drive(bed, again.executionId ?? '');
 
     // Assess
@@ -291,7 +301,7 @@ describe('createDeployment', () => {
     beforeEach(async () => {
       bed = testBed({ requestRenderLimit: 2, batchSize: 4 });
       await register(bed, fleet());
-      const first = await createDeployment(bed.deps, perCluster());
+      const first = await createDeployment(bed.deps, perCluster(), { tenant: DEFAULT_TENANT });
       expect((await drive(bed, first.executionId ?? '')).outcome.status).toBe('Succeeded');
     });
 
@@ -312,7 +322,7 @@ describe('createDeployment', () => {
       const targets = await bed.store.listTargets('default', 'shop');
 
       // Act
-      const again = await createDeployment(bed.deps, perCluster());
+      const again = await createDeployment(bed.deps, perCluster(), { tenant: DEFAULT_TENANT });
 
       // Assess
       expect(again).toMatchObject({ unchanged: true, targets: 0, revision: { revision: 1 } });
@@ -331,7 +341,7 @@ describe('createDeployment', () => {
       const before = { c3: applies('c3'), c4: applies('c4') };
 
       // Act
-      const again = await createDeployment(bed.deps, perCluster());
+      const again = await createDeployment(bed.deps, perCluster(), { tenant: DEFAULT_TENANT });
       const resumed = await drive(bed, again.executionId ?? '');
 
       // Assess
@@ -339,7 +349,9 @@ describe('createDeployment', () => {
       expect(resumed.outcome).toMatchObject({ status: 'Succeeded', counts: { total: 1, succeeded: 1 } });
       expect(applies('c4')).toBe(before.c4 * 2);
       expect(applies('c3')).toBe(before.c3);
-      expect((await createDeployment(bed.deps, perCluster())).unchanged).toBe(true);
+      expect((await createDeployment(bed.deps, perCluster(), { tenant: DEFAULT_TENANT })).unchanged).toBe(
+        true,
+      );
     });
 
     it('compares targets applied before values digests were recorded by the renders it makes', async () => {
@@ -350,7 +362,7 @@ describe('createDeployment', () => {
       }
 
       // Act: two of six renders are known at request time, so four clusters cannot be shown there
-      const again = await createDeployment(bed.deps, perCluster());
+      const again = await createDeployment(bed.deps, perCluster(), { tenant: DEFAULT_TENANT });
 
       // Assess
       expect(again).toMatchObject({ unchanged: false, targets: 4 });
@@ -362,7 +374,9 @@ describe('createDeployment', () => {
     bed.workflows.failWith = new Error('engine down');
 
     // Act
-    const error = await createDeployment(bed.deps, shop()).catch((e: unknown) => e);
+    const error = await createDeployment(bed.deps, shop(), { tenant: DEFAULT_TENANT }).catch(
+      (e: unknown) => e,
+    );
 
     // Assess
     expect((error as Error).message).toBe('engine down');
@@ -376,7 +390,7 @@ describe('createDeployment', () => {
 });
 
 async function requireCluster(bed: TestBed, name: string) {
-  const cluster = await bed.store.getCluster('default', name);
+  const cluster = await bed.store.getCluster(name);
   if (!cluster) throw new Error(`no cluster ${name}`);
   return cluster;
 }

@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../../domain/errors.ts';
 import type { FlotillaEvent } from '../../../../domain/events.ts';
-import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../../domain/names.ts';
+import { DEFAULT_TENANT, DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../../../domain/names.ts';
 import { applyBatch } from '../../../../usecases/deployments/apply-batch.ts';
 import { checkBatchHealth } from '../../../../usecases/deployments/check-batch-health.ts';
 import { createDeployment } from '../../../../usecases/deployments/create-deployment.ts';
@@ -25,7 +25,7 @@ const spec = (extra: Record<string, unknown> = {}) => ({
 });
 
 async function start(bed: TestBed, extra: Record<string, unknown> = {}) {
-  const result = await createDeployment(bed.deps, spec(extra));
+  const result = await createDeployment(bed.deps, spec(extra), { tenant: DEFAULT_TENANT });
   const executionId = result.executionId ?? '';
   return { executionId, input: { tenant: 'default', executionId } };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PLATFORM_TENANT } from '../../../../domain/access.ts';
 import type { ClusterDiscovery } from '../../../../domain/ports.ts';
 import { startDiscovery } from '../../../../usecases/discovery/start-discovery.ts';
 import { testBed } from '../deployments/fakes.ts';
@@ -22,9 +23,9 @@ describe('startDiscovery', () => {
     // Assess
     expect(started.regions).toEqual(REGIONS);
     expect(bed.workflows.starts).toEqual([
-      { workflow: 'discovery', input: { tenant: 'default', executionId: started.executionId } },
+      { workflow: 'discovery', input: { tenant: PLATFORM_TENANT, executionId: started.executionId } },
     ]);
-    expect(await bed.store.getExecution('default', started.executionId)).toMatchObject({
+    expect(await bed.store.getExecution(PLATFORM_TENANT, started.executionId)).toMatchObject({
       type: 'discovery',
       status: 'Running',
       batches: 2,
@@ -73,7 +74,7 @@ describe('startDiscovery', () => {
 
     // Assess
     expect((error as Error).message).toBe('states throttled');
-    const [execution] = await bed.store.listExecutions('default');
+    const [execution] = await bed.store.listExecutions(PLATFORM_TENANT);
     expect(execution).toMatchObject({
       type: 'discovery',
       status: 'Failed',
@@ -91,7 +92,7 @@ describe('startDiscovery', () => {
     // Assess
     expect(error).toMatchObject({ name: 'NotConfiguredError' });
     expect((error as Error).message).toMatch(/^cluster discovery needs Flotilla on AWS/);
-    expect(await bed.store.listExecutions('default')).toEqual([]);
+    expect(await bed.store.listExecutions(PLATFORM_TENANT)).toEqual([]);
     expect(bed.workflows.starts).toEqual([]);
   });
 
@@ -107,6 +108,6 @@ describe('startDiscovery', () => {
       name: 'ValidationError',
       issues: [{ path: 'discoveryRegions[1]', message: '"Paris" is not an AWS region name' }],
     });
-    expect(await bed.store.listExecutions('default')).toEqual([]);
+    expect(await bed.store.listExecutions(PLATFORM_TENANT)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../../domain/model.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import { createDeployment } from '../../../../usecases/deployments/create-deployment.ts';
 import { checkHeal } from '../../../../usecases/drift/check-heal.ts';
 import { failDriftScan, finishDriftScan } from '../../../../usecases/drift/finish-scan.ts';
@@ -26,13 +27,17 @@ async function deployed(
     bed,
     NAMES.map((n) => makeCluster(n)),
   );
-  const result = await createDeployment(bed.deps, {
-    name: 'shop',
-    namespace: 'shop',
-    source: chart(),
-    values: { replicas: 2 },
-    drift,
-  });
+  const result = await createDeployment(
+    bed.deps,
+    {
+      name: 'shop',
+      namespace: 'shop',
+      source: chart(),
+      values: { replicas: 2 },
+      drift,
+    },
+    { tenant: DEFAULT_TENANT },
+  );
   await drive(bed, result.executionId ?? '');
   return bed;
 }
@@ -52,7 +57,7 @@ function scale(bed: TestBed, cluster: string, replicas: number): void {
 
 /** Run a scan's steps as the workflow does (no heal wait); returns the execution id. */
 async function runScan(bed: TestBed, deployment = 'shop'): Promise<string> {
-  const started = await startDriftScan(bed.deps, { deployment });
+  const started = await startDriftScan(bed.deps, { tenant: DEFAULT_TENANT, deployment });
   const executionId = started.started[0]?.executionId ?? '';
   const input = { tenant: 'default', executionId };
   const plan = await planDriftScan(bed.deps, input);
@@ -63,9 +68,13 @@ async function runScan(bed: TestBed, deployment = 'shop'): Promise<string> {
 describe('startDriftScan', () => {
   it('starts one drift-scan run per deployment with ids only, skipping off and busy deployments', async () => {
     const bed = await deployed();
-    await createDeployment(bed.deps, { name: 'quiet', source: chart(), drift: { policy: 'off' } });
+    await createDeployment(
+      bed.deps,
+      { name: 'quiet', source: chart(), drift: { policy: 'off' } },
+      { tenant: DEFAULT_TENANT },
+    );
     // `quiet` is still held by its deploy (not driven): busy, and off anyway.
-    const result = await startDriftScan(bed.deps);
+    const result = await startDriftScan(bed.deps, { tenant: DEFAULT_TENANT });
     expect(result.started.map((s) => [s.deployment, s.targets])).toEqual([['shop', 5]]);
     expect(result.skipped.map((s) => s.deployment)).toEqual(['quiet']);
     const start = bed.workflows.starts.at(-1);
@@ -84,7 +93,9 @@ describe('startDriftScan', () => {
 
   it('refuses an unknown deployment', async () => {
     const bed = await deployed();
-    await expect(startDriftScan(bed.deps, { deployment: 'nope' })).rejects.toMatchObject({
+    await expect(
+      startDriftScan(bed.deps, { tenant: DEFAULT_TENANT, deployment: 'nope' }),
+    ).rejects.toMatchObject({
       name: 'NotFoundError',
     });
   });
@@ -96,7 +107,7 @@ describe('the scan steps', () => {
     const target = await bed.store.getTarget('default', 'shop', 'c-05');
     if (!target) throw new Error('no target');
     await bed.store.putTarget({ ...target, status: 'Failed', failure: 'Unreachable', reason: 'gone' });
-    const started = await startDriftScan(bed.deps, { deployment: 'shop' });
+    const started = await startDriftScan(bed.deps, { tenant: DEFAULT_TENANT, deployment: 'shop' });
     const input = { tenant: 'default', executionId: started.started[0]?.executionId ?? '' };
 
     const plan = await planDriftScan(bed.deps, input);
@@ -115,7 +126,7 @@ describe('the scan steps', () => {
     const bed = await deployed();
     scale(bed, 'c-02', 9);
     bed.fleet.cluster('c-03').fault = 'unreachable';
-    const started = await startDriftScan(bed.deps, { deployment: 'shop' });
+    const started = await startDriftScan(bed.deps, { tenant: DEFAULT_TENANT, deployment: 'shop' });
     const input = { tenant: 'default', executionId: started.started[0]?.executionId ?? '' };
     const plan = await planDriftScan(bed.deps, input);
 
@@ -123,7 +134,7 @@ describe('the scan steps', () => {
     // The workflow retrying a batch changes nothing.
     await scanDriftBatch(bed.deps, { ...input, batch: 1 });
 
-    const view = await getDeploymentDrift(bed.deps, 'shop');
+    const view = await getDeploymentDrift(bed.deps, 'shop', DEFAULT_TENANT);
     expect(view.summary).toEqual({
       clusters: 5,
       inSync: 3,
@@ -173,11 +184,15 @@ describe('the scan steps', () => {
       bed,
       NAMES.map((n) => makeCluster(n)),
     );
-    const result = await createDeployment(bed.deps, {
-      name: 'shop',
-      source: chart(),
-      values: { secret: 's3cr3t' },
-    });
+    const result = await createDeployment(
+      bed.deps,
+      {
+        name: 'shop',
+        source: chart(),
+        values: { secret: 's3cr3t' },
+      },
+      { tenant: DEFAULT_TENANT },
+    );
     await drive(bed, result.executionId ?? '');
     const cluster = bed.fleet.cluster('c-01');
     for (const [key, object] of cluster.objects) {
@@ -332,13 +347,17 @@ describe('reportDrift and checkHeal', () => {
     const bed = await deployed({ policy: 'heal' });
     scale(bed, 'c-01', 4);
     const executionId = await runScan(bed);
-    await createDeployment(bed.deps, {
-      name: 'shop',
-      namespace: 'shop',
-      source: chart('v2'),
-      values: { replicas: 2 },
-      drift: { policy: 'heal' },
-    });
+    await createDeployment(
+      bed.deps,
+      {
+        name: 'shop',
+        namespace: 'shop',
+        source: chart('v2'),
+        values: { replicas: 2 },
+        drift: { policy: 'heal' },
+      },
+      { tenant: DEFAULT_TENANT },
+    );
     const progress = await reportDrift(bed.deps, { tenant: 'default', executionId });
     expect(progress.healing).toBe(false);
     const execution = await bed.store.getExecution('default', executionId);
@@ -349,7 +368,7 @@ describe('reportDrift and checkHeal', () => {
 describe('failDriftScan', () => {
   it('closes the scan with the caught error, once', async () => {
     const bed = await deployed();
-    const started = await startDriftScan(bed.deps, { deployment: 'shop' });
+    const started = await startDriftScan(bed.deps, { tenant: DEFAULT_TENANT, deployment: 'shop' });
     const input = { tenant: 'default', executionId: started.started[0]?.executionId ?? '' };
     const outcome = await failDriftScan(bed.deps, {
       ...input,

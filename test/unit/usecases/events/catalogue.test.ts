@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { LocalEventBus } from '../../../../adapters/local/event-bus.ts';
+import { PLATFORM_TENANT } from '../../../../domain/access.ts';
 import { NotConfiguredError, ValidationError } from '../../../../domain/errors.ts';
 import { EVENT_DETAILS, EVENT_TYPES, makeEvent } from '../../../../domain/events.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import { EVENT_DOCS, eventSchema, eventSchemaFiles } from '../../../../usecases/events/catalogue.ts';
 import { readEvents } from '../../../../usecases/events/read-events.ts';
 
@@ -115,13 +117,16 @@ describe('readEvents', () => {
   it('returns the kept events after since, of the types asked, and where to read on', async () => {
     const bus = new LocalEventBus();
     await bus.publish([registered('a'), unreachable('a'), registered('b')]);
-    const all = await readEvents({ events: bus });
+    const all = await readEvents({ events: bus }, { viewer: DEFAULT_TENANT });
     expect(all.items.map((r) => r.seq)).toEqual([1, 2, 3]);
     expect(all.next).toBe(3);
-    const some = await readEvents({ events: bus }, { since: 1, types: ['ClusterRegistered'] });
+    const some = await readEvents(
+      { events: bus },
+      { viewer: DEFAULT_TENANT, since: 1, types: ['ClusterRegistered'] },
+    );
     expect(some.items.map((r) => r.seq)).toEqual([3]);
     expect(some.next).toBe(3);
-    const limited = await readEvents({ events: bus }, { limit: 2 });
+    const limited = await readEvents({ events: bus }, { viewer: DEFAULT_TENANT, limit: 2 });
     expect(limited.items.map((r) => r.seq)).toEqual([1, 2]);
     expect(limited.next).toBe(2);
   });
@@ -132,9 +137,9 @@ describe('readEvents', () => {
     await bus.publish(['a', 'b', 'c', 'd', 'e'].map(registered));
 
     // Act
-    const behind = await readEvents({ events: bus }, { since: 1 });
-    const caughtUp = await readEvents({ events: bus }, { since: 2 });
-    const everything = await readEvents({ events: bus });
+    const behind = await readEvents({ events: bus }, { viewer: DEFAULT_TENANT, since: 1 });
+    const caughtUp = await readEvents({ events: bus }, { viewer: DEFAULT_TENANT, since: 2 });
+    const everything = await readEvents({ events: bus }, { viewer: DEFAULT_TENANT });
 
     // Assess
     expect(behind).toMatchObject({ missed: 1, next: 5 });
@@ -147,25 +152,61 @@ describe('readEvents', () => {
   it('waits for the next matching event (long poll), and no longer than asked', async () => {
     const bus = new LocalEventBus();
     await bus.publish([registered('a')]);
-    const waiting = readEvents({ events: bus }, { since: 1, types: ['ClusterUnreachable'], waitMs: 5000 });
+    const waiting = readEvents(
+      { events: bus },
+      { viewer: DEFAULT_TENANT, since: 1, types: ['ClusterUnreachable'], waitMs: 5000 },
+    );
     await bus.publish([registered('b')]);
     await bus.publish([unreachable('b')]);
     const page = await waiting;
     expect(page.items.map((r) => [r.seq, r.event.type])).toEqual([[3, 'ClusterUnreachable']]);
     const started = performance.now();
-    const empty = await readEvents({ events: bus }, { since: 3, waitMs: 50 });
+    const empty = await readEvents({ events: bus }, { viewer: DEFAULT_TENANT, since: 3, waitMs: 50 });
     expect(empty.items).toEqual([]);
     expect(empty.next).toBe(3);
     expect(performance.now() - started).toBeGreaterThanOrEqual(40);
   });
 
+  it("shows a tenant only its own events, and the platform every tenant's", async () => {
+    const theirs = (cluster: string) =>
+      makeEvent('ClusterRegistered', at, {
+        tenant: 'team-b',
+        cluster,
+        provider: 'EKS',
+        region: 'r',
+        source: 'manual',
+      });
+    const bus = new LocalEventBus();
+    await bus.publish([registered('a'), theirs('x'), unreachable('a')]);
+
+    const seqs = async (viewer: string) =>
+      (await readEvents({ events: bus }, { viewer })).items.map((r) => r.seq);
+    expect(await seqs(DEFAULT_TENANT)).toEqual([1, 3]);
+    expect(await seqs('team-b')).toEqual([2]);
+    expect(await seqs('team-c')).toEqual([]);
+    expect(await seqs(PLATFORM_TENANT)).toEqual([1, 2, 3]);
+
+    // A long poll is not woken by another tenant's event.
+    let woken = false;
+    const waiting = readEvents({ events: bus }, { viewer: 'team-b', since: 3, waitMs: 5000 }).then((page) => {
+      woken = true;
+      return page;
+    });
+    await bus.publish([registered('b')]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(woken).toBe(false);
+    await bus.publish([theirs('y')]);
+    expect((await waiting).items.map((r) => r.seq)).toEqual([5]);
+  });
+
   it('refuses unknown types, and says what to use where events cannot be read back', async () => {
-    const error = await readEvents({ events: new LocalEventBus() }, { types: ['Nope'] }).catch(
-      (e: unknown) => e,
-    );
+    const error = await readEvents(
+      { events: new LocalEventBus() },
+      { viewer: DEFAULT_TENANT, types: ['Nope'] },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues[0]?.path).toBe('type');
-    const none = await readEvents({}).catch((e: unknown) => e);
+    const none = await readEvents({}, { viewer: DEFAULT_TENANT }).catch((e: unknown) => e);
     expect(none).toBeInstanceOf(NotConfiguredError);
     expect((none as Error).message).toContain('CloudWatch Logs');
   });

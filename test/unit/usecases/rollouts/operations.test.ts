@@ -5,6 +5,7 @@
  * way when its step runs twice.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import { createDeployment } from '../../../../usecases/deployments/create-deployment.ts';
 import { gateWave } from '../../../../usecases/deployments/gate-wave.ts';
 import { planRollback } from '../../../../usecases/deployments/plan-rollback.ts';
@@ -38,12 +39,16 @@ beforeEach(async () => {
 });
 
 async function started(spec: Record<string, unknown> = {}): Promise<string> {
-  const result = await createDeployment(bed.deps, {
-    name: 'shop',
-    source: chart(),
-    values: { replicas: 1 },
-    ...spec,
-  });
+  const result = await createDeployment(
+    bed.deps,
+    {
+      name: 'shop',
+      source: chart(),
+      values: { replicas: 1 },
+      ...spec,
+    },
+    { tenant: DEFAULT_TENANT },
+  );
   return result.executionId ?? '';
 }
 
@@ -54,7 +59,7 @@ describe('taking over the lock of a dead execution', () => {
     const ref = `fake:deploy:${holder}`;
 
     // Act 1: the engine says the run goes on
-    const refused = resumeRollout(bed.deps, 'shop');
+    const refused = resumeRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT });
 
     // Assess 1
     await expect(refused).rejects.toMatchObject({
@@ -64,7 +69,7 @@ describe('taking over the lock of a dead execution', () => {
 
     // Act 2: the engine no longer knows the run (a restarted local runner)
     bed.workflows.statuses.set(ref, 'NotFound');
-    const resumed = await resumeRollout(bed.deps, 'shop');
+    const resumed = await resumeRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT });
 
     // Assess 2
     expect(resumed.started?.tookOver).toBe(holder);
@@ -83,10 +88,18 @@ describe('taking over the lock of a dead execution', () => {
   ] as const)('takes over when the run %s without closing its execution', async (status, message) => {
     const holder = await started();
     bed.workflows.statuses.set(`fake:deploy:${holder}`, status);
-    const result = await rollbackDeployment(bed.deps, 'shop', { toRevision: 1 }).catch((e: Error) => e);
+    const result = await rollbackDeployment(bed.deps, 'shop', {
+      tenant: DEFAULT_TENANT,
+      toRevision: 1,
+    }).catch((e: Error) => e);
     // Revision 1 is the current one: after taking over, the rollback itself is refused as pointless.
     expect(result).toMatchObject({ name: 'InvalidStateError' });
-    const heal = await startOperation(bed.deps, { deployment: 'shop', operation: 'heal', force: true });
+    const heal = await startOperation(bed.deps, {
+      tenant: DEFAULT_TENANT,
+      deployment: 'shop',
+      operation: 'heal',
+      force: true,
+    });
     expect(heal.tookOver).toBe(holder);
     expect((await bed.store.getExecution('default', holder))?.message).toContain(message);
   });
@@ -101,7 +114,9 @@ describe('taking over the lock of a dead execution', () => {
         stop: bed.workflows.stop.bind(bed.workflows),
       },
     };
-    await expect(resumeRollout(blind, 'shop')).rejects.toMatchObject({ name: 'OperationInProgressError' });
+    await expect(resumeRollout(blind, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
+      name: 'OperationInProgressError',
+    });
 
     // A lock without an execution record yet: trusted for two minutes, then taken over.
     const deployment = await bed.store.getDeployment('default', 'shop');
@@ -112,9 +127,11 @@ describe('taking over the lock of a dead execution', () => {
       since: bed.clock.now().toISOString(),
     });
     expect(deployment).toBeDefined();
-    await expect(resumeRollout(bed.deps, 'shop')).rejects.toMatchObject({ name: 'OperationInProgressError' });
+    await expect(resumeRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
+      name: 'OperationInProgressError',
+    });
     bed.clock.advance(121_000);
-    const resumed = await resumeRollout(bed.deps, 'shop');
+    const resumed = await resumeRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(resumed.started?.tookOver).toBe('ghost');
   });
 });
@@ -130,7 +147,11 @@ describe('startOperation', () => {
     await drive(bed, holder);
     const executions = (await bed.store.listExecutions('default')).length;
 
-    const error = await startOperation(bed.deps, { operation: 'heal', ...request }).catch((e: Error) => e);
+    const error = await startOperation(bed.deps, {
+      tenant: DEFAULT_TENANT,
+      operation: 'heal',
+      ...request,
+    }).catch((e: Error) => e);
 
     expect(error).toMatchObject({ name: 'ValidationError' });
     expect((error as unknown as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toContain(
@@ -143,11 +164,18 @@ describe('startOperation', () => {
   it('refuses an unknown deployment or revision with NotFoundError', async () => {
     const holder = await started();
     await drive(bed, holder);
-    await expect(startOperation(bed.deps, { deployment: 'nope', operation: 'heal' })).rejects.toMatchObject({
+    await expect(
+      startOperation(bed.deps, { tenant: DEFAULT_TENANT, deployment: 'nope', operation: 'heal' }),
+    ).rejects.toMatchObject({
       name: 'NotFoundError',
     });
     await expect(
-      startOperation(bed.deps, { deployment: 'shop', operation: 'rollback', revision: 7 }),
+      startOperation(bed.deps, {
+        tenant: DEFAULT_TENANT,
+        deployment: 'shop',
+        operation: 'rollback',
+        revision: 7,
+      }),
     ).rejects.toMatchObject({ name: 'NotFoundError', message: 'revision "shop#7" not found' });
     expect((await bed.store.getDeployment('default', 'shop'))?.lock).toBeUndefined();
   });
@@ -157,9 +185,9 @@ describe('startOperation', () => {
     await drive(bed, holder);
     bed.workflows.failWith = new Error('engine down');
 
-    await expect(startOperation(bed.deps, { deployment: 'shop', operation: 'heal' })).rejects.toThrow(
-      'engine down',
-    );
+    await expect(
+      startOperation(bed.deps, { tenant: DEFAULT_TENANT, deployment: 'shop', operation: 'heal' }),
+    ).rejects.toThrow('engine down');
 
     const deployment = await bed.store.getDeployment('default', 'shop');
     expect(deployment?.lock).toBeUndefined();
@@ -173,26 +201,30 @@ describe('operations that need a rollout in a given state', () => {
   it('approve, pause and cancel refuse when nothing is in progress; rollback when there is no earlier good revision', async () => {
     const holder = await started();
     await drive(bed, holder);
-    await expect(approveRollout(bed.deps, 'shop')).rejects.toMatchObject({
+    await expect(approveRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
       name: 'InvalidStateError',
       message: 'deployment "shop" is not waiting for an approval',
     });
-    await expect(pauseRollout(bed.deps, 'shop')).rejects.toMatchObject({ name: 'InvalidStateError' });
-    await expect(cancelRollout(bed.deps, 'shop')).rejects.toMatchObject({
+    await expect(pauseRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
+      name: 'InvalidStateError',
+    });
+    await expect(cancelRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
       name: 'InvalidStateError',
       message: 'deployment "shop" has no operation in progress to cancel',
     });
-    await expect(rollbackDeployment(bed.deps, 'shop')).rejects.toMatchObject({
+    await expect(rollbackDeployment(bed.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
       name: 'InvalidStateError',
       message: expect.stringContaining('no good revision before revision 1'),
     });
-    await expect(approveRollout(bed.deps, 'nope')).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(approveRollout(bed.deps, 'nope', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
+      name: 'NotFoundError',
+    });
   });
 
   it('resume says so when every target is already there', async () => {
     const holder = await started();
     await drive(bed, holder);
-    const result = await resumeRollout(bed.deps, 'shop');
+    const result = await resumeRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(result).toEqual({ revision: 1, behind: 0 });
     expect(bed.workflows.starts).toHaveLength(1);
   });
@@ -200,9 +232,15 @@ describe('operations that need a rollout in a given state', () => {
   it('refuses to pause an ungated run (a rollback, a heal): cancel stops it', async () => {
     const holder = await started();
     await drive(bed, holder);
-    const heal = await startOperation(bed.deps, { deployment: 'shop', operation: 'heal', gates: false });
+    const heal = await startOperation(bed.deps, {
+      tenant: DEFAULT_TENANT,
+      deployment: 'shop',
+      operation: 'heal',
+      gates: false,
+    });
     await drive(bed, heal.executionId).catch(() => undefined);
     const again = await startOperation(bed.deps, {
+      tenant: DEFAULT_TENANT,
       deployment: 'shop',
       operation: 'heal',
       gates: false,
@@ -210,11 +248,11 @@ describe('operations that need a rollout in a given state', () => {
     });
     const { planDeploy } = await import('../../../../usecases/deployments/plan-deploy.ts');
     await planDeploy(bed.deps, input(again.executionId));
-    await expect(pauseRollout(bed.deps, 'shop')).rejects.toMatchObject({
+    await expect(pauseRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT })).rejects.toMatchObject({
       name: 'InvalidStateError',
       message: expect.stringContaining('cannot be paused; cancel stops it'),
     });
-    const cancelled = await cancelRollout(bed.deps, 'shop');
+    const cancelled = await cancelRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT });
     expect(cancelled).toEqual({ executionId: again.executionId, cancelled: 6 });
     expect(bed.workflows.stops).toEqual([`fake:deploy:${again.executionId}`]);
     expect(await gateWave(bed.deps, { ...input(again.executionId), wave: 0 })).toEqual({
@@ -250,7 +288,7 @@ describe('the approval step', () => {
     expect((await bed.store.getDeployment('default', 'shop'))?.status).toBe('WaitingApproval');
 
     // Act 2: approve sends the token back and records the approval
-    await approveRollout(bed.deps, 'shop', { wave: 0 });
+    await approveRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT, wave: 0 });
 
     // Assess 2
     expect(bed.workflows.sent).toEqual([{ token, output: { approved: true } }]);
@@ -267,7 +305,7 @@ describe('the approval step', () => {
     const id = await started({ strategy: { waves: [{ count: 2, approval: true }, {}] } });
     const { planDeploy } = await import('../../../../usecases/deployments/plan-deploy.ts');
     await planDeploy(bed.deps, input(id));
-    await pauseRollout(bed.deps, 'shop');
+    await pauseRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT });
 
     await requestApproval(bed.deps, { ...input(id), wave: 0, taskToken: 'tok-1' });
 
@@ -286,10 +324,12 @@ describe('the approval step', () => {
     const { planDeploy } = await import('../../../../usecases/deployments/plan-deploy.ts');
     await planDeploy(bed.deps, input(id));
     await requestApproval(bed.deps, { ...input(id), wave: 0, taskToken: 'tok-2' });
-    await expect(approveRollout(bed.deps, 'shop', { wave: 1 })).rejects.toMatchObject({
-      name: 'InvalidStateError',
-      message: expect.stringContaining('waits for an approval before wave 1 (wave-1), not wave 2'),
-    });
+    await expect(approveRollout(bed.deps, 'shop', { tenant: DEFAULT_TENANT, wave: 1 })).rejects.toMatchObject(
+      {
+        name: 'InvalidStateError',
+        message: expect.stringContaining('waits for an approval before wave 1 (wave-1), not wave 2'),
+      },
+    );
     expect(bed.workflows.sent).toEqual([]);
   });
 });
@@ -363,9 +403,11 @@ describe('strategy input', () => {
     [{ waves: [{}, { count: 2 }] }, 'strategy.waves[0]', 'only the last wave may omit'],
     [{ waves: [{ count: 1, maxFailures: 'ten' }] }, 'strategy.waves[0].maxFailures', ''],
   ])('refuses %o naming %s, storing and starting nothing', async (strategy, path, message) => {
-    const error = await createDeployment(bed.deps, { name: 'shop', source: chart(), strategy }).catch(
-      (e: Error) => e,
-    );
+    const error = await createDeployment(
+      bed.deps,
+      { name: 'shop', source: chart(), strategy },
+      { tenant: DEFAULT_TENANT },
+    ).catch((e: Error) => e);
 
     expect(error).toMatchObject({ name: 'ValidationError' });
     const issues = (error as unknown as { issues: Array<{ path: string; message: string }> }).issues;

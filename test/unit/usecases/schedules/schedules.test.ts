@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../domain/errors.ts';
+import { DEFAULT_TENANT } from '../../../../domain/names.ts';
 import type { Scheduler } from '../../../../domain/ports.ts';
 import { cronProblem, nextRuns, type ScheduleTrigger } from '../../../../domain/schedule.ts';
 import { createDeployment } from '../../../../usecases/deployments/create-deployment.ts';
@@ -46,7 +47,11 @@ async function bedWithShop(): Promise<{ bed: TestBed; scheduler: RecordingSchedu
     makeCluster('c-02', { labels: { ring: '2' } }),
     makeCluster('c-03', { labels: { ring: '2' } }),
   ]);
-  const result = await createDeployment(bed.deps, { name: 'shop', namespace: 'shop', source: chart() });
+  const result = await createDeployment(
+    bed.deps,
+    { name: 'shop', namespace: 'shop', source: chart() },
+    { tenant: DEFAULT_TENANT },
+  );
   await drive(bed, result.executionId ?? '');
   return { bed, scheduler };
 }
@@ -79,11 +84,15 @@ describe('cron expressions', () => {
 describe('managing schedules', () => {
   it('stores the schedule, then sets its trigger; lists it with its next runs', async () => {
     const { bed, scheduler } = await bedWithShop();
-    const created = await createSchedule(bed.deps, {
-      name: 'nightly',
-      cron: '0 3 * * *',
-      task: { type: 'reapply', deployment: 'shop' },
-    });
+    const created = await createSchedule(
+      bed.deps,
+      {
+        name: 'nightly',
+        cron: '0 3 * * *',
+        task: { type: 'reapply', deployment: 'shop' },
+      },
+      DEFAULT_TENANT,
+    );
     expect(created).toMatchObject({ name: 'nightly', paused: false, runs: 0, recordVersion: 1 });
     expect(created.nextRuns).toEqual([
       '2025-06-02T03:00:00.000Z',
@@ -91,25 +100,33 @@ describe('managing schedules', () => {
       '2025-06-04T03:00:00.000Z',
     ]);
     expect(scheduler.calls).toEqual(['put nightly active']);
-    expect((await listSchedules(bed.deps)).map((s) => s.name)).toEqual(['nightly']);
+    expect((await listSchedules(bed.deps, DEFAULT_TENANT)).map((s) => s.name)).toEqual(['nightly']);
   });
 
   it('stores nothing when the trigger cannot be set', async () => {
     const { bed, scheduler } = await bedWithShop();
     scheduler.failNext = new ValidationError([{ path: 'cron', message: 'seconds must be 0 here' }]);
     await expect(
-      createSchedule(bed.deps, { name: 'fast', cron: '*/5 * * * * *', task: { type: 'drift-scan' } }),
+      createSchedule(
+        bed.deps,
+        { name: 'fast', cron: '*/5 * * * * *', task: { type: 'drift-scan' } },
+        DEFAULT_TENANT,
+      ),
     ).rejects.toBeInstanceOf(ValidationError);
     expect(await bed.store.listSchedules('default')).toEqual([]);
   });
 
   it('refuses a task naming a deployment that does not exist, storing nothing', async () => {
     const { bed, scheduler } = await bedWithShop();
-    const error = await createSchedule(bed.deps, {
-      name: 'x',
-      cron: '0 3 * * *',
-      task: { type: 'upgrade', deployment: 'nope', range: '^1' },
-    }).catch((e: unknown) => e);
+    const error = await createSchedule(
+      bed.deps,
+      {
+        name: 'x',
+        cron: '0 3 * * *',
+        task: { type: 'upgrade', deployment: 'nope', range: '^1' },
+      },
+      DEFAULT_TENANT,
+    ).catch((e: unknown) => e);
     expect((error as ValidationError).issues).toEqual([
       { path: 'task.deployment', message: 'deployment "nope" not found' },
     ]);
@@ -118,34 +135,48 @@ describe('managing schedules', () => {
 
   it('pauses and resumes record and trigger together, undoing the record when the trigger fails', async () => {
     const { bed, scheduler } = await bedWithShop();
-    await createSchedule(bed.deps, { name: 'nightly', cron: '0 3 * * *', task: { type: 'drift-scan' } });
-    const paused = await setPaused(bed.deps, 'nightly', true);
+    await createSchedule(
+      bed.deps,
+      { name: 'nightly', cron: '0 3 * * *', task: { type: 'drift-scan' } },
+      DEFAULT_TENANT,
+    );
+    const paused = await setPaused(bed.deps, 'nightly', true, DEFAULT_TENANT);
     expect(paused).toMatchObject({ paused: true, nextRuns: [] });
     expect(scheduler.triggers.get('nightly')?.paused).toBe(true);
 
     scheduler.failNext = new Error('scheduler down');
-    await expect(setPaused(bed.deps, 'nightly', false)).rejects.toThrow('scheduler down');
+    await expect(setPaused(bed.deps, 'nightly', false, DEFAULT_TENANT)).rejects.toThrow('scheduler down');
     expect((await bed.store.getSchedule('default', 'nightly'))?.paused).toBe(true);
   });
 
   it('deletes the trigger first, then the record', async () => {
     const { bed, scheduler } = await bedWithShop();
-    await createSchedule(bed.deps, { name: 'nightly', cron: '0 3 * * *', task: { type: 'drift-scan' } });
-    await deleteSchedule(bed.deps, 'nightly');
+    await createSchedule(
+      bed.deps,
+      { name: 'nightly', cron: '0 3 * * *', task: { type: 'drift-scan' } },
+      DEFAULT_TENANT,
+    );
+    await deleteSchedule(bed.deps, 'nightly', DEFAULT_TENANT);
     expect(scheduler.calls.at(-1)).toBe('remove nightly');
     expect(await bed.store.getSchedule('default', 'nightly')).toBeUndefined();
-    await expect(deleteSchedule(bed.deps, 'nightly')).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(deleteSchedule(bed.deps, 'nightly', DEFAULT_TENANT)).rejects.toMatchObject({
+      name: 'NotFoundError',
+    });
   });
 });
 
 describe('firing a schedule', () => {
   it('reapply: re-applies the clusters its selector picks, forced and ungated, and records the run', async () => {
     const { bed } = await bedWithShop();
-    await createSchedule(bed.deps, {
-      name: 'ring-2',
-      cron: '0 3 * * *',
-      task: { type: 'reapply', deployment: 'shop', clusters: { matchLabels: { ring: '2' } } },
-    });
+    await createSchedule(
+      bed.deps,
+      {
+        name: 'ring-2',
+        cron: '0 3 * * *',
+        task: { type: 'reapply', deployment: 'shop', clusters: { matchLabels: { ring: '2' } } },
+      },
+      DEFAULT_TENANT,
+    );
     const run = await fireSchedule(bed.deps, { tenant: 'default', name: 'ring-2' });
     expect(run).toMatchObject({ outcome: 'Started', executionIds: [expect.any(String)] });
     const execution = await bed.store.getExecution('default', run?.executionIds[0] ?? '');
@@ -162,15 +193,23 @@ describe('firing a schedule', () => {
 
   it('a busy deployment is a skipped run; a paused schedule does nothing', async () => {
     const { bed } = await bedWithShop();
-    await createSchedule(bed.deps, {
-      name: 'again',
-      cron: '0 3 * * *',
-      task: { type: 'reapply', deployment: 'shop' },
-    });
-    await createDeployment(bed.deps, { name: 'shop', namespace: 'shop', source: chart('v2') });
+    await createSchedule(
+      bed.deps,
+      {
+        name: 'again',
+        cron: '0 3 * * *',
+        task: { type: 'reapply', deployment: 'shop' },
+      },
+      DEFAULT_TENANT,
+    );
+    await createDeployment(
+      bed.deps,
+      { name: 'shop', namespace: 'shop', source: chart('v2') },
+      { tenant: DEFAULT_TENANT },
+    );
     const busy = await fireSchedule(bed.deps, { tenant: 'default', name: 'again' });
     expect(busy).toMatchObject({ outcome: 'Skipped', message: expect.stringContaining('is busy') });
-    await setPaused(bed.deps, 'again', true);
+    await setPaused(bed.deps, 'again', true, DEFAULT_TENANT);
     expect(await fireSchedule(bed.deps, { tenant: 'default', name: 'again' })).toMatchObject({
       outcome: 'Skipped',
       message: 'the schedule is paused',
@@ -180,7 +219,11 @@ describe('firing a schedule', () => {
 
   it('drift-scan: starts the scans', async () => {
     const { bed } = await bedWithShop();
-    await createSchedule(bed.deps, { name: 'scan', cron: '@hourly', task: { type: 'drift-scan' } });
+    await createSchedule(
+      bed.deps,
+      { name: 'scan', cron: '@hourly', task: { type: 'drift-scan' } },
+      DEFAULT_TENANT,
+    );
     const run = await fireSchedule(bed.deps, { tenant: 'default', name: 'scan' });
     expect(run?.outcome).toBe('Started');
     expect(bed.workflows.starts.at(-1)).toMatchObject({ workflow: 'drift-scan' });
@@ -188,16 +231,20 @@ describe('firing a schedule', () => {
 
   it("job: deploys the generated Job to the task's clusters, and never takes over someone else's deployment", async () => {
     const { bed } = await bedWithShop();
-    await createSchedule(bed.deps, {
-      name: 'vacuum',
-      cron: '0 3 * * *',
-      task: {
-        type: 'job',
-        target: { selector: { matchLabels: { ring: '2' } } },
-        image: 'busybox',
-        args: ['true'],
+    await createSchedule(
+      bed.deps,
+      {
+        name: 'vacuum',
+        cron: '0 3 * * *',
+        task: {
+          type: 'job',
+          target: { selector: { matchLabels: { ring: '2' } } },
+          image: 'busybox',
+          args: ['true'],
+        },
       },
-    });
+      DEFAULT_TENANT,
+    );
     const run = await fireSchedule(bed.deps, { tenant: 'default', name: 'vacuum' });
     expect(run?.outcome).toBe('Started');
     const deployment = await bed.store.getDeployment('default', 'vacuum');
@@ -205,11 +252,15 @@ describe('firing a schedule', () => {
     expect(revision).toMatchObject({ values: { schedule: 'vacuum' }, drift: { policy: 'off' } });
 
     await expect(
-      createSchedule(bed.deps, {
-        name: 'hijack',
-        cron: '0 3 * * *',
-        task: { type: 'job', target: { clusters: ['c-01'] }, image: 'busybox', deployment: 'shop' },
-      }),
+      createSchedule(
+        bed.deps,
+        {
+          name: 'hijack',
+          cron: '0 3 * * *',
+          task: { type: 'job', target: { clusters: ['c-01'] }, image: 'busybox', deployment: 'shop' },
+        },
+        DEFAULT_TENANT,
+      ),
     ).rejects.toMatchObject({ issues: [{ path: 'task.deployment' }] });
   });
 });
@@ -316,10 +367,14 @@ describe('planUpgrade', () => {
       },
       defaults: {},
     });
-    const result = await createDeployment(bed.deps, {
-      name: 'shop',
-      source: { type: 'chartRef', chart: 'shop', repo: 'https://charts.example.test', version: '1.0.0' },
-    });
+    const result = await createDeployment(
+      bed.deps,
+      {
+        name: 'shop',
+        source: { type: 'chartRef', chart: 'shop', repo: 'https://charts.example.test', version: '1.0.0' },
+      },
+      { tenant: DEFAULT_TENANT },
+    );
     await drive(bed, result.executionId ?? '');
     const plan = await planUpgrade(bed.deps, 'default', 'shop', '^1');
     expect(plan).toMatchObject({
