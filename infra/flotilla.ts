@@ -17,6 +17,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -37,6 +38,7 @@ import { TENANT_SESSION_TAG } from '../adapters/sts/tenant-sessions.ts';
 import { PLATFORM_TENANT } from '../domain/access.ts';
 import { AGENT_TOPIC_KINDS } from '../domain/agent.ts';
 import { EVENT_SOURCE } from '../domain/events.ts';
+import { dns1123LabelProblem } from '../domain/names.ts';
 import type { DefinedWorkflow, SubstitutionKey } from '../statemachines/substitutions.ts';
 import {
   AGENT_MESSAGE_ENTRY,
@@ -273,6 +275,15 @@ function attributeType(key: KeyAttribute): dynamodb.AttributeType {
     case 'B':
       return dynamodb.AttributeType.BINARY;
   }
+}
+
+/**
+ * The EventBridge pattern of one tenant's events on Flotilla's bus: every Flotilla event carries
+ * the tenant it belongs to in `detail.tenant` (domain/events.ts). A rule with this pattern sees
+ * that tenant's events and no other's.
+ */
+export function tenantEventPattern(tenant: string): events.EventPattern {
+  return { source: [EVENT_SOURCE], detail: { tenant: [tenant] } };
 }
 
 /**
@@ -600,6 +611,26 @@ export class Flotilla extends Construct {
     if (Object.keys(agentRouteSettings).length > 0) {
       (stage.node.defaultChild as apigw.CfnStage).routeSettings = agentRouteSettings;
     }
+  }
+
+  /**
+   * Send one tenant's events, and only those, to an event bus of the tenant's (in this account
+   * or another: that bus's resource policy must let this account put events on it). The tenant's
+   * consumers subscribe there; they get no access to Flotilla's bus, which has no resource policy
+   * (no other account may put rules or events on it), so what a tenant's consumers can see is
+   * exactly what this rule forwards. Platform events (`_platform`: discovery, the platform's
+   * clusters) are the platform's to route.
+   */
+  forwardTenantEvents(tenant: string, target: events.IEventBus): events.Rule {
+    const problem = tenant === PLATFORM_TENANT ? undefined : dns1123LabelProblem(tenant);
+    if (problem) throw new Error(`forwardTenantEvents: tenant ${problem}`);
+    const rule = new events.Rule(this, `TenantEvents-${tenant}`, {
+      eventBus: this.bus,
+      eventPattern: tenantEventPattern(tenant),
+      description: `Flotilla: the events of tenant ${tenant}, to its own bus`,
+    });
+    rule.addTarget(new eventTargets.EventBus(target));
+    return rule;
   }
 
   /** The state machine ARN of a workflow (known before the state machine exists). */
