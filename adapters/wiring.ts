@@ -28,6 +28,7 @@ import { createEksDiscovery } from './eks/discovery.ts';
 import { createEventBridgeBus } from './eventbridge/bus.ts';
 import { memoizeRenderer } from './helm/memo.ts';
 import { HelmRenderer } from './helm/renderer.ts';
+import { createIamPrincipalDirectory } from './iam/principal-directory.ts';
 import { KubernetesGateway } from './kubernetes/gateway.ts';
 import { UlidGenerator } from './local/ids.ts';
 import { createS3BlobStore } from './s3/blob-store.ts';
@@ -238,6 +239,8 @@ async function build(): Promise<Deps> {
     ...(env.FLOTILLA_CONNECTOR_ROLE_ARN ? { connectorRoleArn: env.FLOTILLA_CONNECTOR_ROLE_ARN } : {}),
     ...(scheduler ? { scheduler } : {}),
     charts: new HttpChartVersions(),
+    // SigV4 callers of the API are mapped to a tenant and role by their IAM tags.
+    principals: createIamPrincipalDirectory({ clock }),
     ...agents,
   };
   const roleArn = env.FLOTILLA_TENANT_DATA_ROLE_ARN;

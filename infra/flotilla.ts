@@ -1200,6 +1200,22 @@ export class Flotilla extends Construct {
       }),
     );
 
+    // Who an IAM (SigV4) caller of the API is: the flotilla:tenant and flotilla:role tags of its
+    // role or user (read-only; tags say nothing secret).
+    if ((props.apiAuth ?? 'iam') === 'iam') {
+      add(
+        [api],
+        new iam.PolicyStatement({
+          actions: ['iam:ListRoleTags', 'iam:ListUserTags'],
+          resources: [
+            stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }),
+            stack.formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' }),
+          ],
+        }),
+        'Any role or user of the account may call the API with SigV4; its tenant and role are read from its own tags, so every principal of the account must be readable (tags only).',
+      );
+    }
+
     // Workflows: start, follow and stop Flotilla's own state machines; answer approvals.
     const machines = [...this.#stateMachineArns.values()];
     const executions = [...this.#stateMachineNames.values()].map((name) =>

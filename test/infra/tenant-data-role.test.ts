@@ -240,4 +240,40 @@ describe('the tenant data role, simulated', () => {
       expect(await assume(action, {}), action).not.toBe('Allowed');
     }
   });
+  /** Whether the API function's own role may take an IAM action on a principal of the account. */
+  async function apiMay(action: string, resource: string) {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: apiRoleArn,
+          action,
+          resource: { resource, accountId: ACCOUNT },
+          contextVariables: {},
+        },
+        identityPolicies: apiPolicies,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      { simulationMode: 'Strict' },
+    );
+    if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+    return result.overallResult;
+  }
+
+  it("lets the API's role read the tags of the account's roles and users (SigV4 callers), and change nothing", async () => {
+    const role = `arn:aws:iam::${ACCOUNT}:role/teams/ci-deployer`;
+    const user = `arn:aws:iam::${ACCOUNT}:user/jane`;
+    expect(await apiMay('iam:ListRoleTags', role)).toBe('Allowed');
+    expect(await apiMay('iam:ListUserTags', user)).toBe('Allowed');
+    expect(await apiMay('iam:ListRoleTags', `arn:aws:iam::999999999999:role/other`)).not.toBe('Allowed');
+    for (const action of [
+      'iam:TagRole',
+      'iam:UntagRole',
+      'iam:GetRole',
+      'iam:PassRole',
+      'iam:UpdateAssumeRolePolicy',
+    ])
+      expect(await apiMay(action, role), action).not.toBe('Allowed');
+    expect(await apiMay('iam:TagUser', user)).not.toBe('Allowed');
+  });
 });
