@@ -44,6 +44,7 @@ export interface HeldWork {
   readonly held?: RenderedManifests;
   /** The last outcome: where the delivery stands. */
   readonly delivered?: Delivered;
+  /** The sequence number of the last report sent about it (see `#report`). */
   readonly seq: number;
 }
 
@@ -219,12 +220,17 @@ export class Agent {
     return renderFromBytes(await this.#options.fetch(url, digest));
   }
 
-  /** Publish a report of `delivered`; returns the state with its sequence moved on. */
+  /**
+   * Publish a report of `delivered`; returns the state with its sequence moved on. The sequence
+   * number is the time in milliseconds, and above the last one sent: an agent started again
+   * (killed before it saved anything) or running its work again after a sync goes on above what
+   * it sent before, so its reports are not taken for replays; a message sent twice keeps its number.
+   */
   async #report(
     state: Pick<HeldWork, 'work' | 'seq'> & Partial<HeldWork>,
     delivered: Delivered,
   ): Promise<HeldWork> {
-    const seq = state.seq + 1;
+    const seq = Math.max(state.seq + 1, this.#options.clock.now().getTime());
     const { work } = state;
     const report = reportOf(work, delivered, seq, this.#now());
     await this.#options.link
