@@ -51,6 +51,9 @@ const MANIFESTS = [
   apiWorkload('nginx:1.27'),
 ].join('\n');
 
+/** Where the run is, on stderr (a 1,000-agent run takes minutes on a loaded machine). */
+const progress = (message: string) => process.stderr.write(`agent bench: ${message}\n`);
+
 const agentName = (i: number) => `agent-${String(i + 1).padStart(4, '0')}`;
 
 interface ChannelCounts {
@@ -96,6 +99,7 @@ export async function run(): Promise<void> {
       .filter((n) => !n.startsWith('agent-'));
     await importInPages(plane.deps, sim.kubeconfig({ clusters: push }), push, { bench: 'push' });
 
+    progress(`${push.length} push clusters imported; enrolling and connecting ${CLUSTERS} agents`);
     // 1,000 agents: enrolled (no endpoint, no credential here), identities exchanged, connected.
     const connectStarted = performance.now();
     await pool(names, 20, async (name) => {
@@ -144,6 +148,7 @@ export async function run(): Promise<void> {
       idle = now;
     }
     const connectMs = performance.now() - connectStarted;
+    progress(`${CLUSTERS} agents connected in ${(connectMs / 1000).toFixed(1)} s`);
     // What connecting cost: a heartbeat and a sync in, a (still empty) work notice out, per agent.
     const connected = { ...idle };
 
@@ -162,6 +167,7 @@ export async function run(): Promise<void> {
       );
       const record = await plane.runner.wait(`local:deploy:${result.executionId ?? ''}`);
       const ms = performance.now() - started;
+      progress(`rollout ${namespace} (${label}): ${(ms / 1000).toFixed(2)} s`);
       const execution = await plane.deps.store.getExecution(DEFAULT_TENANT, result.executionId ?? '');
       if (execution?.status !== 'Succeeded' || execution.counts.succeeded !== CLUSTERS) {
         throw new Error(
