@@ -756,7 +756,10 @@ export const DeliveryReport = z
   .object({
     /** The work generation this report is about. */
     generation: z.number().int().nonnegative(),
-    /** Counts up per report of one work generation: a replayed or reordered report is refused. */
+    /**
+     * Rises with each report of one work generation (agents send the time in milliseconds, so it
+     * rises across their restarts too): a replayed or reordered report is refused.
+     */
     seq: z.number().int().nonnegative(),
     status: z.enum(['Progressing', 'Succeeded', 'Failed', 'Removed']),
     failure: FailureCode.optional(),

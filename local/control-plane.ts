@@ -28,6 +28,7 @@ import type { Labels } from '../domain/model.ts';
 import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 import { markDarkClusters } from '../usecases/agents/dark.ts';
+import { darkAfterMs as darkAfterOf } from '../usecases/agents/sweep.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
 import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeconfig.ts';
 
@@ -76,7 +77,10 @@ export interface ControlPlaneOptions {
   readonly dynamoThread?: boolean;
   /** Port of the agent channel (MQTT) on 127.0.0.1. @default 0 (ephemeral) */
   readonly agentChannelPort?: number;
-  /** A cluster whose agent sent nothing for this long is marked Unreachable. @default 180000 */
+  /**
+   * A cluster whose agent sent nothing for this long is marked Unreachable. @default the
+   * tunables' `agentDarkAfterSeconds`, else 3 heartbeats (`agentHeartbeatSeconds`), else 180000
+   */
   readonly agentDarkAfterMs?: number;
   /** The API token. @default a random one */
   readonly token?: string;
@@ -188,7 +192,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
   };
   try {
-    const tunables: Tunables = { ...DEFAULT_TUNABLES, ...options.tunables };
+    const tunables: Tunables = {
+      ...DEFAULT_TUNABLES,
+      ...options.tunables,
+      // One dark time for the sweep below and for how often heartbeats are written.
+      ...(options.agentDarkAfterMs !== undefined
+        ? { agentDarkAfterSeconds: options.agentDarkAfterMs / 1000 }
+        : {}),
+    };
     const dataDir = options.dataDir;
     const clock = new SystemClock();
     const dynamoDir = dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {};
@@ -324,7 +335,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     apiUrl = api.url;
     cleanups.push(() => api.stop());
     // Clusters whose agent has gone quiet are marked Unreachable.
-    const darkAfterMs = options.agentDarkAfterMs ?? 180_000;
+    const darkAfterMs = darkAfterOf(tunables);
     const darkCheck = setInterval(
       () => void markDarkClusters(deps, { afterMs: darkAfterMs }).catch(() => undefined),
       Math.max(250, Math.min(30_000, Math.floor(darkAfterMs / 3))),

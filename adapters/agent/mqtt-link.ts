@@ -30,6 +30,9 @@ export interface MqttLinkOptions {
   readonly log?: (message: string) => void;
 }
 
+/** How long closing waits for the acknowledgements of messages in flight. */
+const CLOSE_WAIT_MS = 5_000;
+
 /** Connect (and keep reconnecting) an agent to its channel. */
 export function mqttLink(options: MqttLinkOptions): AgentLink & {
   readonly client: MqttClient;
@@ -90,7 +93,21 @@ export function mqttLink(options: MqttLinkOptions): AgentLink & {
       await client.publishAsync(topic(kind), JSON.stringify(payload), { qos: 1 });
     },
     async close() {
-      await client.endAsync();
+      // Connected: let what is in flight be acknowledged (a few seconds at most). Not connected
+      // (the control plane out of reach, the agent revoked), mqtt.js would wait for those
+      // acknowledgements forever: close at once; what was not sent is sent again by the next
+      // agent run (reports are re-sent from the work held, the sync asks for the rest).
+      if (!client.connected) {
+        await client.endAsync(true);
+        return;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), CLOSE_WAIT_MS);
+      });
+      const outcome = await Promise.race([client.endAsync(), gaveUp]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') client.stream?.destroy();
     },
   };
 }

@@ -44,6 +44,7 @@ export interface HeldWork {
   readonly held?: RenderedManifests;
   /** The last outcome: where the delivery stands. */
   readonly delivered?: Delivered;
+  /** The sequence number of the last report sent about it (see `#report`). */
   readonly seq: number;
 }
 
@@ -71,6 +72,9 @@ export interface AgentOptions {
   readonly log?: (message: string) => void;
 }
 
+/** Clusters a gateway reads at once for a heartbeat. */
+const HEARTBEAT_READS = 8;
+
 function keyOf(work: Pick<Work, 'cluster' | 'deployment'>): string {
   return `${work.cluster}/${work.deployment}`;
 }
@@ -84,6 +88,8 @@ export class Agent {
   readonly #wanted = new Map<string, number>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #stopped = false;
+  /** Periodic tasks running now (heartbeat, comparison). */
+  readonly #busy = new Set<string>();
   /** API versions sent per cluster (digest of the list), to send them only when they change. */
   readonly #sentApis = new Map<string, string>();
 
@@ -107,14 +113,22 @@ export class Agent {
     });
     const heartbeatMs = this.#options.heartbeatMs ?? 60_000;
     const driftMs = this.#options.driftMs ?? 60_000;
+    // A tick that finds the previous one still running is skipped: a gateway's comparison of
+    // many clusters may take longer than the interval, and must not pile up.
     this.#timers.push(
-      setInterval(() => void this.heartbeat().catch(() => undefined), heartbeatMs),
-      setInterval(
-        () => void this.compare().catch((e) => this.#log(`comparison failed: ${describeError(e)}`)),
-        driftMs,
-      ),
+      setInterval(() => this.#once('heartbeat', () => this.heartbeat()), heartbeatMs),
+      setInterval(() => this.#once('comparison', () => this.compare()), driftMs),
     );
     for (const timer of this.#timers) timer.unref?.();
+  }
+
+  /** Run `task` unless the previous run of the same name is still going. */
+  #once(name: string, task: () => Promise<void>): void {
+    if (this.#busy.has(name) || this.#stopped) return;
+    this.#busy.add(name);
+    void task()
+      .catch((e) => this.#log(`${name} failed: ${describeError(e)}`))
+      .finally(() => this.#busy.delete(name));
   }
 
   async stop(): Promise<void> {
@@ -219,12 +233,17 @@ export class Agent {
     return renderFromBytes(await this.#options.fetch(url, digest));
   }
 
-  /** Publish a report of `delivered`; returns the state with its sequence moved on. */
+  /**
+   * Publish a report of `delivered`; returns the state with its sequence moved on. The sequence
+   * number is the time in milliseconds, and above the last one sent: an agent started again
+   * (killed before it saved anything) or running its work again after a sync goes on above what
+   * it sent before, so its reports are not taken for replays; a message sent twice keeps its number.
+   */
   async #report(
     state: Pick<HeldWork, 'work' | 'seq'> & Partial<HeldWork>,
     delivered: Delivered,
   ): Promise<HeldWork> {
-    const seq = state.seq + 1;
+    const seq = Math.max(state.seq + 1, this.#options.clock.now().getTime());
     const { work } = state;
     const report = reportOf(work, delivered, seq, this.#now());
     await this.#options.link
@@ -237,8 +256,7 @@ export class Agent {
 
   /** Say it is there, and what its clusters are (API versions only when they changed). */
   async heartbeat(): Promise<void> {
-    const clusters: Heartbeat['clusters'] = [];
-    for (const [name, client] of this.#options.clusters) {
+    const read = async ([name, client]: [string, ClusterClient]) => {
       try {
         const [version, nodes, apis] = await Promise.all([
           client.serverVersion(),
@@ -249,15 +267,23 @@ export class Agent {
         const digest = apis ? JSON.stringify(apis) : undefined;
         const fresh = digest !== undefined && this.#sentApis.get(name) !== digest;
         if (fresh && digest) this.#sentApis.set(name, digest);
-        clusters.push({
+        return {
           name,
           version,
           capabilities: facts.capabilities,
           ...(fresh && apis ? { apiVersions: apis } : {}),
-        });
+        };
       } catch (error) {
         this.#log(`cluster "${name}" not read for the heartbeat: ${describeError(error)}`);
+        return undefined;
       }
+    };
+    // A gateway reads its clusters a few at a time, not one after the other.
+    const entries = [...this.#options.clusters];
+    const clusters: Heartbeat['clusters'] = [];
+    for (let i = 0; i < entries.length; i += HEARTBEAT_READS) {
+      const batch = await Promise.all(entries.slice(i, i + HEARTBEAT_READS).map(read));
+      for (const entry of batch) if (entry) clusters.push(entry);
     }
     const beat: Heartbeat = { clusters, agentVersion: this.#options.version ?? 'dev', sentAt: this.#now() };
     await this.#options.link.publish('heartbeat', beat);

@@ -25,11 +25,22 @@ import { storeApiVersions } from '../deployments/renders.ts';
 import type { Deps } from '../deps.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { clustersOfAgent } from './credentials.ts';
+import { darkAfterMs } from './sweep.ts';
 
 /** Heartbeats of one cluster closer together than this write nothing new. */
 const SEEN_WRITE_MS = 30_000;
 
-export type ReceiveDeps = Pick<Deps, 'store' | 'clock' | 'blobs' | 'agents' | 'bus'>;
+export type ReceiveDeps = Pick<Deps, 'store' | 'clock' | 'blobs' | 'agents' | 'bus'> &
+  Partial<Pick<Deps, 'tunables'>>;
+
+/**
+ * How old the last write of a cluster's `seenAt` may be before a heartbeat writes it again:
+ * 30 s, or a third of the dark time when that is shorter — a cluster must never look dark
+ * while its agent beats.
+ */
+export function seenWriteMs(tunables: Deps['tunables'] | undefined): number {
+  return tunables ? Math.min(SEEN_WRITE_MS, Math.floor(darkAfterMs(tunables) / 3)) : SEEN_WRITE_MS;
+}
 
 /** The clusters of an agent, refusing a message about one it does not serve. */
 async function served(deps: ReceiveDeps, tenant: string, agent: string): Promise<Map<string, Cluster>> {
@@ -179,6 +190,7 @@ export async function receiveHeartbeat(
   const beat = parseOrThrow(Heartbeat, payload);
   const clusters = await served(deps, tenant, agent);
   const now = deps.clock.now();
+  const writeAfterMs = seenWriteMs(deps.tunables);
   let written = 0;
   for (const entry of beat.clusters) {
     const cluster = clusters.get(entry.name);
@@ -186,7 +198,7 @@ export async function receiveHeartbeat(
     const apiVersionsDigest = entry.apiVersions
       ? await storeApiVersions(deps.blobs, entry.apiVersions)
       : undefined;
-    const stale = !cluster.agent?.seenAt || now.getTime() - Date.parse(cluster.agent.seenAt) > SEEN_WRITE_MS;
+    const stale = !cluster.agent?.seenAt || now.getTime() - Date.parse(cluster.agent.seenAt) > writeAfterMs;
     const changed =
       cluster.status !== 'Active' ||
       (entry.version !== undefined && entry.version !== cluster.version) ||
