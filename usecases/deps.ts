@@ -15,6 +15,7 @@ import type {
   EventBus,
   EventFeed,
   IdGenerator,
+  PlacementRechecks,
   PrincipalDirectory,
   Renderer,
   Scheduler,
@@ -116,6 +117,8 @@ export interface Deps {
   readonly agentIdentities?: AgentIdentityIssuer;
   /** Tags of IAM principals (SigV4 callers of the API on AWS); absent where there are none. */
   readonly principals?: PrincipalDirectory;
+  /** One-time re-checks of placements (failover); without it, only events trigger failover. */
+  readonly rechecks?: PlacementRechecks;
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */

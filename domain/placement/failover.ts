@@ -22,6 +22,8 @@ export interface ClusterCondition {
   readonly healthy: boolean;
   /** Its target is at the desired revision, Succeeded and Healthy. */
   readonly ready: boolean;
+  /** Its delivery failed (the run is over and the target Failed). */
+  readonly failed?: boolean;
 }
 
 export interface FailoverState {
@@ -58,6 +60,8 @@ export type FailoverAction =
       readonly replacement: string;
       readonly reachable: boolean;
     }
+  /** A replacement whose delivery failed: given up (its copy removed); the lost one waits for another. */
+  | { readonly type: 'abandon'; readonly replacement: string; readonly lost: string }
   /** A released cluster is back: remove its copy. */
   | { readonly type: 'cleanup'; readonly cluster: string }
   /** A released cluster is back and failback is asked: re-add it, replacing its replacement. */
@@ -151,9 +155,14 @@ export function decideFailover(input: FailoverInput): FailoverOutcome {
     });
   }
 
-  // A replacement that is healthy releases the cluster it replaces (whatever that one's state).
+  // A replacement that is healthy releases the cluster it replaces (whatever that one's state);
+  // one whose delivery failed is given up (the next look chooses another, within the rate limit).
   for (const { cluster, replacing } of state.selected) {
     if (!replacing) continue;
+    if (conditions.get(cluster)?.failed) {
+      actions.push({ type: 'abandon', replacement: cluster, lost: replacing });
+      continue;
+    }
     if (conditions.get(cluster)?.ready) {
       actions.push({
         type: 'release',

@@ -97,6 +97,14 @@ describe('decideFailover', () => {
     expect(out.actions).toEqual([{ type: 'release', lost: 'b', replacement: 'd', reachable: false }]);
   });
 
+  it('gives up a replacement whose delivery failed', () => {
+    const out = decide({
+      conditions: { b: dark, d: { reachable: true, healthy: false, ready: false, failed: true } },
+      state: { selected: [...base.selected, { cluster: 'd', replacing: 'b' }], troubled: { b: ago(900) } },
+    });
+    expect(out.actions).toEqual([{ type: 'abandon', replacement: 'd', lost: 'b' }]);
+  });
+
   const rateCases: Array<[string, string[], boolean, string | undefined]> = [
     ['under the limit', [ago(100), ago(200)], true, undefined],
     ['at the limit', [ago(100), ago(200), ago(300)], false, new Date(NOW.getTime() + 3300_000).toISOString()],

@@ -1,0 +1,26 @@
+/**
+ * What starts a look at placements, whatever carries it (the local bus and timers, EventBridge
+ * rules and Scheduler on AWS): a cluster reported unreachable looks at every deployment placed on
+ * it; a run of a deployment that ended, and a one-time re-check, look at that deployment.
+ */
+import type { FlotillaEvent } from '../../domain/events.ts';
+import type { PlacementRecheck } from '../../domain/ports.ts';
+import type { Deps } from '../deps.ts';
+import { onClusterUnreachable, reconcilePlacement } from './failover.ts';
+
+/** The event types that start a look at placements. */
+export const PLACEMENT_TRIGGERS = ['ClusterUnreachable', 'DeploymentSucceeded', 'DeploymentFailed'] as const;
+
+/** Handle one event (others are ignored). */
+export async function onPlacementEvent(deps: Deps, event: FlotillaEvent): Promise<void> {
+  if (event.type === 'ClusterUnreachable') {
+    await onClusterUnreachable(deps, event.detail.cluster);
+  } else if (event.type === 'DeploymentSucceeded' || event.type === 'DeploymentFailed') {
+    await reconcilePlacement(deps, event.detail.tenant, event.detail.deployment);
+  }
+}
+
+/** A one-time re-check fired. */
+export async function onPlacementRecheck(deps: Deps, request: PlacementRecheck): Promise<void> {
+  await reconcilePlacement(deps, request.tenant, request.deployment);
+}
