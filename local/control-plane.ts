@@ -35,7 +35,12 @@ import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeco
 const IMPORT_PAGE = 200;
 
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
-import { onPlacementEvent, onPlacementRecheck, PLACEMENT_TRIGGERS } from '../usecases/placement/triggers.ts';
+import {
+  onPlacementEvent,
+  onPlacementRecheck,
+  PLACEMENT_TRIGGERS,
+  resumePlacements,
+} from '../usecases/placement/triggers.ts';
 import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
 import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
 import { ensureDefaultTenancy } from '../usecases/tenancy/tenants.ts';
@@ -318,6 +323,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     });
     cleanups.push(() => unsubscribe());
     cleanups.push(() => rechecks.stop());
+    // Re-checks kept under --data-dir were timers of the last process: look at every placement
+    // with failover once now (a clock already running carries on from its record).
+    void resumePlacements(deps).catch(() => undefined);
     // Schedules kept under --data-dir fire again; the cron stops before the runs it started.
     for (const tenant of await deps.store.listTenants()) await restoreTriggers(deps, tenant.name);
     cleanups.push(() => cron.stop());

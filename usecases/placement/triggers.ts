@@ -24,3 +24,18 @@ export async function onPlacementEvent(deps: Deps, event: FlotillaEvent): Promis
 export async function onPlacementRecheck(deps: Deps, request: PlacementRecheck): Promise<void> {
   await reconcilePlacement(deps, request.tenant, request.deployment);
 }
+
+/**
+ * Look at every placement of every tenant once (a control plane starting again: the re-checks it
+ * had asked for were timers of the process that stopped). Returns how many were looked at.
+ */
+export async function resumePlacements(deps: Deps): Promise<number> {
+  let looked = 0;
+  for (const tenant of await deps.store.listTenants()) {
+    for (const record of await deps.store.listPlacements(tenant.name)) {
+      await reconcilePlacement(deps, tenant.name, record.deployment);
+      looked += 1;
+    }
+  }
+  return looked;
+}

@@ -7,12 +7,14 @@
  * cleaned when it returns; a brief outage moves nothing; a second outage goes elsewhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PlacementAnswer, placementView } from '../../../cli/commands/placement.ts';
 import type { KubeObject, PlacementRecord } from '../../../domain/model.ts';
 import { DEFAULT_TENANT, DEPLOYMENT_LABEL } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
 import { startDriftScan } from '../../../usecases/drift/start-scan.ts';
 import { reconcilePlacement } from '../../../usecases/placement/failover.ts';
+import { createTenant } from '../../../usecases/tenancy/tenants.ts';
 import { call } from '../api/support.ts';
 import { apiWorkload, manifests } from '../helpers/manifests.ts';
 
@@ -135,6 +137,11 @@ describe('placement: clusters 3, spread over region, failover', () => {
     const answer = await call<{ decision: PlacementRecord }>(plane, 'GET', `/deployments/${NAME}/placement`);
     expect(answer.status).toBe(200);
     expect(selectedOf(answer.body.decision)).toEqual(placed);
+    await createTenant(plane.deps, { name: 'rival' });
+    const rival = await fetch(`${plane.url}/deployments/${NAME}/placement`, {
+      headers: { authorization: `Bearer ${plane.token}`, 'x-flotilla-tenant': 'rival' },
+    });
+    expect(rival.status).toBe(404);
   }, 120_000);
 
   it('moves nothing when a placed cluster is dark for less than `after`', async () => {
@@ -209,6 +216,12 @@ describe('placement: clusters 3, spread over region, failover', () => {
     expect(objectsOn(replacement).length).toBeGreaterThan(0);
     expect(objectsOn(lost)).toEqual(copy);
     expect((await plane.deps.store.getTarget(DEFAULT_TENANT, NAME, lost))?.status).not.toBe('Removed');
+    // What `flotilla placement show` prints of it.
+    const shown = await call<PlacementAnswer>(plane, 'GET', `/deployments/${NAME}/placement`);
+    const view = placementView(shown.body);
+    expect(view).toContain(`placement of ${NAME}`);
+    expect(view).toMatch(new RegExp(`${lost}\\s+\\S+\\s+${replacement}\\s+dark: copy kept until it returns`));
+    if (process.env.FLOTILLA_PRINT_PLACEMENT) process.stderr.write(view);
 
     // While dark, another look changes nothing on it.
     await idle();
