@@ -93,11 +93,18 @@ export class ApiClient {
   readonly url: string;
   readonly #token: string | undefined;
   readonly #tenant: string | undefined;
+  readonly #endpoint: Endpoint;
 
   constructor(endpoint: Endpoint) {
+    this.#endpoint = endpoint;
     this.url = endpoint.url.replace(/\/+$/, '');
     this.#token = endpoint.token;
     this.#tenant = endpoint.tenant;
+  }
+
+  /** The same API and credential, acting in another tenant (the platform's records: `_platform`). */
+  actingIn(tenant: string): ApiClient {
+    return new ApiClient({ ...this.#endpoint, tenant });
   }
 
   /** One request; an error answer becomes an ApiError carrying the API's message. */

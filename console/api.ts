@@ -44,10 +44,22 @@ export const session = {
   },
 };
 
+/** Whether the signed-in principal may take an action, and why not (decided by the API). */
+export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
+
+/** `GET /me`: who is signed in, the tenant it acts in, and what it may do there. */
+export interface Me {
+  readonly principal: { readonly kind: 'tenant' | 'platform'; readonly subject: string };
+  readonly tenant: string;
+  readonly role: string;
+  readonly actions: Readonly<Record<string, Decision>>;
+}
+
 /** A typed client of the API at `base` (`""`: this origin; `"/api"`: the console proxy). */
 export class Api {
   readonly base: string;
   readonly #onUnauthorized: (problem: ApiProblem) => void;
+  #me: Promise<Me> | undefined;
 
   constructor(base: string, onUnauthorized: (problem: ApiProblem) => void) {
     this.base = base.replace(/\/+$/, '');
@@ -109,6 +121,20 @@ export class Api {
       throw problem;
     }
     return parsed as T;
+  }
+
+  /** The signed-in principal, asked once per sign-in (the roles are the API's to decide). */
+  me(): Promise<Me> {
+    this.#me ??= this.get<Me>('/me').catch((error: unknown) => {
+      this.#me = undefined;
+      throw error;
+    });
+    return this.#me;
+  }
+
+  /** Forget the principal (signed out, or another token). */
+  forget(): void {
+    this.#me = undefined;
   }
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {

@@ -46,6 +46,7 @@ function mainElement(): HTMLElement {
 const main = mainElement();
 const signOut = document.getElementById('sign-out');
 const apiLabel = document.getElementById('api-label');
+const who = document.getElementById('who');
 if (apiLabel) apiLabel.textContent = meta('flotilla-api-label');
 
 // The token arrives as `#token=…`: keep it for this tab and take it out of the address bar
@@ -67,6 +68,7 @@ let firstRender = true;
 
 const api = new Api(meta('flotilla-api'), (problem) => {
   session.clear();
+  api.forget();
   refused = problem;
   render();
 });
@@ -93,12 +95,14 @@ function render(): void {
   const focus = !firstRender;
   firstRender = false;
   if (signOut) signOut.hidden = !session.token();
+  showWho();
 
   if (!session.token()) {
     setNav(undefined);
     document.title = 'Sign in · Flotilla';
     signInView(main, refused, (token) => {
       session.set(token);
+      api.forget();
       refused = undefined;
       render();
     });
@@ -156,8 +160,31 @@ document.addEventListener('click', (event) => {
 
 window.addEventListener('popstate', () => render());
 
+/** The tenant and role signed in, in the header, as the API states them. */
+function showWho(): void {
+  if (!who) return;
+  if (!session.token()) {
+    who.hidden = true;
+    return;
+  }
+  api.me().then(
+    (me) => {
+      who.textContent =
+        me.principal.kind === 'platform'
+          ? `platform administrator · acting in ${me.tenant}`
+          : `${me.tenant} · ${me.role}`;
+      who.title = me.principal.subject;
+      who.hidden = false;
+    },
+    () => {
+      who.hidden = true;
+    },
+  );
+}
+
 signOut?.addEventListener('click', () => {
   session.clear();
+  api.forget();
   refused = undefined;
   render();
 });

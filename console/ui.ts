@@ -2,7 +2,7 @@
  * The console's building blocks: state badges, problem and empty-state panels, responsive
  * tables, progress counts, the per-cluster tiles, and a confirmation dialog.
  */
-import { ApiProblem } from './api.ts';
+import { ApiProblem, type Decision } from './api.ts';
 import { type Child, fill, h, uid } from './dom.ts';
 import { ago } from './format.ts';
 import type { ProgressCounts } from './types.ts';
@@ -317,4 +317,19 @@ export function code(text: string): HTMLElement {
 /** An in-app link (the router intercepts it). */
 export function link(href: string, ...children: Child[]): HTMLAnchorElement {
   return h('a', { href: `/console${href}`, 'data-link': true }, ...children);
+}
+
+/**
+ * Keep a button disabled when the signed-in principal may not take its action, with the API's
+ * reason as its tooltip; a permitted button is left as the view set it.
+ */
+export function permit(button: HTMLButtonElement, decision: Decision | undefined): void {
+  if (decision && !decision.allowed) {
+    button.disabled = true;
+    button.title = decision.reason;
+    button.dataset.denied = 'true';
+  } else if (button.dataset.denied) {
+    button.removeAttribute('title');
+    delete button.dataset.denied;
+  }
 }

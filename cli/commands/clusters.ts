@@ -1,10 +1,12 @@
 /**
  * `flotilla clusters import|list|get|label|deregister|discover`.
  */
+
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse, stringify } from 'yaml';
+import { PLATFORM_TENANT } from '../../domain/access.ts';
 import type { Cluster, DiscoveryRegionOutcome } from '../../domain/model.ts';
 import { FILE_FIELDS } from '../../usecases/clusters/kubeconfig.ts';
 import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
@@ -234,7 +236,10 @@ export function registerClusters(program: Command): void {
       return;
     }
     if (format === 'table') process.stderr.write(head);
-    const detail = await followExecution(client, started.executionId, { quiet: true });
+    // A discovery run is the platform's, not a tenant's: its execution is read there.
+    const detail = await followExecution(client.actingIn(PLATFORM_TENANT), started.executionId, {
+      quiet: true,
+    });
     const { execution } = detail;
     print(format, detail, () => discoveryReport(execution.discovery?.regions ?? [], execution.message));
     if (execution.status !== 'Succeeded') {

@@ -27,6 +27,7 @@ import {
   countsView,
   emptyState,
   link,
+  permit,
   problem,
   stateLabel,
   syncTiles,
@@ -422,6 +423,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
   const loadError = h('div');
 
   // --- actions -------------------------------------------------------------------------------
+  const me = await ctx.api.me().catch(() => undefined);
   const actionStatus = h('p', { class: 'action-status', role: 'status' });
   const actionError = h('div');
   const buttons = {
@@ -600,6 +602,9 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
       deployment.lock !== undefined ||
       s.clusters.every((c) => c.state === 'Succeeded' || c.state === 'Removed');
     buttons.rollback.disabled = deployment.lock !== undefined || (history?.revisions.length ?? 0) < 2;
+    // What the role may not do stays disabled, saying why (the API decides; see GET /me).
+    for (const button of Object.values(buttons)) permit(button, me?.actions.operate);
+    permit(scanButton, me?.actions.scan);
 
     fillIfChanged(execSummary, execution ?? null, () =>
       execution
@@ -867,6 +872,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
         if (!isAbort(error)) fill(driftBody, problem(error, 'Drift scan'));
       } finally {
         scanButton.disabled = false;
+        permit(scanButton, me?.actions.scan);
       }
     })();
   });

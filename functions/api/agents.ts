@@ -110,8 +110,10 @@ export function agentRoutes(deps: DepsProvider): Route[] {
       responses: { 201: { description: 'Enrolled', schema: EnrolAnswer } },
       handle: async ({ event, body, caller }) => {
         const d = await deps();
-        // The agent and its clusters are the enroller's: the platform's, or the tenant's own.
-        const owner = { tenant: caller.view };
+        // The agent and its clusters belong to the tenant the request acts in: an agent carries
+        // the work of one tenant (its topics, its work notices, its reports are that tenant's),
+        // so a cluster reached only through an agent is not shared through cluster sets.
+        const owner = { tenant: caller.tenant };
         // An air-gapped site never connects: it needs no channel, and gets no token or manifests.
         if (body.airGapped)
           return created({ ...(await enrolAgent(d, event.parsedBody, owner)), manifests: [] });
@@ -125,7 +127,7 @@ export function agentRoutes(deps: DepsProvider): Route[] {
             result.gateway || result.bootstrapToken === undefined
               ? []
               : agentManifests({
-                  tenant: caller.view,
+                  tenant: caller.tenant,
                   agent: result.agent,
                   bootstrapToken: result.bootstrapToken,
                   api: endpoints.api,

@@ -206,7 +206,10 @@ async function updateWithRetry(
   }
 }
 
-/** Run discovery over `options.regions` and reconcile the cluster records of one tenant. */
+/**
+ * Run discovery over `options.regions` and reconcile the platform's cluster records with what it
+ * found (`options.tenant`: the owner the run and the clusters it registers are recorded under).
+ */
 export async function discoverClusters(
   deps: DiscoveryDeps,
   options: DiscoverOptions,
@@ -260,8 +263,9 @@ export async function discoverClusters(
       updated.push(saved.name);
       if (saved.status === 'Unreachable' && record.status !== 'Unreachable') {
         events.push(
+          // The event is the cluster owner's (a tenant's own cluster found by discovery too).
           makeEvent('ClusterUnreachable', now, {
-            tenant,
+            tenant: saved.tenant,
             cluster: saved.name,
             reason: saved.statusReason ?? '',
           }),
@@ -295,7 +299,7 @@ export async function discoverClusters(
     );
     if (!saved) continue;
     vanished.push(saved.name);
-    events.push(makeEvent('ClusterUnreachable', now, { tenant, cluster: saved.name, reason }));
+    events.push(makeEvent('ClusterUnreachable', now, { tenant: saved.tenant, cluster: saved.name, reason }));
   }
 
   if (events.length > 0) await deps.bus.publish(events);

@@ -14,7 +14,7 @@ import { policyOf } from './context.ts';
 export interface StartScanRequest {
   /** One deployment; every deployment with policy report or heal when omitted. */
   readonly deployment?: string;
-  /** @default "default" */
+  /** The tenant whose deployments are scanned. */
   readonly tenant: string;
 }
 

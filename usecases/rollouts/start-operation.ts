@@ -35,7 +35,7 @@ import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { takeOverDeadLock } from './takeover.ts';
 
 export interface OperationRequest {
-  /** @default "default" */
+  /** The tenant the deployment belongs to. */
   readonly tenant: string;
   readonly deployment: string;
   readonly operation: ExecutionType;

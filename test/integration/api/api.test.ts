@@ -132,7 +132,7 @@ describe('clusters', () => {
     });
     expect(answer.body.auth).toEqual({
       type: 'kubeconfig',
-      secretRef: expect.stringMatching(/^local:secret\/flotilla\/default\/clusters\/extra-1\//),
+      secretRef: expect.stringMatching(/^local:secret\/flotilla\/_platform\/clusters\/extra-1\//),
       context: 'extra-1',
     });
     const stored = await plane.deps.store.getCluster('extra-1');
@@ -387,11 +387,11 @@ describe('a deploy through the API', () => {
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({
       error: 'InvalidStateError',
-      message: expect.stringContaining('deployment hello'),
+      message: expect.stringContaining('deployment default/hello'),
     });
     const forced = await call(plane, 'DELETE', '/clusters/sim-004?force=true');
     expect(forced.status).toBe(200);
-    expect(forced.body).toEqual({ cluster: 'sim-004', deployments: ['hello'] });
+    expect(forced.body).toEqual({ cluster: 'sim-004', deployments: ['default/hello'] });
     expect((await call(plane, 'GET', '/clusters/sim-004')).status).toBe(404);
   });
 

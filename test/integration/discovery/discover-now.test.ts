@@ -4,11 +4,13 @@
  * adapter whose SDK client is mocked with aws-sdk-client-mock; and the local control plane,
  * which has no EKS discovery, answering 501.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PLATFORM_TENANT } from '../../../domain/access.ts';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EksDiscovery } from '../../../adapters/eks/discovery.ts';
@@ -109,7 +111,7 @@ describe('flotilla clusters discover', () => {
       ['beta', 'us-east-1', 'discovery'],
       ['gamma', 'eu-west-1', 'discovery'],
     ]);
-    const [execution] = await deps.store.listExecutions('default');
+    const [execution] = await deps.store.listExecutions(PLATFORM_TENANT);
     expect(execution).toMatchObject({ type: 'discovery', status: 'Succeeded' });
     expect(await runner.describe(execution?.workflowRef ?? '')).toBe('Succeeded');
     expect(eks).toHaveReceivedCommandTimes(ListClustersCommand, 2);
@@ -123,10 +125,10 @@ describe('flotilla clusters discover', () => {
     expect(run.code, run.stderr).toBe(0);
     const started = JSON.parse(run.stdout) as { executionId: string; regions: string[] };
     expect(started.regions).toEqual(['us-east-1', 'eu-west-1']);
-    const execution = await deps.store.getExecution('default', started.executionId);
+    const execution = await deps.store.getExecution(PLATFORM_TENANT, started.executionId);
     expect(execution?.type).toBe('discovery');
     await runner.wait(execution?.workflowRef ?? '');
-    expect((await deps.store.getExecution('default', started.executionId))?.message).toMatch(
+    expect((await deps.store.getExecution(PLATFORM_TENANT, started.executionId))?.message).toMatch(
       /3 clusters, 0 registered, 0 updated, 0 vanished, 3 unchanged/,
     );
   });
@@ -146,7 +148,7 @@ describe('the local control plane (no EKS discovery)', () => {
     expect(answer.status).toBe(501);
     expect(answer.body.error).toBe('NotConfiguredError');
     expect(answer.body.message).toMatch(/^cluster discovery needs Flotilla on AWS/);
-    expect(await plane.deps.store.listExecutions('default')).toEqual([]);
+    expect(await plane.deps.store.listExecutions(PLATFORM_TENANT)).toEqual([]);
   });
 
   it('makes the CLI fail with that one line', async () => {

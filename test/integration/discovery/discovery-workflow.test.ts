@@ -4,6 +4,7 @@
  * SDK client is mocked with aws-sdk-client-mock: three regions, pages of two, a throttled call,
  * a region that refuses access, a connected cluster, and a cluster that vanishes.
  */
+
 import { randomUUID } from 'node:crypto';
 import { type Cluster as AwsCluster, EKSClient } from '@aws-sdk/client-eks';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -16,6 +17,7 @@ import { ManualClock } from '../../../adapters/local/clock.ts';
 import { LocalEventBus } from '../../../adapters/local/event-bus.ts';
 import { UlidGenerator, ulidTime } from '../../../adapters/local/ids.ts';
 import { MemoryStore } from '../../../adapters/memory/store.ts';
+import { PLATFORM_TENANT } from '../../../domain/access.ts';
 import type { ClusterDiscovery } from '../../../domain/ports.ts';
 import { STEP_HANDLERS } from '../../../functions/steps/index.ts';
 import { AslRunner, localDefinition } from '../../../local/asl-runner.ts';
@@ -114,7 +116,7 @@ function makeDeps(options: { discovery?: ClusterDiscovery | null; regions?: stri
 
 async function run(deps: Deps, executionId = deps.ids.next()) {
   const runner = new AslRunner({ deps: () => deps, retryMs: 0 });
-  const { ref } = await runner.start('discovery', { tenant: 'default', executionId });
+  const { ref } = await runner.start('discovery', { tenant: PLATFORM_TENANT, executionId });
   const record = await runner.wait(ref);
   return { record, executionId };
 }
@@ -146,7 +148,7 @@ describe('the discovery workflow', () => {
     // Regions go one at a time, in the configured order.
     expect([...new Set(listCalls.map((c) => c.region))]).toEqual(REGIONS);
 
-    const execution = await deps.store.getExecution('default', executionId);
+    const execution = await deps.store.getExecution(PLATFORM_TENANT, executionId);
     expect(execution).toMatchObject({
       type: 'discovery',
       status: 'Succeeded',
@@ -160,7 +162,7 @@ describe('the discovery workflow', () => {
       expect.objectContaining({ region: 'eu-west-1', ok: true, clusters: 2, registered: 2 }),
       expect.objectContaining({ region: 'ap-southeast-2', ok: false, clusters: 0 }),
     ]);
-    const results = await deps.store.listResults('default', executionId);
+    const results = await deps.store.listResults(PLATFORM_TENANT, executionId);
     expect(results.map((r) => [r.cluster, r.status, r.reason])).toContainEqual([
       'edge-aks',
       'Succeeded',
@@ -193,9 +195,9 @@ describe('the discovery workflow', () => {
     const gamma = await deps.store.getCluster('gamma');
     expect(gamma?.status).toBe('Vanished');
     expect(gamma?.statusReason).toMatch(/^not found by discovery in us-east-1 at /);
-    const execution = await deps.store.getExecution('default', executionId);
+    const execution = await deps.store.getExecution(PLATFORM_TENANT, executionId);
     expect(execution?.message).toMatch(/4 clusters, 0 registered, 0 updated, 1 vanished, 4 unchanged/);
-    const results = await deps.store.listResults('default', executionId);
+    const results = await deps.store.listResults(PLATFORM_TENANT, executionId);
     expect(results.map((r) => [r.cluster, r.status])).toEqual([['gamma', 'Removed']]);
   });
 
@@ -213,7 +215,7 @@ describe('the discovery workflow', () => {
     const { record, executionId } = await run(deps);
 
     expect(record.status).toBe('Succeeded');
-    const execution = await deps.store.getExecution('default', executionId);
+    const execution = await deps.store.getExecution(PLATFORM_TENANT, executionId);
     expect(execution?.status).toBe('Succeeded');
     expect(execution?.message).toContain('not listed: eu-west-1 (its step failed; see the workflow run)');
     expect(execution?.discovery?.regions.map((r) => r.region)).toEqual(['us-east-1']);
@@ -227,7 +229,7 @@ describe('the discovery workflow', () => {
 
     expect(record.status).toBe('Failed');
     expect(record.error?.name).toBe('NotConfiguredError');
-    expect(await deps.store.getExecution('default', executionId)).toBeUndefined();
+    expect(await deps.store.getExecution(PLATFORM_TENANT, executionId)).toBeUndefined();
     expect(listCalls).toEqual([]);
   });
 
@@ -247,7 +249,7 @@ describe('the discovery workflow', () => {
     const before = Date.now();
 
     const execution = machine.run(
-      { tenant: 'default' },
+      { tenant: PLATFORM_TENANT },
       {
         overrides: { taskResourceLocalHandlers: handlers as never },
         context: { Execution: { Id: runRef, Name: runName } },
@@ -257,7 +259,7 @@ describe('the discovery workflow', () => {
 
     // The interpreter stamps StartTime itself (as Step Functions does): the id's time is the
     // run's start, the rest comes from the run's name, so a retried plan step finds its record.
-    const executions = await deps.store.listExecutions('default');
+    const executions = await deps.store.listExecutions(PLATFORM_TENANT);
     expect(executions).toHaveLength(1);
     const stored = executions[0];
     expect(stored).toMatchObject({ type: 'discovery', status: 'Succeeded', workflowRef: runRef });

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLATFORM_TENANT } from '../../../domain/access.ts';
 import type { KubeObject, Target } from '../../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
@@ -380,7 +381,8 @@ describe('the capabilities chart: each cluster renders with its own version and 
           kubeconfig: simulator.kubeconfig({ clusters: [first.name] }),
           contexts: [first.name],
         },
-        { tenant: DEFAULT_TENANT },
+        // The fleet is the platform's: it re-reads its own cluster.
+        { tenant: PLATFORM_TENANT },
       );
       const again = await createDeployment(mixed.deps, spec, { tenant: DEFAULT_TENANT });
       expect(again.targets).toBe(1);
