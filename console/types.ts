@@ -103,6 +103,6 @@ export const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as EventType[];
 /** `GET /deployments/{name}/placement` (functions/api/placement.ts). */
 export interface PlacementAnswer {
   readonly deployment: string;
-  readonly policy: PlacementPolicy;
-  readonly decision: PlacementRecord;
+  readonly policy?: PlacementPolicy;
+  readonly decision?: PlacementRecord;
 }

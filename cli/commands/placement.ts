@@ -11,8 +11,8 @@ import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 /** The API's answer (functions/api/placement.ts). */
 export interface PlacementAnswer {
   deployment: string;
-  policy: PlacementPolicy;
-  decision: PlacementRecord;
+  policy?: PlacementPolicy;
+  decision?: PlacementRecord;
 }
 
 function policyLine(policy: PlacementPolicy): string {
@@ -31,6 +31,10 @@ function policyLine(policy: PlacementPolicy): string {
 /** The human view of a placement decision. */
 export function placementView(answer: PlacementAnswer): string {
   const d = answer.decision;
+  if (!answer.policy) {
+    return `deployment ${answer.deployment} has no placement policy: it runs on every cluster its target selects\n`;
+  }
+  if (!d) return `deployment ${answer.deployment}: ${policyLine(answer.policy)}; not placed yet\n`;
   const lines = [
     `placement of ${answer.deployment} (decision v${d.recordVersion}, revision ${d.revision}): ${policyLine(answer.policy)}`,
   ];

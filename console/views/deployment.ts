@@ -232,9 +232,10 @@ type PlacementRow =
     };
 
 /** The placement decision: selected clusters, released ones waiting, alternates, left out, history. */
-function placementView(answer: PlacementAnswer): HTMLElement {
-  const d = answer.decision;
-  const p = answer.policy;
+function placementView(
+  d: NonNullable<PlacementAnswer['decision']>,
+  p: NonNullable<PlacementAnswer['policy']>,
+): HTMLElement {
   const policy = [
     `${count(p.clusters, 'cluster')} of the eligible`,
     p.spread ? `spread over ${p.spread.key} (max skew ${p.spread.maxSkew})` : '',
@@ -680,12 +681,13 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     placementAt = Date.now();
     try {
       const answer = await ctx.api.get<PlacementAnswer>(`${path}/placement`, ctx.signal);
-      placementSection.hidden = false;
-      fillIfChanged(placementBody, answer, () => placementView(answer));
+      const { decision, policy } = answer;
+      // No placement policy (or not placed yet): no section.
+      placementSection.hidden = !decision || !policy;
+      if (decision && policy) fillIfChanged(placementBody, answer, () => placementView(decision, policy));
     } catch (error) {
-      // No placement policy: no section.
-      if (error instanceof ApiProblem && error.status === 404) placementSection.hidden = true;
-      else throw error;
+      if (!(error instanceof ApiProblem && error.status === 404)) throw error;
+      placementSection.hidden = true;
     }
   };
 

@@ -12,7 +12,13 @@ import { getPlacement } from '../../usecases/placement/queries.ts';
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) });
 
 export const PlacementAnswer = z
-  .object({ deployment: z.string(), policy: PlacementPolicy, decision: PlacementRecord })
+  .object({
+    deployment: z.string(),
+    policy: PlacementPolicy.optional().meta({
+      description: 'Absent: no placement policy (it runs on every cluster its target selects)',
+    }),
+    decision: PlacementRecord.optional().meta({ description: 'Absent until the first plan under a policy' }),
+  })
   .meta({ id: 'PlacementAnswer' });
 
 export function placementRoutes(deps: DepsProvider): Route[] {
@@ -29,7 +35,7 @@ export function placementRoutes(deps: DepsProvider): Route[] {
       params: NameParam,
       responses: {
         200: { description: 'The decision and the policy it follows', schema: PlacementAnswer },
-        404: { description: 'No such deployment, or it has no placement policy' },
+        404: { description: 'No such deployment' },
       },
       handle: async ({ params, caller }) => ok(await getPlacement(await deps(), caller.tenant, params.name)),
     }),

@@ -5,14 +5,15 @@ import type { Deps } from '../deps.ts';
 
 export interface PlacementView {
   readonly deployment: string;
-  /** The policy of the deployment's current revision. */
-  readonly policy: PlacementPolicy;
-  readonly decision: PlacementRecord;
+  /** The policy of the deployment's current revision; absent: it runs on every cluster its target selects. */
+  readonly policy?: PlacementPolicy;
+  /** The decision; absent until a plan made one (or without a policy). */
+  readonly decision?: PlacementRecord;
 }
 
 /**
- * The placement of one of the tenant's deployments. NotFoundError for a deployment that is not
- * the tenant's, or one with no placement policy or not placed yet.
+ * The placement of one of the tenant's deployments (NotFoundError for one that is not the
+ * tenant's). Without a policy, or before its first plan, the answer says so by what it lacks.
  */
 export async function getPlacement(
   deps: Pick<Deps, 'store'>,
@@ -23,6 +24,9 @@ export async function getPlacement(
   if (!deployment) throw new NotFoundError('deployment', name);
   const revision = await deps.store.getRevision(tenant, name, deployment.revision);
   const decision = await deps.store.getPlacement(tenant, name);
-  if (!revision?.placement || !decision) throw new NotFoundError('placement', name);
-  return { deployment: name, policy: revision.placement, decision };
+  return {
+    deployment: name,
+    ...(revision?.placement ? { policy: revision.placement } : {}),
+    ...(revision?.placement && decision ? { decision } : {}),
+  };
 }
