@@ -9,6 +9,8 @@
  * and stored credentials, EventBridge events, Step Functions workflows, EKS discovery and the EKS
  * Connector, EventBridge Scheduler schedules (when the stack gives their target), and the agent
  * channel on AWS IoT Core with certificate identities (when the stack gives its IoT endpoint).
+ * With the tenant data role (when the stack gives it), `forTenant`: the store and secrets of one
+ * tenant's work through a session of that role tagged with the tenant (adapters/tenant-scope.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { parseOrThrow } from '../domain/validation.ts';
 import { DEFAULT_TUNABLES, type Deps, type DepsProvider, type Tunables } from '../usecases/deps.ts';
 import { createIotAgentChannel } from './agent/iot-channel.ts';
 import { createIotAgentIdentities } from './agent/iot-identities.ts';
+import { DynamoTable } from './dynamodb/dynamo-table.ts';
 import { DynamoStore } from './dynamodb/store.ts';
 import { createEksConnector } from './eks/connector.ts';
 import { createEksDiscovery } from './eks/discovery.ts';
@@ -34,6 +37,8 @@ import { createPlacementRechecks } from './scheduler/placement-rechecks.ts';
 import { createAwsCredentialsProvider } from './secrets/aws-credentials.ts';
 import { createSecretsManagerStore } from './secrets/secrets-manager.ts';
 import { createStepFunctions } from './sfn/engine.ts';
+import { createTenantSessions } from './sts/tenant-sessions.ts';
+import { tenantScope } from './tenant-scope.ts';
 
 /** The environment every Flotilla function is deployed with. */
 export const AwsEnvironment = z
@@ -84,6 +89,11 @@ export const AwsEnvironment = z
     FLOTILLA_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(30).max(3600).optional(),
     /** Seconds of silence after which an agent's clusters are marked Unreachable. */
     FLOTILLA_AGENT_DARK_AFTER_SECONDS: z.coerce.number().int().min(60).max(86_400).optional(),
+    /**
+     * The tenant data role: work done for a tenant reaches the table and its secrets through a
+     * session of this role tagged with the tenant. Absent: with the function's own role.
+     */
+    FLOTILLA_TENANT_DATA_ROLE_ARN: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.FLOTILLA_IOT_ENDPOINT === undefined) return;
@@ -178,11 +188,16 @@ async function build(): Promise<Deps> {
   const region = env.AWS_REGION;
   const clock = systemClock;
   const tunables = tunablesFrom(env);
-  const secrets = createSecretsManagerStore({
-    region,
+  const secretOptions = {
     ...(env.FLOTILLA_SECRETS_PREFIX ? { prefix: env.FLOTILLA_SECRETS_PREFIX } : {}),
     ...(env.FLOTILLA_SECRETS_KMS_KEY ? { kmsKeyId: env.FLOTILLA_SECRETS_KMS_KEY } : {}),
-  });
+  };
+  const secrets = createSecretsManagerStore({ region, ...secretOptions });
+  const dynamo = new DynamoDBClient({ region });
+  const storeOptions = {
+    clock,
+    ...(env.FLOTILLA_RETENTION_DAYS ? { retentionDays: env.FLOTILLA_RETENTION_DAYS } : {}),
+  };
   const blobs = createS3BlobStore({ region, bucket: env.FLOTILLA_BUCKET });
   const scheduler =
     env.FLOTILLA_SCHEDULE_TARGET_ARN && env.FLOTILLA_SCHEDULER_ROLE_ARN
@@ -204,13 +219,8 @@ async function build(): Promise<Deps> {
       : undefined;
   const clusterCredentials = createAwsCredentialsProvider({ secrets, clock });
   const agents = agentsFrom(env, clock);
-  return {
-    store: new DynamoStore({
-      client: new DynamoDBClient({ region }),
-      tableName: env.FLOTILLA_TABLE,
-      clock,
-      ...(env.FLOTILLA_RETENTION_DAYS ? { retentionDays: env.FLOTILLA_RETENTION_DAYS } : {}),
-    }),
+  const base: Deps = {
+    store: new DynamoStore({ client: dynamo, tableName: env.FLOTILLA_TABLE, ...storeOptions }),
     blobs,
     secrets,
     // /tmp is the only place a Lambda function may write (charts, helm's home). Charts that use
@@ -242,6 +252,23 @@ async function build(): Promise<Deps> {
     ...(rechecks ? { rechecks } : {}),
     charts: new HttpChartVersions(),
     ...agents,
+  };
+  const roleArn = env.FLOTILLA_TENANT_DATA_ROLE_ARN;
+  if (!roleArn) return base;
+  const sessions = createTenantSessions({ region, roleArn, clock });
+  return {
+    ...base,
+    forTenant: tenantScope(base, {
+      ownTable: new DynamoTable({ client: dynamo, tableName: env.FLOTILLA_TABLE }),
+      store: storeOptions,
+      sessionTable: (tenant) =>
+        new DynamoTable({
+          client: new DynamoDBClient({ region, credentials: sessions.providerOf(tenant) }),
+          tableName: env.FLOTILLA_TABLE,
+        }),
+      sessionSecrets: (tenant) =>
+        createSecretsManagerStore({ region, credentials: sessions.providerOf(tenant), ...secretOptions }),
+    }),
   };
 }
 

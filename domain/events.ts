@@ -8,8 +8,13 @@ import { FailureCode, ProgressCounts } from './model.ts';
 
 export const EVENT_SOURCE = 'flotilla';
 
+/**
+ * Every event names the tenant it belongs to (`_platform` for the platform's own: discovery, its
+ * clusters): consumers route by `detail.tenant` (infra/flotilla.ts `tenantEventPattern`), and the
+ * local feed shows a tenant only its own.
+ */
 const base = {
-  tenant: z.string(),
+  tenant: z.string().min(1),
 };
 const execution = {
   ...base,

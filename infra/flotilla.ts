@@ -17,7 +17,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -33,8 +33,12 @@ import { Construct } from 'constructs';
 import { thingPrefixOf } from '../adapters/agent/iot-identities.ts';
 import { FLOTILLA_TABLE, type KeyAttribute } from '../adapters/dynamodb/table.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../adapters/lambda/powertools.ts';
+import { TENANT_READABLE_PLATFORM_PARTITIONS, tenantPartitionPrefix } from '../adapters/store/keys.ts';
+import { TENANT_SESSION_TAG } from '../adapters/sts/tenant-sessions.ts';
+import { PLATFORM_TENANT } from '../domain/access.ts';
 import { AGENT_TOPIC_KINDS } from '../domain/agent.ts';
 import { EVENT_SOURCE } from '../domain/events.ts';
+import { dns1123LabelProblem } from '../domain/names.ts';
 import type { DefinedWorkflow, SubstitutionKey } from '../statemachines/substitutions.ts';
 import {
   AGENT_MESSAGE_ENTRY,
@@ -74,7 +78,7 @@ export interface FlotillaProps {
   readonly discoverySchedule?: scheduler.ScheduleExpression | null;
   /**
    * More workflows to start on a schedule, by workflow name. A scheduled run gets only
-   * `{ "tenant": "default" }` as input, so the workflow must name its own execution record from
+   * `{ "tenant": "_platform" }` (the platform's) as input, so the workflow must name its own execution record from
    * the run, as discovery does. (Drift scans and maintenance are scheduled per deployment at run
    * time instead: `flotilla schedules create`, through EventBridge Scheduler in the stack's
    * schedule group.)
@@ -126,8 +130,10 @@ export interface FlotillaProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Prefix of the Secrets Manager names that hold cluster credentials; the functions may
-   * touch only secrets under it.
+   * Prefix of the Secrets Manager names Flotilla keeps secrets under (cluster credentials,
+   * approval tokens, bundle signing keys); the functions may touch only secrets under it, and a
+   * tenant's session only those of its tenant (`flotilla/<tenant>/…`, below this prefix unless it
+   * is `flotilla`).
    * @default 'flotilla'
    */
   readonly secretsPrefix?: string;
@@ -227,8 +233,34 @@ const SECRET_WRITE_ACTIONS = [
 /** The id CDK gives the provider function of every AwsCustomResource (aws-cdk-lib custom-resources). */
 const AWS_CUSTOM_RESOURCE_UUID = '679f53fa-c002-430c-b0da-5b7982bd2287';
 
-/** Tenant of scheduled runs. */
-const SCHEDULED_TENANT = 'default';
+/** Tenant of the construct's own scheduled runs (discovery, `workflowSchedules`): the platform's. */
+const SCHEDULED_TENANT = PLATFORM_TENANT;
+
+/** The tenant of a tenant data role session, as its policies read it. */
+const SESSION_TENANT = `\${aws:PrincipalTag/${TENANT_SESSION_TAG}}`;
+
+/** What a tenant's session may do to the items of its own partitions. */
+const TENANT_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+/** What a tenant's session may do to the platform partitions it sees clusters through. */
+const PLATFORM_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
+
+/**
+ * Where the secret names Flotilla gives (`flotilla/<tenant>/…`) end up under a prefix: as they
+ * are when the prefix is `flotilla`, below it otherwise (adapters/secrets SecretsManagerSecretStore.nameOf).
+ */
+export function secretsBaseOf(secretsPrefix: string): string {
+  const prefix = secretsPrefix.replace(/\/+$/, '');
+  return 'flotilla/'.startsWith(`${prefix}/`) ? 'flotilla' : `${prefix}/flotilla`;
+}
 
 /** The environment variable holding a workflow's state machine ARN (`drift-scan` → `FLOTILLA_DRIFT_SCAN_STATE_MACHINE`). */
 export function stateMachineVariable(workflow: string): string {
@@ -244,6 +276,15 @@ function attributeType(key: KeyAttribute): dynamodb.AttributeType {
     case 'B':
       return dynamodb.AttributeType.BINARY;
   }
+}
+
+/**
+ * The EventBridge pattern of one tenant's events on Flotilla's bus: every Flotilla event carries
+ * the tenant it belongs to in `detail.tenant` (domain/events.ts). A rule with this pattern sees
+ * that tenant's events and no other's.
+ */
+export function tenantEventPattern(tenant: string): events.EventPattern {
+  return { source: [EVENT_SOURCE], detail: { tenant: [tenant] } };
 }
 
 /**
@@ -263,7 +304,8 @@ export function nagResourceName(scope: Construct, value: string): string {
     }
     return JSON.stringify(v);
   };
-  return render(Stack.of(scope).resolve(value));
+  // cdk-nag writes IAM policy variables (`${aws:PrincipalTag/…}`) as `<aws:PrincipalTag/…>`.
+  return render(Stack.of(scope).resolve(value)).replace(/\$\{([^}]+)\}/g, '<$1>');
 }
 
 /** Accept cdk-nag's wildcard finding for `resource` on `scope`, saying why. */
@@ -286,6 +328,13 @@ export class Flotilla extends Construct {
   readonly stateMachines: ReadonlyMap<DefinedWorkflow, sfn.StateMachine>;
   /** The role of each kind of function (`step` functions reach clusters: grant it EKS access). */
   readonly roles: Readonly<Record<HandlerKind, iam.Role>>;
+  /**
+   * The role the API and step functions act for one tenant with: assumed with the session tag
+   * `flotilla:tenant`, it reaches only the table items whose partition key starts with
+   * `T#<tenant>#` (and reads the clusters, cluster sets and tenants), and the secrets under the
+   * tenant's prefix.
+   */
+  readonly tenantDataRole: iam.Role;
   /** The role EKS Connector agents assume, when created. */
   readonly connectorRole?: iam.Role;
   /** The Cognito user pool of the API, in `cognito` mode. */
@@ -462,7 +511,7 @@ export class Flotilla extends Construct {
     }
 
     // ---- Functions -----------------------------------------------------------------------
-    this.environment = this.#environment();
+    const environment = this.#environment();
     this.roles = {
       api: this.#functionRole('ApiRole', 'Flotilla API functions'),
       step: this.#functionRole('StepRole', 'Flotilla workflow step functions (deploy, drift, maintenance)'),
@@ -472,6 +521,8 @@ export class Flotilla extends Construct {
         'Flotilla functions taking in what agents send, and the agent sweep',
       ),
     };
+    this.tenantDataRole = this.#tenantDataRole();
+    this.environment = { ...environment, FLOTILLA_TENANT_DATA_ROLE_ARN: this.tenantDataRole.roleArn };
     const helmLayer = catalogue.some((h) => h.helm)
       ? new KubectlV36Layer(this, 'KubectlHelmLayer')
       : undefined;
@@ -490,7 +541,7 @@ export class Flotilla extends Construct {
           source: [EVENT_SOURCE],
           detailType: ['ClusterUnreachable', 'DeploymentSucceeded', 'DeploymentFailed'],
         },
-        targets: [new eventsTargets.LambdaFunction(placement, { retryAttempts: 2 })],
+        targets: [new eventTargets.LambdaFunction(placement, { retryAttempts: 2 })],
       });
     }
 
@@ -592,6 +643,26 @@ export class Flotilla extends Construct {
     if (Object.keys(agentRouteSettings).length > 0) {
       (stage.node.defaultChild as apigw.CfnStage).routeSettings = agentRouteSettings;
     }
+  }
+
+  /**
+   * Send one tenant's events, and only those, to an event bus of the tenant's (in this account
+   * or another: that bus's resource policy must let this account put events on it). The tenant's
+   * consumers subscribe there; they get no access to Flotilla's bus, which has no resource policy
+   * (no other account may put rules or events on it), so what a tenant's consumers can see is
+   * exactly what this rule forwards. Platform events (`_platform`: discovery, the platform's
+   * clusters) are the platform's to route.
+   */
+  forwardTenantEvents(tenant: string, target: events.IEventBus): events.Rule {
+    const problem = tenant === PLATFORM_TENANT ? undefined : dns1123LabelProblem(tenant);
+    if (problem) throw new Error(`forwardTenantEvents: tenant ${problem}`);
+    const rule = new events.Rule(this, `TenantEvents-${tenant}`, {
+      eventBus: this.bus,
+      eventPattern: tenantEventPattern(tenant),
+      description: `Flotilla: the events of tenant ${tenant}, to its own bus`,
+    });
+    rule.addTarget(new eventTargets.EventBus(target));
+    return rule;
   }
 
   /** The state machine ARN of a workflow (known before the state machine exists). */
@@ -817,6 +888,87 @@ export class Flotilla extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description,
     });
+  }
+
+  /**
+   * The tenant data role. The API and step functions assume it with one session tag,
+   * `flotilla:tenant` (a tenant's name: never the platform's, nor any other tag), and its policy
+   * reads the tenant from that tag:
+   * - the table: every item action but Scan on the items whose partition key (in the table and in
+   *   gsi1, `dynamodb:LeadingKeys`) starts with `T#<tenant>#`; reads (GetItem, BatchGetItem,
+   *   Query) of the platform partitions of clusters, cluster sets and tenants; nothing else (not
+   *   the tokens, no platform writes);
+   * - Secrets Manager: the secrets named `<prefix>/<tenant>/…` (flotilla/<tenant>/… by default);
+   * - the customer-managed key, when there is one (the table and the secrets are encrypted with it).
+   */
+  #tenantDataRole(): iam.Role {
+    const stack = Stack.of(this);
+    const props = this.#props;
+    const { api, step } = this.roles;
+    const table = this.table.tableArn;
+    const indexes = FLOTILLA_TABLE.globalSecondaryIndexes.map((i) => `${table}/index/${i.indexName}`);
+    const secrets = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${secretsBaseOf(props.secretsPrefix ?? 'flotilla')}/${SESSION_TENANT}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'TenantItems',
+        actions: [...TENANT_ITEM_ACTIONS],
+        resources: [table, ...indexes],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${tenantPartitionPrefix(SESSION_TENANT)}*`],
+          },
+          // ForAllValues holds of an empty set: a request must name its keys.
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadPlatformClusters',
+        actions: [...PLATFORM_READ_ACTIONS],
+        resources: [table],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...TENANT_READABLE_PLATFORM_PARTITIONS] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantSecrets',
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', ...SECRET_WRITE_ACTIONS],
+        resources: [secrets],
+      }),
+    ];
+    if (props.encryptionKey) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'UseTheKey',
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+          resources: [props.encryptionKey.keyArn],
+        }),
+      );
+    }
+    const role = new iam.Role(this, 'TenantDataRole', {
+      assumedBy: new iam.PrincipalWithConditions(
+        new iam.CompositePrincipal(new iam.ArnPrincipal(api.roleArn), new iam.ArnPrincipal(step.roleArn)),
+        {
+          // A session names a tenant: one tag, a tenant's name, never the platform's (`_platform`).
+          StringLike: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: '?*' },
+          StringNotLike: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: '_*' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
+        },
+      ).withSessionTags(),
+      description: "Assumed by Flotilla functions, tagged with a tenant, to reach only that tenant's data",
+      inlinePolicies: { TenantData: new iam.PolicyDocument({ statements }) },
+    });
+    acknowledgeWildcard(
+      role,
+      secrets,
+      "A tenant's secrets are named per cluster, approval and key at run time; only those under that tenant's own prefix (the session tag).",
+    );
+    return role;
   }
 
   /**
@@ -1048,11 +1200,10 @@ export class Flotilla extends Construct {
       }),
       `Cluster credentials are secrets named per cluster under "${secretsPrefix}/", created as clusters are registered.`,
     );
-    // A rollout waiting for an approval keeps its task token as a secret (request-approval):
-    // steps may write those, and only those.
-    const approvals = 'flotilla/approvals/'.startsWith(`${secretsPrefix}/`)
-      ? 'flotilla/approvals'
-      : `${secretsPrefix}/flotilla/approvals`;
+    // A rollout waiting for an approval keeps its task token as a secret (request-approval), under
+    // its tenant's prefix: steps may write those, and only those. (For a tenant the step writes it
+    // through the tenant data role; this covers the platform's own runs.)
+    const approvals = `${secretsBaseOf(secretsPrefix)}/*/approvals`;
     add(
       [step],
       new iam.PolicyStatement({
@@ -1066,7 +1217,7 @@ export class Flotilla extends Construct {
           }),
         ],
       }),
-      'Approval task tokens are secrets named per deployment at run time, under the approvals prefix only.',
+      "Approval task tokens are secrets named per deployment at run time, under each tenant's approvals prefix only.",
     );
     if (key) {
       add(
@@ -1077,6 +1228,15 @@ export class Flotilla extends Construct {
         }),
       );
     }
+
+    // Acting for a tenant: a session of the tenant data role, tagged with the tenant.
+    add(
+      [api, step],
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [this.tenantDataRole.roleArn],
+      }),
+    );
 
     // Workflows: start, follow and stop Flotilla's own state machines; answer approvals.
     const machines = [...this.#stateMachineArns.values()];

@@ -187,7 +187,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const handlers = new Map<string, ApiHandler>();
   for (const group of API_ROUTE_GROUPS) {
-    const handler = apiHandler(group.routes(options.deps), options.deps, { maxBodyBytes });
+    const handler = apiHandler(group.routes, options.deps, { maxBodyBytes });
     for (const prefix of [group.prefix, ...(group.also ?? [])]) handlers.set(prefix, handler);
   }
   handlers.set('openapi.json', apiHandler(openApiRoutes(), undefined, { maxBodyBytes }));

@@ -3,6 +3,7 @@
  * roots build one of these — adapters/wiring.ts on AWS (from a validated environment, once per
  * cold start), local/control-plane.ts on one machine — and handlers receive it from there.
  */
+import { PLATFORM_TENANT } from '../domain/access.ts';
 import type {
   AgentChannel,
   AgentIdentityIssuer,
@@ -119,6 +120,23 @@ export interface Deps {
   readonly principals?: PrincipalDirectory;
   /** One-time re-checks of placements (failover); without it, only events trigger failover. */
   readonly rechecks?: PlacementRechecks;
+  /**
+   * These dependencies as they act for one tenant. On AWS the store and the secrets of the
+   * answer reach the table and Secrets Manager through a session of the tenant data role tagged
+   * with the tenant (adapters/tenant-scope.ts), so IAM confines them to the tenant's keys and
+   * secret names. Absent where there is no such role (locally): `depsFor` answers these
+   * dependencies unchanged. Call it through `depsFor`.
+   */
+  readonly forTenant?: (tenant: string) => Deps;
+}
+
+/**
+ * The dependencies to act for `tenant` with: scoped to it where the deployment can (see
+ * `Deps.forTenant`), these ones otherwise. The platform (`_platform`) acts with its own role.
+ */
+export function depsFor(deps: Deps, tenant: string): Deps {
+  if (tenant === PLATFORM_TENANT || !deps.forTenant) return deps;
+  return deps.forTenant(tenant);
 }
 
 /** Handlers take a provider so dependencies are built lazily, once, by whoever hosts them. */

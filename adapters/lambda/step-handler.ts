@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { describeError, ValidationError } from '../../domain/errors.ts';
 import { issuesOf } from '../../domain/validation.ts';
-import type { Deps, DepsProvider } from '../../usecases/deps.ts';
+import { type Deps, type DepsProvider, depsFor } from '../../usecases/deps.ts';
 import { createLogger } from './powertools.ts';
 
 /** The step handlers' logger (level from POWERTOOLS_LOG_LEVEL; secrets redacted). */
@@ -55,13 +55,27 @@ export interface StepDefinition<S extends z.ZodType, R> {
 /** A step handler: `(event, context) => Promise<result>`, the same on Lambda and in-process. */
 export type StepHandler<R> = (event: unknown, context: Context) => Promise<R>;
 
+/**
+ * The dependencies a step runs with: those of the tenant its event names (`tenant`: every
+ * workflow's input carries it), so on AWS a step reaches only that tenant's records and secrets
+ * (see `Deps.forTenant`); the function's own for platform runs (`_platform`: discovery) and
+ * events that name no tenant (the agents' messages and sweep).
+ */
+export function depsOfStep(deps: Deps, event: unknown): Deps {
+  const tenant =
+    typeof event === 'object' && event !== null ? (event as { tenant?: unknown }).tenant : undefined;
+  return typeof tenant === 'string' ? depsFor(deps, tenant) : deps;
+}
+
 /** Build a step handler from its definition. */
 export function stepHandler<S extends z.ZodType, R>(definition: StepDefinition<S, R>): StepHandler<R> {
   const handler = middy<unknown, R>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(stepLogger, { resetKeys: true }))
     .use(parseEvent(definition.schema))
     .use(logFailures(definition.name))
-    .handler(async (event) => definition.run(await definition.deps(), event as z.output<S>));
+    .handler(async (event) =>
+      definition.run(depsOfStep(await definition.deps(), event), event as z.output<S>),
+    );
   return (event, context) => handler(event, context);
 }
 

@@ -23,6 +23,7 @@ import {
   type RestoreSecretCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import {
   CredentialsError,
   FlotillaError,
@@ -206,11 +207,15 @@ export function translate(error: unknown, ref: string): Error {
 
 /** The store with its SDK client, for the composition root. */
 export function createSecretsManagerStore(
-  options: { region: string } & Omit<SecretsManagerStoreOptions, 'api'>,
+  options: {
+    region: string;
+    /** Credentials other than the function's own (a tenant's session). @default the function's */
+    credentials?: AwsCredentialIdentityProvider;
+  } & Omit<SecretsManagerStoreOptions, 'api'>,
 ): SecretsManagerSecretStore {
-  const { region, ...rest } = options;
+  const { region, credentials, ...rest } = options;
   return new SecretsManagerSecretStore({
-    api: secretsManagerApi(new SecretsManagerClient({ region })),
+    api: secretsManagerApi(new SecretsManagerClient({ region, ...(credentials ? { credentials } : {}) })),
     ...rest,
   });
 }

@@ -28,6 +28,7 @@
  * (by sort-key prefix); targets of a cluster and executions of a deployment use gsi1; results and
  * batches live in their execution's partition.
  */
+import { PLATFORM_TENANT } from '../../domain/access.ts';
 import { GSI1 } from '../dynamodb/table.ts';
 import { checkKeyPart } from './rules.ts';
 import type { ItemKey } from './table.ts';
@@ -153,3 +154,24 @@ export const keys = {
     sk: `BATCH#${pad(index, 6)}`,
   }),
 } as const;
+
+/**
+ * What every partition key of a tenant's records starts with, in the table and in gsi1: the
+ * prefix the tenant data role's `dynamodb:LeadingKeys` condition confines a session to.
+ */
+export function tenantPartitionPrefix(tenant: string): string {
+  return `${t(tenant)}#`;
+}
+
+/** What every partition key of the platform's own records starts with. */
+export const PLATFORM_PARTITION_PREFIX = tenantPartitionPrefix(PLATFORM_TENANT);
+
+/**
+ * The platform's partitions a tenant's session may read, never write: the clusters, the cluster
+ * sets that grant them, and the tenants. Not the tokens.
+ */
+export const TENANT_READABLE_PLATFORM_PARTITIONS: readonly string[] = [
+  keys.clusters(PLATFORM_TENANT),
+  keys.clusterSets(PLATFORM_TENANT),
+  keys.tenants(PLATFORM_TENANT),
+];

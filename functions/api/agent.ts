@@ -90,7 +90,7 @@ export function agentSelfRoutes(deps: DepsProvider): Route[] {
 
 /** The agent-facing API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(agentSelfRoutes(deps), deps, options);
+  return apiHandler(agentSelfRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -164,7 +164,7 @@ export function revokeRoutes(deps: DepsProvider): Route[] {
 
 /** The agents (operator) API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(agentRoutes(deps), deps, options);
+  return apiHandler(agentRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -130,7 +130,7 @@ export function bundleRoutes(deps: DepsProvider): Route[] {
 
 /** The bundles API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(bundleRoutes(deps), deps, options);
+  return apiHandler(bundleRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

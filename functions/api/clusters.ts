@@ -164,7 +164,7 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
 
 /** The clusters API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(clusterRoutes(deps), deps, options);
+  return apiHandler(clusterRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

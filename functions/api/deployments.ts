@@ -190,7 +190,7 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
 
 /** The deployments API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(deploymentRoutes(deps), deps, options);
+  return apiHandler(deploymentRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

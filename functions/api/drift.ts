@@ -115,7 +115,7 @@ export function driftRoutes(deps: DepsProvider): Route[] {
 
 /** The drift API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(driftRoutes(deps), deps, options);
+  return apiHandler(driftRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

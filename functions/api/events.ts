@@ -98,7 +98,7 @@ export function eventRoutes(deps: DepsProvider): Route[] {
 
 /** The events API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(eventRoutes(deps), deps, options);
+  return apiHandler(eventRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

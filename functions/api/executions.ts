@@ -51,7 +51,7 @@ export function executionRoutes(deps: DepsProvider): Route[] {
 
 /** The executions API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(executionRoutes(deps), deps, options);
+  return apiHandler(executionRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -130,7 +130,7 @@ export function scheduleRoutes(deps: DepsProvider): Route[] {
 
 /** The schedules API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(scheduleRoutes(deps), deps, options);
+  return apiHandler(scheduleRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -42,7 +42,7 @@ export function serviceRoutes(deps: DepsProvider): Route[] {
 
 /** The services API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(serviceRoutes(deps), deps, options);
+  return apiHandler(serviceRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -230,7 +230,7 @@ export function tenancyRoutes(deps: DepsProvider): Route[] {
 
 /** The tenancy API handler over the given dependencies. */
 export function createHandler(deps: DepsProvider, options?: ApiHandlerOptions) {
-  return apiHandler(tenancyRoutes(deps), deps, options);
+  return apiHandler(tenancyRoutes, deps, options);
 }
 
 /** The Lambda entry point on AWS. */

@@ -290,7 +290,7 @@ describe('the agent sweep', () => {
     };
     const sweeper = functionId(base, AGENT_SWEEP_ENTRY);
     expect(render(target.Arn)).toBe(`<${sweeper}.Arn>`);
-    expect(JSON.parse(target.Input)).toEqual({ tenant: 'default' });
+    expect(JSON.parse(target.Input)).toEqual({ tenant: '_platform' });
     const role = render(target.RoleArn).replace(/^<|\.Arn>$/g, '');
     const own = statementsOf(base.json).filter((st) => st.roles.includes(role));
     expect(own.flatMap((st) => st.actions)).toEqual(['lambda:InvokeFunction']);

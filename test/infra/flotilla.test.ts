@@ -214,28 +214,39 @@ describe('the Flotilla stack', () => {
     const table = resourcesOf(base.json, 'AWS::DynamoDB::Table')[0]?.[0];
     const dynamo = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.length).toBeGreaterThan(0);
+    const isTenantRole = (s: { roles: string[] }) =>
+      s.roles.some((r) => r.startsWith('FlotillaTenantDataRole'));
     for (const s of dynamo) {
-      expect(s.resources.sort()).toEqual([`<${table}.Arn>`, `<${table}.Arn>/index/gsi1`]);
       expect(s.actions).not.toContain('dynamodb:Scan');
+      if (!isTenantRole(s)) {
+        expect(s.resources.sort()).toEqual([`<${table}.Arn>`, `<${table}.Arn>/index/gsi1`]);
+        continue;
+      }
+      // The tenant data role: every statement on the table is confined by its partition keys
+      // (test/infra/tenant-data-role.test.ts evaluates what they allow).
+      expect(s.resources.every((r) => r.startsWith(`<${table}.Arn>`))).toBe(true);
+      expect(JSON.stringify(s.conditions)).toContain('dynamodb:LeadingKeys');
     }
     const secretsArn = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:flotilla/';
+    const ownSecrets = `${secretsArn}\${aws:PrincipalTag/flotilla:tenant}/*`;
     for (const s of statements.filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')))) {
-      expect([[`${secretsArn}*`], [`${secretsArn}approvals/*`]]).toContainEqual(s.resources);
+      expect([[`${secretsArn}*`], [`${secretsArn}*/approvals/*`], [ownSecrets]]).toContainEqual(s.resources);
     }
     for (const s of statements.filter((s) => s.actions.includes('events:PutEvents'))) {
       expect(s.resources).toHaveLength(1);
       expect(s.resources[0]).toMatch(/^<FlotillaBus\w+\.Arn>$/);
     }
-    // Only the API stores credentials; steps read them (and write approval tokens only);
-    // discovery never touches them.
+    // Only the API stores credentials; steps read them (and write approval tokens only); a
+    // tenant's session only its own; discovery never touches them.
     const writers = statements.filter((s) => s.actions.includes('secretsmanager:CreateSecret'));
     expect(writers.map((s) => [s.roles, s.resources])).toEqual(
       expect.arrayContaining([
         [[expect.stringMatching(/^FlotillaApiRole/)], [`${secretsArn}*`]],
-        [[expect.stringMatching(/^FlotillaStepRole/)], [`${secretsArn}approvals/*`]],
+        [[expect.stringMatching(/^FlotillaStepRole/)], [`${secretsArn}*/approvals/*`]],
+        [[expect.stringMatching(/^FlotillaTenantDataRole/)], [ownSecrets]],
       ]),
     );
-    expect(writers).toHaveLength(2);
+    expect(writers).toHaveLength(3);
     expect(
       statements.filter(
         (s) =>
@@ -372,7 +383,8 @@ describe('the Flotilla stack', () => {
     expect(discovery?.[1].ScheduleExpression).toBe('rate(1 hour)');
     const target = discovery?.[1].Target as { Arn: unknown; Input: string; RoleArn: unknown };
     expect(render(target.Arn)).toMatch(/^<FlotillaDiscoveryWorkflow\w+>$/);
-    expect(JSON.parse(target.Input)).toEqual({ tenant: 'default' });
+    // Discovery is the platform's: its runs and the clusters it finds are the platform's own.
+    expect(JSON.parse(target.Input)).toEqual({ tenant: '_platform' });
     // Drift scans are scheduled per deployment at run time (schedule-fire), not by the stack;
     // the agents' sweep (test/infra/agents.test.ts) is the only other schedule.
     expect(schedules.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
@@ -653,15 +665,21 @@ describe('options', () => {
   });
 
   it('lets the functions assume only the cross-account roles named', () => {
+    const tenantDataRole = /^<FlotillaTenantDataRole\w+\.Arn>$/;
     const none = statementsOf(base.json).filter(
-      (st) => st.actions.includes('sts:AssumeRole') && st.roles.some((r) => r.startsWith('FlotillaApiRole')),
+      (st) =>
+        st.actions.includes('sts:AssumeRole') &&
+        st.roles.some((r) => r.startsWith('FlotillaApiRole')) &&
+        !st.resources.every((r) => tenantDataRole.test(r)),
     );
     expect(none).toEqual([]);
     const roleArn = 'arn:aws:iam::210987654321:role/flotilla-deployer';
     const s = synthesize({ assumableRoleArns: [roleArn] });
     const assume = statementsOf(s.json).filter(
       (st) =>
-        st.actions.includes('sts:AssumeRole') && st.roles.some((r) => /^Flotilla(Api|Step)Role/.test(r)),
+        st.actions.includes('sts:AssumeRole') &&
+        st.roles.some((r) => /^Flotilla(Api|Step)Role/.test(r)) &&
+        !st.resources.every((r) => tenantDataRole.test(r)),
     );
     expect(assume.length).toBeGreaterThan(0);
     for (const st of assume) expect(st.resources).toEqual([roleArn]);

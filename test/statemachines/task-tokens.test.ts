@@ -104,7 +104,7 @@ describe('the local runner and .waitForTaskToken', () => {
     const secrets = bed.deps.secrets as unknown as { values: Map<string, string> };
     /** The next token the approval state stored (another than `previous`). */
     const waiting = async (previous?: string) => {
-      const current = () => secrets.values.get('flotilla/approvals/default/shop');
+      const current = () => secrets.values.get('flotilla/default/approvals/shop');
       for (let i = 0; i < 300 && (current() === undefined || current() === previous); i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

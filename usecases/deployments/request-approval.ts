@@ -19,9 +19,12 @@ export interface ApprovalRequest extends StepInput {
   readonly taskToken: string;
 }
 
-/** The secret-store name under which a deployment's waiting approval token is kept. */
+/**
+ * The secret-store name under which a deployment's waiting approval token is kept: under the
+ * tenant's own prefix, as every secret of a tenant is (on AWS its session may touch no other).
+ */
 export function approvalSecretName(tenant: string, deployment: string): string {
-  return `flotilla/approvals/${tenant}/${deployment}`;
+  return `flotilla/${tenant}/approvals/${deployment}`;
 }
 
 /** Record that the run waits for an approval before wave `input.wave` starts. */

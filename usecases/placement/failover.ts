@@ -18,7 +18,7 @@ import {
   type FailoverOutcome,
 } from '../../domain/placement/failover.ts';
 import { agentOf } from '../delivery/agent-delivery.ts';
-import type { Deps } from '../deps.ts';
+import { type Deps, depsFor } from '../deps.ts';
 import { startOperation } from '../rollouts/start-operation.ts';
 import { visibleClusters } from '../tenancy/visibility.ts';
 import { changePlacement, releasedReason, withHistory } from './decisions.ts';
@@ -294,12 +294,14 @@ export async function reconcilePlacement(deps: Deps, tenant: string, name: strin
 export async function onClusterUnreachable(deps: Deps, cluster: string): Promise<string[]> {
   const looked: string[] = [];
   for (const tenant of await deps.store.listTenants()) {
-    for (const record of await deps.store.listPlacements(tenant.name)) {
+    // Each tenant's records through its own dependencies (on AWS: its data role's session).
+    const scoped = depsFor(deps, tenant.name);
+    for (const record of await scoped.store.listPlacements(tenant.name)) {
       const placed =
         record.selected.some((s) => s.cluster === cluster) ||
         record.released.some((r) => r.cluster === cluster);
       if (!placed) continue;
-      await reconcilePlacement(deps, tenant.name, record.deployment);
+      await reconcilePlacement(scoped, tenant.name, record.deployment);
       looked.push(`${tenant.name}/${record.deployment}`);
     }
   }

@@ -1,11 +1,12 @@
 /**
  * What starts a look at placements, whatever carries it (the local bus and timers, EventBridge
  * rules and Scheduler on AWS): a cluster reported unreachable looks at every deployment placed on
- * it; a run of a deployment that ended, and a one-time re-check, look at that deployment.
+ * it; a run of a deployment that ended, and a one-time re-check, look at that deployment. Each
+ * look acts for the deployment's tenant (`depsFor`: on AWS, through its data role's session).
  */
 import type { FlotillaEvent } from '../../domain/events.ts';
 import type { PlacementRecheck } from '../../domain/ports.ts';
-import type { Deps } from '../deps.ts';
+import { type Deps, depsFor } from '../deps.ts';
 import { onClusterUnreachable, reconcilePlacement } from './failover.ts';
 
 /** The event types that start a look at placements. */
@@ -16,13 +17,17 @@ export async function onPlacementEvent(deps: Deps, event: FlotillaEvent): Promis
   if (event.type === 'ClusterUnreachable') {
     await onClusterUnreachable(deps, event.detail.cluster);
   } else if (event.type === 'DeploymentSucceeded' || event.type === 'DeploymentFailed') {
-    await reconcilePlacement(deps, event.detail.tenant, event.detail.deployment);
+    await reconcilePlacement(
+      depsFor(deps, event.detail.tenant),
+      event.detail.tenant,
+      event.detail.deployment,
+    );
   }
 }
 
 /** A one-time re-check fired. */
 export async function onPlacementRecheck(deps: Deps, request: PlacementRecheck): Promise<void> {
-  await reconcilePlacement(deps, request.tenant, request.deployment);
+  await reconcilePlacement(depsFor(deps, request.tenant), request.tenant, request.deployment);
 }
 
 /**
@@ -32,8 +37,9 @@ export async function onPlacementRecheck(deps: Deps, request: PlacementRecheck):
 export async function resumePlacements(deps: Deps): Promise<number> {
   let looked = 0;
   for (const tenant of await deps.store.listTenants()) {
-    for (const record of await deps.store.listPlacements(tenant.name)) {
-      await reconcilePlacement(deps, tenant.name, record.deployment);
+    const scoped = depsFor(deps, tenant.name);
+    for (const record of await scoped.store.listPlacements(tenant.name)) {
+      await reconcilePlacement(scoped, tenant.name, record.deployment);
       looked += 1;
     }
   }

@@ -60,6 +60,24 @@ describe('the AWS dependencies', () => {
     expect(deps.ids.next()).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
   });
 
+  it('acts for a tenant through the tenant data role when the stack names it, and with its own role otherwise', async () => {
+    const none = await (await wiring()).awsDependencies();
+    expect(none.forTenant).toBeUndefined();
+
+    vi.stubEnv('FLOTILLA_TENANT_DATA_ROLE_ARN', 'arn:aws:iam::111122223333:role/Flotilla-TenantDataRole');
+    const deps = await (await wiring()).awsDependencies();
+    const alpha = deps.forTenant?.('alpha');
+    expect(alpha?.store).not.toBe(deps.store);
+    expect(alpha?.secrets).not.toBe(deps.secrets);
+    expect(alpha?.secrets.constructor.name).toBe(SecretsManagerSecretStore.name);
+    // Nothing else changes: the bus, the workflows and cluster access stay the function's own.
+    expect(alpha?.bus).toBe(deps.bus);
+    expect(alpha?.clusters).toBe(deps.clusters);
+    expect(deps.forTenant?.('alpha')).toBe(alpha);
+    // The platform never gets a session (its tag would open the tokens).
+    expect(() => deps.forTenant?.('_platform')).toThrow(/acts with its own role/);
+  });
+
   it('builds once per cold start', async () => {
     const { awsDependencies } = await wiring();
     expect(await awsDependencies()).toBe(await awsDependencies());

@@ -284,7 +284,7 @@ describe('the approval step', () => {
     expect(JSON.stringify(execution)).not.toContain(token);
     expect(JSON.stringify(await bed.store.getDeployment('default', 'shop'))).not.toContain(token);
     expect(JSON.stringify(bed.bus.events)).not.toContain(token);
-    expect((bed.deps.secrets as MemorySecrets).values.get('flotilla/approvals/default/shop')).toBe(token);
+    expect((bed.deps.secrets as MemorySecrets).values.get('flotilla/default/approvals/shop')).toBe(token);
     expect((await bed.store.getDeployment('default', 'shop'))?.status).toBe('WaitingApproval');
 
     // Act 2: approve sends the token back and records the approval
