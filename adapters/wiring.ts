@@ -34,6 +34,7 @@ import { UlidGenerator } from './local/ids.ts';
 import { createS3BlobStore } from './s3/blob-store.ts';
 import { HttpChartVersions } from './scheduler/chart-versions.ts';
 import { createEventBridgeScheduler } from './scheduler/eventbridge-scheduler.ts';
+import { createPlacementRechecks } from './scheduler/placement-rechecks.ts';
 import { createAwsCredentialsProvider } from './secrets/aws-credentials.ts';
 import { createSecretsManagerStore } from './secrets/secrets-manager.ts';
 import { createStepFunctions } from './sfn/engine.ts';
@@ -55,6 +56,8 @@ export const AwsEnvironment = z
     FLOTILLA_SCHEDULE_GROUP: z.string().min(1).optional(),
     FLOTILLA_SCHEDULE_TARGET_ARN: z.string().min(1).optional(),
     FLOTILLA_SCHEDULER_ROLE_ARN: z.string().min(1).optional(),
+    /** The placement-failover function one-time re-checks invoke (same group and role). */
+    FLOTILLA_PLACEMENT_TARGET_ARN: z.string().min(1).optional(),
     /** Prefix of the Secrets Manager names of cluster credentials. */
     FLOTILLA_SECRETS_PREFIX: z.string().min(1).optional(),
     /** A customer-managed KMS key for those secrets. */
@@ -206,6 +209,15 @@ async function build(): Promise<Deps> {
           ...(env.FLOTILLA_SCHEDULE_GROUP ? { group: env.FLOTILLA_SCHEDULE_GROUP } : {}),
         })
       : undefined;
+  const rechecks =
+    env.FLOTILLA_PLACEMENT_TARGET_ARN && env.FLOTILLA_SCHEDULER_ROLE_ARN
+      ? createPlacementRechecks({
+          region,
+          targetArn: env.FLOTILLA_PLACEMENT_TARGET_ARN,
+          roleArn: env.FLOTILLA_SCHEDULER_ROLE_ARN,
+          ...(env.FLOTILLA_SCHEDULE_GROUP ? { group: env.FLOTILLA_SCHEDULE_GROUP } : {}),
+        })
+      : undefined;
   const clusterCredentials = createAwsCredentialsProvider({ secrets, clock });
   const agents = agentsFrom(env, clock);
   const base: Deps = {
@@ -238,6 +250,7 @@ async function build(): Promise<Deps> {
     connector: createEksConnector({ region }),
     ...(env.FLOTILLA_CONNECTOR_ROLE_ARN ? { connectorRoleArn: env.FLOTILLA_CONNECTOR_ROLE_ARN } : {}),
     ...(scheduler ? { scheduler } : {}),
+    ...(rechecks ? { rechecks } : {}),
     charts: new HttpChartVersions(),
     // SigV4 callers of the API are mapped to a tenant and role by their IAM tags.
     principals: createIamPrincipalDirectory({ clock }),

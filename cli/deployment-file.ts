@@ -10,6 +10,7 @@
  *   namespace: shop
  *   values: { replicas: 2, region: "${cluster.region}" }
  *   target: { selector: { matchLabels: { env: prod } } }
+ *   placement: { clusters: 3, spread: { key: region }, failover: { after: 10m } }   # N of the eligible
  * ```
  *
  * It becomes the API's DeploymentInput: relative paths resolve against the file's directory,
@@ -27,6 +28,7 @@ import {
   DriftPolicy,
   MAX_SOURCE_BYTES,
   Placement,
+  PlacementPolicy,
   Requirements,
   Scope,
   type SourceInput,
@@ -67,6 +69,7 @@ export const DeploymentDocument = z
         namespace: Dns1123Label.optional(),
         values: Values.optional(),
         target: Placement.optional(),
+        placement: PlacementPolicy.optional(),
         strategy: Strategy.optional(),
         drift: DriftPolicy.optional(),
         requirements: Requirements.optional(),
@@ -197,6 +200,7 @@ export function loadDeploymentFile(file: string): DeploymentRequest {
     ...(source ? { source } : {}),
     ...(spec.values ? { values: spec.values } : {}),
     ...(spec.target ? { target: spec.target } : {}),
+    ...(spec.placement ? { placement: spec.placement } : {}),
     ...(spec.strategy ? { strategy: spec.strategy } : {}),
     ...(spec.drift ? { drift: spec.drift } : {}),
     ...(spec.requirements ? { requirements: spec.requirements } : {}),

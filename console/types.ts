@@ -11,6 +11,8 @@ import type {
   ExecutionResult,
   FailureCode,
   HealthCode,
+  PlacementPolicy,
+  PlacementRecord,
   ProgressCounts,
   Revision,
   Target,
@@ -27,6 +29,8 @@ export type {
   ExecutionResult,
   FailureCode,
   HealthCode,
+  PlacementPolicy,
+  PlacementRecord,
   ProgressCounts,
   Revision,
   RolloutState,
@@ -95,3 +99,10 @@ const EVENT_TYPE_SET: Record<EventType, true> = {
 
 /** The event catalogue's types, for the events filter. */
 export const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as EventType[];
+
+/** `GET /deployments/{name}/placement` (functions/api/placement.ts). */
+export interface PlacementAnswer {
+  readonly deployment: string;
+  readonly policy?: PlacementPolicy;
+  readonly decision?: PlacementRecord;
+}

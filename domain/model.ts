@@ -311,6 +311,156 @@ export const Placement = z
   .meta({ id: 'Placement' });
 export type Placement = z.infer<typeof Placement>;
 
+/**
+ * One preference of a placement policy: an eligible cluster scores up to `weight` by it. Exactly
+ * one of `labels` (full weight when the selector matches), `capability` (full weight when the
+ * cluster has it), `resource` (weight × its allocatable CPU or memory over the largest among the
+ * eligible clusters) or `kubernetesVersion: newest` (weight × its version's rank among theirs).
+ */
+export const PlacementPreference = z
+  .object({
+    weight: z.number().int().min(1).max(100).default(1),
+    labels: LabelSelector.optional(),
+    capability: z.enum(['gpu', 'sriov', 'hugepages', 'avx512', 'amd64', 'arm64']).optional(),
+    resource: z.enum(['cpu', 'memory']).optional(),
+    kubernetesVersion: z.literal('newest').optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const terms = [p.labels, p.capability, p.resource, p.kubernetesVersion].filter((t) => t !== undefined);
+    if (terms.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a preference scores by exactly one of labels, capability, resource or kubernetesVersion',
+      });
+    }
+  })
+  .meta({ id: 'PlacementPreference' });
+export type PlacementPreference = z.infer<typeof PlacementPreference>;
+
+/** Where a spread constraint reads a cluster's domain: its region, provider, zone, or a label key. */
+export const SpreadKey = z.string().superRefine((key, ctx) => {
+  if (key === 'region' || key === 'provider' || key === 'zone') return;
+  const problem = labelKeyProblem(key);
+  if (problem)
+    ctx.addIssue({ code: 'custom', message: `must be region, provider, zone or a label key: ${problem}` });
+});
+
+/**
+ * Failover, opt-in: a placed cluster dark (or its workloads unhealthy) for longer than `after`
+ * is replaced by the next-best eligible cluster, which must be healthy before the lost one is
+ * released. At most `maxReplacements` re-placements per `per` window for one deployment.
+ */
+export const FailoverPolicy = z
+  .object({
+    after: boundedDuration(LIMITS.durationSeconds, 1).meta({
+      description: 'How long a cluster stays lost before it is replaced',
+    }),
+    when: z.enum(['unreachable', 'unhealthy', 'both']).default('unreachable'),
+    maxReplacements: z.number().int().min(1).max(100).default(3),
+    per: boundedDuration(LIMITS.durationSeconds, 1).default(3600),
+  })
+  .strict()
+  .meta({ id: 'FailoverPolicy' });
+export type FailoverPolicy = z.infer<typeof FailoverPolicy>;
+
+/**
+ * How many of the eligible clusters a deployment runs on, and which: `clusters` of them, spread
+ * over a topology key within `maxSkew`, best-scored first, sticky (a placed cluster stays while
+ * it is eligible), with opt-in failover. Eligible: what `target` and the service's requirements let in.
+ */
+export const PlacementPolicy = z
+  .object({
+    clusters: z.number().int().min(1).max(LIMITS.targetClusters),
+    spread: z
+      .object({ key: SpreadKey, maxSkew: z.number().int().min(1).max(100).default(1) })
+      .strict()
+      .optional(),
+    prefer: z.array(PlacementPreference).max(20).default([]),
+    sticky: z.boolean().default(true),
+    failover: FailoverPolicy.optional(),
+    /** When a released cluster returns: move back to it (true), or remove its copy (false). */
+    failback: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.failback && !p.failover) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['failback'],
+        message: 'needs failover (failback moves back after a failover)',
+      });
+    }
+  })
+  .meta({ id: 'PlacementPolicy' });
+export type PlacementPolicy = z.infer<typeof PlacementPolicy>;
+
+/** A cluster of a placement decision, with its score and spread domain. */
+export const RankedCluster = z.object({
+  cluster: Dns1123Label,
+  score: z.number().int(),
+  domain: z.string().optional(),
+});
+export type RankedCluster = z.infer<typeof RankedCluster>;
+
+/**
+ * A deployment's placement decision (one per deployment, versioned, changed only at the version
+ * it was read at): the clusters selected, the ranked alternates, those left out and why, the
+ * clusters released by a failover whose copy waits for them to come back, and its history.
+ */
+export const PlacementRecord = z
+  .object({
+    tenant: z.string(),
+    deployment: Dns1123Label,
+    /** The revision whose policy the decision was last made under. */
+    revision: z.number().int().positive(),
+    selected: z.array(
+      RankedCluster.extend({
+        since: z.string(),
+        /** A failover's replacement, until it is healthy and the lost cluster released. */
+        replacing: Dns1123Label.optional(),
+      }),
+    ),
+    alternates: z.array(RankedCluster).max(LIMITS.targetClusters),
+    leftOut: z.array(z.object({ cluster: z.string(), reasons: z.array(z.string()).max(20) })),
+    /** Why fewer than `clusters` were selected, when so. */
+    shortfall: z.string().optional(),
+    /**
+     * Clusters released while lost: their copy stays (nothing is deleted from a dark cluster)
+     * until they are back; then it is removed (`cleaning`), or they are moved back to (failback).
+     */
+    released: z
+      .array(
+        z.object({
+          cluster: Dns1123Label,
+          at: z.string(),
+          replacedBy: Dns1123Label.optional(),
+          state: z.enum(['waiting', 'cleaning']),
+        }),
+      )
+      .default([]),
+    /** When each troubled placed cluster was first seen dark or unhealthy (failover's clock). */
+    troubled: z.record(z.string(), z.string()).default({}),
+    /** When the last re-placements happened (rate limit). */
+    replacements: z.array(z.string()).max(100).default([]),
+    history: z
+      .array(
+        z.object({
+          version: z.number().int().nonnegative(),
+          at: z.string(),
+          reason: z.string().max(500),
+          added: z.array(z.string()).max(LIMITS.targetClusters).default([]),
+          removed: z.array(z.string()).max(LIMITS.targetClusters).default([]),
+        }),
+      )
+      .max(50)
+      .default([]),
+    updatedAt: z.string(),
+    recordVersion: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'PlacementRecord' });
+export type PlacementRecord = z.infer<typeof PlacementRecord>;
+
 // ---------------------------------------------------------------------------------------------
 // Sources and services
 
@@ -581,6 +731,9 @@ export const DeploymentInput = z
     }),
     values: Values.default({}),
     target: Placement.default({}),
+    placement: PlacementPolicy.optional().meta({
+      description: 'Run on N of the eligible clusters: spread, preferences, stickiness, failover',
+    }),
     strategy: Strategy.optional(),
     drift: DriftPolicy.optional(),
     requirements: Requirements.optional(),
@@ -649,6 +802,7 @@ export const Revision = z
     namespace: Dns1123Label,
     values: Values,
     target: Placement,
+    placement: PlacementPolicy.optional(),
     strategy: Strategy.optional(),
     drift: DriftPolicy.optional(),
     scope: Scope.optional(),

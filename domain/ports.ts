@@ -16,6 +16,7 @@ import type {
   FailureCode,
   KubeObject,
   ObjectRef,
+  PlacementRecord,
   PlanBatch,
   ProgressCounts,
   RenderedManifests,
@@ -185,6 +186,20 @@ export interface ScheduleStore {
 }
 
 /**
+ * Placement decisions, one per deployment of a tenant, versioned: every change is conditional on
+ * the version it was read at (VersionConflictError otherwise), so two writers never interleave.
+ */
+export interface PlacementStore {
+  /** AlreadyExistsError when the deployment has one. */
+  createPlacement(record: PlacementRecord): Promise<PlacementRecord>;
+  /** Replace at `recordVersion`; returns the record at the next version. */
+  updatePlacement(record: PlacementRecord): Promise<PlacementRecord>;
+  getPlacement(tenant: string, deployment: string): Promise<PlacementRecord | undefined>;
+  /** Every decision of a tenant, by deployment name. */
+  listPlacements(tenant: string): Promise<PlacementRecord[]>;
+}
+
+/**
  * The platform's tenancy records (under the platform's own partition): tenants, API tokens by
  * the hash of the token, cluster sets with their bindings to tenants.
  */
@@ -220,7 +235,8 @@ export interface Store
     ExecutionStore,
     LockStore,
     DriftStore,
-    ScheduleStore {}
+    ScheduleStore,
+    PlacementStore {}
 
 // ---------------------------------------------------------------------------------------------
 // Content
@@ -506,6 +522,22 @@ export interface EventFeed {
   recent(options?: { since?: number; limit?: number }): EventRecord[];
   /** Call `listener` for every event published from now on; returns the unsubscribe function. */
   subscribe(listener: (record: EventRecord) => void): () => void;
+}
+
+/** Which deployment's placement to look at again. */
+export interface PlacementRecheck {
+  readonly tenant: string;
+  readonly deployment: string;
+}
+
+/**
+ * One-time re-checks of a deployment's placement (failover's clock): a timer in the local control
+ * plane, a one-time EventBridge Scheduler schedule (`at(…)`, deleted after it fires) on AWS. An
+ * earlier pending re-check of the same deployment is kept; a later one replaces nothing.
+ */
+export interface PlacementRechecks {
+  /** Reconcile the deployment's placement at (or soon after) `at`. */
+  recheckAt(request: PlacementRecheck, at: Date): Promise<void>;
 }
 
 /**

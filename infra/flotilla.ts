@@ -46,6 +46,7 @@ import {
   type HandlerKind,
   type HandlerSpec,
   handlerCatalogue,
+  PLACEMENT_TARGET_ENTRY,
   PROJECT_ROOT,
   SCHEDULE_TARGET_ENTRY,
   type WorkflowSpec,
@@ -362,6 +363,8 @@ export class Flotilla extends Construct {
   readonly #stateMachineNames = new Map<DefinedWorkflow, string>();
   /** The fixed name and ARN of the function user schedules invoke. */
   #scheduleTarget?: { readonly name: string; readonly arn: string };
+  /** The fixed name and ARN of the placement-failover function (events and one-time re-checks). */
+  #placementTarget?: { readonly name: string; readonly arn: string };
 
   constructor(scope: Construct, id: string, props: FlotillaProps = {}) {
     super(scope, id);
@@ -451,6 +454,16 @@ export class Flotilla extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
       this.#scheduleTarget = { name, arn };
+      const placementName = `${prefix}-placement-failover`.slice(0, 64);
+      const placementArn = catalogue.some((h) => h.entry === PLACEMENT_TARGET_ENTRY)
+        ? stack.formatArn({
+            service: 'lambda',
+            resource: 'function',
+            resourceName: placementName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          })
+        : undefined;
+      if (placementArn) this.#placementTarget = { name: placementName, arn: placementArn };
       this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
         scheduleGroupName: prefix.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64),
         removalPolicy: this.#removalPolicy,
@@ -462,7 +475,12 @@ export class Flotilla extends Construct {
         description: 'Assumed by EventBridge Scheduler to fire Flotilla schedules',
         inlinePolicies: {
           FireSchedules: new iam.PolicyDocument({
-            statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] })],
+            statements: [
+              new iam.PolicyStatement({
+                actions: ['lambda:InvokeFunction'],
+                resources: [arn, ...(this.#placementTarget ? [this.#placementTarget.arn] : [])],
+              }),
+            ],
           }),
         },
       });
@@ -512,6 +530,20 @@ export class Flotilla extends Construct {
     for (const spec of catalogue) functions.set(spec.entry, this.#function(spec, helmLayer));
     this.functions = functions;
     this.#grant();
+
+    // ---- Placement failover: the events that start a look, to its function -----------------
+    const placement = functions.get(PLACEMENT_TARGET_ENTRY)?.function;
+    if (placement) {
+      new events.Rule(this, 'PlacementRule', {
+        eventBus: this.bus,
+        description: 'Flotilla: clusters reported unreachable and runs that ended, to placement failover',
+        eventPattern: {
+          source: [EVENT_SOURCE],
+          detailType: ['ClusterUnreachable', 'DeploymentSucceeded', 'DeploymentFailed'],
+        },
+        targets: [new eventTargets.LambdaFunction(placement, { retryAttempts: 2 })],
+      });
+    }
 
     // ---- Workflows -----------------------------------------------------------------------
     const byKey = new Map<SubstitutionKey, nodejs.NodejsFunction>();
@@ -669,6 +701,7 @@ export class Flotilla extends Construct {
       env.FLOTILLA_SCHEDULE_GROUP = this.scheduleGroup.scheduleGroupName;
       env.FLOTILLA_SCHEDULE_TARGET_ARN = this.#scheduleTarget.arn;
       env.FLOTILLA_SCHEDULER_ROLE_ARN = this.schedulerRole.roleArn;
+      if (this.#placementTarget) env.FLOTILLA_PLACEMENT_TARGET_ARN = this.#placementTarget.arn;
     }
     if (this.connectorRole) env.FLOTILLA_CONNECTOR_ROLE_ARN = this.connectorRole.roleArn;
     if (props.batchSize !== undefined) env.FLOTILLA_BATCH_SIZE = String(props.batchSize);
@@ -986,7 +1019,12 @@ export class Flotilla extends Construct {
     const props = this.#props;
     const logGroup = this.#logGroup(`${spec.id}Logs`);
     const reachesClusters = spec.kind === 'api' || spec.kind === 'step';
-    const fixedName = spec.entry === SCHEDULE_TARGET_ENTRY ? this.#scheduleTarget?.name : undefined;
+    const fixedName =
+      spec.entry === SCHEDULE_TARGET_ENTRY
+        ? this.#scheduleTarget?.name
+        : spec.entry === PLACEMENT_TARGET_ENTRY
+          ? this.#placementTarget?.name
+          : undefined;
     const fn = new nodejs.NodejsFunction(this, spec.id, {
       ...(fixedName ? { functionName: fixedName } : {}),
       entry: `${PROJECT_ROOT}/${spec.entry}`,
@@ -1288,10 +1326,11 @@ export class Flotilla extends Construct {
       }),
     );
 
-    // User schedules: manage the schedules of Flotilla's own group, handing them its role.
+    // User schedules: manage the schedules of Flotilla's own group, handing them its role. The
+    // placement-failover function (a step) creates one-time re-checks in the same group.
     if (this.scheduleGroup && this.schedulerRole) {
       add(
-        [api],
+        [api, step],
         new iam.PolicyStatement({
           actions: [
             'scheduler:CreateSchedule',
@@ -1310,7 +1349,7 @@ export class Flotilla extends Construct {
         "Schedules are named by users at run time; only those of Flotilla's own schedule group.",
       );
       add(
-        [api],
+        [api, step],
         new iam.PolicyStatement({
           actions: ['iam:PassRole'],
           resources: [this.schedulerRole.roleArn],

@@ -52,6 +52,13 @@ export const HELM_HANDLERS: ReadonlySet<string> = new Set([
 export const SCHEDULE_TARGET_ENTRY = 'functions/steps/schedule-fire.ts';
 
 /**
+ * The step handler that fails placements over: an EventBridge rule invokes it with the events
+ * that start a look, and one-time schedules (re-checks) with `{ tenant, deployment }`. Deployed
+ * under a fixed name the re-check schedules can target.
+ */
+export const PLACEMENT_TARGET_ENTRY = 'functions/steps/placement-failover.ts';
+
+/**
  * The step handler an AWS IoT topic rule invokes with each message an agent publishes (reports,
  * drift, heartbeats, sync requests), and the one a schedule invokes to sweep agents (dark
  * clusters, rotated-out certificates). No workflow names them; they run with the `agent` role.

@@ -36,6 +36,12 @@ import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeco
 const IMPORT_PAGE = 200;
 
 import { DEFAULT_TUNABLES, type Deps, type Tunables } from '../usecases/deps.ts';
+import {
+  onPlacementEvent,
+  onPlacementRecheck,
+  PLACEMENT_TRIGGERS,
+  resumePlacements,
+} from '../usecases/placement/triggers.ts';
 import { fireSchedule } from '../usecases/schedules/fire-schedule.ts';
 import { restoreTriggers } from '../usecases/schedules/manage-schedules.ts';
 import { ensureDefaultTenancy } from '../usecases/tenancy/tenants.ts';
@@ -45,6 +51,7 @@ import { AslRunner, type AslRunnerOptions } from './asl-runner.ts';
 import { LocalCron } from './cron.ts';
 import { startDynamoServer } from './dynamodb-server.ts';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
+import { LocalRechecks } from './rechecks.ts';
 import { startStoreThread } from './store-thread.ts';
 
 export interface ControlPlaneOptions {
@@ -106,6 +113,8 @@ export interface ControlPlane {
   readonly runner: AslRunner;
   /** The local scheduler: fires schedules in this process. */
   readonly cron: LocalCron;
+  /** One-time placement re-checks (failover's clock) in this process. */
+  readonly rechecks: LocalRechecks;
   /** The agent channel (an MQTT broker on loopback). */
   readonly agentChannel: AgentBroker;
   /** The simulated fleet, when `simulate` > 0. */
@@ -234,6 +243,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ...(options.observeWorkflows ? { observe: options.observeWorkflows } : {}),
     });
     const cron = new LocalCron({ fire: (fire) => fireSchedule(deps, fire) });
+    const rechecks = new LocalRechecks({ fire: (request) => onPlacementRecheck(deps, request) });
     // The agent channel: an MQTT broker on loopback, as AWS IoT Core is on AWS.
     let apiUrl = '';
     const broker = await startAgentBroker({
@@ -257,6 +267,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       events: bus,
       charts: new HttpChartVersions(),
       agents: broker,
+      rechecks,
     };
 
     // A fresh control plane has the `default` tenant and the `all` cluster set bound to it.
@@ -315,6 +326,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     // Runs are aborted before the fleet and the store they use go away.
     cleanups.push(() => runner.close());
+    // Failover: a cluster reported unreachable, a run that ended, a re-check that fired.
+    const triggers = new Set<string>(PLACEMENT_TRIGGERS);
+    const unsubscribe = bus.subscribe(({ event }) => {
+      if (!triggers.has(event.type)) return;
+      return onPlacementEvent(deps, event);
+    });
+    cleanups.push(() => unsubscribe());
+    cleanups.push(() => rechecks.stop());
+    // Re-checks kept under --data-dir were timers of the last process: look at every placement
+    // with failover once now (a clock already running carries on from its record).
+    void resumePlacements(deps).catch(() => undefined);
     // Schedules kept under --data-dir fire again; the cron stops before the runs it started.
     for (const tenant of await deps.store.listTenants()) await restoreTriggers(deps, tenant.name);
     cleanups.push(() => cron.stop());
@@ -361,6 +383,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       bus,
       runner,
       cron,
+      rechecks,
       simulator,
       imported,
       table,

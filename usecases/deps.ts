@@ -16,6 +16,7 @@ import type {
   EventBus,
   EventFeed,
   IdGenerator,
+  PlacementRechecks,
   PrincipalDirectory,
   Renderer,
   Scheduler,
@@ -117,6 +118,8 @@ export interface Deps {
   readonly agentIdentities?: AgentIdentityIssuer;
   /** Tags of IAM principals (SigV4 callers of the API on AWS); absent where there are none. */
   readonly principals?: PrincipalDirectory;
+  /** One-time re-checks of placements (failover); without it, only events trigger failover. */
+  readonly rechecks?: PlacementRechecks;
   /**
    * These dependencies as they act for one tenant. On AWS the store and the secrets of the
    * answer reach the table and Secrets Manager through a session of the tenant data role tagged

@@ -17,6 +17,7 @@
  * | batch           | `T#{t}#EXEC#{id}`    | `BATCH#{000012}`   |                                |                 |
  * | drift           | `T#{t}#DEP#{dep}`    | `DRIFT#{cluster}`  |                                |                 |
  * | schedule        | `T#{t}#SCHEDULE`     | `{schedule}`       |                                |                 |
+ * | placement       | `T#{t}#PLACEMENT`    | `{deployment}`     |                                |                 |
  * | tenant          | `T#_platform#TENANT` | `{tenant}`         |                                |                 |
  * | API token       | `T#_platform#TOKEN`  | `{sha256 of it}`   |                                |                 |
  * | cluster set     | `T#_platform#CLUSTERSET` | `{set}`        |                                |                 |
@@ -111,6 +112,12 @@ export const keys = {
   schedule: (tenant: string, name: string): ItemKey => ({
     pk: keys.schedules(tenant),
     sk: checkKeyPart('schedule', name),
+  }),
+
+  placements: (tenant: string): string => `${t(tenant)}#PLACEMENT`,
+  placement: (tenant: string, deployment: string): ItemKey => ({
+    pk: keys.placements(tenant),
+    sk: checkKeyPart('deployment', deployment),
   }),
 
   services: (tenant: string): string => `${t(tenant)}#SERVICE`,

@@ -13,6 +13,7 @@ import { clusterRepository } from './clusters.ts';
 import { deploymentRepository } from './deployments.ts';
 import { driftRepository } from './drift.ts';
 import { executionRepository } from './executions.ts';
+import { placementRepository } from './placements.ts';
 import type { StoreContext } from './records.ts';
 import { DEFAULT_RETENTION_DAYS } from './rules.ts';
 import { scheduleRepository } from './schedules.ts';
@@ -45,6 +46,7 @@ export function storeOn(table: Table, options: TableStoreOptions = {}): Store {
     ...driftRepository(context),
     ...scheduleRepository(context),
     ...tenancyRepository(context),
+    ...placementRepository(context),
   };
 }
 

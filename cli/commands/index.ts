@@ -9,6 +9,7 @@ import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
 import { registerEvents } from './events.ts';
+import { registerPlacement } from './placement.ts';
 import { registerRollout } from './rollout.ts';
 import { registerSchedules } from './schedules.ts';
 import { registerSim } from './sim.ts';
@@ -22,6 +23,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerConnect,
   registerDeploy,
   registerRollout,
+  registerPlacement,
   registerDelete,
   registerDemo,
   registerSim,

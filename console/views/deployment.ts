@@ -14,6 +14,7 @@ import type {
   DeploymentHistory,
   DriftScanStarted,
   Execution,
+  PlacementAnswer,
   Revision,
   RolloutStatus,
   WaveView,
@@ -214,6 +215,87 @@ interface DriftRow {
   readonly manager: string;
 }
 
+type PlacementRow =
+  | {
+      readonly kind: 'selected';
+      readonly cluster: string;
+      readonly domain?: string;
+      readonly score: number;
+      readonly note: string;
+    }
+  | {
+      readonly kind: 'released' | 'alternate' | 'left out';
+      readonly cluster: string;
+      readonly domain?: string;
+      readonly score?: number;
+      readonly note: string;
+    };
+
+/** The placement decision: selected clusters, released ones waiting, alternates, left out, history. */
+function placementView(
+  d: NonNullable<PlacementAnswer['decision']>,
+  p: NonNullable<PlacementAnswer['policy']>,
+): HTMLElement {
+  const policy = [
+    `${count(p.clusters, 'cluster')} of the eligible`,
+    p.spread ? `spread over ${p.spread.key} (max skew ${p.spread.maxSkew})` : '',
+    p.failover ? `failover after ${p.failover.after} when ${p.failover.when}` : 'no failover',
+    p.failback ? 'failback' : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const rows: PlacementRow[] = [
+    ...d.selected.map((s) => ({
+      kind: 'selected' as const,
+      cluster: s.cluster,
+      ...(s.domain !== undefined ? { domain: s.domain } : {}),
+      score: s.score,
+      note: [
+        s.replacing ? `replacing ${s.replacing} (released once healthy)` : '',
+        d.troubled[s.cluster] ? `lost since ${d.troubled[s.cluster]}` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+    })),
+    ...d.released.map((r) => ({
+      kind: 'released' as const,
+      cluster: r.cluster,
+      note: `${r.state === 'waiting' ? 'dark: its copy is kept until it returns' : 'its copy is being removed'}${r.replacedBy ? ` (replaced by ${r.replacedBy})` : ''}`,
+    })),
+    ...d.alternates.slice(0, 10).map((a) => ({
+      kind: 'alternate' as const,
+      cluster: a.cluster,
+      ...(a.domain !== undefined ? { domain: a.domain } : {}),
+      score: a.score,
+      note: '',
+    })),
+    ...d.leftOut.map((l) => ({ kind: 'left out' as const, cluster: l.cluster, note: l.reasons.join('; ') })),
+  ];
+  const last = d.history.at(-1);
+  return h(
+    'div',
+    null,
+    h(
+      'p',
+      { class: 'summary' },
+      policy,
+      d.shortfall ? ` · short: ${d.shortfall}` : '',
+      last ? ` · last change ${last.at}: ${last.reason}` : '',
+    ),
+    table<PlacementRow>(
+      'Placement',
+      [
+        { label: 'Cluster', cell: (r) => r.cluster },
+        { label: 'Role', cell: (r) => r.kind },
+        { label: 'Domain', cell: (r) => r.domain ?? '' },
+        { label: 'Score', cell: (r) => (r.score === undefined ? '' : String(r.score)) },
+        { label: 'Note', cell: (r) => r.note },
+      ],
+      rows,
+    ),
+  );
+}
+
 function driftView(drift: DeploymentDrift): HTMLElement {
   const s = drift.summary;
   const scanned = drift.lastScan
@@ -374,6 +456,13 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
   // --- history and drift -----------------------------------------------------------------------
   const historyBody = h('div');
   const driftBody = h('div');
+  const placementBody = h('div');
+  const placementSection = h(
+    'section',
+    { 'aria-label': 'Placement', class: 'panel', hidden: true },
+    h('h2', null, 'Placement'),
+    placementBody,
+  );
   const driftStatus = h('p', { class: 'action-status', role: 'status' });
   const scanButton = h('button', { type: 'button' }, 'Scan for drift now');
 
@@ -403,6 +492,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
       otherWaves,
       h('details', { class: 'targets' }, targetSummary, targetTable),
     ),
+    placementSection,
     h('section', { 'aria-label': 'History', class: 'panel' }, h('h2', null, 'History'), historyBody),
     h(
       'section',
@@ -585,11 +675,28 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     return scanning;
   };
 
+  let placementAt = 0;
+  const loadPlacement = async () => {
+    if (Date.now() - placementAt < (isLive(status?.execution) ? LIVE_MS : IDLE_MS)) return;
+    placementAt = Date.now();
+    try {
+      const answer = await ctx.api.get<PlacementAnswer>(`${path}/placement`, ctx.signal);
+      const { decision, policy } = answer;
+      // No placement policy (or not placed yet): no section.
+      placementSection.hidden = !decision || !policy;
+      if (decision && policy) fillIfChanged(placementBody, answer, () => placementView(decision, policy));
+    } catch (error) {
+      if (!(error instanceof ApiProblem && error.status === 404)) throw error;
+      placementSection.hidden = true;
+    }
+  };
+
   const poller = poll(ctx.signal, async () => {
     try {
       status = await ctx.api.get<RolloutStatus>(`${path}/rollout`, ctx.signal);
       fill(loadError);
       await loadHistory(false);
+      await loadPlacement();
       render(status);
       const scanning = await loadDrift(false);
       // Each read lists every target: a big fleet is read less often (1 s per 500 clusters).

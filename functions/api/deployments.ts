@@ -19,6 +19,7 @@ import {
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { bundleExportRoutes } from './bundles.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
+import { placementRoutes } from './placement.ts';
 import { rolloutRoutes } from './rollouts.ts';
 import {
   DeleteAnswer,
@@ -182,6 +183,8 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
     ...rolloutRoutes(deps),
     // So does exporting a bundle for air-gapped sites.
     ...bundleExportRoutes(deps),
+    // And the placement decision.
+    ...placementRoutes(deps),
   ];
 }
 

@@ -459,7 +459,7 @@ describe('user schedules', () => {
     }
   });
 
-  it('gives EventBridge Scheduler a role that may invoke only the schedule target', () => {
+  it('gives EventBridge Scheduler a role that may invoke only the schedule target and placement failover', () => {
     const role = resourcesOf(base.json, 'AWS::IAM::Role').find(([id]) =>
       id.startsWith('FlotillaSchedulerRole'),
     );
@@ -477,26 +477,65 @@ describe('user schedules', () => {
     expect(own.map((st) => [st.actions, st.resources])).toEqual([
       [
         ['lambda:InvokeFunction'],
-        ['arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:Flotilla-schedule-fire'],
+        [
+          'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:Flotilla-schedule-fire',
+          'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:Flotilla-placement-failover',
+        ],
       ],
     ]);
   });
 
-  it('lets only the API manage schedules of its own group and pass the scheduler role', () => {
+  it('lets only the API and the steps (placement re-checks) manage schedules of its own group and pass the scheduler role', () => {
     const statements = statementsOf(base.json);
     const manage = statements.filter((st) => st.actions.includes('scheduler:CreateSchedule'));
-    expect(manage.map((st) => st.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
-    expect(manage[0]?.resources).toEqual([
-      'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/Flotilla/*',
-    ]);
+    const apiAndStep = [
+      expect.stringMatching(/^FlotillaApiRole/),
+      expect.stringMatching(/^FlotillaStepRole/),
+    ];
+    expect(manage.flatMap((st) => st.roles)).toEqual(apiAndStep);
+    for (const st of manage) {
+      expect(st.resources).toEqual([
+        'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/Flotilla/*',
+      ]);
+    }
     const pass = statements.filter(
       (st) =>
         st.actions.includes('iam:PassRole') &&
         st.resources.some((r) => r.startsWith('<FlotillaSchedulerRole')),
     );
-    expect(pass.map((st) => st.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
-    expect(pass[0]?.conditions).toEqual({
-      StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+    expect(pass.flatMap((st) => st.roles)).toEqual(apiAndStep);
+    for (const st of pass) {
+      expect(st.conditions).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+    }
+  });
+});
+
+describe('placement failover', () => {
+  it('deploys its function under a fixed name the re-checks target, and tells every function', () => {
+    const fns = functionsByEntry(base);
+    expect(fns.get('functions/steps/placement-failover.ts')?.props.FunctionName).toBe(
+      'Flotilla-placement-failover',
+    );
+    for (const [entry, { props }] of fns) {
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(render(env.FLOTILLA_PLACEMENT_TARGET_ARN), entry).toBe(
+        'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:Flotilla-placement-failover',
+      );
+    }
+  });
+
+  it('sends clusters reported unreachable and ended runs from the Flotilla bus to it', () => {
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.anyValue(),
+      EventPattern: {
+        source: ['flotilla'],
+        'detail-type': ['ClusterUnreachable', 'DeploymentSucceeded', 'DeploymentFailed'],
+      },
+      Targets: Match.arrayWith([
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FlotillaPlacementFailover'), 'Arn'] },
+        }),
+      ]),
     });
   });
 });

@@ -28,6 +28,7 @@ import { type ClusterGrant, namespaceProblem, sourceName, sourceProblem } from '
 import { parseOrThrow } from '../../domain/validation.ts';
 import { digestOf, referenceProblems } from '../../domain/values.ts';
 import type { Deps } from '../deps.ts';
+import { choiceFor } from '../placement/decisions.ts';
 import { deadHolderReason, takeOverDeadLock } from '../rollouts/takeover.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { type RequestStaging, withStaging } from '../shared/staging.ts';
@@ -259,6 +260,14 @@ async function createStaged(
     existing && facts.includes('releaseState')
       ? installedOn(await store.listTargets(tenant, input.name))
       : undefined;
+  // A placement policy: N of the eligible, sticky to the stored decision (written by the plan).
+  const choice = choiceFor(
+    input.name,
+    { target: input.target, placement: input.placement },
+    clusters,
+    serviceVersion.requirements,
+    input.placement ? await store.getPlacement(tenant, input.name) : undefined,
+  );
   const resolution = resolveTargets(clusters, {
     target: input.target,
     values: input.values,
@@ -266,6 +275,7 @@ async function createStaged(
     requirements: serviceVersion.requirements,
     facts,
     ...(installed ? { installed } : {}),
+    ...(choice ? { only: new Set(choice.selected.map((r) => r.cluster)) } : {}),
   });
   const placementProblem = placementProblems(resolution);
   if (placementProblem) throw placementProblem;
@@ -287,6 +297,7 @@ async function createStaged(
     namespace: input.namespace,
     values: input.values,
     target: input.target,
+    ...(input.placement ? { placement: input.placement } : {}),
     strategy: input.strategy ?? null,
     drift: input.drift ?? null,
     ...(input.scope ? { scope: input.scope } : {}),
@@ -380,6 +391,7 @@ async function createStaged(
         namespace: input.namespace,
         values: input.values,
         target: input.target,
+        ...(input.placement ? { placement: input.placement } : {}),
         ...(input.strategy ? { strategy: input.strategy } : {}),
         ...(input.drift ? { drift: input.drift } : {}),
         ...(input.scope ? { scope: input.scope } : {}),

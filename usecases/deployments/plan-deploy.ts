@@ -29,6 +29,7 @@ import type { BlobStore } from '../../domain/ports.ts';
 import { batchShape, type PlannedWave } from '../../domain/rollout.ts';
 import { type ClusterGrant, namespaceProblem } from '../../domain/tenancy.ts';
 import type { Deps } from '../deps.ts';
+import { placeRevision } from '../placement/decisions.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { visibleClusters } from '../tenancy/visibility.ts';
 import { clearOutcome, loadRun, REMOVE, resultOf, type StepInput } from './records.ts';
@@ -78,6 +79,11 @@ export interface RevisionLayout {
   readonly waves: PlannedWave[];
   /** Every cluster the revision selects, by name. */
   readonly clusters: Map<string, ClusterPlan>;
+  /**
+   * Clusters a failover released while they were dark: the deployment's copy stays there until
+   * they are back (then failover removes it), so a plan never removes anything from them.
+   */
+  readonly held?: ReadonlySet<string>;
 }
 
 /**
@@ -99,6 +105,16 @@ export async function layoutRevision(
   // Only what the tenant's grants give it: a cluster whose set was unbound since is not placed on.
   const visible = await visibleClusters(deps, tenant);
   const grantOf = new Map(visible.flatMap((v) => (v.grant ? [[v.cluster.name, v.grant] as const] : [])));
+  // A placement policy: N of the eligible, as the deployment's decision record says.
+  const placed = revision.placement
+    ? await placeRevision(
+        deps,
+        deployment.name,
+        revision,
+        visible.map((v) => v.cluster),
+        serviceVersion.requirements,
+      )
+    : undefined;
   const resolution = resolveTargets(
     visible.map((v) => v.cluster),
     {
@@ -108,6 +124,7 @@ export async function layoutRevision(
       requirements: serviceVersion.requirements,
       facts: factsOf(serviceVersion.source),
       ...(installed ? { installed } : {}),
+      ...(placed ? { only: placed.selected } : {}),
     },
   );
   const renders = await renderSets(
@@ -199,7 +216,7 @@ export async function layoutRevision(
           },
     );
   }
-  return { waves: plan.waves, clusters };
+  return { waves: plan.waves, clusters, ...(placed ? { held: placed.held } : {}) };
 }
 
 /**
@@ -391,7 +408,12 @@ export async function planDeploy(deps: Deps, input: StepInput): Promise<DeployPl
   // Clusters the placement dropped: their objects are removed, in the last wave.
   const lastWave = layout.waves[layout.waves.length - 1]?.index ?? 0;
   for (const target of existing.values()) {
-    if (!layout.clusters.has(target.cluster) && target.status !== 'Removed' && inScope(target.cluster)) {
+    if (
+      !layout.clusters.has(target.cluster) &&
+      target.status !== 'Removed' &&
+      inScope(target.cluster) &&
+      !layout.held?.has(target.cluster)
+    ) {
       planned.push({ cluster: target.cluster, renderDigest: REMOVE, wave: lastWave });
     }
   }

@@ -64,6 +64,11 @@ export interface ResolveSpec {
   readonly facts?: readonly ChartFact[];
   /** Clusters where the release is installed already (for charts that read `.Release.IsUpgrade`). */
   readonly installed?: ReadonlySet<string>;
+  /**
+   * Only these of the clusters the target selects: a placement policy's decision (N of the
+   * eligible). The others are left out with that reason.
+   */
+  readonly only?: ReadonlySet<string>;
 }
 
 /** A cluster's render input, and its digest. */
@@ -88,7 +93,11 @@ export function renderInputOf(
 
 /** Place the spec over `clusters` and resolve every selected cluster's values. */
 export function resolveTargets(clusters: readonly Cluster[], spec: ResolveSpec): Resolution {
-  const decision = place(clusters, spec.target, spec.requirements);
+  const placed = place(clusters, spec.target, spec.requirements);
+  const only = spec.only;
+  const decision: PlacementDecision = only
+    ? { ...placed, selected: placed.selected.filter((c) => only.has(c.name)) }
+    : placed;
   const merged = mergeValues(spec.defaults, spec.values);
   const resolved: ClusterValues[] = [];
   const problems: ClusterValuesProblem[] = [];
