@@ -14,6 +14,7 @@ import type {
   ServiceVersion,
   Target,
 } from '../domain/model.ts';
+import type { FleetSummary } from '../domain/summary.ts';
 import { readEndpointFile } from '../local/endpoint-file.ts';
 import type { DeploymentRequest } from './deployment-file.ts';
 import { ApiError, CliError } from './errors.ts';
@@ -76,6 +77,12 @@ export interface DeploymentDetail {
   deployment: Deployment;
   revision?: Revision;
   targets: Target[];
+}
+
+export interface DeploymentSummaryAnswer {
+  deployment: Deployment;
+  revision?: Revision;
+  summary: FleetSummary;
 }
 
 export interface DeploymentHistory {
@@ -215,6 +222,12 @@ export class ApiClient {
   }
   history(name: string): Promise<DeploymentHistory> {
     return this.request('GET', `/deployments/${encodeURIComponent(name)}/history`);
+  }
+  deploymentSummary(name: string): Promise<DeploymentSummaryAnswer> {
+    return this.request('GET', `/deployments/${encodeURIComponent(name)}/summary`);
+  }
+  executionSummary(id: string): Promise<{ execution: Execution; summary: FleetSummary }> {
+    return this.request('GET', `/executions/${encodeURIComponent(id)}/summary`);
   }
   getExecution(id: string): Promise<ExecutionDetail> {
     return this.request('GET', `/executions/${encodeURIComponent(id)}`);

@@ -143,8 +143,8 @@ export type WriteOutcome =
   | { readonly ok: true; readonly cluster: Cluster; readonly created: boolean }
   | { readonly ok: false; readonly error: unknown };
 
-/** How many clusters of a batch are probed and written at once. */
-export const WRITE_CONCURRENCY = 32;
+/** How many clusters of a batch are probed and written at once, unless the tunables say. */
+export const WRITE_CONCURRENCY = 8;
 
 /** Run `fn` over `items`, at most `limit` at once. */
 export async function forEachLimited<T>(
@@ -180,7 +180,7 @@ export async function writeCluster(
 /**
  * Write many clusters as writeCluster writes one, at a cost per cluster that does not grow with
  * the fleet: the existing records are read in one batch (BatchGetItem, 100 keys a call), the
- * clusters are probed and written WRITE_CONCURRENCY at once, and the ClusterRegistered events
+ * clusters are probed and written WRITE_CONCURRENCY (or the registerConcurrency tunable) at once, and the ClusterRegistered events
  * go out in one publish. Each cluster succeeds or fails on its own, in the order given. Creates
  * stay conditional puts (one per cluster): a batch write would overwrite a cluster of the same
  * name registered meanwhile, perhaps by another tenant.
@@ -193,7 +193,8 @@ export async function writeClusters(
   const found = await deps.store.getClusters([...new Set(specs.map((s) => s.name))]);
   const existing = new Map(found.map((c) => [c.name, c]));
   const outcomes: WriteOutcome[] = new Array(specs.length);
-  await forEachLimited(specs, WRITE_CONCURRENCY, async (spec, i) => {
+  const concurrency = deps.tunables?.registerConcurrency ?? WRITE_CONCURRENCY;
+  await forEachLimited(specs, concurrency, async (spec, i) => {
     try {
       outcomes[i] = { ok: true, ...(await writeOne(deps, spec, existing.get(spec.name), options)) };
     } catch (error) {
