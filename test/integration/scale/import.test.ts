@@ -16,6 +16,8 @@ import { ApiError } from '../../../cli/errors.ts';
 import { LIMITS } from '../../../domain/limits.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { type Simulator, startSimulator } from '../../../simulator/index.ts';
+import { createTenant } from '../../../usecases/tenancy/tenants.ts';
+import { createToken } from '../../../usecases/tenancy/tokens.ts';
 import { call } from '../api/support.ts';
 import { type CliRun, runFlotilla } from '../helpers/cli.ts';
 
@@ -218,6 +220,13 @@ describe('POST /clusters/batch', () => {
     const [a, b, c] = info().slice(9, 12);
     if (!a || !b || !c) throw new Error('simulator has too few clusters');
     const caData = Buffer.from(sim.caPem).toString('base64');
+    const taken = await call(plane, 'POST', '/clusters', {
+      name: 'taken-x',
+      endpoint: c.server,
+      token: c.token,
+      caData,
+    });
+    expect(taken.status).toBe(201);
     const entry = (name: string, server: string, token: string) => ({
       name,
       endpoint: server,
@@ -232,8 +241,8 @@ describe('POST /clusters/batch', () => {
       clusters: [
         entry('batch-a', a.server, a.token),
         entry('batch-b', b.server, b.token),
-        // Taken by the import above: fails alone.
-        entry('big-002', c.server, c.token),
+        // Taken (registered just before): fails alone.
+        entry('taken-x', c.server, c.token),
         // A token the server refuses: fails alone, nothing stored for it.
         entry('batch-bad', c.server, 'not-the-token'),
       ],
@@ -242,7 +251,7 @@ describe('POST /clusters/batch', () => {
     expect(answer.body.registered.map((r) => r.name)).toEqual(['batch-a', 'batch-b']);
     expect(answer.body.registered[0]?.labels).toMatchObject({ batch: 'yes' });
     expect(answer.body.failed.map((f) => [f.name, f.error])).toEqual([
-      ['big-002', 'AlreadyExistsError'],
+      ['taken-x', 'AlreadyExistsError'],
       ['batch-bad', 'ValidationError'],
     ]);
     expect(await plane.deps.store.getCluster('batch-bad')).toBeUndefined();
@@ -280,8 +289,15 @@ describe('POST /clusters/batch', () => {
     expect((await plane.deps.store.listClusters()).length).toBe(before);
   });
 
-  it('is refused to a tenant member without manage-clusters', async () => {
-    const answer = await call(plane, 'POST', '/clusters/batch', { clusters: [] }, 'not-a-token');
-    expect(answer.status).toBe(401);
+  it('is refused without a token, and to a tenant member without manage-clusters, storing nothing', async () => {
+    const [a] = info();
+    if (!a) throw new Error('no cluster');
+    const body = { clusters: [{ name: 'viewer-x', endpoint: a.server, token: a.token }] };
+    expect((await call(plane, 'POST', '/clusters/batch', body, null)).status).toBe(401);
+    await createTenant(plane.deps, { name: 'readers' });
+    const { token } = await createToken(plane.deps, 'readers', { role: 'viewer', name: 'r' }, 'test');
+    const answer = await call(plane, 'POST', '/clusters/batch', body, token);
+    expect(answer.status).toBe(403);
+    expect(await plane.deps.store.getCluster('viewer-x')).toBeUndefined();
   });
 });
