@@ -1,7 +1,9 @@
 /**
  * The cost of rendering a 20-object chart: one `helm template` (process start, chart load,
  * templates, our parse of its output) against, in the same run, the floor of parsing the very
- * same output without helm, and the memoizing renderer answering a repeated request.
+ * same output without helm, and the memoizing renderer answering a repeated request. Then the
+ * cost of many distinct value sets (BENCH_RENDER_SETS, default 200) rendered by the plan against
+ * deferred to the batch step.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +12,12 @@ import { memoizeRenderer } from '../adapters/helm/memo.ts';
 import { HelmRenderer } from '../adapters/helm/renderer.ts';
 import { parseManifests } from '../domain/manifests.ts';
 import { packageChart } from '../test/integration/render/helpers.ts';
+import { renderSets } from '../usecases/deployments/renders.ts';
 import { Blobs, time } from './support.ts';
 
 const ROUNDS = 30;
+/** Distinct value sets in the plan comparison (BENCH_RENDER_SETS). */
+const SETS = Number(process.env.BENCH_RENDER_SETS ?? 200);
 
 function stats(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -65,6 +70,18 @@ export async function run(): Promise<void> {
       Promise.all(Array.from({ length: parallel }, (_, i) => renderer.render(request(100 + i)))),
     );
 
+    // Distinct value sets as the plan meets them (a `${cluster.name}` value): rendered by the plan
+    // itself (renderSets, 8 helm processes at once, before the first wave), against deferred to
+    // the batches (the plan only stores each set's input; each ApplyBatch invocation renders its
+    // own clusters' sets, in parallel across invocations).
+    const blobs = new Blobs();
+    const base = { source, releaseName: 'bench', namespace: 'b' };
+    const sets = new Map(
+      Array.from({ length: SETS }, (_, i) => [`set-${i}`, { values: { region: `cluster-${i}` } }] as const),
+    );
+    const planMs = await time(() => renderSets(renderer, blobs, base, sets));
+    const deferMs = await time(() => renderSets(renderer, blobs, base, sets, { deferAbove: 0 }));
+
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     process.stdout.write(
       [
@@ -75,6 +92,8 @@ export async function run(): Promise<void> {
         `memoized repeat render:          ${stats(memoSamples)}`,
         `${parallel} distinct renders at once: ${wallMs.toFixed(1)} ms wall (${(wallMs / parallel).toFixed(1)} ms each)`,
         `ratio helm render / parse baseline: ${(mean(helmSamples) / mean(parseSamples)).toFixed(1)}x`,
+        `${SETS} distinct value sets rendered by the plan (8 at once): ${planMs.toFixed(0)} ms, ${(((planMs / SETS) * 1000) / 1000).toFixed(1)} s per 1,000 sets (linear from ${SETS}), all before the first wave`,
+        `the same deferred to the batches (the plan stores the inputs): ${deferMs.toFixed(0)} ms, ${(((deferMs / SETS) * 1000) / 1000).toFixed(2)} s per 1,000 sets at the plan; each batch of 25 clusters then renders its own 25 (~${((mean(helmSamples) * 25) / 1000).toFixed(1)} s of helm per batch at this machine's serial render time), in parallel across batch invocations`,
         '',
       ].join('\n'),
     );

@@ -3,6 +3,8 @@
  * over fetch with a bearer token. Where to reach it: `--api`/`FLOTILLA_API` and
  * `--token`/`FLOTILLA_TOKEN`, else the endpoint file the local control plane writes.
  */
+
+import { formatBytes, LIMITS } from '../domain/limits.ts';
 import type {
   Cluster,
   Deployment,
@@ -12,10 +14,14 @@ import type {
   ServiceVersion,
   Target,
 } from '../domain/model.ts';
+import type { FleetSummary } from '../domain/summary.ts';
 import { readEndpointFile } from '../local/endpoint-file.ts';
 import type { DeploymentRequest } from './deployment-file.ts';
 import { ApiError, CliError } from './errors.ts';
 import { executeApiRegion, signedHeaders } from './sigv4.ts';
+
+/** The API's limit on a request body (the same locally and on AWS). */
+const MAX_BODY_BYTES = LIMITS.bodyBytes;
 
 /** Options every API-using command takes. */
 export interface ApiFlags {
@@ -73,6 +79,12 @@ export interface DeploymentDetail {
   targets: Target[];
 }
 
+export interface DeploymentSummaryAnswer {
+  deployment: Deployment;
+  revision?: Revision;
+  summary: FleetSummary;
+}
+
 export interface DeploymentHistory {
   revisions: Revision[];
   executions: Execution[];
@@ -86,6 +98,25 @@ export interface ExecutionDetail {
 function describeFetchError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** The message of an error answer, if it has one. */
+function parseMessage(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; Message?: unknown };
+    const message = parsed.message ?? parsed.Message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tooLarge(method: string, path: string, bytes: number): ApiError {
+  return new ApiError(
+    413,
+    'PayloadTooLargeError',
+    `${method} ${path}: the request body is ${formatBytes(bytes)}; the API takes at most ${formatBytes(MAX_BODY_BYTES)} (413, not sent)`,
+  );
 }
 
 /** A typed client of the API. */
@@ -119,12 +150,26 @@ export class ApiClient {
     const sent = region
       ? await signedHeaders(method, `${this.url}${path}`, headers, payload, { region })
       : headers;
+    const bytes = payload === undefined ? 0 : Buffer.byteLength(payload);
+    // Never sent: the API would refuse it (413), and some servers refuse it by closing the
+    // connection mid-upload, which would read as an API that cannot be reached.
+    if (bytes > MAX_BODY_BYTES) throw tooLarge(method, path, bytes);
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, { method, headers: sent, body: payload });
     } catch (error) {
       throw new CliError(
         `cannot reach the Flotilla API at ${this.url} (${describeFetchError(error)}); is \`flotilla up\` running?`,
+      );
+    }
+    // API Gateway and Lambda refuse a body over their own limits with answers of their own shape.
+    if (response.status === 413) {
+      const answer = await response.text();
+      const message = parseMessage(answer);
+      throw new ApiError(
+        413,
+        'PayloadTooLargeError',
+        `${method} ${path}: the API refused the request body (${formatBytes(bytes)}) as too large (413)${message ? `: ${message}` : ''}`,
       );
     }
     const text = await response.text();
@@ -184,6 +229,12 @@ export class ApiClient {
   }
   history(name: string): Promise<DeploymentHistory> {
     return this.request('GET', `/deployments/${encodeURIComponent(name)}/history`);
+  }
+  deploymentSummary(name: string): Promise<DeploymentSummaryAnswer> {
+    return this.request('GET', `/deployments/${encodeURIComponent(name)}/summary`);
+  }
+  executionSummary(id: string): Promise<{ execution: Execution; summary: FleetSummary }> {
+    return this.request('GET', `/executions/${encodeURIComponent(id)}/summary`);
   }
   getExecution(id: string): Promise<ExecutionDetail> {
     return this.request('GET', `/executions/${encodeURIComponent(id)}`);

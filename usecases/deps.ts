@@ -44,6 +44,16 @@ export interface Tunables {
    */
   readonly requestRenderLimit?: number;
   /**
+   * Distinct value sets the plan step renders itself; past it, every set is rendered in the batch
+   * step that applies its cluster (see renderSets' deferAbove). @default 8
+   */
+  readonly planRenderLimit?: number;
+  /**
+   * Clusters probed and written at once by an import or a batch registration (each probe is a
+   * few requests to the cluster, under requestTimeoutMs). @default 8
+   */
+  readonly registerConcurrency?: number;
+  /**
    * Host names besides `*.<region>.eks.amazonaws.com` that EKS IAM tokens may be sent to (a
    * proxy in front of EKS, the simulator in tests): the operator's choice, never a caller's.
    * Default none.
@@ -58,6 +68,9 @@ export interface Tunables {
   /** An agent silent for this long has its clusters marked Unreachable, in seconds. */
   readonly agentDarkAfterSeconds?: number;
 }
+
+/** Distinct value sets the plan step renders before it defers them all to the batches. */
+export const DEFAULT_PLAN_RENDER_LIMIT = 8;
 
 export const DEFAULT_TUNABLES: Tunables = {
   batchSize: 25,

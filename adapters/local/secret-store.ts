@@ -26,10 +26,12 @@ export class LocalSecretStore implements SecretStore {
   readonly #file: string | undefined;
   /** Writes to the file, one after the other, so a later write never loses to an earlier one. */
   #writing: Promise<void> = Promise.resolve();
+  /** The write not started yet that will carry the changes made since the last one started. */
+  #pending: Promise<void> | undefined;
 
   /**
-   * In memory, or (with `dir`) kept in `<dir>/secrets.json`, read once here and rewritten on
-   * every change (0600, through a renamed temporary file).
+   * In memory, or (with `dir`) kept in `<dir>/secrets.json`, read once here and rewritten after
+   * changes (0600, through a renamed temporary file).
    */
   constructor(options: { dir?: string } = {}) {
     this.#values = new Map();
@@ -91,11 +93,18 @@ export class LocalSecretStore implements SecretStore {
     return { secrets: this.#values.size };
   }
 
-  async #persist(): Promise<void> {
+  /**
+   * Write the file with every change made so far. Changes made while a write is on its way share
+   * the one write after it (its snapshot is taken when it starts), so importing thousands of
+   * clusters rewrites the file far fewer times than it stores secrets.
+   */
+  #persist(): Promise<void> {
     const file = this.#file;
-    if (!file) return;
-    const snapshot = JSON.stringify(Object.fromEntries(this.#values));
+    if (!file) return Promise.resolve();
+    if (this.#pending) return this.#pending;
     const write = this.#writing.then(async () => {
+      this.#pending = undefined;
+      const snapshot = JSON.stringify(Object.fromEntries(this.#values));
       const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       try {
         await writeFile(temp, snapshot, { mode: 0o600 });
@@ -106,9 +115,10 @@ export class LocalSecretStore implements SecretStore {
         throw error;
       }
     });
-    // A failed write must not block the next one; the caller of this one still sees the failure.
+    this.#pending = write;
+    // A failed write must not block the next one; the callers of this one still see the failure.
     this.#writing = write.catch(() => undefined);
-    await write;
+    return write;
   }
 }
 

@@ -8,8 +8,14 @@ import type { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import { PLATFORM_TENANT } from '../../domain/access.ts';
 import type { Cluster, DiscoveryRegionOutcome } from '../../domain/model.ts';
-import { FILE_FIELDS } from '../../usecases/clusters/kubeconfig.ts';
+import {
+  contextsKubeconfig,
+  FILE_FIELDS,
+  type Kubeconfig,
+  kubeconfigOf,
+} from '../../usecases/clusters/kubeconfig.ts';
 import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
+import type { ImportResult } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { formatLabels, print, renderTable } from '../output.ts';
 import { followExecution } from '../progress.ts';
@@ -62,9 +68,9 @@ function describeCluster(c: Cluster): string {
 /**
  * A kubeconfig with file references (certificate-authority, client-certificate, client-key,
  * tokenFile) replaced by their content, read relative to the kubeconfig: the control plane
- * cannot read the user's files.
+ * cannot read the user's files. Only the contexts `wanted` (all when absent) have their files read.
  */
-export function inlineKubeconfig(path: string): string {
+export function inlineKubeconfig(path: string, wanted?: ReadonlySet<string>): Kubeconfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -81,10 +87,21 @@ export function inlineKubeconfig(path: string): string {
   }
   if (typeof doc !== 'object' || doc === null) throw new CliError(`--kubeconfig ${path}: not a kubeconfig`);
   const base = dirname(resolve(path));
-  let changed = false;
+  const root = doc as Record<string, unknown>;
+  // The clusters and users the wanted contexts refer to: a file of others is never opened.
+  const used = { cluster: new Set<unknown>(), user: new Set<unknown>() };
+  if (wanted && Array.isArray(root.contexts)) {
+    for (const entry of root.contexts as Array<Record<string, unknown> | null>) {
+      if (!wanted.has(String(entry?.name))) continue;
+      const context = entry?.context as Record<string, unknown> | undefined;
+      used.cluster.add(context?.cluster);
+      used.user.add(context?.user);
+    }
+  }
   const inline = (entries: unknown, key: 'cluster' | 'user') => {
     if (!Array.isArray(entries)) return;
     for (const entry of entries) {
+      if (wanted && !used[key].has((entry as { name?: unknown } | null)?.name)) continue;
       const body = (entry as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
       if (!body || typeof body !== 'object') continue;
       for (const [field, dataField] of Object.entries(FILE_FIELDS[key])) {
@@ -102,14 +119,55 @@ export function inlineKubeconfig(path: string): string {
         body[dataField] =
           dataField === 'token' ? content.toString('utf8').trim() : content.toString('base64');
         delete body[field];
-        changed = true;
       }
     }
   };
-  const root = doc as Record<string, unknown>;
   inline(root.clusters, 'cluster');
   inline(root.users, 'user');
-  return changed ? stringify(root) : text;
+  try {
+    return kubeconfigOf(root);
+  } catch (error) {
+    throw new CliError(`--kubeconfig ${path}: ${oneLine(error)}`);
+  }
+}
+
+/** Most contexts one import request carries (the API takes 1,000). */
+export const IMPORT_PAGE_CONTEXTS = 500;
+/** Most bytes of kubeconfig one import request carries (the API takes 1 MiB). */
+export const IMPORT_PAGE_BYTES = 768 * 1024;
+
+/**
+ * The import requests for `contexts` of a kubeconfig: each a kubeconfig of only its contexts
+ * (with their clusters and users), at most IMPORT_PAGE_CONTEXTS of them and IMPORT_PAGE_BYTES
+ * long, so that every request fits the API's limits whatever the size of the file. A page over
+ * the bytes is halved until it fits; a single context over them is an error naming it.
+ */
+export function importPages(
+  config: Kubeconfig,
+  contexts: readonly string[],
+  limits: { contexts: number; bytes: number } = { contexts: IMPORT_PAGE_CONTEXTS, bytes: IMPORT_PAGE_BYTES },
+): Array<{ contexts: string[]; kubeconfig: string }> {
+  const pages: Array<{ contexts: string[]; kubeconfig: string }> = [];
+  let start = 0;
+  while (start < contexts.length) {
+    let size = Math.min(limits.contexts, contexts.length - start);
+    for (;;) {
+      const page = contexts.slice(start, start + size);
+      const kubeconfig = contextsKubeconfig(config, page);
+      if (Buffer.byteLength(kubeconfig) <= limits.bytes) {
+        pages.push({ contexts: page, kubeconfig });
+        break;
+      }
+      if (size === 1) {
+        throw new CliError(
+          `context ${page[0]}: its kubeconfig is ${Buffer.byteLength(kubeconfig)} bytes; an import request takes at most ${limits.bytes}`,
+        );
+      }
+      size = Math.ceil(size / 2);
+    }
+    start += size;
+  }
+  return pages;
 }
 
 interface ImportOptions extends CommonOptions {
@@ -134,13 +192,37 @@ export function registerClusters(program: Command): void {
       .option('-l, --label <key=value>', 'label to set on every imported cluster (repeatable)', collect),
   ).action(async (options: ImportOptions) => {
     const { client, format } = setup(options);
-    const kubeconfig = inlineKubeconfig(options.kubeconfig);
-    const result = await client.importClusters({
-      kubeconfig,
-      ...(options.context ? { contexts: options.context } : {}),
-      ...(options.name ? { name: options.name } : {}),
-      labels: parseLabels(options.label),
-    });
+    const wanted = options.context ? [...new Set(options.context)] : undefined;
+    const config = inlineKubeconfig(options.kubeconfig, wanted ? new Set(wanted) : undefined);
+    const known = new Set(config.contexts.map((c) => c.name));
+    const missing = (wanted ?? []).filter((name) => !known.has(name));
+    if (missing.length > 0) {
+      throw new CliError(
+        `--context ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}: not in ${options.kubeconfig}`,
+      );
+    }
+    const pages = importPages(config, wanted ?? config.contexts.map((c) => c.name));
+    const result: ImportResult = { imported: [], failed: [] };
+    const total = pages.reduce((n, p) => n + p.contexts.length, 0);
+    const started = performance.now();
+    let done = 0;
+    for (const page of pages) {
+      const answer = await client.importClusters({
+        kubeconfig: page.kubeconfig,
+        contexts: page.contexts,
+        ...(options.name ? { name: options.name } : {}),
+        labels: parseLabels(options.label),
+      });
+      result.imported.push(...answer.imported);
+      result.failed.push(...answer.failed);
+      done += page.contexts.length;
+      // Progress for a file sent in several requests; the table (or JSON) comes at the end.
+      if (pages.length > 1) {
+        process.stderr.write(
+          `imported ${done} of ${total} contexts (${answer.imported.length} of this request, ${result.failed.length} failed so far) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+        );
+      }
+    }
     print(format, result, () => {
       const lines = renderTable({
         headers: ['CONTEXT', 'CLUSTER', 'RESULT', 'PROVIDER', 'REGION', 'VERSION', 'NODES'],

@@ -9,6 +9,7 @@ import { loadDeploymentFile } from '../deployment-file.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
+import { summaryView } from '../summary-view.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
 /**
@@ -150,9 +151,12 @@ export function registerDeploy(program: Command): void {
   withCommonOptions(
     program
       .command('status')
-      .description('Per-cluster status of a deployment (all deployments without a name)')
-      .argument('[name]'),
-  ).action(async (name: string | undefined, options: CommonOptions) => {
+      .description(
+        'A deployment at a glance: counts by wave, region, provider and failure, failed clusters first (all deployments without a name)',
+      )
+      .argument('[name]')
+      .option('--all', 'every cluster, one line each, instead of the summary'),
+  ).action(async (name: string | undefined, options: CommonOptions & { all?: boolean }) => {
     const { client, format } = setup(options);
     if (!name) {
       const { items } = await client.listDeployments();
@@ -171,6 +175,15 @@ export function registerDeploy(program: Command): void {
               ]),
             }),
       );
+      return;
+    }
+    if (!options.all) {
+      const answer = await client.deploymentSummary(name);
+      const d = answer.deployment;
+      print(format, answer, () => {
+        const head = `deployment ${d.name}: ${d.status}, revision ${d.revision}${d.lastGoodRevision ? ` (last good ${d.lastGoodRevision})` : ''}, namespace ${d.namespace}, service ${d.service}${answer.revision ? ` v${answer.revision.serviceVersion}` : ''}${d.message ? `: ${d.message}` : ''}\n`;
+        return `${head}${summaryView(answer.summary, `every cluster: flotilla status ${d.name} --all\n`, terminalWidth())}`;
+      });
       return;
     }
     const detail = await client.getDeployment(name);

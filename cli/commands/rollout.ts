@@ -11,6 +11,7 @@ import type { ApiClient, ExecutionDetail } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED } from '../errors.ts';
 import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
+import { summaryView } from '../summary-view.ts';
 import { resultsTable, summaryLine } from './deploy.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
@@ -69,8 +70,8 @@ function wavesTable(waves: readonly WaveRow[]): string {
   });
 }
 
-/** The human view of a rollout status. */
-export function statusView(status: RolloutStatusAnswer): string {
+/** The human view of a rollout status; with `summary`, that instead of a line per cluster. */
+export function statusView(status: RolloutStatusAnswer, summary?: string): string {
   const d = status.deployment;
   const e = status.execution;
   const lines = [
@@ -81,6 +82,7 @@ export function statusView(status: RolloutStatusAnswer): string {
   let out = `${lines.join('\n')}\n`;
   if (status.waves.length > 0) out += `\n${wavesTable(status.waves)}`;
   if (status.rollbackWaves.length > 0) out += `\nrollback:\n${wavesTable(status.rollbackWaves)}`;
+  if (summary !== undefined) return `${out}\n${summary}`;
   const byIndex = new Map(status.waves.map((w) => [w.index, w.name]));
   out += `\n${renderTable({
     headers: ['CLUSTER', 'WAVE', 'STATE', 'HEALTH', 'REVISION', 'UPDATED', 'REASON'],
@@ -149,12 +151,28 @@ export function registerRollout(program: Command): void {
   withCommonOptions(
     rollout
       .command('status')
-      .description('Each wave and each cluster with its state and reason')
-      .argument('<name>'),
-  ).action(async (name: string, options: CommonOptions) => {
+      .description(
+        'Each wave with its state, and the clusters summed up by wave, region, provider and failure, failed ones first',
+      )
+      .argument('<name>')
+      .option('--all', 'every cluster, one line each, instead of the summary'),
+  ).action(async (name: string, options: CommonOptions & { all?: boolean }) => {
     const { client, format } = setup(options);
-    const status = await client.request<RolloutStatusAnswer>('GET', path(name));
-    print(format, status, () => statusView(status));
+    if (options.all) {
+      const status = await client.request<RolloutStatusAnswer>('GET', path(name));
+      print(format, status, () => statusView(status));
+      return;
+    }
+    const [status, { summary }] = await Promise.all([
+      client.request<RolloutStatusAnswer>('GET', `${path(name)}?clusters=none`),
+      client.deploymentSummary(name),
+    ]);
+    print(format, { ...status, summary }, () =>
+      statusView(
+        status,
+        summaryView(summary, `every cluster: flotilla rollout status ${name} --all\n`, terminalWidth()),
+      ),
+    );
   });
 
   withCommonOptions(

@@ -17,7 +17,10 @@ import {
   LabelPatch,
   labelCluster,
   listClusters,
+  MAX_BATCH_CLUSTERS,
+  RegisterClustersInput,
   registerCluster,
+  registerClusters,
 } from '../../usecases/clusters/index.ts';
 import { clusterAnswer } from '../../usecases/clusters/queries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
@@ -26,6 +29,13 @@ import { connectRoutes } from './connect.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 import { ClusterAnswer, ClusterList, DeregisterResult } from './schemas.ts';
+
+const RegisterClustersAnswer = z
+  .object({
+    registered: z.array(ClusterAnswer),
+    failed: z.array(z.object({ name: z.string(), error: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'RegisterClustersResult' });
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Cluster name' }) });
 const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -63,6 +73,30 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
             }),
           ),
         ),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/clusters/batch',
+      operationId: 'registerClusters',
+      summary: 'Register many clusters in one call',
+      description:
+        `Up to ${MAX_BATCH_CLUSTERS} clusters, each as POST /clusters takes it. A bad field anywhere, or a ` +
+        'name given twice, is a 400 naming `clusters[i]` and nothing is stored; otherwise each cluster ' +
+        'is registered or listed in `failed` with its reason (a name taken, an unreachable server).',
+      tags: ['clusters'],
+      access: 'manage-clusters',
+      query: z.object({
+        probe: Flag.optional().meta({ description: 'Ask each cluster first (default true)' }),
+      }),
+      body: RegisterClustersInput,
+      responses: { 200: { description: 'What happened to each cluster', schema: RegisterClustersAnswer } },
+      handle: async ({ query, event, caller }) => {
+        const result = await registerClusters(await deps(), event.parsedBody, {
+          tenant: caller.view,
+          probe: query.probe ?? true,
+        });
+        return ok({ registered: result.registered.map((c) => clusterAnswer(c)), failed: result.failed });
+      },
     }),
     defineRoute({
       method: 'POST',

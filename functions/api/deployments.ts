@@ -28,6 +28,7 @@ import {
   DeploymentHistory,
   DeploymentList,
 } from './schemas.ts';
+import { deploymentSummaryRoutes } from './summaries.ts';
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) });
 
@@ -179,6 +180,8 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
         });
       },
     }),
+    // Summaries and pages of targets for big fleets (./summaries.ts).
+    ...deploymentSummaryRoutes(deps),
     // The rollout operations live under /deployments/{name}/rollout, in this same function.
     ...rolloutRoutes(deps),
     // So does exporting a bundle for air-gapped sites.

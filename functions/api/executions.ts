@@ -10,6 +10,7 @@ import { getExecution, listExecutions } from '../../usecases/deployments/queries
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 import { ExecutionDetail, ExecutionList } from './schemas.ts';
+import { executionSummaryRoutes } from './summaries.ts';
 
 /** The routes of the executions API. */
 export function executionRoutes(deps: DepsProvider): Route[] {
@@ -46,6 +47,8 @@ export function executionRoutes(deps: DepsProvider): Route[] {
       responses: { 200: { description: 'The execution and its results', schema: ExecutionDetail } },
       handle: async ({ params, caller }) => ok(await getExecution(await deps(), params.id, caller.tenant)),
     }),
+    // Summaries and pages of results for big fleets (./summaries.ts).
+    ...executionSummaryRoutes(deps),
   ];
 }
 

@@ -130,9 +130,19 @@ export function rolloutRoutes(deps: DepsProvider): Route[] {
       tags: ['rollouts'],
       access: 'read',
       params: NameParam,
+      query: z.object({
+        clusters: z.enum(['all', 'none']).optional().meta({
+          description: '`none`: waves only, `clusters` empty (see /summary for big fleets). Default all',
+        }),
+      }),
       responses: { 200: { description: 'Waves and clusters', schema: RolloutStatus } },
-      handle: async ({ params, caller }) =>
-        ok(await getRolloutStatus(await deps(), params.name, { tenant: caller.tenant })),
+      handle: async ({ params, query, caller }) =>
+        ok(
+          await getRolloutStatus(await deps(), params.name, {
+            tenant: caller.tenant,
+            clusters: query.clusters !== 'none',
+          }),
+        ),
     }),
     defineRoute({
       method: 'POST',

@@ -159,7 +159,7 @@ describe('flotilla demo', () => {
   });
 
   it('keeps serving the API for the CLI, then stops cleanly on Ctrl-C', async () => {
-    const status = await run(NODE, [BIN, 'status', 'hello', '-o', 'json'], {
+    const status = await run(NODE, [BIN, 'status', 'hello', '--all', '-o', 'json'], {
       FLOTILLA_HOME: home,
       FLOTILLA_API: '',
       FLOTILLA_TOKEN: '',

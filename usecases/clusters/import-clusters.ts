@@ -8,7 +8,12 @@ import { describeError, ValidationError } from '../../domain/errors.ts';
 import { Cluster, Dns1123Label, Labels } from '../../domain/model.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
 import { clusterNameFromContext, contextAccess, parseKubeconfig } from './kubeconfig.ts';
-import { type AccessSpec, type ClusterDeps, type RegisterOptions, writeCluster } from './register-cluster.ts';
+import {
+  type AccessSpec,
+  type ClusterDeps,
+  type RegisterOptions,
+  writeClusters,
+} from './register-cluster.ts';
 
 /** The request to import clusters (API `POST /clusters/import`; `flotilla clusters import`). */
 export const ImportClustersInput = z
@@ -39,22 +44,10 @@ export const ImportClustersResult = z
   .meta({ id: 'ImportClustersResult' });
 export type ImportClustersResult = z.infer<typeof ImportClustersResult>;
 
-/** How many contexts are probed at once. */
-const PROBE_CONCURRENCY = 8;
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/** Some names, for a message: a file may hold thousands. */
+function namesOf(names: readonly string[], shown = 10): string {
+  const more = names.length - shown;
+  return `${names.slice(0, shown).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /**
@@ -71,14 +64,15 @@ export async function importClusters(
   const input = parseOrThrow(ImportClustersInput, raw);
   const config = parseKubeconfig(input.kubeconfig);
   const known = config.contexts.map((c) => c.name);
+  const knownSet = new Set(known);
   const selected = input.contexts ?? known;
   if (selected.length === 0) throw new ValidationError([{ path: 'contexts', message: 'selects no context' }]);
   const missing = selected
     .map((name, i) => ({ name, i }))
-    .filter(({ name }) => !known.includes(name))
+    .filter(({ name }) => !knownSet.has(name))
     .map(({ name, i }) => ({
       path: `contexts[${i}]`,
-      message: `no context "${name}" in the kubeconfig (it has ${known.join(', ')})`,
+      message: `no context "${name}" in the kubeconfig (it has ${namesOf(known)})`,
     }));
   if (missing.length > 0) throw new ValidationError(missing);
   if (input.name && selected.length !== 1) {
@@ -137,25 +131,25 @@ export async function importClusters(
     );
   }
 
-  await forEachLimited(plans, PROBE_CONCURRENCY, async (plan) => {
-    try {
-      const { cluster, created } = await writeCluster(
-        deps,
-        {
-          name: plan.name,
-          endpoint: plan.endpoint,
-          caData: plan.caData,
-          labels: input.labels,
-          access: plan.access,
-          source: 'import',
-        },
-        { ...options, upsert: true },
-      );
-      result.imported.push({ context: plan.context, created, cluster });
-    } catch (error) {
-      result.failed.push({ context: plan.context, message: describeError(error) });
-    }
-  });
+  // One batch for the page: existing records read together, clusters probed and written many
+  // at once, one publish of the events (see writeClusters).
+  const outcomes = await writeClusters(
+    deps,
+    plans.map((plan) => ({
+      name: plan.name,
+      endpoint: plan.endpoint,
+      caData: plan.caData,
+      labels: input.labels,
+      access: plan.access,
+      source: 'import' as const,
+    })),
+    { ...options, upsert: true },
+  );
+  for (const [i, outcome] of outcomes.entries()) {
+    const context = plans[i]?.context ?? '';
+    if (outcome.ok) result.imported.push({ context, created: outcome.created, cluster: outcome.cluster });
+    else result.failed.push({ context, message: describeError(outcome.error) });
+  }
   const order = (a: { context: string }, b: { context: string }) => a.context.localeCompare(b.context);
   result.imported.sort(order);
   result.failed.sort(order);

@@ -7,4 +7,13 @@ export { type ClusterFacts, capabilitiesOf, clusterFacts, providerOf } from './i
 export { clusterNameFromContext, contextAccess, parseKubeconfig } from './kubeconfig.ts';
 export { LabelPatch, labelArgsToPatch, labelCluster } from './label-cluster.ts';
 export { getCluster, type ListClustersQuery, listClusters } from './queries.ts';
-export { type ClusterDeps, probeCluster, type RegisterOptions, registerCluster } from './register-cluster.ts';
+export {
+  type ClusterDeps,
+  MAX_BATCH_CLUSTERS,
+  probeCluster,
+  RegisterClustersInput,
+  type RegisterClustersResult,
+  type RegisterOptions,
+  registerCluster,
+  registerClusters,
+} from './register-cluster.ts';

@@ -79,6 +79,11 @@ export function parseKubeconfig(text: string): Kubeconfig {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ValidationError([{ path: 'kubeconfig', message: `is not valid YAML: ${reason}` }]);
   }
+  return kubeconfigOf(doc);
+}
+
+/** A kubeconfig from its parsed document (for a client that has parsed it already). */
+export function kubeconfigOf(doc: unknown): Kubeconfig {
   const root = asRecord(doc);
   if (!root) throw new ValidationError([{ path: 'kubeconfig', message: 'must be a kubeconfig document' }]);
   const contexts = namedList(root, 'contexts', 'context');
@@ -174,8 +179,10 @@ export function contextAccess(config: Kubeconfig, contextName: string): ContextA
  * what a client sends when it imports part of a big file, page by page.
  */
 export function contextsKubeconfig(config: Kubeconfig, contextNames: readonly string[]): string {
+  // Indexed once: a client pages through files of thousands of contexts.
+  const byName = new Map(config.contexts.map((c) => [c.name, c]));
   const contexts = contextNames.map((name) => {
-    const context = config.contexts.find((c) => c.name === name);
+    const context = byName.get(name);
     if (!context) throw new ValidationError([{ path: 'contexts', message: `context "${name}" not found` }]);
     return context;
   });

@@ -3,9 +3,11 @@
  * the cluster is asked what it is (version, nodes) and the record is written with a conditional
  * write. Importing from a kubeconfig (import-clusters.ts) goes through the same path.
  */
+import { z } from 'zod';
 import {
   AlreadyExistsError,
   CredentialsError,
+  describeError,
   UnauthorizedError,
   ValidationError,
   VersionConflictError,
@@ -136,6 +138,30 @@ export async function probeCluster(
   }
 }
 
+/** What writing one cluster of a batch gave: the record (and whether it is new), or the error. */
+export type WriteOutcome =
+  | { readonly ok: true; readonly cluster: Cluster; readonly created: boolean }
+  | { readonly ok: false; readonly error: unknown };
+
+/** How many clusters of a batch are probed and written at once, unless the tunables say. */
+export const WRITE_CONCURRENCY = 8;
+
+/** Run `fn` over `items`, at most `limit` at once. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /**
  * Create a cluster record, or (with `upsert`) update the existing one: labels are merged (new
  * values win), facts are re-read, the credentials are replaced. Nothing is written when the
@@ -146,8 +172,60 @@ export async function writeCluster(
   spec: ClusterSpec,
   options: RegisterOptions & { readonly upsert: boolean },
 ): Promise<{ cluster: Cluster; created: boolean }> {
+  const [outcome] = await writeClusters(deps, [spec], options);
+  if (!outcome?.ok) throw outcome?.error;
+  return { cluster: outcome.cluster, created: outcome.created };
+}
+
+/**
+ * Write many clusters as writeCluster writes one, at a cost per cluster that does not grow with
+ * the fleet: the existing records are read in one batch (BatchGetItem, 100 keys a call), the
+ * clusters are probed and written WRITE_CONCURRENCY (or the registerConcurrency tunable) at once, and the ClusterRegistered events
+ * go out in one publish. Each cluster succeeds or fails on its own, in the order given. Creates
+ * stay conditional puts (one per cluster): a batch write would overwrite a cluster of the same
+ * name registered meanwhile, perhaps by another tenant.
+ */
+export async function writeClusters(
+  deps: ClusterDeps,
+  specs: readonly ClusterSpec[],
+  options: RegisterOptions & { readonly upsert: boolean },
+): Promise<WriteOutcome[]> {
+  const found = await deps.store.getClusters([...new Set(specs.map((s) => s.name))]);
+  const existing = new Map(found.map((c) => [c.name, c]));
+  const outcomes: WriteOutcome[] = new Array(specs.length);
+  const concurrency = deps.tunables?.registerConcurrency ?? WRITE_CONCURRENCY;
+  await forEachLimited(specs, concurrency, async (spec, i) => {
+    try {
+      outcomes[i] = { ok: true, ...(await writeOne(deps, spec, existing.get(spec.name), options)) };
+    } catch (error) {
+      outcomes[i] = { ok: false, error };
+    }
+  });
+  const now = deps.clock.now();
+  const registered = outcomes.flatMap((o) =>
+    o.ok && o.created
+      ? [
+          makeEvent('ClusterRegistered', now, {
+            tenant: options.tenant,
+            cluster: o.cluster.name,
+            provider: o.cluster.provider,
+            region: o.cluster.region,
+            source: o.cluster.source,
+          }),
+        ]
+      : [],
+  );
+  if (registered.length > 0) await deps.bus.publish(registered);
+  return outcomes;
+}
+
+async function writeOne(
+  deps: ClusterDeps,
+  spec: ClusterSpec,
+  existing: Cluster | undefined,
+  options: RegisterOptions & { readonly upsert: boolean },
+): Promise<{ cluster: Cluster; created: boolean }> {
   const tenant = options.tenant;
-  const existing = await deps.store.getCluster(spec.name);
   // Cluster names are one namespace across the platform; nobody updates another's cluster.
   if (existing && (!options.upsert || existing.tenant !== tenant))
     throw new AlreadyExistsError('cluster', spec.name);
@@ -192,17 +270,6 @@ export async function writeCluster(
     const saved = await save(deps, cluster, existing !== undefined);
     if (existing && secretRefOf(existing.auth) !== secretRefOf(auth)) {
       await forgetSecret(deps, secretRefOf(existing.auth));
-    }
-    if (!existing) {
-      await deps.bus.publish([
-        makeEvent('ClusterRegistered', deps.clock.now(), {
-          tenant,
-          cluster: saved.name,
-          provider: saved.provider,
-          region: saved.region,
-          source: saved.source,
-        }),
-      ]);
     }
     return { cluster: saved, created: !existing };
   } catch (error) {
@@ -326,4 +393,87 @@ export async function registerCluster(
     { ...options, upsert: false },
   );
   return cluster;
+}
+
+/** Most clusters one `POST /clusters/batch` registers. */
+export const MAX_BATCH_CLUSTERS = 500;
+
+/** The request to register many clusters at once (API `POST /clusters/batch`). */
+export const RegisterClustersInput = z
+  .object({
+    clusters: z
+      .array(ClusterInput)
+      .min(1)
+      .max(MAX_BATCH_CLUSTERS)
+      .meta({ description: `The clusters, as POST /clusters takes each (1 to ${MAX_BATCH_CLUSTERS})` }),
+  })
+  .strict()
+  .meta({ id: 'RegisterClustersInput' });
+export type RegisterClustersInput = z.infer<typeof RegisterClustersInput>;
+
+/** What happened to each cluster of a batch: registered, or failed with the reason. */
+export interface RegisterClustersResult {
+  readonly registered: Cluster[];
+  readonly failed: Array<{ name: string; error: string; message: string }>;
+}
+
+/**
+ * Register many clusters in one call (API `POST /clusters/batch`), each as registerCluster
+ * registers one, at a cost per cluster that does not grow with the batch or the fleet (see
+ * writeClusters). A bad request — a field of any cluster, a name given twice — is a
+ * ValidationError naming `clusters[i]…` and nothing is stored; past that, each cluster succeeds
+ * or fails on its own (a name taken, an unreachable server, refused credentials).
+ */
+export async function registerClusters(
+  deps: ClusterDeps,
+  raw: unknown,
+  options: RegisterOptions,
+): Promise<RegisterClustersResult> {
+  const input = parseOrThrow(RegisterClustersInput, raw);
+  const rawItems = (raw as { clusters: unknown[] }).clusters;
+  const seen = new Map<string, number>();
+  const issues: Array<{ path: string; message: string }> = [];
+  const specs: ClusterSpec[] = [];
+  for (const [i, item] of input.clusters.entries()) {
+    const first = seen.get(item.name);
+    if (first !== undefined) {
+      issues.push({ path: `clusters[${i}].name`, message: `"${item.name}" is also clusters[${first}]` });
+      continue;
+    }
+    seen.set(item.name, i);
+    try {
+      const { access, endpoint, caData } = accessOf(item, deps.tunables?.trustedEksHosts);
+      specs.push({
+        name: item.name,
+        endpoint,
+        caData: item.caData ?? caData,
+        labels: item.labels,
+        access,
+        provider: hasKey(rawItems[i], 'provider') ? item.provider : undefined,
+        region: hasKey(rawItems[i], 'region') ? item.region : undefined,
+        version: item.version,
+        source: 'manual',
+      });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      for (const issue of error.issues) {
+        issues.push({ path: `clusters[${i}]${issue.path ? `.${issue.path}` : ''}`, message: issue.message });
+      }
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  const outcomes = await writeClusters(deps, specs, { ...options, upsert: false });
+  const result: RegisterClustersResult = { registered: [], failed: [] };
+  for (const [i, outcome] of outcomes.entries()) {
+    if (outcome.ok) result.registered.push(outcome.cluster);
+    else {
+      const error = outcome.error;
+      result.failed.push({
+        name: specs[i]?.name ?? '',
+        error: error instanceof Error ? error.name : 'Error',
+        message: describeError(error),
+      });
+    }
+  }
+  return result;
 }

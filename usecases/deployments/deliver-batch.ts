@@ -264,16 +264,18 @@ async function startOne(
     return write(context, next, previous, { objects: 0, started });
   }
 
-  // A render made for this cluster now (a chart that reads it with `lookup`).
+  // A render made for this cluster now: a chart that reads it with `lookup`, or its own values
+  // deferred by the plan (many distinct value sets are rendered here, batch by batch).
   let renderDigest = removing ? undefined : entry;
   if (renderDigest && isDeferred(renderDigest)) {
+    const input = await loadRenderInput(deps.blobs, renderDigest);
     const outcome = await renderOne(
       deps.renderer,
       deps.blobs,
       { source: renderSource(context), releaseName: run.deployment.name, namespace: revision.namespace },
-      await loadRenderInput(deps.blobs, renderDigest),
+      input,
       // Flotilla holds no credential of an agent's cluster: rendered without it (README: Agents).
-      agentOf(cluster) === undefined ? cluster : undefined,
+      input.cluster !== undefined && agentOf(cluster) === undefined ? cluster : undefined,
     );
     if (!outcome.ok) {
       next = { ...next, status: 'Failed', failure: 'RenderFailed', reason: outcome.message };

@@ -28,7 +28,7 @@ import type {
 import type { BlobStore } from '../../domain/ports.ts';
 import { batchShape, type PlannedWave } from '../../domain/rollout.ts';
 import { type ClusterGrant, namespaceProblem } from '../../domain/tenancy.ts';
-import type { Deps } from '../deps.ts';
+import { DEFAULT_PLAN_RENDER_LIMIT, type Deps } from '../deps.ts';
 import { placeRevision } from '../placement/decisions.ts';
 import { retryOnConflict } from '../shared/conflicts.ts';
 import { visibleClusters } from '../tenancy/visibility.ts';
@@ -132,6 +132,8 @@ export async function layoutRevision(
     deps.blobs,
     { source: serviceVersion.source, releaseName: deployment.name, namespace: revision.namespace },
     resolution.sets,
+    // Past a few distinct value sets, each is rendered where its cluster is applied.
+    { deferAbove: deps.tunables.planRenderLimit ?? DEFAULT_PLAN_RENDER_LIMIT },
   );
   // Every render checked against the deployment's scope: one outside it is never applied.
   const scopeOf = new Map<string, string>();

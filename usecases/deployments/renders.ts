@@ -74,8 +74,9 @@ export function objectCount(manifests: RenderedManifests): number {
 
 /**
  * A render made when its cluster is applied (a chart that uses `lookup` is rendered against the
- * cluster itself): the plan stores the render input and gives this reference instead of a render
- * digest. `@` cannot begin a digest.
+ * cluster itself; per-cluster values past the plan's render limit are rendered there too): the
+ * plan stores the render input and gives this reference instead of a render digest. `@` cannot
+ * begin a digest.
  */
 export const DEFERRED_PREFIX = '@';
 
@@ -185,11 +186,24 @@ export async function renderSets(
   blobs: BlobStore,
   base: RenderBase,
   sets: ReadonlyMap<string, RenderInput>,
-  options: { readonly validate?: boolean } = {},
+  options: {
+    readonly validate?: boolean;
+    /**
+     * More distinct sets than this are not rendered here: each is stored as a deferred render and
+     * made where its cluster is applied, in the batch step (in parallel across batch invocations
+     * on AWS), so that per-cluster values do not cost a serial render each before the rollout.
+     * @default never
+     */
+    readonly deferAbove?: number;
+  } = {},
 ): Promise<Map<string, RenderOutcome>> {
   const entries = [...sets.entries()];
+  const deferAll = options.deferAbove !== undefined && entries.length > options.deferAbove;
   const validated = new Set<string>();
   const outcomes = await mapLimit(entries, RENDER_CONCURRENCY, async ([, input]): Promise<RenderOutcome> => {
+    if (input.cluster === undefined && deferAll) {
+      return { ok: true, renderDigest: await storeRenderInput(blobs, input), objects: 0 };
+    }
     if (input.cluster === undefined) return renderOne(renderer, blobs, base, input);
     const { cluster: _cluster, ...offline } = input;
     const key = digestOf(offline);

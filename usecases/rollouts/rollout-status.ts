@@ -105,7 +105,11 @@ function waveViews(
 export async function getRolloutStatus(
   deps: Pick<Deps, 'store'>,
   name: string,
-  options: { tenant: string },
+  options: {
+    tenant: string;
+    /** List every cluster (`clusters`); without, the list is empty and a summary serves. @default true */
+    clusters?: boolean;
+  },
 ): Promise<RolloutStatusView> {
   const tenant = options.tenant;
   const deployment = await deps.store.getDeployment(tenant, name);
@@ -116,7 +120,7 @@ export async function getRolloutStatus(
     deps.store.listTargets(tenant, name),
   ]);
   targets.sort((a, b) => (a.wave ?? 0) - (b.wave ?? 0) || a.cluster.localeCompare(b.cluster));
-  const clusters = targets.map(clusterView);
+  const clusters = options.clusters === false ? [] : targets.map(clusterView);
   if (!execution) return { deployment, waves: [], rollbackWaves: [], clusters };
   const rollout = execution.rollout;
   const live = execution.status === 'Running' || execution.status === 'WaitingApproval';

@@ -316,7 +316,7 @@ describe('progressive rollouts over the simulated fleet', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('WaitingApproval');
     expect(status.stdout).toContain('flotilla rollout approve ap');
-    const json = JSON.parse((await flotilla(['rollout', 'status', 'ap', '-o', 'json'])).stdout) as {
+    const json = JSON.parse((await flotilla(['rollout', 'status', 'ap', '--all', '-o', 'json'])).stdout) as {
       waves: Array<{ state: string }>;
       clusters: Array<{ state: string }>;
     };

@@ -207,14 +207,20 @@ describe('deploy, status, history', () => {
     const again = await flotilla(['deploy', '-f', file]);
     expect(again.stdout).toBe('deployment web unchanged at revision 1: nothing to do\n');
 
-    const status = await flotilla(['status', 'web', '-o', 'json']);
+    const status = await flotilla(['status', 'web', '--all', '-o', 'json']);
     const detail = JSON.parse(status.stdout) as { targets: Array<{ cluster: string; status: string }> };
     expect(detail.targets.map((t) => [t.cluster, t.status])).toEqual([
       ['sim-001', 'Succeeded'],
       ['sim-004', 'Succeeded'],
     ]);
-    const table = await flotilla(['status', 'web']);
+    const table = await flotilla(['status', 'web', '--all']);
     expect(table.stdout).toMatch(/^CLUSTER\s+STATUS\s+HEALTH\s+REVISION\s+UPDATED\s+FAILURE\s+REASON$/m);
+    // By default a summary: counts, by region and provider, and how to see every cluster.
+    const summary = await flotilla(['status', 'web']);
+    expect(summary.stdout).toContain('2 clusters: 2 Succeeded\n');
+    expect(summary.stdout).toMatch(/^REGION\s+TOTAL\s+SUCCEEDED$/m);
+    expect(summary.stdout).toContain('every cluster: flotilla status web --all');
+    expect(summary.stdout).not.toMatch(/^sim-001/m);
     const history = await flotilla(['history', 'web', '-o', 'yaml']);
     const parsed = parse(history.stdout) as { revisions: unknown[]; executions: Array<{ status: string }> };
     expect(parsed.revisions).toHaveLength(1);
@@ -234,10 +240,17 @@ describe('deploy, status, history', () => {
       expect(run.stdout).toMatch(/^sim-001\s+Succeeded/m);
       expect(run.stdout).toMatch(/^sim-004\s+Failed\s+\w+\s+0\s+(\S+\s+)?Unreachable\s+\S/m);
       // The reason as the API has it, every word of it in the table, no line wider than asked.
-      const status = JSON.parse((await flotilla(['status', 'api', '-o', 'json'])).stdout) as {
+      const status = JSON.parse((await flotilla(['status', 'api', '--all', '-o', 'json'])).stdout) as {
         targets: Array<{ cluster: string; reason?: string }>;
       };
       const reason = status.targets.find((t) => t.cluster === 'sim-004')?.reason ?? '';
+      // The summary puts the failure first: its code, then the cluster with its reason.
+      const summary = await flotilla(['status', 'api']);
+      expect(summary.stdout).toContain('2 clusters: 1 Succeeded · 1 Failed\n');
+      expect(summary.stdout).toContain('failures: Unreachable 1\n');
+      expect(summary.stdout).toMatch(
+        /^failed clusters:\nCLUSTER\s+WAVE\s+REGION\s+FAILURE\s+REASON\nsim-004\s.*Unreachable/m,
+      );
       const table = run.stdout.split('\n').slice(0, -2);
       const column = table[0]?.indexOf('REASON') ?? -1;
       const row = table.findIndex((l) => l.startsWith('sim-004'));
@@ -269,9 +282,13 @@ describe('deploy, status, history', () => {
       waves: Array<{ state: string }>;
     };
     expect(status.waves.map((w) => w.state)).toEqual(['Passed', 'WaitingApproval']);
+    const view = await flotilla(['rollout', 'status', 'gated']);
+    expect(view.stdout).toMatch(/^#\s+WAVE\s+ACTION\s+STATE/m);
+    expect(view.stdout).toContain('2 clusters: 1 Succeeded · 1 Pending\n');
+    expect(view.stdout).toContain('every cluster: flotilla rollout status gated --all');
     const approved = await flotilla(['rollout', 'approve', 'gated']);
     expect(approved.code, approved.stderr).toBe(0);
-    const after = JSON.parse((await flotilla(['status', 'gated', '-o', 'json'])).stdout) as {
+    const after = JSON.parse((await flotilla(['status', 'gated', '--all', '-o', 'json'])).stdout) as {
       targets: Array<{ status: string }>;
     };
     expect(after.targets.map((t) => t.status)).toEqual(['Succeeded', 'Succeeded']);

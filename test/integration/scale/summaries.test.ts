@@ -1,0 +1,208 @@
+/**
+ * Summaries and pages through the API: a deployment over 9 simulated clusters in 3 waves with
+ * one cluster failing; counts by state per wave, region, provider and failure code, failed
+ * clusters first; targets and results in pages behind a cursor, filtered; only what the
+ * caller's tenant sees.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionResult, Target } from '../../../domain/model.ts';
+import type { FleetSummary } from '../../../domain/summary.ts';
+import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
+import { deploymentSummary } from '../../../usecases/deployments/summaries.ts';
+import { createTenant } from '../../../usecases/tenancy/tenants.ts';
+import { createToken } from '../../../usecases/tenancy/tokens.ts';
+import { call } from '../api/support.ts';
+
+let plane: ControlPlane;
+let executionId: string;
+
+const MANIFEST = [
+  'apiVersion: v1',
+  'kind: ConfigMap',
+  'metadata: { name: app }',
+  'data: { greeting: hello }',
+].join('\n');
+
+async function waitFor(id: string): Promise<void> {
+  for (;;) {
+    const answer = await call<{ execution: { status: string } }>(plane, 'GET', `/executions/${id}/summary`);
+    if (answer.body.execution.status !== 'Running') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(async () => {
+  plane = await startControlPlane({ simulate: 9, waitMs: 20, tunables: { requestTimeoutMs: 2_000 } });
+  plane.simulator?.cluster('sim-005').setFaults({ unreachable: 'refuse' });
+  const answer = await call<{ executionId: string }>(plane, 'PUT', '/deployments/wide', {
+    name: 'wide',
+    namespace: 'wide',
+    source: { type: 'manifests', files: [{ path: 'app.yaml', content: MANIFEST }] },
+    strategy: { waves: [{ count: 3 }, { count: 3, maxFailures: 1 }, { percent: 100 }] },
+  });
+  expect(answer.status).toBe(202);
+  executionId = answer.body.executionId;
+  await waitFor(executionId);
+}, 120_000);
+
+afterAll(async () => {
+  await plane?.stop();
+});
+
+describe('GET /deployments/{name}/summary', () => {
+  it('counts by state per wave, region, provider and failure, and lists the failed cluster first', async () => {
+    const answer = await call<{ summary: FleetSummary; deployment: { name: string } }>(
+      plane,
+      'GET',
+      '/deployments/wide/summary',
+    );
+    expect(answer.status).toBe(200);
+    const { summary } = answer.body;
+    expect(summary.total).toBe(9);
+    expect(summary.counts).toEqual({ Succeeded: 8, Failed: 1 });
+    expect(summary.waves.map((w) => [w.key, w.total])).toEqual([
+      ['1', 3],
+      ['2', 3],
+      ['3', 3],
+    ]);
+    const failedWave = summary.waves.find((w) => (w.counts.Failed ?? 0) > 0);
+    const clusters = await plane.deps.store.listClusters();
+    const region = clusters.find((c) => c.name === 'sim-005')?.region;
+    // Regions and providers come from the cluster records; the one with the failure first.
+    expect(summary.regions[0]?.key).toBe(region);
+    expect(summary.regions.reduce((n, r) => n + r.total, 0)).toBe(9);
+    expect(new Set(summary.regions.map((r) => r.key))).toEqual(new Set(clusters.map((c) => c.region)));
+    expect(summary.providers.reduce((n, p) => n + p.total, 0)).toBe(9);
+    expect(summary.failures).toEqual([{ failure: 'Unreachable', count: 1 }]);
+    expect(summary.failedTotal).toBe(1);
+    expect(summary.failed).toHaveLength(1);
+    expect(summary.failed[0]).toMatchObject({ cluster: 'sim-005', region, failure: 'Unreachable' });
+    expect(summary.failed[0]?.wave).toBe(Number(failedWave?.key) - 1);
+    expect(summary.failed[0]?.reason).toBeTruthy();
+  });
+
+  it("summarizes the execution's results the same way", async () => {
+    const answer = await call<{ summary: FleetSummary; execution: { id: string } }>(
+      plane,
+      'GET',
+      `/executions/${executionId}/summary`,
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body.summary.counts).toEqual({ Succeeded: 8, Failed: 1 });
+    expect(answer.body.summary.failed.map((f) => f.cluster)).toEqual(['sim-005']);
+  });
+});
+
+describe('pages of targets and results', () => {
+  it('walks every target with a cursor, by cluster name, each once', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const answer = await call<{ items: Target[]; matched: number; next?: string }>(
+        plane,
+        'GET',
+        `/deployments/wide/targets?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body.matched).toBe(9);
+      expect(answer.body.items.length).toBeLessThanOrEqual(4);
+      seen.push(...answer.body.items.map((t) => t.cluster));
+      cursor = answer.body.next;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...seen].sort());
+    expect(new Set(seen).size).toBe(9);
+  });
+
+  it('filters by state, wave, region and selector', async () => {
+    const failed = await call<{ items: Target[]; matched: number }>(
+      plane,
+      'GET',
+      '/deployments/wide/targets?state=Failed',
+    );
+    expect(failed.body.items.map((t) => t.cluster)).toEqual(['sim-005']);
+    const wave = await call<{ items: Target[] }>(plane, 'GET', '/deployments/wide/targets?wave=2');
+    expect(wave.body.items).toHaveLength(3);
+    expect(wave.body.items.every((t) => t.wave === 1)).toBe(true);
+    const clusters = await plane.deps.store.listClusters();
+    const region = clusters[0]?.region ?? '';
+    const inRegion = await call<{ items: Target[] }>(
+      plane,
+      'GET',
+      `/deployments/wide/targets?region=${encodeURIComponent(region)}&limit=1000`,
+    );
+    expect(inRegion.body.items.map((t) => t.cluster).sort()).toEqual(
+      clusters
+        .filter((c) => c.region === region)
+        .map((c) => c.name)
+        .sort(),
+    );
+    const prod = await call<{ items: Target[] }>(
+      plane,
+      'GET',
+      `/deployments/wide/targets?selector=${encodeURIComponent('env=prod')}&state=Succeeded,Failed`,
+    );
+    expect(prod.body.items.map((t) => t.cluster).sort()).toEqual(
+      clusters
+        .filter((c) => c.labels.env === 'prod')
+        .map((c) => c.name)
+        .sort(),
+    );
+    const results = await call<{ items: ExecutionResult[]; matched: number }>(
+      plane,
+      'GET',
+      `/executions/${executionId}/results?state=Succeeded&limit=5`,
+    );
+    expect(results.body.matched).toBe(8);
+    expect(results.body.items).toHaveLength(5);
+  });
+
+  it('refuses a bad filter or cursor with a 400 naming it', async () => {
+    const state = await call<{ issues: Array<{ path: string }> }>(
+      plane,
+      'GET',
+      '/deployments/wide/targets?state=Bogus',
+    );
+    expect(state.status).toBe(400);
+    expect(state.body.issues[0]?.path).toBe('state');
+    const cursor = await call<{ issues: Array<{ path: string }> }>(
+      plane,
+      'GET',
+      '/deployments/wide/targets?cursor=nonsense',
+    );
+    expect(cursor.status).toBe(400);
+    expect(cursor.body.issues[0]?.path).toBe('cursor');
+    const selector = await call<{ issues: Array<{ path: string }> }>(
+      plane,
+      'GET',
+      `/deployments/wide/targets?selector=${encodeURIComponent('env in (')}`,
+    );
+    expect(selector.status).toBe(400);
+    expect(selector.body.issues[0]?.path).toBe('selector');
+  });
+});
+
+describe('what the caller sees', () => {
+  it("answers another tenant's reader 404, as for a deployment that does not exist", async () => {
+    await createTenant(plane.deps, { name: 'other' });
+    const { token } = await createToken(plane.deps, 'other', { role: 'viewer', name: 'reader' }, 'test');
+    for (const path of [
+      '/deployments/wide/summary',
+      '/deployments/wide/targets',
+      `/executions/${executionId}/summary`,
+      `/executions/${executionId}/results`,
+    ]) {
+      const answer = await call(plane, 'GET', path, undefined, token);
+      expect(answer.status, path).toBe(404);
+    }
+  });
+
+  it('groups and filters only by the clusters the viewer sees', async () => {
+    // A viewer with no cluster set: no region, provider or label of any cluster is its to see.
+    const view = await deploymentSummary(plane.deps, 'wide', { tenant: 'default', viewer: 'other' });
+    expect(view.summary.regions).toEqual([{ key: 'unknown', total: 9, counts: { Succeeded: 8, Failed: 1 } }]);
+    expect(view.summary.providers.map((p) => p.key)).toEqual(['unknown']);
+  });
+});
