@@ -65,6 +65,8 @@ export interface DeploymentAccepted {
   unchanged: boolean;
   targets: number;
   unfit: Array<{ cluster: string; reasons: string[] }>;
+  /** A deploy from a plan: clusters refused as stale. */
+  refused?: Array<{ cluster: string; reason: string }>;
 }
 
 export interface DeploymentDetail {

@@ -569,6 +569,18 @@ export const Values = z.record(z.string(), z.unknown()).superRefine((values, ctx
 });
 export type Values = z.infer<typeof Values>;
 
+/** What a deploy from a plan checks: the plan's spec digest and each planned cluster's fingerprint. */
+export const PlanCheck = z
+  .object({
+    specDigest: z.string().min(1).max(128),
+    clusters: z
+      .record(Dns1123Label, z.string().min(1).max(64))
+      .refine((r) => Object.keys(r).length <= 20_000, { message: 'at most 20000 clusters' }),
+  })
+  .strict()
+  .meta({ id: 'PlanCheck' });
+export type PlanCheck = z.infer<typeof PlanCheck>;
+
 /** The declarative request to create or update a deployment (API body; the CLI builds it from a file). */
 export const DeploymentInput = z
   .object({
@@ -588,6 +600,10 @@ export const DeploymentInput = z
     adopt: z.boolean().optional().meta({
       description:
         'Take over objects that exist and belong to nobody, to a Helm release of another name, or to another deployment of this tenant (default: such a cluster fails with Conflict)',
+    }),
+    plan: PlanCheck.optional().meta({
+      description:
+        "Apply exactly what a plan showed (`flotilla deploy --plan`): the plan's spec digest and each cluster's fingerprint; clusters whose state changed since are refused, the rest applied",
     }),
   })
   .strict()

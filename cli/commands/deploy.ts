@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 import type { Execution, ExecutionResult, Target } from '../../domain/model.ts';
 import { count } from '../../domain/wording.ts';
 import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-client.ts';
-import { loadDeploymentFile } from '../deployment-file.ts';
+import { type DeploymentRequest, loadDeploymentFile } from '../deployment-file.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
+import { planCheckOf, readPlanFile } from './plan.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
 /**
@@ -96,20 +97,33 @@ export function registerDeploy(program: Command): void {
     program
       .command('deploy')
       .description('Create or update a deployment from a file, and follow it to the end')
-      .requiredOption(
-        '-f, --file <file>',
-        'deployment file (apiVersion flotilla.dev/v1alpha1, kind Deployment)',
+      .option('-f, --file <file>', 'deployment file (apiVersion flotilla.dev/v1alpha1, kind Deployment)')
+      .option(
+        '--plan <plan>',
+        'apply exactly what `flotilla plan --out` showed: clusters whose state changed since are refused, the rest applied',
       )
       .option('--detach', 'return once the deploy has started'),
-  ).action(async (options: CommonOptions & { file: string; detach?: boolean }) => {
+  ).action(async (options: CommonOptions & { file?: string; plan?: string; detach?: boolean }) => {
     const { client, format } = setup(options);
-    let input: ReturnType<typeof loadDeploymentFile>;
-    try {
-      input = loadDeploymentFile(options.file);
-    } catch (error) {
-      throw new CliError(oneLine(error));
+    let input: DeploymentRequest;
+    if (options.plan) {
+      if (options.file)
+        throw new CliError('give -f FILE or --plan PLAN, not both: the plan holds its request');
+      const plan = readPlanFile(options.plan);
+      input = { ...plan.request, plan: planCheckOf(plan) };
+    } else {
+      if (!options.file)
+        throw new CliError('give the deployment file with -f FILE (or a plan with --plan PLAN)');
+      try {
+        input = loadDeploymentFile(options.file);
+      } catch (error) {
+        throw new CliError(oneLine(error));
+      }
     }
     const accepted = await client.deploy(input);
+    for (const r of accepted.refused ?? []) {
+      process.stderr.write(`refused ${r.cluster}: ${r.reason}\n`);
+    }
     if (accepted.unchanged || !accepted.executionId) {
       print(
         format,

@@ -9,6 +9,7 @@ import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
 import { registerEvents } from './events.ts';
+import { registerPlan } from './plan.ts';
 import { registerRollout } from './rollout.ts';
 import { registerSchedules } from './schedules.ts';
 import { registerSim } from './sim.ts';
@@ -21,6 +22,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerClusters,
   registerConnect,
   registerDeploy,
+  registerPlan,
   registerRollout,
   registerDelete,
   registerDemo,

@@ -11,6 +11,7 @@ import { PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
 import { DeploymentInput, Dns1123Label, MAX_SOURCE_BYTES } from '../../domain/model.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
 import { deleteDeployment } from '../../usecases/deployments/delete-deployment.ts';
+import { planChange } from '../../usecases/deployments/plan-change.ts';
 import {
   getDeploymentHistory,
   getDeploymentStatus,
@@ -26,6 +27,7 @@ import {
   DeploymentDetail,
   DeploymentHistory,
   DeploymentList,
+  FleetPlanAnswer,
 } from './schemas.ts';
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Deployment name' }) });
@@ -176,6 +178,40 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
           clusters: result.clusters,
           ...(result.started.tookOver ? { tookOver: result.started.tookOver } : {}),
         });
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/deployments/{name}/plans',
+      operationId: 'planDeployment',
+      summary: 'Plan a change: what a deploy of this body would do, cluster by cluster',
+      description:
+        "Checks the body exactly as a deploy does and renders it, then, with nothing written: per cluster add / update / unchanged / remove and its wave; per object create / update / replace / prune with the fields that change; the hooks that would run; the drift already there; identical changes grouped into classes; a server-side dry-run apply on one cluster of each class and every cluster of the first wave; a cost estimate. Access `deploy`: it renders what the caller uploads and sends dry-run writes to clusters with the tenant's field manager.",
+      tags: ['deployments'],
+      access: 'deploy',
+      params: NameParam,
+      query: z.object({
+        dryRun: z
+          .enum(['true', 'false'])
+          .optional()
+          .meta({ description: 'false: skip the dry-run tier (no cluster is called). Default true' }),
+      }),
+      body: DeploymentInput,
+      responses: {
+        200: { description: 'The plan', schema: FleetPlanAnswer },
+        422: { description: 'The source does not render' },
+      },
+      handle: async ({ params, query, body, event, caller }) => {
+        if (body.name !== params.name) {
+          throw new ValidationError([{ path: 'name', message: `must be "${params.name}", as in the path` }]);
+        }
+        checkSourceSize(body);
+        return ok(
+          await planChange(await deps(), event.parsedBody, {
+            tenant: caller.tenant,
+            ...(query.dryRun === 'false' ? { noDryRun: true } : {}),
+          }),
+        );
       },
     }),
     // The rollout operations live under /deployments/{name}/rollout, in this same function.
