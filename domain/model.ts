@@ -1018,6 +1018,29 @@ export const DiscoveryRegionOutcome = z
   .meta({ id: 'DiscoveryRegionOutcome' });
 export type DiscoveryRegionOutcome = z.infer<typeof DiscoveryRegionOutcome>;
 
+/**
+ * What a run used, counted by its steps as they ran (adapters/lambda/step-handler.ts): Lambda
+ * invocations and their milliseconds, and invocations per step of the deploy workflow. Priced by
+ * domain/cost/rollout-cost.ts.
+ */
+export const USAGE_KEYS = [
+  'invocations',
+  'lambdaMs',
+  'planSteps',
+  'applySteps',
+  'healthSteps',
+  'gateSteps',
+  'finishSteps',
+] as const;
+export const ExecutionUsage = z
+  .object(
+    Object.fromEntries(USAGE_KEYS.map((k) => [k, z.number().int().nonnegative().optional()])) as {
+      [K in (typeof USAGE_KEYS)[number]]: z.ZodOptional<z.ZodNumber>;
+    },
+  )
+  .meta({ id: 'ExecutionUsage' });
+export type ExecutionUsage = z.infer<typeof ExecutionUsage>;
+
 export const Execution = z
   .object({
     tenant: z.string(),
@@ -1035,6 +1058,8 @@ export const Execution = z
     rollout: RolloutProgress.optional(),
     /** What the run works on, when not the default (see ExecutionScope). */
     scope: ExecutionScope.optional(),
+    /** What the run used so far (owned by addExecutionUsage, like `counts`). */
+    usage: ExecutionUsage.optional(),
     /** A discovery run: each region's outcome, written by the region's own step. */
     discovery: z.object({ regions: z.array(DiscoveryRegionOutcome) }).optional(),
     startedAt: z.string(),

@@ -2,6 +2,7 @@
  * `flotilla deploy -f FILE`, `flotilla status [NAME]`, `flotilla history NAME`.
  */
 import type { Command } from 'commander';
+import { actualRolloutCounts, priceRolloutCounts } from '../../domain/cost/rollout-cost.ts';
 import type { Execution, ExecutionResult, Target } from '../../domain/model.ts';
 import { count } from '../../domain/wording.ts';
 import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-client.ts';
@@ -89,6 +90,20 @@ function targetsTable(targets: readonly Target[], width?: number): string {
       ]),
     ...(width === undefined ? {} : { width }),
   });
+}
+
+/**
+ * What a run cost on AWS, priced from what its steps counted (domain/cost/rollout-cost.ts), as
+ * `$0.0123`; empty for a run that counted nothing.
+ */
+export function executionCost(execution: Execution): string {
+  const counts = actualRolloutCounts({
+    ...(execution.usage ? { usage: execution.usage } : {}),
+    targets: execution.counts.total,
+    failed: execution.counts.failed,
+    waves: execution.rollout?.waves.filter((w) => w.state !== 'Skipped' && w.state !== 'Pending').length ?? 1,
+  });
+  return counts ? `$${priceRolloutCounts(counts).totalUsd.toFixed(4)}` : '';
 }
 
 /** Register `deploy`, `status` and `history`. */
@@ -225,6 +240,7 @@ export function registerDeploy(program: Command): void {
           'SUCCEEDED',
           'FAILED',
           'TOTAL',
+          'COST',
           'STARTED',
           'ENDED',
         ],
@@ -236,6 +252,7 @@ export function registerDeploy(program: Command): void {
           e.counts.succeeded,
           e.counts.failed,
           e.counts.total,
+          executionCost(e),
           e.startedAt,
           e.endedAt ?? '',
         ]),

@@ -176,3 +176,49 @@ export function estimateRolloutCost(shape: RolloutShape): RolloutCostEstimate {
     ],
   };
 }
+
+/** What an execution recorded, as `actualRolloutCounts` takes it. */
+export interface RecordedRun {
+  readonly usage?: {
+    readonly invocations?: number;
+    readonly lambdaMs?: number;
+    readonly planSteps?: number;
+    readonly applySteps?: number;
+    readonly healthSteps?: number;
+    readonly gateSteps?: number;
+    readonly finishSteps?: number;
+  };
+  /** Targets the run worked on, and how many failed (a TargetFailed event each). */
+  readonly targets: number;
+  readonly failed: number;
+  /** Waves that ran (not skipped). */
+  readonly waves: number;
+}
+
+/**
+ * The counts of a run that happened: Lambda invocations and milliseconds as its steps counted them;
+ * state transitions from those invocations through the deploy workflow's shape (each ApplyBatch
+ * and each health poll is three states, each gate three, each wave six more, planning and
+ * finishing two each); DynamoDB units from the targets written (four 2 KB writes each, as in the
+ * estimate) and two reads and two writes per step (the run, the batch, the metering); events from
+ * the waves and failures. Undefined when the run counted nothing (it ran before metering).
+ */
+export function actualRolloutCounts(run: RecordedRun, lambdaMemoryMb = 1024): RolloutCounts | undefined {
+  const u = run.usage;
+  if (!u?.invocations) return undefined;
+  const stateTransitions =
+    (u.planSteps ?? 0) * 2 +
+    run.waves * 6 +
+    (u.applySteps ?? 0) * 3 +
+    (u.healthSteps ?? 0) * 3 +
+    (u.gateSteps ?? 0) * 3 +
+    (u.finishSteps ?? 0) * 2;
+  return {
+    stateTransitions,
+    lambdaInvocations: u.invocations,
+    lambdaGbSeconds: round(((u.lambdaMs ?? 0) / 1000) * (lambdaMemoryMb / 1024)),
+    dynamoWriteUnits: run.targets * TARGET_WRITES * TARGET_ITEM_KB + u.invocations * 2,
+    dynamoReadUnits: u.invocations * 2,
+    events: 2 + run.waves + run.failed,
+  };
+}

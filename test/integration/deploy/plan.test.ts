@@ -276,6 +276,17 @@ describe('flotilla plan on a simulated fleet', () => {
       { cluster: 'sim-005', reason: expect.stringMatching(/changed since the plan/) },
     ]);
     expect(execution).toMatchObject({ status: 'Succeeded', counts: { total: 5, succeeded: 5, failed: 0 } });
+    // The run counted what it used: one plan, an apply per batch, a gate per wave, the finish
+    // (ConfigMaps are healthy at once: no health poll was needed).
+    expect(execution?.usage).toMatchObject({ planSteps: 1, gateSteps: 2, finishSteps: 1 });
+    expect(execution?.usage?.applySteps).toBeGreaterThanOrEqual(2);
+    expect(execution?.usage?.invocations).toBe(
+      (execution?.usage?.planSteps ?? 0) +
+        (execution?.usage?.applySteps ?? 0) +
+        (execution?.usage?.healthSteps ?? 0) +
+        (execution?.usage?.gateSteps ?? 0) +
+        (execution?.usage?.finishSteps ?? 0),
+    );
     const targets = new Map(
       (await plane.deps.store.listTargets(DEFAULT_TENANT, 'svc')).map((t) => [t.cluster, t]),
     );

@@ -98,6 +98,12 @@ describe('flotilla plan', () => {
         | undefined;
       expect(cm?.data).toEqual({ greeting: 'hi' });
     }
+    // The history prices each run from what its steps counted.
+    const history = await flotilla(['history', 'app']);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toContain('COST');
+    expect(history.stdout).toMatch(/\$0\.\d{4}/);
+
     // Deploying it again: the plan is stale for every cluster now.
     const stale = await flotilla(['deploy', '--plan', out]);
     expect(stale.code).toBe(1);

@@ -4,7 +4,11 @@
  * and the rollout cost formula.
  */
 import { describe, expect, it } from 'vitest';
-import { estimateRolloutCost, priceRolloutCounts } from '../../../domain/cost/rollout-cost.ts';
+import {
+  actualRolloutCounts,
+  estimateRolloutCost,
+  priceRolloutCounts,
+} from '../../../domain/cost/rollout-cost.ts';
 import type { KubeObject, RenderedManifests } from '../../../domain/model.ts';
 import {
   type ClusterChange,
@@ -204,6 +208,30 @@ describe('rollout cost', () => {
     // $0.025 per 1,000 transitions, $0.20 per million requests, $1.00 per million events.
     expect(cost.totalUsd).toBeCloseTo(0.025 + 0.2 + 1.0, 10);
     expect(cost.prices.asOf).toBe('2026-09');
+  });
+
+  it('derives transitions of a run from what its steps counted', () => {
+    const counts = actualRolloutCounts({
+      usage: {
+        invocations: 8,
+        lambdaMs: 2000,
+        planSteps: 1,
+        applySteps: 2,
+        healthSteps: 3,
+        gateSteps: 1,
+        finishSteps: 1,
+      },
+      targets: 10,
+      failed: 1,
+      waves: 1,
+    });
+    expect(counts).toMatchObject({
+      stateTransitions: 2 + 6 + 6 + 9 + 3 + 2,
+      lambdaInvocations: 8,
+      lambdaGbSeconds: 2,
+      events: 4,
+    });
+    expect(actualRolloutCounts({ targets: 1, failed: 0, waves: 1 })).toBeUndefined();
   });
 
   it('grows with the fleet and with the waves, and is zero for nothing to do', () => {
