@@ -10,6 +10,7 @@ import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
 import { registerEvents } from './events.ts';
 import { registerPlan } from './plan.ts';
+import { registerRehearse } from './rehearse.ts';
 import { registerRollout } from './rollout.ts';
 import { registerSchedules } from './schedules.ts';
 import { registerSim } from './sim.ts';
@@ -23,6 +24,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerConnect,
   registerDeploy,
   registerPlan,
+  registerRehearse,
   registerRollout,
   registerDelete,
   registerDemo,

@@ -6,12 +6,16 @@
  * Both report the same waves, gate decision, failure codes and rollback; the real fleet is not
  * touched by the rehearsal.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../domain/model.ts';
 import { DEFAULT_TENANT } from '../../../domain/names.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { copyOf, pickPercent, rehearse, rolloutReport } from '../../../local/rehearsal.ts';
 import { createDeployment } from '../../../usecases/deployments/create-deployment.ts';
+import { runFlotilla } from '../helpers/cli.ts';
 import { manifests } from '../helpers/manifests.ts';
 
 let plane: ControlPlane;
@@ -125,5 +129,55 @@ describe('flotilla rehearse', () => {
     const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
     expect(pickPercent(names, 30)).toHaveLength(3);
     expect(pickPercent(names, 30)).toEqual(pickPercent([...names].reverse(), 30));
+  });
+});
+
+describe('flotilla rehearse, the command', () => {
+  it('says it was a rehearsal, reports the waves and exits 2 when the rehearsed rollout fails', async () => {
+    // Prepare: the files, and the CLI pointed at the plane.
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-rehearse-'));
+    writeFileSync(join(dir, 'config.yaml'), config('3'));
+    writeFileSync(
+      join(dir, 'app.yaml'),
+      'apiVersion: flotilla.dev/v1alpha1\nkind: Deployment\nmetadata: { name: app }\nspec:\n  namespace: app\n  source: { manifests: ./config.yaml }\n  target: { selector: { matchLabels: { fleet: simulated } } }\n  strategy: { waves: [{ name: one, count: 3, maxFailures: 0 }, { name: rest }] }\n',
+    );
+    const env = { ...process.env, FLOTILLA_API: plane.url, FLOTILLA_TOKEN: plane.token, FLOTILLA_HOME: dir };
+    const before = fleetVersions();
+
+    // Act
+    const ok = await runFlotilla(['rehearse', '-f', join(dir, 'app.yaml')], {
+      cwd: dir,
+      env,
+      timeoutMs: 120_000,
+    });
+    const failed = await runFlotilla(
+      ['rehearse', '-f', join(dir, 'app.yaml'), '--fault', 'sim-001:unreachable', '-o', 'json'],
+      {
+        cwd: dir,
+        env,
+        timeoutMs: 120_000,
+      },
+    );
+    const bad = await runFlotilla(['rehearse', '-f', join(dir, 'app.yaml'), '--fault', 'sim-001:melt'], {
+      cwd: dir,
+      env,
+      timeoutMs: 60_000,
+    });
+    rmSync(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(
+      'REHEARSAL of app on a simulated copy of the fleet (nothing touched the real clusters)',
+    );
+    expect(ok.stdout).toContain('result: Succeeded (9 succeeded, 0 failed of 9)');
+    expect(failed.code).toBe(2);
+    expect(JSON.parse(failed.stdout)).toMatchObject({
+      rehearsal: true,
+      failures: [{ cluster: 'sim-001', failure: 'Unreachable' }],
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--fault sim-001:melt: expected CLUSTER:KIND/);
+    expect(fleetVersions()).toEqual(before);
   });
 });
