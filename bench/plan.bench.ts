@@ -39,14 +39,22 @@ export async function run(): Promise<void> {
       source,
       values: { region: '${cluster.labels.env}', message: `${message}-\${cluster.labels.env}` },
       target: { selector: { matchLabels: { fleet: 'simulated' } } },
-      strategy: { waves: [{ name: 'first', count: FIRST_WAVE }, { name: 'rest' }] },
+      strategy: { waves: [{ name: 'first', count: FIRST_WAVE }, { name: 'rest', maxFailures: '5%' }] },
     });
     const deploy = async (input: Record<string, unknown>) => {
       const result = await createDeployment(plane.deps, input, { tenant: TENANT });
       if (!result.executionId) throw new Error('nothing deployed');
       await plane.runner.wait(`local:deploy:${result.executionId}`);
       const execution = await plane.deps.store.getExecution(TENANT, result.executionId);
-      if (execution?.status !== 'Succeeded') throw new Error(`deploy ${execution?.status}`);
+      if (execution?.status !== 'Succeeded') {
+        // Reported, not fatal: the plan is measured over whatever the fleet holds.
+        const results = await plane.deps.store.listResults(TENANT, result.executionId);
+        const codes = new Map<string, number>();
+        for (const r of results) if (r.failure) codes.set(r.failure, (codes.get(r.failure) ?? 0) + 1);
+        process.stdout.write(
+          `note: deploy ${execution?.status}: ${execution?.counts.succeeded} succeeded, ${execution?.counts.failed} failed (${[...codes].map(([c, n]) => `${c} ×${n}`).join(', ')})\n`,
+        );
+      }
     };
     const deployMs = await time(() => deploy(request('hi')));
     let summary = '';

@@ -117,64 +117,78 @@ export function registerDeploy(program: Command): void {
         '--plan <plan>',
         'apply exactly what `flotilla plan --out` showed: clusters whose state changed since are refused, the rest applied',
       )
+      .option(
+        '--idempotency-key <key>',
+        'a key for this deploy (a CI run id): repeating it attaches to the execution it started instead of starting another',
+      )
       .option('--detach', 'return once the deploy has started'),
-  ).action(async (options: CommonOptions & { file?: string; plan?: string; detach?: boolean }) => {
-    const { client, format } = setup(options);
-    let input: DeploymentRequest;
-    if (options.plan) {
-      if (options.file)
-        throw new CliError('give -f FILE or --plan PLAN, not both: the plan holds its request');
-      const plan = readPlanFile(options.plan);
-      input = { ...plan.request, plan: planCheckOf(plan) };
-    } else {
-      if (!options.file)
-        throw new CliError('give the deployment file with -f FILE (or a plan with --plan PLAN)');
-      try {
-        input = loadDeploymentFile(options.file);
-      } catch (error) {
-        throw new CliError(oneLine(error));
+  ).action(
+    async (
+      options: CommonOptions & { file?: string; plan?: string; detach?: boolean; idempotencyKey?: string },
+    ) => {
+      const { client, format } = setup(options);
+      let input: DeploymentRequest;
+      if (options.plan) {
+        if (options.file)
+          throw new CliError('give -f FILE or --plan PLAN, not both: the plan holds its request');
+        const plan = readPlanFile(options.plan);
+        input = { ...plan.request, plan: planCheckOf(plan) };
+      } else {
+        if (!options.file)
+          throw new CliError('give the deployment file with -f FILE (or a plan with --plan PLAN)');
+        try {
+          input = loadDeploymentFile(options.file);
+        } catch (error) {
+          throw new CliError(oneLine(error));
+        }
       }
-    }
-    const accepted = await client.deploy(input);
-    for (const r of accepted.refused ?? []) {
-      process.stderr.write(`refused ${r.cluster}: ${r.reason}\n`);
-    }
-    if (accepted.unchanged || !accepted.executionId) {
-      print(
-        format,
-        accepted,
-        () =>
-          `deployment ${accepted.deployment.name} unchanged at revision ${accepted.revision.revision}: nothing to do\n`,
+      const accepted = await client.deploy(
+        input,
+        options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {},
       );
-      return;
-    }
-    if (options.detach) {
-      print(
-        format,
-        accepted,
-        () =>
-          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')} (execution ${accepted.executionId})\n`,
-      );
-      return;
-    }
-    if (format === 'table') {
-      process.stderr.write(
-        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')}\n`,
-      );
-    }
-    const detail = await followDeploy(client, accepted, format);
-    // A gated rollout stops at its approval gate: the deploy did what it may for now.
-    if (detail?.execution.status === 'WaitingApproval') {
-      if (format === 'table') process.stderr.write(approvalHint(accepted.deployment.name));
-      return;
-    }
-    if (detail && failed(detail)) {
-      throw new CliError(
-        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${count(detail.execution.counts.total, 'cluster')} failed`,
-        EXIT_TARGETS_FAILED,
-      );
-    }
-  });
+      if (accepted.attached && format === 'table') {
+        process.stderr.write(`attached to execution ${accepted.executionId} (same Idempotency-Key)\n`);
+      }
+      for (const r of accepted.refused ?? []) {
+        process.stderr.write(`refused ${r.cluster}: ${r.reason}\n`);
+      }
+      if (accepted.unchanged || !accepted.executionId) {
+        print(
+          format,
+          accepted,
+          () =>
+            `deployment ${accepted.deployment.name} unchanged at revision ${accepted.revision.revision}: nothing to do\n`,
+        );
+        return;
+      }
+      if (options.detach) {
+        print(
+          format,
+          accepted,
+          () =>
+            `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')} (execution ${accepted.executionId})\n`,
+        );
+        return;
+      }
+      if (format === 'table') {
+        process.stderr.write(
+          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')}\n`,
+        );
+      }
+      const detail = await followDeploy(client, accepted, format);
+      // A gated rollout stops at its approval gate: the deploy did what it may for now.
+      if (detail?.execution.status === 'WaitingApproval') {
+        if (format === 'table') process.stderr.write(approvalHint(accepted.deployment.name));
+        return;
+      }
+      if (detail && failed(detail)) {
+        throw new CliError(
+          `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${count(detail.execution.counts.total, 'cluster')} failed`,
+          EXIT_TARGETS_FAILED,
+        );
+      }
+    },
+  );
 
   withCommonOptions(
     program

@@ -67,15 +67,25 @@ export function checkSourceSize(input: DeploymentInput): void {
 
 /** The routes of the deployments API. */
 export function deploymentRoutes(deps: DepsProvider): Route[] {
-  const deploy = async (input: DeploymentInput, raw: unknown, tenant: string) => {
+  const deploy = async (
+    input: DeploymentInput,
+    raw: unknown,
+    tenant: string,
+    headers: Readonly<Record<string, string | undefined>> | undefined,
+  ) => {
     checkSourceSize(input);
-    const result = await createDeployment(await deps(), raw, { tenant });
+    const key = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'idempotency-key')?.[1];
+    const result = await createDeployment(await deps(), raw, {
+      tenant,
+      ...(key !== undefined ? { idempotencyKey: key } : {}),
+    });
     return result.executionId ? accepted(result) : ok(result);
   };
   const description =
     'Validates everything first (input, source, placement, per-cluster values, renders): bad input ' +
     'stores nothing and starts nothing. Then writes a new revision and starts an execution (202). ' +
-    'A spec identical to the current revision with every target there changes nothing (200, unchanged).';
+    'A spec identical to the current revision with every target there changes nothing (200, unchanged). ' +
+    'With an Idempotency-Key header, a repeat of the request with the same key answers with the execution the first one started (`attached`), running or ended, instead of starting another; the same key with another request is a 400.';
   const responses = {
     200: { description: 'Nothing to change', schema: DeploymentAccepted },
     202: { description: 'A new revision is being deployed (executionId)', schema: DeploymentAccepted },
@@ -98,7 +108,7 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
         if (body.name !== params.name) {
           throw new ValidationError([{ path: 'name', message: `must be "${params.name}", as in the path` }]);
         }
-        return deploy(body, event.parsedBody, caller.tenant);
+        return deploy(body, event.parsedBody, caller.tenant, event.headers);
       },
     }),
     defineRoute({
@@ -111,7 +121,7 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       access: 'deploy',
       body: DeploymentInput,
       responses,
-      handle: async ({ body, event, caller }) => deploy(body, event.parsedBody, caller.tenant),
+      handle: async ({ body, event, caller }) => deploy(body, event.parsedBody, caller.tenant, event.headers),
     }),
     defineRoute({
       method: 'GET',

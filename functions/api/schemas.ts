@@ -81,6 +81,10 @@ export const DeploymentAccepted = z
     unchanged: z.boolean(),
     targets: z.number().int().nonnegative(),
     unfit: z.array(z.object({ cluster: z.string(), reasons: z.array(z.string()) })),
+    attached: z
+      .boolean()
+      .optional()
+      .meta({ description: 'The Idempotency-Key named an execution already started: this is that one' }),
     refused: z
       .array(z.object({ cluster: z.string(), reason: z.string() }))
       .optional()

@@ -43,6 +43,12 @@ import { idleGateProblems } from './strategy.ts';
 export interface CreateDeploymentOptions {
   /** Whose deployment: the caller's tenant. */
   readonly tenant: string;
+  /**
+   * The client's Idempotency-Key: the execution's id is derived from it, so a request repeated
+   * with the same key (a CI job re-run) attaches to the execution the first one started instead
+   * of starting another; the same key with another request is refused.
+   */
+  readonly idempotencyKey?: string;
 }
 
 export interface CreateDeploymentResult {
@@ -56,6 +62,8 @@ export interface CreateDeploymentResult {
   readonly unfit: ReadonlyArray<{ cluster: string; reasons: string[] }>;
   /** How many targets the execution works on. */
   readonly targets: number;
+  /** True when an Idempotency-Key named an execution already started: this answer is that one's. */
+  readonly attached?: boolean;
   /** A deploy from a plan: the clusters refused because their state changed since the plan. */
   readonly refused?: ReadonlyArray<{ cluster: string; reason: string }>;
 }
@@ -382,6 +390,45 @@ export async function checkedRenders(
   return renders;
 }
 
+/** Printable ASCII, as HTTP header values are; at most 255 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The execution id an Idempotency-Key stands for (26 characters, like the generated ids). */
+export function idempotentExecutionId(tenant: string, deployment: string, key: string): string {
+  return `k${digestOf({ tenant, deployment, key }).slice(0, 25)}`;
+}
+
+/** The answer for a request whose key names an execution that exists: that execution's. */
+async function attach(
+  deps: Deps,
+  prepared: PreparedDeployment,
+  execution: Execution,
+): Promise<CreateDeploymentResult> {
+  const { tenant, input, specDigest, resolution } = prepared;
+  const revision =
+    execution.revision === undefined
+      ? undefined
+      : await deps.store.getRevision(tenant, input.name, execution.revision);
+  const deployment = await deps.store.getDeployment(tenant, input.name);
+  if (!revision || !deployment || revision.specDigest !== specDigest) {
+    throw new ValidationError([
+      {
+        path: 'Idempotency-Key',
+        message: `was used for another request (execution ${execution.id}); use a new key for a new request`,
+      },
+    ]);
+  }
+  return {
+    deployment,
+    revision,
+    executionId: execution.id,
+    unchanged: false,
+    unfit: resolution.decision.unfit,
+    targets: execution.counts.total,
+    attached: true,
+  };
+}
+
 async function createStaged(
   deps: Deps,
   staging: RequestStaging,
@@ -389,7 +436,43 @@ async function createStaged(
   options: CreateDeploymentOptions,
 ): Promise<CreateDeploymentResult> {
   const { store } = deps;
-  const prepared = await prepareDeployment(deps, staging, request, options);
+  const key = options.idempotencyKey;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError([
+      { path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters without spaces' },
+    ]);
+  }
+  const name = (request as { name?: unknown } | null)?.name;
+  const keyed =
+    key !== undefined && typeof name === 'string'
+      ? idempotentExecutionId(options.tenant, name, key)
+      : undefined;
+  const earlier = keyed ? await store.getExecution(options.tenant, keyed) : undefined;
+  if (earlier) {
+    // A repeat: checked as the first request was, then answered with its execution (running or not).
+    return attach(
+      deps,
+      await prepareDeployment(deps, staging, request, { ...options, ignoreLock: true }),
+      earlier,
+    );
+  }
+  let prepared: PreparedDeployment;
+  try {
+    prepared = await prepareDeployment(deps, staging, request, options);
+  } catch (error) {
+    // Two repeats at once: the one that lost the lock attaches to the winner's execution.
+    const raced =
+      keyed && nameOf(error) === 'OperationInProgressError'
+        ? await store.getExecution(options.tenant, keyed)
+        : undefined;
+    if (raced)
+      return attach(
+        deps,
+        await prepareDeployment(deps, staging, request, { ...options, ignoreLock: true }),
+        raced,
+      );
+    throw error;
+  }
   const { input, tenant, now, existing, serviceName, serviceVersion, reuse, resolution, specDigest, same } =
     prepared;
   // A deploy from a plan: only the clusters whose state is the planned one (the rest refused).
@@ -434,7 +517,7 @@ async function createStaged(
 
   // Everything checked: take the deployment, then write in an order where a lost race leaves
   // nothing that matters. The store's lock write is conditional: a held lock stops us here.
-  const executionId = deps.ids.next();
+  const executionId = keyed ?? deps.ids.next();
   const operation = same ? 'resume' : 'deploy';
   const lock = { executionId, operation, since: now };
   if (existing?.lock) await takeOverDeadLock(deps, existing, `${operation} ${executionId}`);
