@@ -70,8 +70,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Deep equality of JSON values (key order ignored); undefined and null are the same absence. */
 function same(a: unknown, b: unknown): boolean {
-  return digestOf(a ?? null) === digestOf(b ?? null);
+  if (a === b || ((a === undefined || a === null) && (b === undefined || b === null))) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+  for (const k of keys) if (!same(ra[k], rb[k])) return false;
+  return true;
 }
 
 interface RawChange {
@@ -328,8 +337,22 @@ export function classify(changes: readonly ClusterChange[]): {
   classOf: Map<string, string>;
 } {
   const groups = new Map<string, ClusterChange[]>();
+  // Clusters of one class usually share one object-change list: hash each list once.
+  const listDigests = new WeakMap<object, string>();
+  const listDigest = (objects: readonly ObjectChange[]) => {
+    let digest = listDigests.get(objects);
+    if (digest === undefined) {
+      digest = digestOf(objects);
+      listDigests.set(objects, digest);
+    }
+    return digest;
+  };
   for (const change of changes) {
-    const signature = changeSignature(change);
+    const signature = digestOf({
+      action: change.action,
+      objects: listDigest(change.objects),
+      hooks: change.hooks,
+    });
     groups.set(signature, [...(groups.get(signature) ?? []), change]);
   }
   const sorted = [...groups.values()]

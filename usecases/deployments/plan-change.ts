@@ -189,6 +189,22 @@ export async function planChange(deps: Deps, request: unknown, options: PlanOpti
       return held;
     };
 
+    // Clusters of one class hold the same render and get the same one: each distinct diff once.
+    const diffs = new Map<string, ReturnType<typeof objectChanges>>();
+    const diffOf = (
+      held: { render?: RenderedManifests; inventory: Target['inventory'] },
+      heldDigest: string | undefined,
+      next: RenderedManifests | undefined,
+      nextDigest: string | undefined,
+    ) => {
+      const key = `${heldDigest ?? '-'}|${nextDigest ?? '-'}|${held.inventory.map((i) => `${i.apiVersion}/${i.kind}/${i.namespace ?? ''}/${i.name}/${i.keep ? 'k' : ''}`).join(',')}`;
+      let found = diffs.get(key);
+      if (!found) {
+        found = objectChanges(held, next);
+        diffs.set(key, found);
+      }
+      return found;
+    };
     const changes: ClusterChange[] = [];
     const fingerprints = new Map<string, string>();
     const newRender = new Map<string, RenderedManifests | undefined>();
@@ -217,9 +233,10 @@ export async function planChange(deps: Deps, request: unknown, options: PlanOpti
         });
         continue;
       }
-      const next = renderByValues.get(valuesDigest)?.render;
+      const planned = renderByValues.get(valuesDigest);
+      const next = planned?.render;
       newRender.set(cluster.name, next);
-      const objects = objectChanges(held, next);
+      const objects = diffOf(held, target?.renderDigest, next, planned?.digest);
       const action = actionOf(target, objects.length);
       changes.push({
         cluster: cluster.name,
