@@ -39,7 +39,12 @@ export async function run(): Promise<void> {
       source,
       values: { region: '${cluster.labels.env}', message: `${message}-\${cluster.labels.env}` },
       target: { selector: { matchLabels: { fleet: 'simulated' } } },
-      strategy: { waves: [{ name: 'first', count: FIRST_WAVE }, { name: 'rest', maxFailures: '5%' }] },
+      strategy: {
+        waves: [
+          { name: 'first', count: FIRST_WAVE },
+          { name: 'rest', maxFailures: '5%' },
+        ],
+      },
     });
     const deploy = async (input: Record<string, unknown>) => {
       const result = await createDeployment(plane.deps, input, { tenant: TENANT });
