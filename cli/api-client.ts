@@ -71,6 +71,10 @@ export interface DeploymentAccepted {
   unchanged: boolean;
   targets: number;
   unfit: Array<{ cluster: string; reasons: string[] }>;
+  /** The Idempotency-Key named an execution already started: this is that one. */
+  attached?: boolean;
+  /** A deploy from a plan: clusters refused as stale. */
+  refused?: Array<{ cluster: string; reason: string }>;
 }
 
 export interface DeploymentDetail {
@@ -139,8 +143,13 @@ export class ApiClient {
   }
 
   /** One request; an error answer becomes an ApiError carrying the API's message. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Readonly<Record<string, string>> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extra };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (this.#tenant) headers['x-flotilla-tenant'] = this.#tenant;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -218,8 +227,14 @@ export class ApiClient {
   deregisterCluster(name: string, force: boolean): Promise<{ cluster: string; deployments: string[] }> {
     return this.request('DELETE', `/clusters/${encodeURIComponent(name)}${force ? '?force=true' : ''}`);
   }
-  deploy(input: DeploymentRequest): Promise<DeploymentAccepted> {
-    return this.request('PUT', `/deployments/${encodeURIComponent(input.name)}`, input);
+  /** Create or update; with `idempotencyKey`, a repeat attaches to the execution the first one started. */
+  deploy(input: DeploymentRequest, options: { idempotencyKey?: string } = {}): Promise<DeploymentAccepted> {
+    return this.request(
+      'PUT',
+      `/deployments/${encodeURIComponent(input.name)}`,
+      input,
+      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+    );
   }
   listDeployments(): Promise<{ items: Deployment[] }> {
     return this.request('GET', '/deployments');

@@ -5,8 +5,10 @@
 /** Exit codes: 1 for an error, 2 when a deploy ran but some targets failed. */
 export const EXIT_ERROR = 1;
 export const EXIT_TARGETS_FAILED = 2;
+/** `flotilla plan`: the plan has changes (0: none, 1: an error). */
+export const EXIT_CHANGES = 2;
 
-/** An error to print as one line and exit with `exitCode`. */
+/** An error to print as one line and exit with `exitCode` (an empty message prints nothing). */
 export class CliError extends Error {
   readonly exitCode: number;
   constructor(message: string, exitCode = EXIT_ERROR) {

@@ -30,7 +30,9 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) exit(error.exitCode);
   else {
-    process.stderr.write(`flotilla: ${oneLine(error)}\n`);
+    const message = oneLine(error);
+    // An exit code that is an answer, not a failure (`plan`: 2 for changes), prints nothing.
+    if (message !== '') process.stderr.write(`flotilla: ${message}\n`);
     const code = (error as { exitCode?: unknown }).exitCode;
     exit(typeof code === 'number' && code > 0 ? code : EXIT_ERROR);
   }

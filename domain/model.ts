@@ -719,6 +719,18 @@ export const Values = z.record(z.string(), z.unknown()).superRefine((values, ctx
 });
 export type Values = z.infer<typeof Values>;
 
+/** What a deploy from a plan checks: the plan's spec digest and each planned cluster's fingerprint. */
+export const PlanCheck = z
+  .object({
+    specDigest: z.string().min(1).max(128),
+    clusters: z
+      .record(Dns1123Label, z.string().min(1).max(64))
+      .refine((r) => Object.keys(r).length <= 20_000, { message: 'at most 20000 clusters' }),
+  })
+  .strict()
+  .meta({ id: 'PlanCheck' });
+export type PlanCheck = z.infer<typeof PlanCheck>;
+
 /** The declarative request to create or update a deployment (API body; the CLI builds it from a file). */
 export const DeploymentInput = z
   .object({
@@ -741,6 +753,10 @@ export const DeploymentInput = z
     adopt: z.boolean().optional().meta({
       description:
         'Take over objects that exist and belong to nobody, to a Helm release of another name, or to another deployment of this tenant (default: such a cluster fails with Conflict)',
+    }),
+    plan: PlanCheck.optional().meta({
+      description:
+        "Apply exactly what a plan showed (`flotilla deploy --plan`): the plan's spec digest and each cluster's fingerprint; clusters whose state changed since are refused, the rest applied",
     }),
   })
   .strict()
@@ -1159,6 +1175,29 @@ export const DiscoveryRegionOutcome = z
   .meta({ id: 'DiscoveryRegionOutcome' });
 export type DiscoveryRegionOutcome = z.infer<typeof DiscoveryRegionOutcome>;
 
+/**
+ * What a run used, counted by its steps as they ran (adapters/lambda/step-handler.ts): Lambda
+ * invocations and their milliseconds, and invocations per step of the deploy workflow. Priced by
+ * domain/cost/rollout-cost.ts.
+ */
+export const USAGE_KEYS = [
+  'invocations',
+  'lambdaMs',
+  'planSteps',
+  'applySteps',
+  'healthSteps',
+  'gateSteps',
+  'finishSteps',
+] as const;
+export const ExecutionUsage = z
+  .object(
+    Object.fromEntries(USAGE_KEYS.map((k) => [k, z.number().int().nonnegative().optional()])) as {
+      [K in (typeof USAGE_KEYS)[number]]: z.ZodOptional<z.ZodNumber>;
+    },
+  )
+  .meta({ id: 'ExecutionUsage' });
+export type ExecutionUsage = z.infer<typeof ExecutionUsage>;
+
 export const Execution = z
   .object({
     tenant: z.string(),
@@ -1176,6 +1215,8 @@ export const Execution = z
     rollout: RolloutProgress.optional(),
     /** What the run works on, when not the default (see ExecutionScope). */
     scope: ExecutionScope.optional(),
+    /** What the run used so far (owned by addExecutionUsage, like `counts`). */
+    usage: ExecutionUsage.optional(),
     /** A discovery run: each region's outcome, written by the region's own step. */
     discovery: z.object({ regions: z.array(DiscoveryRegionOutcome) }).optional(),
     startedAt: z.string(),

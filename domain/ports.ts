@@ -13,6 +13,7 @@ import type {
   Deployment,
   Execution,
   ExecutionResult,
+  ExecutionUsage,
   FailureCode,
   KubeObject,
   ObjectRef,
@@ -137,6 +138,8 @@ export interface ExecutionStore {
   listExecutions(tenant: string, options?: { deployment?: string; limit?: number }): Promise<Execution[]>;
   /** Atomically add to the progress counts (negative deltas allowed); returns the new counts. */
   addExecutionCounts(tenant: string, id: string, delta: Partial<ProgressCounts>): Promise<ProgressCounts>;
+  /** Atomically add to what the run used (one step's invocation); NotFoundError when there is no such run. */
+  addExecutionUsage(tenant: string, id: string, delta: Partial<ExecutionUsage>): Promise<void>;
   /** Write per-cluster results (upsert, no condition; of two for one cluster, the later wins). */
   putResults(results: readonly ExecutionResult[]): Promise<void>;
   listResults(tenant: string, executionId: string): Promise<ExecutionResult[]>;

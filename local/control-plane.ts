@@ -27,6 +27,7 @@ import { ValidationError } from '../domain/errors.ts';
 import type { Labels } from '../domain/model.ts';
 import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
+import type { SimClusterSpec } from '../simulator/profiles.ts';
 import { markDarkClusters } from '../usecases/agents/dark.ts';
 import { darkAfterMs as darkAfterOf } from '../usecases/agents/sweep.ts';
 import { type ImportClustersResult, importClusters } from '../usecases/clusters/import-clusters.ts';
@@ -59,8 +60,11 @@ export interface ControlPlaneOptions {
   readonly port?: number;
   /** Keep state (table, blobs, secrets) under this directory; in memory when omitted. */
   readonly dataDir?: string;
-  /** Start a simulated fleet of this many clusters and import it. @default 0 (none) */
-  readonly simulate?: number;
+  /**
+   * Start a simulated fleet of this many clusters (or of these clusters, each with its own
+   * provider, region, version, nodes and labels) and import it. @default 0 (none)
+   */
+  readonly simulate?: number | readonly SimClusterSpec[];
   /** More simulator options (profile, prefix, readiness delay, faults). */
   readonly simulator?: Omit<SimulatorOptions, 'clusters' | 'port'>;
   /** Import every context of this kubeconfig file at start. */
@@ -276,14 +280,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const platform = { tenant: PLATFORM_TENANT };
     const imported: ImportClustersResult = { imported: [], failed: [] };
     let simulator: Simulator | undefined;
-    if ((options.simulate ?? 0) > 0) {
-      simulator = await startSimulator({ ...options.simulator, clusters: options.simulate });
+    const specs = Array.isArray(options.simulate)
+      ? (options.simulate as readonly SimClusterSpec[])
+      : undefined;
+    if ((specs?.length ?? (options.simulate as number | undefined) ?? 0) > 0) {
+      simulator = await startSimulator({ ...options.simulator, clusters: options.simulate ?? 0 });
       cleanups.push(() => simulator?.stop());
       const kubeconfig = simulator.kubeconfig();
       // One import per label set: each context gets the labels of its position in the fleet.
       const groups = new Map<string, { labels: Labels; contexts: string[] }>();
       simulator.clusters().forEach((cluster, i) => {
-        const labels = simulatedLabels(i);
+        const labels = specs?.[i]?.labels ? { ...specs[i]?.labels } : simulatedLabels(i);
         const key = JSON.stringify(labels);
         const group = groups.get(key) ?? { labels, contexts: [] };
         group.contexts.push(cluster.context);

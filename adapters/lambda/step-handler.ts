@@ -9,6 +9,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { describeError, ValidationError } from '../../domain/errors.ts';
+import type { ExecutionUsage } from '../../domain/model.ts';
 import { issuesOf } from '../../domain/validation.ts';
 import { type Deps, type DepsProvider, depsFor } from '../../usecases/deps.ts';
 import { createLogger } from './powertools.ts';
@@ -52,6 +53,35 @@ export interface StepDefinition<S extends z.ZodType, R> {
   readonly run: (deps: Deps, input: z.output<S>) => Promise<R>;
 }
 
+/** Which usage count each deploy-workflow step adds to (the rest count as invocations only). */
+const STEP_USAGE: Readonly<Record<string, keyof ExecutionUsage>> = {
+  'plan-deploy': 'planSteps',
+  'plan-rollback': 'planSteps',
+  'apply-batch': 'applySteps',
+  'check-batch-health': 'healthSteps',
+  'gate-wave': 'gateSteps',
+  'finish-deploy': 'finishSteps',
+  'fail-deploy': 'finishSteps',
+  'pause-deploy': 'finishSteps',
+};
+
+/**
+ * Count one invocation on the run it was for (an event with a tenant and an execution id): what
+ * the execution's actual cost is priced from. Metering never fails the step.
+ */
+async function meter(deps: Deps, step: string, event: unknown, ms: number): Promise<void> {
+  const { tenant, executionId } = (event ?? {}) as { tenant?: unknown; executionId?: unknown };
+  if (typeof tenant !== 'string' || typeof executionId !== 'string') return;
+  const perStep = STEP_USAGE[step];
+  await deps.store
+    .addExecutionUsage(tenant, executionId, {
+      invocations: 1,
+      lambdaMs: Math.max(1, Math.ceil(ms)),
+      ...(perStep ? { [perStep]: 1 } : {}),
+    })
+    .catch(() => undefined);
+}
+
 /** A step handler: `(event, context) => Promise<result>`, the same on Lambda and in-process. */
 export type StepHandler<R> = (event: unknown, context: Context) => Promise<R>;
 
@@ -73,9 +103,15 @@ export function stepHandler<S extends z.ZodType, R>(definition: StepDefinition<S
     .use(injectLambdaContext(stepLogger, { resetKeys: true }))
     .use(parseEvent(definition.schema))
     .use(logFailures(definition.name))
-    .handler(async (event) =>
-      definition.run(depsOfStep(await definition.deps(), event), event as z.output<S>),
-    );
+    .handler(async (event) => {
+      const deps = depsOfStep(await definition.deps(), event);
+      const started = performance.now();
+      try {
+        return await definition.run(deps, event as z.output<S>);
+      } finally {
+        await meter(deps, definition.name, event, performance.now() - started);
+      }
+    });
   return (event, context) => handler(event, context);
 }
 

@@ -6,7 +6,14 @@
  * `retentionDays` after it ended; results and batches after their last write (`expiresAt`).
  */
 import { NotFoundError } from '../../domain/errors.ts';
-import { Execution, ExecutionResult, PlanBatch, type ProgressCounts } from '../../domain/model.ts';
+import {
+  Execution,
+  ExecutionResult,
+  type ExecutionUsage,
+  PlanBatch,
+  type ProgressCounts,
+  USAGE_KEYS,
+} from '../../domain/model.ts';
 import type { ExecutionStore } from '../../domain/ports.ts';
 import { INDEX, keys } from './keys.ts';
 import { Records, recordOf, type StoreContext, VersionedRecords } from './records.ts';
@@ -14,7 +21,20 @@ import { COUNT_KEYS, checkCountsDelta, childExpiry, executionExpiry, listLimit }
 import { type Item, when } from './table.ts';
 
 const countAttribute = (key: string): string => `cnt_${key}`;
-const COUNT_ATTRIBUTES: ReadonlySet<string> = new Set(COUNT_KEYS.map(countAttribute));
+const usageAttribute = (key: string): string => `use_${key}`;
+const COUNT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  ...COUNT_KEYS.map(countAttribute),
+  ...USAGE_KEYS.map(usageAttribute),
+]);
+
+function usageOf(item: Item): ExecutionUsage | undefined {
+  const usage: Record<string, number> = {};
+  for (const key of USAGE_KEYS) {
+    const value = item[usageAttribute(key)];
+    if (value !== undefined) usage[key] = Number(value);
+  }
+  return Object.keys(usage).length > 0 ? (usage as ExecutionUsage) : undefined;
+}
 
 function countsOf(item: Item): ProgressCounts {
   const counts = {} as ProgressCounts;
@@ -23,7 +43,12 @@ function countsOf(item: Item): ProgressCounts {
 }
 
 function executionOf(item: Item): Execution {
-  return { ...recordOf<Execution>(item, COUNT_ATTRIBUTES), counts: countsOf(item) };
+  const usage = usageOf(item);
+  return {
+    ...recordOf<Execution>(item, COUNT_ATTRIBUTES),
+    counts: countsOf(item),
+    ...(usage ? { usage } : {}),
+  };
 }
 
 export function executionRepository({ table, clock, retentionDays }: StoreContext): ExecutionStore {
@@ -43,9 +68,11 @@ export function executionRepository({ table, clock, retentionDays }: StoreContex
     key: (execution) => keys.execution(execution.tenant, execution.id),
     id: (execution) => execution.id,
     attributes: (execution) => {
-      const { counts, ...fields } = execution;
+      const { counts, usage, ...fields } = execution;
       const attributes: Record<string, unknown> = { ...fields, ...derived(execution) };
       for (const key of COUNT_KEYS) attributes[countAttribute(key)] = counts[key];
+      for (const key of USAGE_KEYS)
+        if (usage?.[key] !== undefined) attributes[usageAttribute(key)] = usage[key];
       return attributes;
     },
     decode: executionOf,
@@ -76,7 +103,7 @@ export function executionRepository({ table, clock, retentionDays }: StoreContex
   return {
     createExecution: async (execution) => executions.create(execution),
     // Counts belong to addExecutionCounts: an update never overwrites concurrent increments.
-    updateExecution: async (execution) => executions.update(execution, ['counts'], derived),
+    updateExecution: async (execution) => executions.update(execution, ['counts', 'usage'], derived),
     getExecution: async (tenant, id) => executions.get(keys.execution(tenant, id)),
     listExecutions: async (tenant, options = {}) => {
       const limit = listLimit(options.limit);
@@ -97,6 +124,17 @@ export function executionRepository({ table, clock, retentionDays }: StoreContex
       const item = await table.update(keys.execution(tenant, id), { add }, when.exists);
       if (!item) throw new NotFoundError('execution', id);
       return countsOf(item);
+    },
+
+    addExecutionUsage: async (tenant, id, delta) => {
+      const add: Record<string, number> = {};
+      for (const key of USAGE_KEYS) {
+        const value = delta[key];
+        if (value !== undefined && Number.isSafeInteger(value) && value > 0) add[usageAttribute(key)] = value;
+      }
+      if (Object.keys(add).length === 0) return;
+      const item = await table.update(keys.execution(tenant, id), { add }, when.exists);
+      if (!item) throw new NotFoundError('execution', id);
     },
 
     putResults: async (list) => results.putAll(list, 'results'),

@@ -2,14 +2,16 @@
  * `flotilla deploy -f FILE`, `flotilla status [NAME]`, `flotilla history NAME`.
  */
 import type { Command } from 'commander';
+import { actualRolloutCounts, priceRolloutCounts } from '../../domain/cost/rollout-cost.ts';
 import type { Execution, ExecutionResult, Target } from '../../domain/model.ts';
 import { count } from '../../domain/wording.ts';
 import type { ApiClient, DeploymentAccepted, ExecutionDetail } from '../api-client.ts';
-import { loadDeploymentFile } from '../deployment-file.ts';
+import { type DeploymentRequest, loadDeploymentFile } from '../deployment-file.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { ago, type Format, print, renderTable, terminalWidth } from '../output.ts';
 import { approvalHint, followExecution } from '../progress.ts';
 import { summaryView } from '../summary-view.ts';
+import { planCheckOf, readPlanFile } from './plan.ts';
 import { type CommonOptions, setup, withCommonOptions } from './shared.ts';
 
 /**
@@ -91,62 +93,103 @@ function targetsTable(targets: readonly Target[], width?: number): string {
   });
 }
 
+/**
+ * What a run cost on AWS, priced from what its steps counted (domain/cost/rollout-cost.ts), as
+ * `$0.0123`; empty for a run that counted nothing.
+ */
+export function executionCost(execution: Execution): string {
+  const counts = actualRolloutCounts({
+    ...(execution.usage ? { usage: execution.usage } : {}),
+    targets: execution.counts.total,
+    failed: execution.counts.failed,
+    waves: execution.rollout?.waves.filter((w) => w.state !== 'Skipped' && w.state !== 'Pending').length ?? 1,
+  });
+  return counts ? `$${priceRolloutCounts(counts).totalUsd.toFixed(4)}` : '';
+}
+
 /** Register `deploy`, `status` and `history`. */
 export function registerDeploy(program: Command): void {
   withCommonOptions(
     program
       .command('deploy')
       .description('Create or update a deployment from a file, and follow it to the end')
-      .requiredOption(
-        '-f, --file <file>',
-        'deployment file (apiVersion flotilla.dev/v1alpha1, kind Deployment)',
+      .option('-f, --file <file>', 'deployment file (apiVersion flotilla.dev/v1alpha1, kind Deployment)')
+      .option(
+        '--plan <plan>',
+        'apply exactly what `flotilla plan --out` showed: clusters whose state changed since are refused, the rest applied',
+      )
+      .option(
+        '--idempotency-key <key>',
+        'a key for this deploy (a CI run id): repeating it attaches to the execution it started instead of starting another',
       )
       .option('--detach', 'return once the deploy has started'),
-  ).action(async (options: CommonOptions & { file: string; detach?: boolean }) => {
-    const { client, format } = setup(options);
-    let input: ReturnType<typeof loadDeploymentFile>;
-    try {
-      input = loadDeploymentFile(options.file);
-    } catch (error) {
-      throw new CliError(oneLine(error));
-    }
-    const accepted = await client.deploy(input);
-    if (accepted.unchanged || !accepted.executionId) {
-      print(
-        format,
-        accepted,
-        () =>
-          `deployment ${accepted.deployment.name} unchanged at revision ${accepted.revision.revision}: nothing to do\n`,
+  ).action(
+    async (
+      options: CommonOptions & { file?: string; plan?: string; detach?: boolean; idempotencyKey?: string },
+    ) => {
+      const { client, format } = setup(options);
+      let input: DeploymentRequest;
+      if (options.plan) {
+        if (options.file)
+          throw new CliError('give -f FILE or --plan PLAN, not both: the plan holds its request');
+        const plan = readPlanFile(options.plan);
+        input = { ...plan.request, plan: planCheckOf(plan) };
+      } else {
+        if (!options.file)
+          throw new CliError('give the deployment file with -f FILE (or a plan with --plan PLAN)');
+        try {
+          input = loadDeploymentFile(options.file);
+        } catch (error) {
+          throw new CliError(oneLine(error));
+        }
+      }
+      const accepted = await client.deploy(
+        input,
+        options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {},
       );
-      return;
-    }
-    if (options.detach) {
-      print(
-        format,
-        accepted,
-        () =>
-          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')} (execution ${accepted.executionId})\n`,
-      );
-      return;
-    }
-    if (format === 'table') {
-      process.stderr.write(
-        `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')}\n`,
-      );
-    }
-    const detail = await followDeploy(client, accepted, format);
-    // A gated rollout stops at its approval gate: the deploy did what it may for now.
-    if (detail?.execution.status === 'WaitingApproval') {
-      if (format === 'table') process.stderr.write(approvalHint(accepted.deployment.name));
-      return;
-    }
-    if (detail && failed(detail)) {
-      throw new CliError(
-        `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${count(detail.execution.counts.total, 'cluster')} failed`,
-        EXIT_TARGETS_FAILED,
-      );
-    }
-  });
+      if (accepted.attached && format === 'table') {
+        process.stderr.write(`attached to execution ${accepted.executionId} (same Idempotency-Key)\n`);
+      }
+      for (const r of accepted.refused ?? []) {
+        process.stderr.write(`refused ${r.cluster}: ${r.reason}\n`);
+      }
+      if (accepted.unchanged || !accepted.executionId) {
+        print(
+          format,
+          accepted,
+          () =>
+            `deployment ${accepted.deployment.name} unchanged at revision ${accepted.revision.revision}: nothing to do\n`,
+        );
+        return;
+      }
+      if (options.detach) {
+        print(
+          format,
+          accepted,
+          () =>
+            `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')} (execution ${accepted.executionId})\n`,
+        );
+        return;
+      }
+      if (format === 'table') {
+        process.stderr.write(
+          `deployment ${accepted.deployment.name} revision ${accepted.revision.revision}: deploying to ${count(accepted.targets, 'cluster')}\n`,
+        );
+      }
+      const detail = await followDeploy(client, accepted, format);
+      // A gated rollout stops at its approval gate: the deploy did what it may for now.
+      if (detail?.execution.status === 'WaitingApproval') {
+        if (format === 'table') process.stderr.write(approvalHint(accepted.deployment.name));
+        return;
+      }
+      if (detail && failed(detail)) {
+        throw new CliError(
+          `deploy of ${accepted.deployment.name} ${detail.execution.status.toLowerCase()}: ${detail.execution.counts.failed} of ${count(detail.execution.counts.total, 'cluster')} failed`,
+          EXIT_TARGETS_FAILED,
+        );
+      }
+    },
+  );
 
   withCommonOptions(
     program
@@ -224,6 +267,7 @@ export function registerDeploy(program: Command): void {
           'SUCCEEDED',
           'FAILED',
           'TOTAL',
+          'COST',
           'STARTED',
           'ENDED',
         ],
@@ -235,6 +279,7 @@ export function registerDeploy(program: Command): void {
           e.counts.succeeded,
           e.counts.failed,
           e.counts.total,
+          executionCost(e),
           e.startedAt,
           e.endedAt ?? '',
         ]),

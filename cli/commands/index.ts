@@ -10,6 +10,8 @@ import { registerDeploy } from './deploy.ts';
 import { registerDrift } from './drift.ts';
 import { registerEvents } from './events.ts';
 import { registerPlacement } from './placement.ts';
+import { registerPlan } from './plan.ts';
+import { registerRehearse } from './rehearse.ts';
 import { registerRollout } from './rollout.ts';
 import { registerSchedules } from './schedules.ts';
 import { registerSim } from './sim.ts';
@@ -22,6 +24,8 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerClusters,
   registerConnect,
   registerDeploy,
+  registerPlan,
+  registerRehearse,
   registerRollout,
   registerPlacement,
   registerDelete,

@@ -26,6 +26,8 @@ export interface AgentPrices {
   readonly region: string;
   /** Where the figures come from, and when they were read. */
   readonly source: string;
+  /** When the figures were read (year and month). */
+  readonly asOf: string;
   readonly iot: {
     readonly connectionMinutesPerMillion: number;
     readonly messages: readonly PriceTier[];
@@ -40,14 +42,22 @@ export interface AgentPrices {
   readonly s3: { readonly getsPerThousand: number };
   readonly dataTransferOutPerGb: number;
   readonly schedulerInvocationsPerMillion: number;
+  /** Step Functions Standard workflows: USD per thousand state transitions. */
+  readonly stepFunctions: { readonly transitionsPerThousand: number };
+  /** EventBridge custom events put on a bus, USD per million. */
+  readonly eventBridge: { readonly eventsPerMillion: number };
 }
 
-/** On-demand prices in us-east-1 (N. Virginia). */
+/**
+ * On-demand prices in us-east-1 (N. Virginia): the one price table of every cost figure Flotilla
+ * gives (the agent channel here, a rollout's estimate and actual cost in rollout-cost.ts).
+ */
 export const US_EAST_1_PRICES: AgentPrices = {
   region: 'us-east-1',
+  asOf: '2026-09',
   source:
     'AWS pricing pages for us-east-1 as read in September 2026 (aws.amazon.com/iot-core/pricing and its additional ' +
-    'metering details; lambda, api-gateway, dynamodb, s3, eventbridge pricing); no free tier taken off',
+    'metering details; lambda, api-gateway, dynamodb, s3, eventbridge, step-functions pricing); no free tier taken off',
   iot: {
     connectionMinutesPerMillion: 0.08,
     messages: [
@@ -71,6 +81,8 @@ export const US_EAST_1_PRICES: AgentPrices = {
   s3: { getsPerThousand: 0.0004 },
   dataTransferOutPerGb: 0.09,
   schedulerInvocationsPerMillion: 1.0,
+  stepFunctions: { transitionsPerThousand: 0.025 },
+  eventBridge: { eventsPerMillion: 1.0 },
 };
 
 /** Minutes and hours of the month the figures are for (30 days). */

@@ -11,6 +11,7 @@ import { PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
 import { DeploymentInput, Dns1123Label, MAX_SOURCE_BYTES } from '../../domain/model.ts';
 import { createDeployment } from '../../usecases/deployments/create-deployment.ts';
 import { deleteDeployment } from '../../usecases/deployments/delete-deployment.ts';
+import { planChange } from '../../usecases/deployments/plan-change.ts';
 import {
   getDeploymentHistory,
   getDeploymentStatus,
@@ -27,6 +28,7 @@ import {
   DeploymentDetail,
   DeploymentHistory,
   DeploymentList,
+  FleetPlanAnswer,
 } from './schemas.ts';
 import { deploymentSummaryRoutes } from './summaries.ts';
 
@@ -67,15 +69,25 @@ export function checkSourceSize(input: DeploymentInput): void {
 
 /** The routes of the deployments API. */
 export function deploymentRoutes(deps: DepsProvider): Route[] {
-  const deploy = async (input: DeploymentInput, raw: unknown, tenant: string) => {
+  const deploy = async (
+    input: DeploymentInput,
+    raw: unknown,
+    tenant: string,
+    headers: Readonly<Record<string, string | undefined>> | undefined,
+  ) => {
     checkSourceSize(input);
-    const result = await createDeployment(await deps(), raw, { tenant });
+    const key = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'idempotency-key')?.[1];
+    const result = await createDeployment(await deps(), raw, {
+      tenant,
+      ...(key !== undefined ? { idempotencyKey: key } : {}),
+    });
     return result.executionId ? accepted(result) : ok(result);
   };
   const description =
     'Validates everything first (input, source, placement, per-cluster values, renders): bad input ' +
     'stores nothing and starts nothing. Then writes a new revision and starts an execution (202). ' +
-    'A spec identical to the current revision with every target there changes nothing (200, unchanged).';
+    'A spec identical to the current revision with every target there changes nothing (200, unchanged). ' +
+    'With an Idempotency-Key header, a repeat of the request with the same key answers with the execution the first one started (`attached`), running or ended, instead of starting another; the same key with another request is a 400.';
   const responses = {
     200: { description: 'Nothing to change', schema: DeploymentAccepted },
     202: { description: 'A new revision is being deployed (executionId)', schema: DeploymentAccepted },
@@ -98,7 +110,7 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
         if (body.name !== params.name) {
           throw new ValidationError([{ path: 'name', message: `must be "${params.name}", as in the path` }]);
         }
-        return deploy(body, event.parsedBody, caller.tenant);
+        return deploy(body, event.parsedBody, caller.tenant, event.headers);
       },
     }),
     defineRoute({
@@ -111,7 +123,7 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
       access: 'deploy',
       body: DeploymentInput,
       responses,
-      handle: async ({ body, event, caller }) => deploy(body, event.parsedBody, caller.tenant),
+      handle: async ({ body, event, caller }) => deploy(body, event.parsedBody, caller.tenant, event.headers),
     }),
     defineRoute({
       method: 'GET',
@@ -182,6 +194,40 @@ export function deploymentRoutes(deps: DepsProvider): Route[] {
     }),
     // Summaries and pages of targets for big fleets (./summaries.ts).
     ...deploymentSummaryRoutes(deps),
+    defineRoute({
+      method: 'POST',
+      path: '/deployments/{name}/plans',
+      operationId: 'planDeployment',
+      summary: 'Plan a change: what a deploy of this body would do, cluster by cluster',
+      description:
+        "Checks the body exactly as a deploy does and renders it, then, with nothing written: per cluster add / update / unchanged / remove and its wave; per object create / update / replace / prune with the fields that change; the hooks that would run; the drift already there; identical changes grouped into classes; a server-side dry-run apply on one cluster of each class and every cluster of the first wave; a cost estimate. Access `deploy`: it renders what the caller uploads and sends dry-run writes to clusters with the tenant's field manager.",
+      tags: ['deployments'],
+      access: 'deploy',
+      params: NameParam,
+      query: z.object({
+        dryRun: z
+          .enum(['true', 'false'])
+          .optional()
+          .meta({ description: 'false: skip the dry-run tier (no cluster is called). Default true' }),
+      }),
+      body: DeploymentInput,
+      responses: {
+        200: { description: 'The plan', schema: FleetPlanAnswer },
+        422: { description: 'The source does not render' },
+      },
+      handle: async ({ params, query, body, event, caller }) => {
+        if (body.name !== params.name) {
+          throw new ValidationError([{ path: 'name', message: `must be "${params.name}", as in the path` }]);
+        }
+        checkSourceSize(body);
+        return ok(
+          await planChange(await deps(), event.parsedBody, {
+            tenant: caller.tenant,
+            ...(query.dryRun === 'false' ? { noDryRun: true } : {}),
+          }),
+        );
+      },
+    }),
     // The rollout operations live under /deployments/{name}/rollout, in this same function.
     ...rolloutRoutes(deps),
     // So does exporting a bundle for air-gapped sites.

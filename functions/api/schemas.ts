@@ -81,8 +81,40 @@ export const DeploymentAccepted = z
     unchanged: z.boolean(),
     targets: z.number().int().nonnegative(),
     unfit: z.array(z.object({ cluster: z.string(), reasons: z.array(z.string()) })),
+    attached: z
+      .boolean()
+      .optional()
+      .meta({ description: 'The Idempotency-Key named an execution already started: this is that one' }),
+    refused: z
+      .array(z.object({ cluster: z.string(), reason: z.string() }))
+      .optional()
+      .meta({
+        description: 'A deploy from a plan: clusters refused because their state changed since the plan',
+      }),
   })
   .meta({ id: 'DeploymentAccepted' });
+
+/** The answer to POST /deployments/{name}/plans (usecases/deployments/plan-change.ts FleetPlan). */
+export const FleetPlanAnswer = z
+  .looseObject({
+    apiVersion: z.literal('flotilla.dev/v1alpha1'),
+    kind: z.literal('Plan'),
+    deployment: z.string(),
+    revision: z.number().int(),
+    specDigest: z.string(),
+    changes: z.boolean(),
+    summary: z.looseObject({
+      clusters: z.number().int(),
+      add: z.number().int(),
+      update: z.number().int(),
+      unchanged: z.number().int(),
+      remove: z.number().int(),
+      classes: z.number().int(),
+    }),
+    classes: z.array(z.looseObject({ id: z.string(), action: z.string(), count: z.number().int() })),
+    clusters: z.array(z.looseObject({ cluster: z.string(), action: z.string(), wave: z.number().int() })),
+  })
+  .meta({ id: 'FleetPlan' });
 
 /** The answer to DELETE /deployments/{name}: the execution removing it. */
 export const DeleteAnswer = z

@@ -257,6 +257,67 @@ describe('the real kubectl against the simulator', () => {
     expect(owners.find((m) => m.manager === 'kubectl')?.fields).not.toContain('f:replicas');
   });
 
+  it('answers a server-side dry run (dryRun=All) as the API server does: validated, admitted, never stored', async () => {
+    // Prepare: the plan's dry-run tier sends what `kubectl apply --server-side --dry-run=server` sends.
+    const ctx = { context: 'sim-002' };
+    const workload = (app: string, image: string) =>
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'dry', namespace: 'default' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app } },
+          template: { metadata: { labels: { app } }, spec: { containers: [{ name: 'c', image }] } },
+        },
+      });
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'dry' };
+    const apply = (body: string, ...extra: string[]) =>
+      tools.kubectl(['apply', '--server-side', '--field-manager=planner', ...extra, '-f', '-'], {
+        ...ctx,
+        input: body,
+      });
+
+    // Act and assess: a create in dry run says so and stores nothing
+    const create = await apply(workload('dry', 'nginx:1.27'), '--dry-run=server');
+    expect(create.code, create.stderr).toBe(0);
+    expect(create.stdout).toContain('deployment.apps/dry serverside-applied (server dry run)');
+    expect(sim.cluster('sim-002').get(ref)).toBeUndefined();
+
+    // an update in dry run: accepted, the stored object keeps its content and resourceVersion
+    await apply(workload('dry', 'nginx:1.27'));
+    // What a write would change (the controller still writes status meanwhile).
+    const written = () => {
+      const obj = sim.cluster('sim-002').get(ref) as Obj;
+      return {
+        spec: obj.spec,
+        generation: obj.metadata?.generation,
+        managers: managers(obj).filter((m) => m.manager === 'planner'),
+      };
+    };
+    const stored = written();
+    const update = await apply(workload('dry', 'nginx:1.28'), '--dry-run=server');
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stdout).toContain('deployment.apps/dry serverside-applied (server dry run)');
+    expect(written()).toEqual(stored);
+
+    // an immutable field: refused in dry run with the API server's own message, nothing stored
+    const replace = await apply(workload('other', 'nginx:1.27'), '--dry-run=server');
+    expect(replace.code).toBe(1);
+    expect(replace.stderr).toMatch(/spec\.selector: Invalid value: .*field is immutable/);
+    expect(written()).toEqual(stored);
+
+    // Leave the cluster as it was for the tests after this one.
+    await tools.kubectl(['delete', 'deployment', 'dry', '--wait=true', '--timeout=30s'], ctx);
+    const owned = () =>
+      sim
+        .cluster('sim-002')
+        .list({ kind: 'ReplicaSet' })
+        .filter((rs) => (rs as Obj).metadata?.name?.toString().startsWith('dry-'));
+    for (let i = 0; i < 100 && owned().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(owned()).toEqual([]);
+  });
+
   it('rolls back with rollout undo, keeping revisions and annotations as the controller does', async () => {
     const ctx = { context: 'sim-001' };
     const manifest = await tools.kubectl(

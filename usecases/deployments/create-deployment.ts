@@ -23,6 +23,7 @@ import {
   type Strategy,
   type Target,
 } from '../../domain/model.ts';
+import { clusterFingerprint } from '../../domain/plan.ts';
 import { planWaves } from '../../domain/rollout.ts';
 import { type ClusterGrant, namespaceProblem, sourceName, sourceProblem } from '../../domain/tenancy.ts';
 import { parseOrThrow } from '../../domain/validation.ts';
@@ -34,15 +35,21 @@ import { retryOnConflict } from '../shared/conflicts.ts';
 import { type RequestStaging, withStaging } from '../shared/staging.ts';
 import { abandonDeploymentRun, startRun } from '../shared/start-run.ts';
 import { visibleClusters } from '../tenancy/visibility.ts';
-import { factsOf, installedOn } from './plan-deploy.ts';
-import { isDeferred, loadRender, renderSets } from './renders.ts';
-import { type Resolution, resolveTargets } from './resolve.ts';
+import { factsOf, installedOn, storeScopeClusters } from './plan-deploy.ts';
+import { isDeferred, loadRender, type RenderOutcome, renderSets } from './renders.ts';
+import { type RenderInput, type Resolution, resolveTargets } from './resolve.ts';
 import { grantIssues, scopeIssues } from './scope.ts';
 import { idleGateProblems } from './strategy.ts';
 
 export interface CreateDeploymentOptions {
   /** Whose deployment: the caller's tenant. */
   readonly tenant: string;
+  /**
+   * The client's Idempotency-Key: the execution's id is derived from it, so a request repeated
+   * with the same key (a CI job re-run) attaches to the execution the first one started instead
+   * of starting another; the same key with another request is refused.
+   */
+  readonly idempotencyKey?: string;
 }
 
 export interface CreateDeploymentResult {
@@ -56,6 +63,10 @@ export interface CreateDeploymentResult {
   readonly unfit: ReadonlyArray<{ cluster: string; reasons: string[] }>;
   /** How many targets the execution works on. */
   readonly targets: number;
+  /** True when an Idempotency-Key named an execution already started: this answer is that one's. */
+  readonly attached?: boolean;
+  /** A deploy from a plan: the clusters refused because their state changed since the plan. */
+  readonly refused?: ReadonlyArray<{ cluster: string; reason: string }>;
 }
 
 const DEFAULT_RENDER_LIMIT = 8;
@@ -195,12 +206,40 @@ export async function createDeployment(
   return withStaging(deps.blobs, (staging) => createStaged(deps, staging, request, options));
 }
 
-async function createStaged(
+/**
+ * A request checked up to its renders: the input, the service version it would deploy (new or the
+ * latest), the placement and per-cluster values, the grants, and the revision it repeats if any.
+ * Nothing is written; a source ingested is held by the staging.
+ */
+export interface PreparedDeployment {
+  readonly input: DeploymentInput;
+  readonly tenant: string;
+  readonly now: string;
+  readonly existing?: Deployment;
+  readonly serviceName: string;
+  readonly serviceVersion: ServiceVersion;
+  /** The latest service version is reused (same content). */
+  readonly reuse: boolean;
+  readonly resolution: Resolution;
+  readonly grants: ReadonlyMap<string, ClusterGrant>;
+  readonly specDigest: string;
+  /** The current revision, when there is one. */
+  readonly current?: Revision;
+  /** The current revision, when the request repeats it. */
+  readonly same?: Revision;
+}
+
+/**
+ * Everything a deploy request is checked for before it renders (the same for a deploy and a plan
+ * of it): the input, the source (ingested into the staging), the lock (a live operation refuses a
+ * deploy; a plan passes `ignoreLock`), placement, values, strategy and grants. Writes nothing.
+ */
+export async function prepareDeployment(
   deps: Deps,
   staging: RequestStaging,
   request: unknown,
-  options: CreateDeploymentOptions,
-): Promise<CreateDeploymentResult> {
+  options: CreateDeploymentOptions & { readonly ignoreLock?: boolean },
+): Promise<PreparedDeployment> {
   const { store } = deps;
   const input = parseOrThrow(DeploymentInput, request);
   const referenceProblem = referenceProblems(input.values);
@@ -219,7 +258,7 @@ async function createStaged(
 
   const existing = await store.getDeployment(tenant, input.name);
   // A live operation refuses the request now; a dead one's lock is taken over once all is checked.
-  if (existing?.lock) {
+  if (existing?.lock && !options.ignoreLock) {
     const holder = await store.getExecution(tenant, existing.lock.executionId);
     if ((await deadHolderReason(deps, existing, holder)) === undefined) {
       throw new OperationInProgressError(input.name, existing.lock.operation, existing.lock.executionId);
@@ -306,29 +345,39 @@ async function createStaged(
   const current = existing ? await store.getRevision(tenant, input.name, existing.revision) : undefined;
   // The revision this request repeats, if it repeats one.
   const same = current?.specDigest === specDigest ? current : undefined;
-  const targets = same ? await store.listTargets(tenant, input.name) : [];
-  const unchanged = (deployment: Deployment, revision: Revision): CreateDeploymentResult => ({
-    deployment,
-    revision,
-    unchanged: true,
-    unfit: resolution.decision.unfit,
-    targets: 0,
-  });
+  return {
+    input,
+    tenant,
+    now,
+    ...(existing ? { existing } : {}),
+    serviceName,
+    serviceVersion,
+    reuse,
+    resolution,
+    grants,
+    specDigest,
+    ...(current ? { current } : {}),
+    ...(same ? { same } : {}),
+  };
+}
 
-  // The same spec, every target holding the render of the values it has now (at one revision,
-  // equal values give an equal render): nothing to render, write or start.
-  if (existing && same && targetsBehind(resolution, new Map(), targets, same.revision) === 0) {
-    return unchanged(existing, same);
-  }
-
-  // Render (bounded): a source that does not render fails the request, not the workflow.
-  const limit = deps.tunables.requestRenderLimit ?? DEFAULT_RENDER_LIMIT;
-  const renderNow = new Map([...resolution.sets.entries()].slice(0, limit));
+/**
+ * Render the given values sets of a prepared request into its staging, and check each render
+ * against the deployment's scope and the tenant's grants: a render that fails or reaches outside
+ * them throws (ValidationError, RenderError).
+ */
+export async function checkedRenders(
+  deps: Deps,
+  staging: RequestStaging,
+  prepared: PreparedDeployment,
+  sets: ReadonlyMap<string, RenderInput>,
+): Promise<Map<string, RenderOutcome>> {
+  const { input, resolution, grants, serviceVersion } = prepared;
   const renders = await renderSets(
     deps.renderer,
     staging.blobs,
     { source: serviceVersion.source, releaseName: input.name, namespace: input.namespace, staging },
-    renderNow,
+    sets,
     { validate: true },
   );
   for (const [valuesDigest, outcome] of renders) {
@@ -349,6 +398,117 @@ async function createStaged(
     if (outcome.error.name === 'ValidationError') throw outcome.error;
     throw new RenderError(`${outcome.message}${where}`, { cause: outcome.error });
   }
+  return renders;
+}
+
+/** Printable ASCII, as HTTP header values are; at most 255 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The execution id an Idempotency-Key stands for (26 characters, like the generated ids). */
+export function idempotentExecutionId(tenant: string, deployment: string, key: string): string {
+  return `k${digestOf({ tenant, deployment, key }).slice(0, 25)}`;
+}
+
+/** The answer for a request whose key names an execution that exists: that execution's. */
+async function attach(
+  deps: Deps,
+  prepared: PreparedDeployment,
+  execution: Execution,
+): Promise<CreateDeploymentResult> {
+  const { tenant, input, specDigest, resolution } = prepared;
+  const revision =
+    execution.revision === undefined
+      ? undefined
+      : await deps.store.getRevision(tenant, input.name, execution.revision);
+  const deployment = await deps.store.getDeployment(tenant, input.name);
+  if (!revision || !deployment || revision.specDigest !== specDigest) {
+    throw new ValidationError([
+      {
+        path: 'Idempotency-Key',
+        message: `was used for another request (execution ${execution.id}); use a new key for a new request`,
+      },
+    ]);
+  }
+  return {
+    deployment,
+    revision,
+    executionId: execution.id,
+    unchanged: false,
+    unfit: resolution.decision.unfit,
+    targets: execution.counts.total,
+    attached: true,
+  };
+}
+
+async function createStaged(
+  deps: Deps,
+  staging: RequestStaging,
+  request: unknown,
+  options: CreateDeploymentOptions,
+): Promise<CreateDeploymentResult> {
+  const { store } = deps;
+  const key = options.idempotencyKey;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError([
+      { path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters without spaces' },
+    ]);
+  }
+  const name = (request as { name?: unknown } | null)?.name;
+  const keyed =
+    key !== undefined && typeof name === 'string'
+      ? idempotentExecutionId(options.tenant, name, key)
+      : undefined;
+  const earlier = keyed ? await store.getExecution(options.tenant, keyed) : undefined;
+  if (earlier) {
+    // A repeat: checked as the first request was, then answered with its execution (running or not).
+    return attach(
+      deps,
+      await prepareDeployment(deps, staging, request, { ...options, ignoreLock: true }),
+      earlier,
+    );
+  }
+  let prepared: PreparedDeployment;
+  try {
+    prepared = await prepareDeployment(deps, staging, request, options);
+  } catch (error) {
+    // Two repeats at once: the one that lost the lock attaches to the winner's execution.
+    const raced =
+      keyed && nameOf(error) === 'OperationInProgressError'
+        ? await store.getExecution(options.tenant, keyed)
+        : undefined;
+    if (raced)
+      return attach(
+        deps,
+        await prepareDeployment(deps, staging, request, { ...options, ignoreLock: true }),
+        raced,
+      );
+    throw error;
+  }
+  const { input, tenant, now, existing, serviceName, serviceVersion, reuse, resolution, specDigest, same } =
+    prepared;
+  // A deploy from a plan: only the clusters whose state is the planned one (the rest refused).
+  const planned = input.plan ? await planScope(deps, prepared) : undefined;
+  const refused = planned?.refused ?? [];
+  const targets = same ? await store.listTargets(tenant, input.name) : [];
+  const unchanged = (deployment: Deployment, revision: Revision): CreateDeploymentResult => ({
+    deployment,
+    revision,
+    unchanged: true,
+    unfit: resolution.decision.unfit,
+    targets: 0,
+    ...(planned ? { refused } : {}),
+  });
+
+  // The same spec, every target holding the render of the values it has now (at one revision,
+  // equal values give an equal render): nothing to render, write or start.
+  if (existing && same && targetsBehind(resolution, new Map(), targets, same.revision) === 0) {
+    return unchanged(existing, same);
+  }
+
+  // Render (bounded): a source that does not render fails the request, not the workflow.
+  const limit = deps.tunables.requestRenderLimit ?? DEFAULT_RENDER_LIMIT;
+  const renderNow = new Map([...resolution.sets.entries()].slice(0, limit));
+  const renders = await checkedRenders(deps, staging, prepared, renderNow);
 
   // Which targets the execution works on (the renders just made tell about targets applied
   // before their values digest was recorded).
@@ -357,10 +517,18 @@ async function createStaged(
     workCount = targetsBehind(resolution, renders, targets, same.revision);
     if (workCount === 0) return unchanged(existing, same);
   }
+  if (planned) workCount = Math.min(workCount, planned.fresh.length);
+  const scope = planned
+    ? {
+        clustersDigest: await storeScopeClusters(staging.blobs, planned.fresh),
+        clusters: planned.fresh.length,
+        reason: `the plan's clusters whose state is unchanged (${refused.length} refused as stale)`,
+      }
+    : undefined;
 
   // Everything checked: take the deployment, then write in an order where a lost race leaves
   // nothing that matters. The store's lock write is conditional: a held lock stops us here.
-  const executionId = deps.ids.next();
+  const executionId = keyed ?? deps.ids.next();
   const operation = same ? 'resume' : 'deploy';
   const lock = { executionId, operation, since: now };
   if (existing?.lock) await takeOverDeadLock(deps, existing, `${operation} ${executionId}`);
@@ -443,6 +611,7 @@ async function createStaged(
       status: 'Running',
       counts: { total: workCount, pending: workCount, progressing: 0, succeeded: 0, failed: 0, skipped: 0 },
       batches: 0,
+      ...(scope ? { scope } : {}),
       startedAt: now,
       recordVersion: 0,
     });
@@ -476,7 +645,72 @@ async function createStaged(
     unchanged: false,
     unfit: resolution.decision.unfit,
     targets: workCount,
+    ...(planned ? { refused } : {}),
   };
+}
+
+/**
+ * The stale-plan check of a deploy from a plan: the request must be the spec planned (else the
+ * whole request is refused), and each cluster's fingerprint (domain/plan.ts) now must be the one
+ * the plan recorded. Clusters whose state moved, that the plan did not cover, or that the plan
+ * covered and the placement no longer reaches are refused; the rest are the run's scope. All
+ * refused is a refusal of the request.
+ */
+async function planScope(
+  deps: Deps,
+  prepared: PreparedDeployment,
+): Promise<{ fresh: string[]; refused: Array<{ cluster: string; reason: string }> }> {
+  const { input, tenant, resolution, specDigest } = prepared;
+  const plan = input.plan;
+  if (!plan) return { fresh: [], refused: [] };
+  if (plan.specDigest !== specDigest) {
+    throw new ValidationError([
+      {
+        path: 'plan.specDigest',
+        message:
+          'the request is not the one planned (the file, or the service version it builds on, changed since): plan again',
+      },
+    ]);
+  }
+  const targets = new Map((await deps.store.listTargets(tenant, input.name)).map((t) => [t.cluster, t]));
+  const now = new Map<string, string>();
+  for (const { cluster, valuesDigest } of resolution.resolved) {
+    const target = targets.get(cluster.name);
+    now.set(
+      cluster.name,
+      clusterFingerprint({ valuesDigest, ...(target ? { target } : {}), kubernetesVersion: cluster.version }),
+    );
+  }
+  const selected = new Set(resolution.decision.selected.map((c) => c.name));
+  for (const target of targets.values()) {
+    if (!selected.has(target.cluster) && target.status !== 'Removed')
+      now.set(target.cluster, clusterFingerprint({ target }));
+  }
+  const fresh: string[] = [];
+  const refused: Array<{ cluster: string; reason: string }> = [];
+  for (const [cluster, fingerprint] of now) {
+    const expected = plan.clusters[cluster];
+    if (expected === undefined) refused.push({ cluster, reason: 'not in the plan' });
+    else if (expected !== fingerprint)
+      refused.push({
+        cluster,
+        reason: 'its state changed since the plan (values, applied revision, objects held, or version)',
+      });
+    else fresh.push(cluster);
+  }
+  for (const cluster of Object.keys(plan.clusters)) {
+    if (!now.has(cluster)) refused.push({ cluster, reason: 'no longer selected or visible since the plan' });
+  }
+  refused.sort((a, b) => a.cluster.localeCompare(b.cluster));
+  if (fresh.length === 0) {
+    throw new ValidationError([
+      {
+        path: 'plan',
+        message: `the plan is stale for every cluster (${refused.length} refused, e.g. ${refused[0]?.cluster ?? '-'}: ${refused[0]?.reason ?? ''}): plan again`,
+      },
+    ]);
+  }
+  return { fresh: fresh.sort(), refused };
 }
 
 /**
