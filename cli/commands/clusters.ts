@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { PLATFORM_TENANT } from '../../domain/access.ts';
 import type { Cluster, DiscoveryRegionOutcome } from '../../domain/model.ts';
 import {
