@@ -128,8 +128,10 @@ export async function enrolAgent(
     existing.set(spec.name, found);
   }
   if (issues.length > 0) throw new ValidationError(issues);
-  // A gateway keeps serving clusters enrolled earlier that this request does not list.
-  const served = await clustersOfAgent(deps, tenant, input.name);
+  // A gateway keeps serving clusters enrolled earlier that this request does not list. A new
+  // single agent (none of its clusters registered yet) served nothing before: no listing of the
+  // fleet for it, so enrolling N agents stays N reads, not N².
+  const served = input.gateway || existing.size > 0 ? await clustersOfAgent(deps, tenant, input.name) : [];
   const iso = now.toISOString();
   const agentRecord = (previous?: Cluster['agent']) => ({
     name: input.name,

@@ -123,6 +123,21 @@ beforeEach(() => {
   channel = new RecordingChannel();
 });
 
+describe('enrolment at fleet size', () => {
+  it('enrols a new single agent without listing the fleet, and a gateway still keeps its clusters', async () => {
+    for (const name of ['edge-1', 'edge-2', 'edge-3']) await enrol(name);
+    const listClusters = vi.spyOn(store, 'listClusters');
+    await enrol('edge-4');
+    expect(listClusters).not.toHaveBeenCalled();
+    // A gateway re-enrolled with one cluster fewer keeps serving the one it no longer lists.
+    await enrol('gw', ['site-a', 'site-b']);
+    await enrol('gw', ['site-a', 'site-c']);
+    expect(listClusters).toHaveBeenCalled();
+    const served = (await store.listClusters()).filter((c) => c.agent?.name === 'gw').map((c) => c.name);
+    expect(served.sort()).toEqual(['site-a', 'site-b', 'site-c']);
+  });
+});
+
 describe('agent identities (certificates)', () => {
   it('hands the certificate and key over once, and keeps only the certificate id', async () => {
     const token = await enrol('edge-1');
