@@ -23,12 +23,11 @@ import { agentCost } from '../domain/cost/agent-cost.ts';
 import { DEFAULT_TENANT, DEPLOYMENT_LABEL } from '../domain/names.ts';
 import { startControlPlane } from '../local/control-plane.ts';
 import { startSimulator } from '../simulator/index.ts';
-import { apiWorkload } from '../test/integration/helpers/manifests.ts';
 import { Agent, type ContentFetcher } from '../usecases/agent-runtime/agent.ts';
 import { enrolAgent } from '../usecases/agents/enrol.ts';
 import { exchangeBootstrap } from '../usecases/agents/identity.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
-import { importInPages, pool } from './support.ts';
+import { importInPages, API_APP_MANIFESTS as MANIFESTS, pool } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -36,20 +35,6 @@ const WAVES = [{ percent: 10 }, { percent: 30 }, { percent: 60 }];
 /** Idle agents priced, and the rollout size priced. */
 const PRICED_AGENTS = 10_000;
 const PRICED_ROLLOUT = 1_000;
-
-const MANIFESTS = [
-  'apiVersion: v1',
-  'kind: ConfigMap',
-  'metadata: { name: app-config }',
-  'data: { greeting: hello }',
-  '---',
-  'apiVersion: v1',
-  'kind: Service',
-  'metadata: { name: api }',
-  'spec: { selector: { app: api }, ports: [{ port: 80 }] }',
-  '---',
-  apiWorkload('nginx:1.27'),
-].join('\n');
 
 /** Where the run is, on stderr (a 1,000-agent run takes minutes on a loaded machine). */
 const progress = (message: string) => process.stderr.write(`agent bench: ${message}\n`);

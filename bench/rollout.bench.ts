@@ -25,28 +25,13 @@ import { planWaves } from '../domain/rollout.ts';
 import { fieldManagerOf } from '../domain/tenancy.ts';
 import { startControlPlane } from '../local/control-plane.ts';
 import { startSimulator } from '../simulator/index.ts';
-import { apiWorkload } from '../test/integration/helpers/manifests.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
-import { importInPages, pool } from './support.ts';
+import { importInPages, API_APP_MANIFESTS as MANIFESTS, pool } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const WAVES = [{ percent: 10 }, { percent: 30 }, { percent: 60 }];
 const DEPLOYMENT = 'rollout';
-
-const MANIFESTS = [
-  'apiVersion: v1',
-  'kind: ConfigMap',
-  'metadata: { name: app-config }',
-  'data: { greeting: hello }',
-  '---',
-  'apiVersion: v1',
-  'kind: Service',
-  'metadata: { name: api }',
-  'spec: { selector: { app: api }, ports: [{ port: 80 }] }',
-  '---',
-  apiWorkload('nginx:1.27'),
-].join('\n');
 
 /**
  * The floor: apply wave by wave, `CONCURRENCY` clusters at once, then wait until every

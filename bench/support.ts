@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { PLATFORM_TENANT } from '../domain/access.ts';
 import type { Labels } from '../domain/model.ts';
 import type { BlobStore } from '../domain/ports.ts';
+import { apiWorkload } from '../test/integration/helpers/manifests.ts';
 import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeconfig.ts';
 
@@ -102,3 +103,18 @@ export async function importInPages(
     }
   }
 }
+
+/** The three-object app (a ConfigMap, a Service, a Deployment) the rollout and agent benches roll out. */
+export const API_APP_MANIFESTS = [
+  'apiVersion: v1',
+  'kind: ConfigMap',
+  'metadata: { name: app-config }',
+  'data: { greeting: hello }',
+  '---',
+  'apiVersion: v1',
+  'kind: Service',
+  'metadata: { name: api }',
+  'spec: { selector: { app: api }, ports: [{ port: 80 }] }',
+  '---',
+  apiWorkload('nginx:1.27'),
+].join('\n');
