@@ -25,7 +25,7 @@
  * BENCH_WARM (10).
  */
 import '../local/quiet-tracing.ts';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,10 +33,9 @@ import type { KubernetesGateway } from '../adapters/kubernetes/gateway.ts';
 import { layerBinaries } from '../adapters/tools/layer-binaries.ts';
 import { type ControlPlane, startControlPlane } from '../local/control-plane.ts';
 import { chartSource } from '../test/integration/api/support.ts';
-import { FLOTILLA_BIN, NODE } from '../test/integration/helpers/cli.ts';
 import { parseKubeconfig, singleContextKubeconfig } from '../usecases/clusters/kubeconfig.ts';
 import { createDeployment } from '../usecases/deployments/create-deployment.ts';
-import { importInPages, pool } from './support.ts';
+import { importInPages, pool, startSimProcess } from './support.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -49,34 +48,6 @@ const TENANT = 'default';
 const UPGRADE_MESSAGE = 'upgraded by the loops bench';
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** `flotilla sim` in its own process, ready when it says so. */
-function startSim(clusters: number, kubeconfig: string): Promise<ChildProcess> {
-  const child = spawn(
-    NODE,
-    [
-      FLOTILLA_BIN,
-      'sim',
-      '--clusters',
-      String(clusters),
-      '--prefix',
-      'loop',
-      '--ready-delay',
-      '0',
-      '--kubeconfig',
-      kubeconfig,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Serving until Ctrl-C.')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`flotilla sim exited ${code}`)));
-  });
-}
 
 interface Ran {
   readonly code: number;
@@ -149,7 +120,7 @@ async function flotilla(
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-loops-'));
   const fleetKubeconfig = join(dir, 'fleet.kubeconfig');
-  const sim = await startSim(3 * CLUSTERS + WARM, fleetKubeconfig);
+  const sim = await startSimProcess('loop', 3 * CLUSTERS + WARM, fleetKubeconfig);
   let plane: ControlPlane | undefined;
   try {
     const fleetText = readFileSync(fleetKubeconfig, 'utf8');

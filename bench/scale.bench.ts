@@ -10,7 +10,7 @@
  * `npm run bench -- scale`. Environment: BENCH_SCALE_SIZES, BENCH_SCALE_PARALLEL (50).
  */
 import '../local/quiet-tracing.ts';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,9 @@ import { importPages } from '../cli/commands/clusters.ts';
 import type { FleetSummary } from '../domain/summary.ts';
 import { startControlPlane } from '../local/control-plane.ts';
 import { chartSource } from '../test/integration/api/support.ts';
-import { FLOTILLA_BIN, NODE } from '../test/integration/helpers/cli.ts';
 import { kubeconfigOf } from '../usecases/clusters/kubeconfig.ts';
 import { startDriftScan } from '../usecases/drift/start-scan.ts';
+import { startSimProcess } from './support.ts';
 
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,10000').split(',').map(Number);
 const PARALLEL = Number(process.env.BENCH_SCALE_PARALLEL ?? 50);
@@ -34,33 +34,10 @@ interface Sim {
   readonly kubeconfig: string;
 }
 
-/** `flotilla sim` in its own process, ready when it says so. */
-function startSim(prefix: string, clusters: number, dir: string): Promise<Sim> {
+/** A `flotilla sim` process and its clusters' kubeconfig. */
+async function startSim(prefix: string, clusters: number, dir: string): Promise<Sim> {
   const kubeconfig = join(dir, `${prefix}.kubeconfig`);
-  const child = spawn(
-    NODE,
-    [
-      FLOTILLA_BIN,
-      'sim',
-      '--clusters',
-      String(clusters),
-      '--prefix',
-      prefix,
-      '--ready-delay',
-      '0',
-      '--kubeconfig',
-      kubeconfig,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Serving until Ctrl-C.')) resolve({ child, kubeconfig });
-    });
-    child.once('exit', (code) => reject(new Error(`flotilla sim ${prefix} exited ${code}`)));
-  });
+  return { child: await startSimProcess(prefix, clusters, kubeconfig), kubeconfig };
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;

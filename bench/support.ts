@@ -1,13 +1,15 @@
 /**
  * What several benchmarks share: a worker pool, the REST path of an object for a plain client
- * (the floors send their own requests), and a blob store in memory. Not a bench part itself
+ * (the floors send their own requests), a blob store in memory, and `flotilla sim` processes. Not a bench part itself
  * (bench/run.ts runs only `*.bench.ts`); kept light so the deploy bench's child processes can
  * import it too.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { PLATFORM_TENANT } from '../domain/access.ts';
 import type { Labels } from '../domain/model.ts';
 import type { BlobStore } from '../domain/ports.ts';
+import { FLOTILLA_BIN, NODE } from '../test/integration/helpers/cli.ts';
 import { apiWorkload } from '../test/integration/helpers/manifests.ts';
 import { importClusters } from '../usecases/clusters/import-clusters.ts';
 import { contextsKubeconfig, parseKubeconfig } from '../usecases/clusters/kubeconfig.ts';
@@ -118,3 +120,34 @@ export const API_APP_MANIFESTS = [
   '---',
   apiWorkload('nginx:1.27'),
 ].join('\n');
+
+/**
+ * `flotilla sim` in its own process serving `clusters` clusters named `<prefix>-NNN`, writing
+ * their kubeconfig to `kubeconfig`; resolves once it says it is serving. Stop it with SIGINT.
+ */
+export function startSimProcess(prefix: string, clusters: number, kubeconfig: string): Promise<ChildProcess> {
+  const child = spawn(
+    NODE,
+    [
+      FLOTILLA_BIN,
+      'sim',
+      '--clusters',
+      String(clusters),
+      '--prefix',
+      prefix,
+      '--ready-delay',
+      '0',
+      '--kubeconfig',
+      kubeconfig,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Serving until Ctrl-C.')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`flotilla sim ${prefix} exited ${code}`)));
+  });
+}
