@@ -19,8 +19,8 @@ export function bypassesProxy(host: string, port: number, noProxy: string | unde
     const domain = name.replace(/^\*?\./, '');
     if (!domain) continue;
     if (target === domain) return true;
-    // `.example.com` and `*.example.com` (and plain `example.com`) cover subdomains; an IP does not.
-    if (!isIp(domain) && target.endsWith(`.${domain}`)) return true;
+    // `.example.com` and `*.example.com` (and plain `example.com`) cover subdomains; addresses match only exactly.
+    if (!isIp(domain) && !isIp(target) && target.endsWith(`.${domain}`)) return true;
   }
   return false;
 }

@@ -11,7 +11,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
@@ -213,7 +213,8 @@ export function tunnelledStream(proxy: AgentProxy, url: URL, tls: ConnectionOpti
             resolve(socket);
             return;
           }
-          const secured = tlsConnect({ ...tls, socket, servername: host });
+          // The certificate is checked against `host`; SNI is sent for a name, never an address.
+          const secured = tlsConnect({ ...tls, socket, host, ...(isIP(host) ? {} : { servername: host }) });
           secured.once('secureConnect', () => resolve(secured));
           secured.once('error', (error: NodeJS.ErrnoException) =>
             reject(

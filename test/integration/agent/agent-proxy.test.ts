@@ -250,4 +250,18 @@ describe('an agent behind an HTTP proxy', () => {
     expect(agentLog).not.toContain('ECONNREFUSED');
     expect(agentLog).not.toContain(PASSWORD);
   }, 60_000);
+
+  it('is refused by a proxy that does not take its credentials, and says so without them', async () => {
+    await kill(agent);
+    proxy = await startProxy();
+    const wrong = 'not-the-Passw0rd';
+    agent = startAgent(['--proxy', `http://${USER}:${wrong}@127.0.0.1:${proxy.port}`], {});
+    await until('the agent reports the refusal', async () =>
+      agentLog.includes(`proxy http://127.0.0.1:${proxy.port} refused CONNECT ${broker()}: 407`),
+    );
+    expect(proxy.refused).toContain(`CONNECT ${broker()} (credentials)`);
+    expect(proxy.tunnels).toEqual([]);
+    expect(agentLog).not.toContain(wrong);
+    expect(agentLog).not.toContain(Buffer.from(`${USER}:${wrong}`).toString('base64'));
+  }, 60_000);
 });
