@@ -51,6 +51,21 @@ export interface DiscoveryReport {
   readonly failures: readonly DiscoveryFailure[];
 }
 
+/** The IAM role the EKS Connector agent assumes (through SSM). */
+export const ConnectorRoleArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
+
+/** IAM users or roles given read-only console visibility of a connected cluster's workloads. */
+export const ConsoleUsers = z.array(
+  z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(user|role|assumed-role)\/[\w+=,.@/-]+$/,
+      'must be an IAM user or role ARN',
+    ),
+);
+
 /** The request to connect a non-EKS cluster through the EKS Connector (API body, CLI flags). */
 export const ConnectClusterInput = z
   .object({
@@ -58,21 +73,9 @@ export const ConnectClusterInput = z
     name: Dns1123Label,
     provider: ConnectorProvider,
     /** The IAM role the connector agent uses; defaults to the one Flotilla's stack created. */
-    roleArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN')
-      .optional(),
+    roleArn: ConnectorRoleArn.optional(),
     /** IAM users or roles given read-only console visibility of the cluster's workloads. */
-    consoleUsers: z
-      .array(
-        z
-          .string()
-          .regex(
-            /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(user|role|assumed-role)\/[\w+=,.@/-]+$/,
-            'must be an IAM user or role ARN',
-          ),
-      )
-      .default([]),
+    consoleUsers: ConsoleUsers.default([]),
     labels: Labels.default({}),
   })
   .strict()

@@ -25,7 +25,7 @@ import { HttpChartVersions } from '../adapters/scheduler/chart-versions.ts';
 import { PLATFORM_TENANT } from '../domain/access.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Labels } from '../domain/model.ts';
-import type { Clock, CredentialsProvider, Store } from '../domain/ports.ts';
+import type { Clock, ClusterConnector, CredentialsProvider, Store } from '../domain/ports.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 import type { SimClusterSpec } from '../simulator/profiles.ts';
 import { markDarkClusters } from '../usecases/agents/dark.ts';
@@ -104,6 +104,14 @@ export interface ControlPlaneOptions {
    * without it such clusters fail with a CredentialsError. @default none
    */
   readonly eksCredentials?: CredentialsProvider;
+  /**
+   * An EKS Connector (e.g. the EKS adapter over an SDK client with AWS credentials) for
+   * `clusters connect` and `clusters register --agent`; without it they make none (connect
+   * answers 501). @default none
+   */
+  readonly connector?: ClusterConnector;
+  /** The connector agent's IAM role when a request names none. @default none */
+  readonly connectorRoleArn?: string;
 }
 
 /** A running control plane. */
@@ -272,6 +280,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       charts: new HttpChartVersions(),
       agents: broker,
       rechecks,
+      ...(options.connector ? { connector: options.connector } : {}),
+      ...(options.connectorRoleArn ? { connectorRoleArn: options.connectorRoleArn } : {}),
     };
 
     // A fresh control plane has the `default` tenant and the `all` cluster set bound to it.

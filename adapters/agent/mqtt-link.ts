@@ -5,11 +5,12 @@
  * `reports`, `drift`, `heartbeat` and `sync` topics (QoS 1: kept and sent again after a
  * reconnect). Notices are validated before anything acts on them.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
 import { agentTopic, WorkNotice } from '../../domain/agent.ts';
 import { digestOfBytes } from '../../domain/blobs.ts';
 import { describeError } from '../../domain/errors.ts';
 import type { AgentLink, ContentFetcher } from '../../usecases/agent-runtime/agent.ts';
+import { type AgentProxy, proxyFor, tunnelledStream } from './proxy.ts';
 
 export interface MqttLinkOptions {
   /** `mqtt://127.0.0.1:PORT` (local), `mqtts://…iot….amazonaws.com:8883` (AWS IoT). */
@@ -27,6 +28,8 @@ export interface MqttLinkOptions {
   readonly clientId?: string;
   /** Between two connection attempts. @default 1000 */
   readonly reconnectMs?: number;
+  /** Go out through this HTTP(S) proxy (a CONNECT tunnel), unless its NO_PROXY names the broker. */
+  readonly proxy?: AgentProxy;
   readonly log?: (message: string) => void;
 }
 
@@ -58,7 +61,22 @@ export function mqttLink(options: MqttLinkOptions): AgentLink & {
       : {}),
     ...alpn,
   };
-  const client = mqtt.connect(options.url, connectOptions);
+  const url = new URL(options.url);
+  const proxy = proxyFor(options.proxy, url);
+  // Through a proxy: mqtt.js's own client over a tunnel (and TLS in it), rebuilt on every
+  // reconnection from the client's current options (a renewed certificate included).
+  const client = proxy
+    ? new MqttClient(
+        (self) =>
+          tunnelledStream(proxy, url, {
+            ...(self.options.cert ? { cert: self.options.cert as string } : {}),
+            ...(self.options.key ? { key: self.options.key as string } : {}),
+            ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+            ...alpn,
+          }),
+        connectOptions,
+      )
+    : mqtt.connect(options.url, connectOptions);
   const noticeListeners: Array<(notice: WorkNotice) => void> = [];
   const connectListeners: Array<() => void> = [];
   client.on('connect', () => {
@@ -116,9 +134,12 @@ export function mqttLink(options: MqttLinkOptions): AgentLink & {
  * Fetch content from a (short-lived) URL and check it is what its digest says — whatever served
  * it, a changed byte is refused.
  */
-export function verifiedFetcher(options: { readonly timeoutMs?: number } = {}): ContentFetcher {
+export function verifiedFetcher(
+  options: { readonly timeoutMs?: number; readonly fetch?: typeof fetch } = {},
+): ContentFetcher {
+  const get = options.fetch ?? fetch;
   return async (url, digest) => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
+    const response = await get(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
     if (!response.ok) throw new Error(`content ${digest}: ${response.status} ${response.statusText}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const actual = digestOfBytes(bytes);

@@ -24,6 +24,7 @@ import {
   SecretState,
 } from '../../adapters/agent/local-access.ts';
 import { mqttLink, verifiedFetcher } from '../../adapters/agent/mqtt-link.ts';
+import { type AgentProxy, agentProxy, proxiedFetch } from '../../adapters/agent/proxy.ts';
 import { SystemClock } from '../../adapters/local/clock.ts';
 import {
   type AgentCertificate,
@@ -32,6 +33,7 @@ import {
 } from '../../domain/agent-identity.ts';
 import { describeError } from '../../domain/errors.ts';
 import type { ClusterClient, ClusterConnection } from '../../domain/ports.ts';
+import { shownProxy } from '../../domain/proxy.ts';
 import { generateSigningKeys, keyIdOf } from '../../domain/signing.ts';
 import { Agent } from '../../usecases/agent-runtime/agent.ts';
 import { applyBundle } from '../../usecases/agent-runtime/apply-bundle.ts';
@@ -53,6 +55,7 @@ interface RunOptions {
   readonly heartbeat?: string;
   readonly drift: string;
   readonly rotate: string;
+  readonly proxy?: string;
 }
 
 function positive(value: string, flag: string): number {
@@ -61,8 +64,13 @@ function positive(value: string, flag: string): number {
   return n;
 }
 
-async function postJson<T>(url: string, body: unknown, bearer?: string): Promise<T> {
-  const response = await fetch(url, {
+async function postJson<T>(
+  url: string,
+  body: unknown,
+  bearer?: string,
+  send: typeof fetch = fetch,
+): Promise<T> {
+  const response = await send(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
     body: JSON.stringify(body),
@@ -191,8 +199,19 @@ export function registerAgent(program: Command): void {
     .option('--heartbeat <seconds>', 'between heartbeats (default: what the control plane asks, else 60)')
     .option('--drift <seconds>', 'between comparisons of its clusters with its work', '60')
     .option('--rotate <hours>', 'renew its identity this often', '24')
+    .option(
+      '--proxy <url>',
+      'go out through this HTTP(S) proxy, http://[user:pass@]host:port (default: $HTTPS_PROXY; $NO_PROXY for exceptions)',
+    )
     .action(async (options: RunOptions) => {
       const env = process.env;
+      let proxy: AgentProxy | undefined;
+      try {
+        proxy = agentProxy(options.proxy, env);
+      } catch (error) {
+        throw new CliError(describeError(error));
+      }
+      const send = proxiedFetch(proxy);
       const tenant = options.tenant ?? env.FLOTILLA_TENANT ?? 'default';
       const name = options.agent ?? env.FLOTILLA_AGENT;
       if (!name) throw new CliError('--agent (or FLOTILLA_AGENT) is required');
@@ -227,11 +246,12 @@ export function registerAgent(program: Command): void {
           throw new CliError(
             'no identity kept yet: --bootstrap-token (or FLOTILLA_BOOTSTRAP_TOKEN) is required',
           );
-        const answer = await postJson<IdentityAnswer>(`${api}/agent/bootstrap`, {
-          tenant,
-          agent: name,
-          bootstrapToken: token,
-        });
+        const answer = await postJson<IdentityAnswer>(
+          `${api}/agent/bootstrap`,
+          { tenant, agent: name, bootstrapToken: token },
+          undefined,
+          send,
+        );
         state = stateOf(answer, {
           tenant,
           agent: name,
@@ -249,6 +269,7 @@ export function registerAgent(program: Command): void {
         tenant,
         agent: name,
         log,
+        ...(proxy ? { proxy } : {}),
         // A certificate identity is checked by the broker itself (mutual TLS, AWS IoT Core).
         ...(certificate
           ? {
@@ -267,7 +288,7 @@ export function registerAgent(program: Command): void {
           : (state.heartbeatSeconds ?? 60);
       const runtime = new Agent({
         link,
-        fetch: verifiedFetcher(),
+        fetch: verifiedFetcher({ fetch: send }),
         clusters: clients,
         clock: new SystemClock(),
         store,
@@ -277,7 +298,9 @@ export function registerAgent(program: Command): void {
         log,
       });
       await runtime.start();
-      log(`connecting to ${channel} for ${clients.size} cluster(s)`);
+      log(
+        `connecting to ${channel} for ${clients.size} cluster(s)${proxy ? ` through proxy ${shownProxy(proxy.url)}${proxy.noProxy ? ` (not for ${proxy.noProxy})` : ''}` : ''}`,
+      );
 
       // Its identity is renewed now and then; the old one stays good for a few minutes.
       const rotate = setInterval(
@@ -287,15 +310,17 @@ export function registerAgent(program: Command): void {
             if (!current) return;
             const held = current.certificate;
             const answer = held
-              ? await postJson<IdentityAnswer>(`${api}/agent/rotate`, {
-                  tenant,
-                  agent: name,
-                  proof: certificateProof(tenant, name, held, new Date()),
-                })
+              ? await postJson<IdentityAnswer>(
+                  `${api}/agent/rotate`,
+                  { tenant, agent: name, proof: certificateProof(tenant, name, held, new Date()) },
+                  undefined,
+                  send,
+                )
               : await postJson<IdentityAnswer>(
                   `${api}/agent/rotate`,
                   { tenant, agent: name },
                   current.identity,
+                  send,
                 );
             const { identity: _old, certificate: _oldCertificate, ...base } = current;
             state = stateOf(answer, base);

@@ -12,9 +12,10 @@ import { agentTopic } from '../../domain/agent.ts';
 import { AgentCertificate } from '../../domain/agent-identity.ts';
 import { NotConfiguredError, UnauthorizedError } from '../../domain/errors.ts';
 import { Dns1123Label } from '../../domain/model.ts';
-import { AgentEnrolment, enrolAgent } from '../../usecases/agents/enrol.ts';
+import { AgentEnrolment } from '../../usecases/agents/enrol.ts';
 import { revokeAgent } from '../../usecases/agents/identity.ts';
 import { agentManifests } from '../../usecases/agents/manifests.ts';
+import { registerAgent } from '../../usecases/agents/register.ts';
 import type { Deps, DepsProvider } from '../../usecases/deps.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
 
@@ -30,9 +31,24 @@ const EnrolAnswer = z
     expiresAt: z.string().optional(),
     airGapped: z.boolean(),
     endpoints: z.object({ api: z.string(), channel: z.string() }).optional(),
-    manifests: z
-      .array(z.record(z.string(), z.unknown()))
-      .meta({ description: 'Apply these in the cluster (kubectl apply -f); they hold the bootstrap token' }),
+    manifests: z.array(z.record(z.string(), z.unknown())).meta({
+      description:
+        "Apply these in the cluster (kubectl apply -f): the agent's (they hold the bootstrap token), then the EKS " +
+        "Connector's when one was registered (they hold its activation code, in the Secret only)",
+    }),
+    eksConnector: z
+      .object({
+        status: z.enum(['registered', 'not-needed', 'declined', 'unavailable']),
+        reason: z.string().optional().meta({ description: 'Why no connector was registered' }),
+        arn: z.string().optional().meta({ description: 'The EKS registration' }),
+        region: z.string().optional(),
+        activationId: z.string().optional(),
+        expiresAt: z.string().optional().meta({ description: 'Apply the manifests before this' }),
+      })
+      .meta({
+        description:
+          'The EKS Connector for a non-EKS cluster: registered (its manifests are in `manifests`), or why not',
+      }),
   })
   .meta({ id: 'AgentEnrolled' });
 
@@ -103,7 +119,10 @@ export function agentRoutes(deps: DepsProvider): Route[] {
       description:
         'The clusters are registered as reached only through the agent: no endpoint, no credential in Flotilla. ' +
         'The answer carries a one-time bootstrap token (shown now, never stored) the agent exchanges for its own ' +
-        'identity, and for an agent in its own cluster the manifests that run it (kubectl apply -f).',
+        'identity, and for an agent in its own cluster the manifests that run it (kubectl apply -f). For a single ' +
+        'non-EKS cluster the cluster is also registered with the EKS Connector (unless eksConnector.register is false) ' +
+        "and the connector's manifests follow the agent's, so one apply makes it visible in the EKS console too; " +
+        'its activation code is only in the Secret among them. `eksConnector` says what was done, or why not.',
       tags: ['agents'],
       access: 'manage-clusters',
       body: AgentEnrolment,
@@ -115,25 +134,24 @@ export function agentRoutes(deps: DepsProvider): Route[] {
         // so a cluster reached only through an agent is not shared through cluster sets.
         const owner = { tenant: caller.tenant };
         // An air-gapped site never connects: it needs no channel, and gets no token or manifests.
-        if (body.airGapped)
-          return created({ ...(await enrolAgent(d, event.parsedBody, owner)), manifests: [] });
+        if (body.airGapped) {
+          const { connectorManifests: _none, ...result } = await registerAgent(d, event.parsedBody, owner);
+          return created({ ...result, manifests: [] });
+        }
         const channel = channelOf(d);
-        const result = await enrolAgent(d, event.parsedBody, owner);
+        const { connectorManifests, ...result } = await registerAgent(d, event.parsedBody, owner);
         const endpoints = channel.endpoints();
-        return created({
-          ...result,
-          endpoints,
-          manifests:
-            result.gateway || result.bootstrapToken === undefined
-              ? []
-              : agentManifests({
-                  tenant: caller.tenant,
-                  agent: result.agent,
-                  bootstrapToken: result.bootstrapToken,
-                  api: endpoints.api,
-                  channel: endpoints.channel,
-                }),
-        });
+        const agent =
+          result.gateway || result.bootstrapToken === undefined
+            ? []
+            : agentManifests({
+                tenant: caller.tenant,
+                agent: result.agent,
+                bootstrapToken: result.bootstrapToken,
+                api: endpoints.api,
+                channel: endpoints.channel,
+              });
+        return created({ ...result, endpoints, manifests: [...agent, ...connectorManifests] });
       },
     }),
   ];

@@ -442,6 +442,22 @@ describe('the Flotilla stack', () => {
     expect(passers.map((s) => s.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
     expect(passers[0]?.resources).toEqual([expect.stringMatching(/^<FlotillaConnectorAgentRole\w+\.Arn>$/)]);
   });
+
+  it("lets the agents API register an agent cluster with the EKS Connector, with the stack's connector role", () => {
+    const agents = functionsByEntry(base).get('functions/api/agents.ts');
+    if (!agents) throw new Error('no agents API function');
+    const env = (agents.props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(render(env.FLOTILLA_CONNECTOR_ROLE_ARN)).toMatch(/^<FlotillaConnectorAgentRole\w+\.Arn>$/);
+    expect(render(agents.props.Role)).toMatch(/^<FlotillaApiRole\w+\.Arn>$/);
+    const registers = statementsOf(base.json).filter((s) => s.actions.includes('eks:RegisterCluster'));
+    expect(registers.map((s) => s.roles)).toEqual([[expect.stringMatching(/^FlotillaApiRole/)]]);
+    expect(registers[0]?.actions).toEqual(
+      expect.arrayContaining(['eks:RegisterCluster', 'eks:DeregisterCluster', 'eks:TagResource']),
+    );
+    expect(registers[0]?.resources).toEqual([
+      'arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/*',
+    ]);
+  });
 });
 
 describe('user schedules', () => {

@@ -10,6 +10,7 @@
  * bootstrap token at all: its agent never connects, its work is carried there in signed bundles.
  */
 import { z } from 'zod';
+import { ConnectorRoleArn, ConsoleUsers } from '../../domain/discovery.ts';
 import { AlreadyExistsError, ValidationError } from '../../domain/errors.ts';
 import { makeEvent } from '../../domain/events.ts';
 import {
@@ -61,6 +62,21 @@ export const AgentEnrolment = z
      * carried in bundles and its receipts, signed with `receiptKey`, brought back. @default false
      */
     airGapped: z.boolean().default(false),
+    /**
+     * The EKS Connector for a single agent's non-EKS cluster (register.ts): registered with EKS
+     * unless `register` is false, its manifests handed out with the agent's.
+     */
+    eksConnector: z
+      .object({
+        /** Register the cluster with the EKS Connector. @default true */
+        register: z.boolean().default(true),
+        /** The connector agent's IAM role. @default the one Flotilla's stack created */
+        roleArn: ConnectorRoleArn.optional(),
+        /** IAM users or roles given read-only console visibility of the cluster's workloads. */
+        consoleUsers: ConsoleUsers.default([]),
+      })
+      .strict()
+      .default({ register: true, consoleUsers: [] }),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -100,7 +116,11 @@ export interface EnrolResult {
 export async function enrolAgent(
   deps: Pick<Deps, 'store' | 'clock' | 'bus'>,
   request: unknown,
-  options: { readonly tenant: string },
+  options: {
+    readonly tenant: string;
+    /** The cluster's EKS registration (EKS Connector), recorded on it. */
+    readonly arn?: string;
+  },
 ): Promise<EnrolResult> {
   const input = parseOrThrow(AgentEnrolment, request);
   const tenant = options.tenant;
@@ -156,6 +176,7 @@ export async function enrolAgent(
           provider: spec.provider,
           region: spec.region,
           labels: { ...fresh.labels, ...spec.labels },
+          ...(options.arn ? { arn: options.arn } : {}),
           agent: agentRecord(fresh.agent),
           updatedAt: iso,
         });
@@ -179,6 +200,7 @@ export async function enrolAgent(
           ? `air-gapped site: reached only by carried bundles (flotilla bundle export)`
           : `waiting for agent "${input.name}" to connect`,
         source: 'agent',
+        ...(options.arn ? { arn: options.arn } : {}),
         createdAt: iso,
         updatedAt: iso,
         recordVersion: 0,

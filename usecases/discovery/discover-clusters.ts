@@ -136,7 +136,12 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 
 /** The record after applying what discovery found; the same object when nothing changed. */
 function refreshed(record: Cluster, found: DiscoveredCluster, now: string): Cluster {
-  const { status, reason } = statusFor(found, record);
+  // A cluster served by an agent (and registered with the EKS Connector for the console) is
+  // Active or Unreachable by its agent's heartbeats, not by what EKS says of the connector.
+  const { status, reason } =
+    record.auth.type === 'agent'
+      ? { status: record.status, reason: record.statusReason }
+      : statusFor(found, record);
   const labels = { ...record.labels, ...found.labels };
   const next: Cluster = {
     ...record,
@@ -288,7 +293,8 @@ export async function discoverClusters(
 
   for (const record of records) {
     const where = parseEksArn(record.arn);
-    if (!where || record.status === 'Vanished') continue;
+    // An agent cluster whose EKS registration is gone is still reached through its agent.
+    if (!where || record.status === 'Vanished' || record.auth.type === 'agent') continue;
     const listed = report.listed[where.region];
     if (!listed || listed.includes(where.name)) continue;
     const reason = `not found by discovery in ${where.region} at ${nowIso}`;

@@ -440,6 +440,42 @@ describe('discoverClusters', () => {
     });
   });
 
+  it('leaves the status of an agent cluster to its agent, and never marks it vanished', async () => {
+    // Prepare: edge-aks registered through an agent (with the EKS Connector for the console),
+    // its agent not connected yet; edge-gone's EKS registration was deleted.
+    const store = new MemoryStore();
+    const agentCluster = (name: string) =>
+      record(name, {
+        provider: 'AKS',
+        region: 'eu-west-1',
+        arn: arn('eu-west-1', name),
+        source: 'agent',
+        endpoint: undefined,
+        auth: { type: 'agent', agent: name },
+        status: 'Pending',
+        statusReason: `waiting for agent "${name}" to connect`,
+      });
+    await store.createCluster(agentCluster('edge-aks'));
+    await store.createCluster(agentCluster('edge-gone'));
+    serveFleet({ fleet: { 'eu-west-1': FLEET['eu-west-1']?.filter((c) => c.name === 'edge-aks') ?? [] } });
+    const deps = { store, bus: new LocalEventBus(), clock: new ManualClock(), discovery: discovery() };
+
+    // Act
+    const summary = await discoverClusters(deps, { tenant: PLATFORM_TENANT, regions: ['eu-west-1'] });
+
+    // Assess: the same record (no duplicate for the connector's registration), labels taken,
+    // status as the agent left it; the vanished registration leaves its cluster alone.
+    expect(summary.registered).toEqual([]);
+    expect(summary.vanished).toEqual([]);
+    expect(await store.getCluster('edge-aks')).toMatchObject({
+      status: 'Pending',
+      statusReason: 'waiting for agent "edge-aks" to connect',
+      labels: { site: 'paris-01' },
+      auth: { type: 'agent', agent: 'edge-aks' },
+    });
+    expect((await store.getCluster('edge-gone'))?.status).toBe('Pending');
+  });
+
   it('refuses a bad region before calling EKS', async () => {
     const calls: string[][] = [];
     const fake: ClusterDiscovery = {

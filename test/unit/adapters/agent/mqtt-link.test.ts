@@ -6,10 +6,13 @@
  */
 import 'reflect-metadata';
 import { webcrypto, X509Certificate } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, connect as connectTcp, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mqttLink } from '../../../../adapters/agent/mqtt-link.ts';
+import { agentProxy } from '../../../../adapters/agent/proxy.ts';
 
 interface Pair {
   readonly cert: string;
@@ -68,12 +71,22 @@ afterEach(async () => {
 async function recordingBroker(): Promise<{
   port: number;
   seen: string[];
+  /** The protocol each handshake agreed by ALPN (false: none). */
+  alpn: Array<string | false | null>;
   next: (f: string) => Promise<void>;
 }> {
   const seen: string[] = [];
+  const alpn: Array<string | false | null> = [];
   const waiting: Array<{ fingerprint: string; resolve: () => void }> = [];
-  broker = createServer({ key: server.key, cert: server.cert, requestCert: true, rejectUnauthorized: false });
+  broker = createServer({
+    key: server.key,
+    cert: server.cert,
+    requestCert: true,
+    rejectUnauthorized: false,
+    ALPNProtocols: ['x-amzn-mqtt-ca'],
+  });
   broker.on('secureConnection', (socket: TLSSocket) => {
+    alpn.push(socket.alpnProtocol);
     const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? 'none';
     seen.push(fingerprint);
     for (const w of waiting.filter((w) => w.fingerprint === fingerprint)) w.resolve();
@@ -86,7 +99,41 @@ async function recordingBroker(): Promise<{
     seen.includes(fingerprint)
       ? Promise.resolve()
       : new Promise<void>((resolve) => waiting.push({ fingerprint, resolve }));
-  return { port, seen, next };
+  return { port, seen, alpn, next };
+}
+
+/**
+ * A CONNECT proxy that sends every tunnel to `port` on loopback (whatever it was asked for, as
+ * a proxy may), recording what it was asked for.
+ */
+async function forwardingProxy(
+  port: number,
+): Promise<{ url: string; asked: string[]; stop(): Promise<void> }> {
+  const asked: string[] = [];
+  const sockets = new Set<Socket>();
+  const proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req, client: Socket) => {
+    asked.push(`${req.url} ${req.headers['proxy-authorization'] ?? 'no-auth'}`);
+    const upstream = connectTcp(port, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (s === client ? upstream : client).destroy());
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://agent:s3cret@127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    asked,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
 }
 
 describe('mqttLink with a certificate', () => {
@@ -142,6 +189,36 @@ describe('mqttLink with a certificate', () => {
       local.client.end(true);
     } finally {
       link.client.end(true);
+    }
+  });
+
+  it('goes through a CONNECT proxy to IoT Core on 443: TLS, its certificate and ALPN inside the tunnel', async () => {
+    // Prepare: the proxy takes the tunnel to "iot.example.com:443" to the recording broker.
+    const { port, seen, alpn, next } = await recordingBroker();
+    const proxy = await forwardingProxy(port);
+    const link = mqttLink({
+      url: 'mqtts://127.0.0.1:443',
+      tenant: 'default',
+      agent: 'edge-1',
+      clientId: 'Flotilla_default_edge-1',
+      tls: { cert: first.cert, key: first.key, ca: server.cert },
+      reconnectMs: 20,
+      proxy: agentProxy(proxy.url, {}),
+    });
+    try {
+      // Act
+      await next(first.fingerprint);
+      link.renewCertificate({ cert: second.cert, key: second.key });
+      await next(second.fingerprint);
+
+      // Assess: every handshake came through the proxy, with the credentials, and agreed MQTT by ALPN.
+      expect(proxy.asked[0]).toBe(`127.0.0.1:443 Basic ${Buffer.from('agent:s3cret').toString('base64')}`);
+      expect(proxy.asked.length).toBeGreaterThanOrEqual(2);
+      expect(seen).toContain(second.fingerprint);
+      expect(alpn.every((p) => p === 'x-amzn-mqtt-ca')).toBe(true);
+    } finally {
+      link.client.end(true);
+      await proxy.stop();
     }
   });
 });
