@@ -21,6 +21,9 @@ export const BIG_FLEET = 200;
 /** Clusters per drill-down page. */
 const PAGE = 50;
 
+/** Failed clusters the overview lists before its cells (the rest are a click away). */
+const FAILED_SHOWN = 10;
+
 /** The states in the order people look for them: trouble first. */
 const STATES = ['Failed', 'Progressing', 'Pending', 'Succeeded', 'Skipped', 'Removed'] as const;
 
@@ -409,9 +412,9 @@ export function fleetOverview<T>(options: OverviewOptions<T>): Overview {
                   className: 'wide',
                 },
               ],
-              s.failed,
+              s.failed.slice(0, FAILED_SHOWN),
             ),
-            s.failedTotal > s.failed.length
+            s.failedTotal > FAILED_SHOWN
               ? h(
                   'p',
                   null,
