@@ -4,6 +4,7 @@
  * `--token`/`FLOTILLA_TOKEN`, else the endpoint file the local control plane writes.
  */
 
+import type { ClusterFleetSummary } from '../domain/cluster-summary.ts';
 import { formatBytes, LIMITS } from '../domain/limits.ts';
 import type {
   Cluster,
@@ -15,6 +16,15 @@ import type {
   Target,
 } from '../domain/model.ts';
 import type { FleetSummary } from '../domain/summary.ts';
+
+/** Filters of `GET /clusters` besides the selector (`status` comma-separated, `version` a minor). */
+export interface ClusterListFilters {
+  readonly status?: string;
+  readonly provider?: string;
+  readonly region?: string;
+  readonly version?: string;
+}
+
 import { readEndpointFile } from '../local/endpoint-file.ts';
 import type { DeploymentRequest } from './deployment-file.ts';
 import { ApiError, CliError } from './errors.ts';
@@ -206,9 +216,19 @@ export class ApiClient {
     return parsed as T;
   }
 
-  listClusters(selector?: string): Promise<{ items: Cluster[] }> {
+  listClusters(
+    selector?: string,
+    filters: ClusterListFilters = {},
+  ): Promise<{ items: Cluster[]; matched: number }> {
+    const query = new URLSearchParams();
+    if (selector) query.set('selector', selector);
+    for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
+    const text = query.toString();
+    return this.request('GET', `/clusters${text ? `?${text}` : ''}`);
+  }
+  fleetSummary(selector?: string): Promise<ClusterFleetSummary> {
     const query = selector ? `?selector=${encodeURIComponent(selector)}` : '';
-    return this.request('GET', `/clusters${query}`);
+    return this.request('GET', `/clusters/summary${query}`);
   }
   getCluster(name: string): Promise<Cluster> {
     return this.request('GET', `/clusters/${encodeURIComponent(name)}`);

@@ -1,10 +1,13 @@
 /**
  * The human view of a fleet summary (domain/summary.ts): totals, a table per wave, the regions
  * and providers (those with failures first, the first few), failure codes, and the failed
- * clusters with their reasons. It stays a screen long at 10,000 clusters.
+ * clusters with their reasons; and of the fleet (domain/cluster-summary.ts): statuses, providers,
+ * regions and versions, those with clusters needing a look first. Each stays a screen long at
+ * 10,000 clusters.
  */
-import type { TargetStatus } from '../domain/model.ts';
-import type { FleetSummary, GroupCounts, StateCounts } from '../domain/summary.ts';
+import type { ClusterFleetSummary } from '../domain/cluster-summary.ts';
+import type { ClusterStatus, TargetStatus } from '../domain/model.ts';
+import type { FleetSummary, StateCounts } from '../domain/summary.ts';
 import { count } from '../domain/wording.ts';
 import { renderTable } from './output.ts';
 
@@ -26,8 +29,19 @@ export function countsLine(counts: StateCounts): string {
   return parts.length > 0 ? parts.join(' · ') : 'none';
 }
 
-function groupTable(title: string, groups: readonly GroupCounts[], shown = SHOWN): string {
-  const states = STATES.filter((s) => groups.some((g) => (g.counts[s] ?? 0) > 0));
+interface Groups<S extends string> {
+  readonly key: string;
+  readonly total: number;
+  readonly counts: Partial<Record<S, number>>;
+}
+
+function groupTable<S extends string>(
+  title: string,
+  groups: ReadonlyArray<Groups<S>>,
+  order: readonly S[],
+  shown = SHOWN,
+): string {
+  const states = order.filter((s) => groups.some((g) => (g.counts[s] ?? 0) > 0));
   const table = renderTable({
     headers: [title, 'TOTAL', ...states.map((s) => s.toUpperCase())],
     rows: groups.slice(0, shown).map((g) => [g.key, g.total, ...states.map((s) => g.counts[s] ?? 0)]),
@@ -41,9 +55,9 @@ export function summaryView(summary: FleetSummary, hint?: string, width?: number
   if (summary.total === 0) return 'no clusters\n';
   const parts = [`${count(summary.total, 'cluster')}: ${countsLine(summary.counts)}\n`];
   if (summary.waves.length > 1 || summary.waves[0]?.key !== '-')
-    parts.push(groupTable('WAVE', summary.waves));
-  parts.push(groupTable('REGION', summary.regions));
-  parts.push(groupTable('PROVIDER', summary.providers));
+    parts.push(groupTable('WAVE', summary.waves, STATES));
+  parts.push(groupTable('REGION', summary.regions, STATES));
+  parts.push(groupTable('PROVIDER', summary.providers, STATES));
   if (summary.failures.length > 0) {
     const table = renderTable({
       headers: ['CLUSTER', 'WAVE', 'REGION', 'FAILURE', 'REASON'],
@@ -64,6 +78,22 @@ export function summaryView(summary: FleetSummary, hint?: string, width?: number
       `failures: ${summary.failures.map((f) => `${f.failure} ${f.count}`).join(' · ')}\nfailed clusters${shown}:\n${table}`,
     );
   }
+  if (hint) parts.push(hint);
+  return parts.join('\n');
+}
+
+const CLUSTER_STATUSES: readonly ClusterStatus[] = ['Active', 'Unreachable', 'Pending', 'Vanished'];
+
+/** The fleet at a glance; `hint` is printed last (how to list the clusters behind a group). */
+export function fleetView(summary: ClusterFleetSummary, hint?: string): string {
+  if (summary.total === 0) return 'no clusters\n';
+  const counts = CLUSTER_STATUSES.filter((s) => (summary.counts[s] ?? 0) > 0)
+    .map((s) => `${summary.counts[s]} ${s}`)
+    .join(' · ');
+  const parts = [`${count(summary.total, 'cluster')}: ${counts}\n`];
+  parts.push(groupTable('PROVIDER', summary.providers, CLUSTER_STATUSES));
+  parts.push(groupTable('REGION', summary.regions, CLUSTER_STATUSES));
+  parts.push(groupTable('VERSION', summary.versions, CLUSTER_STATUSES));
   if (hint) parts.push(hint);
   return parts.join('\n');
 }

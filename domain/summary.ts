@@ -179,21 +179,35 @@ export function cursorCluster(cursor: string): string {
 }
 
 /**
- * One page of `items` (any order on input; a page is by cluster name): those after the cursor's
- * cluster, at most `limit`, and the cursor of the next page when there is one.
+ * One page of `items` (any order on input; a page is by name, `keyOf` giving an item's name):
+ * those after the cursor's name, at most `limit`, and the cursor of the next page when there is
+ * one.
  */
+export function pageBy<T>(
+  items: readonly T[],
+  options: { readonly cursor?: string; readonly limit?: number },
+  keyOf: (item: T) => string,
+): { items: T[]; next?: string } {
+  const limit = Math.min(Math.max(1, options.limit ?? DEFAULT_PAGE), MAX_PAGE);
+  const after = options.cursor === undefined ? undefined : cursorCluster(options.cursor);
+  const sorted = [...items].sort((a, b) => {
+    const ka = keyOf(a);
+    const kb = keyOf(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  const from = after === undefined ? 0 : sorted.findIndex((i) => keyOf(i) > after);
+  const page = from < 0 ? [] : sorted.slice(from, from + limit);
+  const last = page.at(-1);
+  const more = from >= 0 && from + limit < sorted.length;
+  return { items: page, ...(more && last !== undefined ? { next: cursorAfter(keyOf(last)) } : {}) };
+}
+
+/** `pageBy` over rows named by their cluster. */
 export function pageOf<T extends { readonly cluster: string }>(
   items: readonly T[],
   options: { readonly cursor?: string; readonly limit?: number },
 ): { items: T[]; next?: string } {
-  const limit = Math.min(Math.max(1, options.limit ?? DEFAULT_PAGE), MAX_PAGE);
-  const after = options.cursor === undefined ? undefined : cursorCluster(options.cursor);
-  const sorted = [...items].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
-  const from = after === undefined ? 0 : sorted.findIndex((i) => i.cluster > after);
-  const page = from < 0 ? [] : sorted.slice(from, from + limit);
-  const last = page.at(-1);
-  const more = from >= 0 && from + limit < sorted.length;
-  return { items: page, ...(more && last ? { next: cursorAfter(last.cluster) } : {}) };
+  return pageBy(items, options, (item) => item.cluster);
 }
 
 /** One letter per state, for the cells answer: a cluster costs its name and one character. */

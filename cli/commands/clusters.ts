@@ -15,10 +15,11 @@ import {
   kubeconfigOf,
 } from '../../usecases/clusters/kubeconfig.ts';
 import { labelArgsToPatch } from '../../usecases/clusters/label-cluster.ts';
-import type { ImportResult } from '../api-client.ts';
+import type { ClusterListFilters, ImportResult } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED, oneLine } from '../errors.ts';
 import { formatLabels, print, renderTable } from '../output.ts';
 import { followExecution } from '../progress.ts';
+import { fleetView } from '../summary-view.ts';
 import { registerAgentCommands } from './agents.ts';
 import { type CommonOptions, collect, parseLabels, setup, withCommonOptions } from './shared.ts';
 
@@ -252,11 +253,36 @@ export function registerClusters(program: Command): void {
     clusters
       .command('list')
       .description('List clusters')
-      .option('-l, --selector <selector>', 'label selector, e.g. "env=prod,tier in (web,api)"'),
+      .option('-l, --selector <selector>', 'label selector, e.g. "env=prod,tier in (web,api)"')
+      .option('--status <statuses>', 'only these statuses, comma-separated (Unreachable,Pending)')
+      .option('--provider <provider>', 'only this provider')
+      .option('--region <region>', 'only this region')
+      .option('--version <minor>', 'only this Kubernetes minor version, e.g. 1.31'),
+  ).action(async (options: CommonOptions & ClusterListFilters & { selector?: string }) => {
+    const { client, format } = setup(options);
+    const { items } = await client.listClusters(options.selector, {
+      ...(options.status ? { status: options.status } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.version ? { version: options.version } : {}),
+    });
+    print(format, items, () => (items.length === 0 ? 'No clusters.\n' : clusterRows(items)));
+  });
+
+  withCommonOptions(
+    clusters
+      .command('summary')
+      .description('The fleet at a glance: counts by status, provider, region and Kubernetes minor version')
+      .option('-l, --selector <selector>', 'label selector, e.g. "env=prod"'),
   ).action(async (options: CommonOptions & { selector?: string }) => {
     const { client, format } = setup(options);
-    const { items } = await client.listClusters(options.selector);
-    print(format, items, () => (items.length === 0 ? 'No clusters.\n' : clusterRows(items)));
+    const summary = await client.fleetSummary(options.selector);
+    print(format, summary, () =>
+      fleetView(
+        summary,
+        'the clusters of a group: flotilla clusters list --status S --provider P --region R --version V\n',
+      ),
+    );
   });
 
   withCommonOptions(clusters.command('get').description('Show one cluster').argument('<name>')).action(

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { created, ok } from '../../adapters/lambda/http-response.ts';
 import { defineRoute, type Route } from '../../adapters/lambda/http-router.ts';
 import { awsDependencies } from '../../adapters/wiring.ts';
-import { ClusterInput, Dns1123Label } from '../../domain/model.ts';
+import { ClusterInput, ClusterStatus, Dns1123Label } from '../../domain/model.ts';
+import { DEFAULT_PAGE, MAX_PAGE } from '../../domain/summary.ts';
 import {
   deregisterCluster,
   getCluster,
@@ -16,11 +17,12 @@ import {
   importClusters,
   LabelPatch,
   labelCluster,
-  listClusters,
   MAX_BATCH_CLUSTERS,
+  pageClusters,
   RegisterClustersInput,
   registerCluster,
   registerClusters,
+  summarizeFleet,
 } from '../../usecases/clusters/index.ts';
 import { clusterAnswer } from '../../usecases/clusters/queries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
@@ -28,7 +30,7 @@ import { revokeRoutes } from './agents.ts';
 import { connectRoutes } from './connect.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
-import { ClusterAnswer, ClusterList, DeregisterResult } from './schemas.ts';
+import { ClusterAnswer, ClusterFleetSummary, ClusterList, DeregisterResult } from './schemas.ts';
 
 const RegisterClustersAnswer = z
   .object({
@@ -38,6 +40,51 @@ const RegisterClustersAnswer = z
   .meta({ id: 'RegisterClustersResult' });
 
 const NameParam = z.object({ name: Dns1123Label.meta({ description: 'Cluster name' }) });
+
+/** What a page of clusters or a summary of them can be narrowed to. */
+const ClusterFilters = z.object({
+  selector: z
+    .string()
+    .max(4096)
+    .optional()
+    .meta({ description: 'Label selector: `env=prod,tier in (web,api),!legacy`' }),
+  status: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const statuses = v.split(',').filter((s) => s !== '');
+      for (const s of statuses) {
+        if (!ClusterStatus.safeParse(s).success) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${s}" is not one of ${ClusterStatus.options.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+      }
+      return statuses as ClusterStatus[];
+    })
+    .meta({ description: 'Statuses, comma-separated (Unreachable,Pending)' }),
+  provider: z.string().min(1).max(32).optional(),
+  region: z.string().min(1).max(64).optional(),
+  version: z
+    .string()
+    .min(1)
+    .max(32)
+    .optional()
+    .meta({ description: 'Kubernetes minor version, e.g. `1.31`' }),
+});
+
+function filtersOf(query: z.infer<typeof ClusterFilters>) {
+  return {
+    ...(query.status ? { statuses: query.status } : {}),
+    ...(query.provider !== undefined ? { provider: query.provider } : {}),
+    ...(query.region !== undefined ? { region: query.region } : {}),
+    ...(query.version !== undefined ? { version: query.version } : {}),
+    ...(query.selector !== undefined ? { selector: query.selector } : {}),
+  };
+}
 const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** The routes of the clusters API. */
@@ -123,23 +170,55 @@ export function clusterRoutes(deps: DepsProvider): Route[] {
       method: 'GET',
       path: '/clusters',
       operationId: 'listClusters',
-      summary: 'List clusters, optionally filtered by a label selector',
+      summary: 'List clusters by name, filtered; paged when a limit or a cursor is given',
       tags: ['clusters'],
       access: 'read',
-      query: z.object({
-        selector: z
+      query: ClusterFilters.extend({
+        cursor: z
           .string()
+          .min(1)
+          .max(400)
           .optional()
-          .meta({ description: 'Label selector: `env=prod,tier in (web,api),!legacy`' }),
+          .meta({ description: 'From the `next` of the previous page' }),
+        limit: z.coerce
+          .number()
+          .int()
+          .positive()
+          .max(MAX_PAGE)
+          .optional()
+          .meta({
+            description: `Clusters per page (default ${DEFAULT_PAGE} when a cursor is given; without limit and cursor, every match)`,
+          }),
       }),
       responses: { 200: { description: 'Matching clusters, by name', schema: ClusterList } },
       handle: async ({ query, caller }) =>
-        ok({
-          items: await listClusters(await deps(), {
+        ok(
+          await pageClusters(await deps(), {
+            viewer: caller.view,
+            ...filtersOf(query),
+            ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+            ...(query.limit !== undefined ? { limit: query.limit } : {}),
+          }),
+        ),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/clusters/summary',
+      operationId: 'getFleetSummary',
+      summary: 'The fleet at a glance: counts by status, by provider, region and Kubernetes minor version',
+      tags: ['clusters'],
+      access: 'read',
+      query: ClusterFilters.pick({ selector: true }),
+      responses: {
+        200: { description: 'Counts over the clusters the caller sees', schema: ClusterFleetSummary },
+      },
+      handle: async ({ query, caller }) =>
+        ok(
+          await summarizeFleet(await deps(), {
             viewer: caller.view,
             ...(query.selector !== undefined ? { selector: query.selector } : {}),
           }),
-        }),
+        ),
     }),
     defineRoute({
       method: 'GET',

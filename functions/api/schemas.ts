@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   Cluster,
+  ClusterStatus,
   Deployment,
   Execution,
   ExecutionResult,
@@ -53,7 +54,31 @@ export const ClusterAnswer = Cluster.omit({ agent: true })
   })
   .meta({ id: 'ClusterAnswer' });
 
-export const ClusterList = z.object({ items: z.array(ClusterAnswer) }).meta({ id: 'ClusterList' });
+export const ClusterList = z
+  .object({
+    items: z.array(ClusterAnswer),
+    matched: z.number().int().meta({ description: 'Clusters matching the filters, all pages' }),
+    next: z.string().optional().meta({ description: 'Cursor of the next page; absent on the last' }),
+  })
+  .meta({ id: 'ClusterList' });
+
+const ClusterStatusCounts = z
+  .partialRecord(ClusterStatus, z.number().int())
+  .meta({ id: 'ClusterStatusCounts' });
+const ClusterGroup = z.object({ key: z.string(), total: z.number().int(), counts: ClusterStatusCounts });
+
+/** The schema of domain/cluster-summary.ts ClusterFleetSummary. */
+export const ClusterFleetSummary = z
+  .object({
+    total: z.number().int(),
+    counts: ClusterStatusCounts,
+    providers: z
+      .array(ClusterGroup)
+      .meta({ description: 'By provider, those with clusters not Active first' }),
+    regions: z.array(ClusterGroup).meta({ description: 'By region, likewise' }),
+    versions: z.array(ClusterGroup).meta({ description: 'By Kubernetes minor version (`1.31`), likewise' }),
+  })
+  .meta({ id: 'ClusterFleetSummary' });
 
 export const DeregisterResult = z
   .object({

@@ -6,7 +6,12 @@ export { ImportClustersInput, ImportClustersResult, importClusters } from './imp
 export { type ClusterFacts, capabilitiesOf, clusterFacts, providerOf } from './inventory.ts';
 export { clusterNameFromContext, contextAccess, parseKubeconfig } from './kubeconfig.ts';
 export { LabelPatch, labelArgsToPatch, labelCluster } from './label-cluster.ts';
-export { getCluster, type ListClustersQuery, listClusters } from './queries.ts';
+export {
+  type ClusterPageQuery,
+  getCluster,
+  pageClusters,
+  summarizeFleet,
+} from './queries.ts';
 export {
   type ClusterDeps,
   MAX_BATCH_CLUSTERS,

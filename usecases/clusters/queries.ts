@@ -1,22 +1,23 @@
 /**
  * Reading clusters as one viewer sees them (usecases/tenancy/visibility.ts): all of them for the
- * platform, a tenant's own and those its cluster sets hold for a tenant — one by name, or all
- * filtered by a label selector in its string form (`env=prod,tier in (web,api),!legacy`).
+ * platform, a tenant's own and those its cluster sets hold for a tenant — one by name, pages of
+ * them filtered by status, provider, region, minor version and a label selector in its string
+ * form (`env=prod,tier in (web,api),!legacy`), and roll-ups of them.
  */
 import { PLATFORM_TENANT } from '../../domain/access.ts';
+import {
+  type ClusterFilter,
+  type ClusterFleetSummary,
+  matchesClusterFilter,
+  summarizeClusters,
+} from '../../domain/cluster-summary.ts';
 import { ForbiddenError } from '../../domain/errors.ts';
-import type { Cluster } from '../../domain/model.ts';
-import { matchesSelector, parseSelector } from '../../domain/selectors.ts';
+import type { Cluster, ClusterStatus } from '../../domain/model.ts';
+import { parseSelector } from '../../domain/selectors.ts';
+import { pageBy } from '../../domain/summary.ts';
 import type { ClusterGrant } from '../../domain/tenancy.ts';
 import type { Deps } from '../deps.ts';
 import { type ClusterViewer, visibleCluster, visibleClusters } from '../tenancy/visibility.ts';
-
-export interface ListClustersQuery {
-  /** Whose view: a tenant, or PLATFORM_TENANT for every cluster. */
-  readonly viewer: ClusterViewer;
-  /** A label selector in string form; a bad one is a ValidationError naming `selector`. */
-  readonly selector?: string;
-}
 
 /** A cluster as the API shows it: no credential hashes, and the viewer's grant on it. */
 export type ClusterAnswer = Omit<Cluster, 'agent'> & {
@@ -45,13 +46,74 @@ export function clusterAnswer(cluster: Cluster, grant?: ClusterGrant): ClusterAn
 
 type ReadDeps = Pick<Deps, 'store'>;
 
-/** Clusters the viewer sees matching the selector, sorted by name. */
-export async function listClusters(deps: ReadDeps, query: ListClustersQuery): Promise<ClusterAnswer[]> {
-  const selector = query.selector === undefined ? undefined : parseSelector(query.selector, 'selector');
-  return (await visibleClusters(deps, query.viewer))
-    .filter(({ cluster }) => matchesSelector(selector, cluster.labels))
-    .sort((a, b) => a.cluster.name.localeCompare(b.cluster.name))
-    .map(({ cluster, grant }) => clusterAnswer(cluster, grant));
+/** Which clusters of the fleet a page or a summary covers, and where a page starts. */
+export interface ClusterPageQuery {
+  readonly viewer: ClusterViewer;
+  readonly statuses?: readonly ClusterStatus[];
+  readonly provider?: string;
+  readonly region?: string;
+  /** A minor version (`1.31`). */
+  readonly version?: string;
+  /** A label selector in string form; a bad one is a ValidationError naming `selector`. */
+  readonly selector?: string;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+function clusterFilter(query: ClusterPageQuery): ClusterFilter {
+  return {
+    ...(query.statuses ? { statuses: query.statuses } : {}),
+    ...(query.provider !== undefined ? { provider: query.provider } : {}),
+    ...(query.region !== undefined ? { region: query.region } : {}),
+    ...(query.version !== undefined ? { version: query.version } : {}),
+    ...(query.selector !== undefined ? { selector: parseSelector(query.selector, 'selector') } : {}),
+  };
+}
+
+/**
+ * A page of the clusters the viewer sees, by name, filtered: the page, how many match in all, and
+ * the next page's cursor when there is one. With neither a limit nor a cursor, every match.
+ */
+export async function pageClusters(
+  deps: ReadDeps,
+  query: ClusterPageQuery,
+): Promise<{ items: ClusterAnswer[]; matched: number; next?: string }> {
+  const filter = clusterFilter(query);
+  const matching = (await visibleClusters(deps, query.viewer)).filter(({ cluster }) =>
+    matchesClusterFilter(cluster, filter),
+  );
+  if (query.limit === undefined && query.cursor === undefined) {
+    const items = matching
+      .sort((a, b) => (a.cluster.name < b.cluster.name ? -1 : 1))
+      .map(({ cluster, grant }) => clusterAnswer(cluster, grant));
+    return { items, matched: items.length };
+  }
+  const { items, next } = pageBy(
+    matching,
+    {
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+    },
+    (seen) => seen.cluster.name,
+  );
+  return {
+    items: items.map(({ cluster, grant }) => clusterAnswer(cluster, grant)),
+    matched: matching.length,
+    ...(next ? { next } : {}),
+  };
+}
+
+/** The fleet the viewer sees (filtered by a selector when given), at a glance. */
+export async function summarizeFleet(
+  deps: ReadDeps,
+  query: Pick<ClusterPageQuery, 'viewer' | 'selector'>,
+): Promise<ClusterFleetSummary> {
+  const filter = clusterFilter(query);
+  return summarizeClusters(
+    (await visibleClusters(deps, query.viewer))
+      .map(({ cluster }) => cluster)
+      .filter((cluster) => matchesClusterFilter(cluster, filter)),
+  );
 }
 
 /** One cluster the viewer sees; NotFoundError when there is none of that name for it. */

@@ -4,7 +4,11 @@
  * clusters first; targets and results in pages behind a cursor, filtered; only what the
  * caller's tenant sees.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { versionKey } from '../../../domain/cluster-summary.ts';
 import type { ExecutionResult, Target } from '../../../domain/model.ts';
 import type { FleetCells, FleetSummary } from '../../../domain/summary.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
@@ -12,6 +16,7 @@ import { deploymentSummary } from '../../../usecases/deployments/summaries.ts';
 import { createTenant } from '../../../usecases/tenancy/tenants.ts';
 import { createToken } from '../../../usecases/tenancy/tokens.ts';
 import { call } from '../api/support.ts';
+import { runFlotilla } from '../helpers/cli.ts';
 
 let plane: ControlPlane;
 let executionId: string;
@@ -248,5 +253,149 @@ describe('what the caller sees', () => {
     const view = await deploymentSummary(plane.deps, 'wide', { tenant: 'default', viewer: 'other' });
     expect(view.summary.regions).toEqual([{ key: 'unknown', total: 9, counts: { Succeeded: 8, Failed: 1 } }]);
     expect(view.summary.providers.map((p) => p.key)).toEqual(['unknown']);
+  });
+});
+
+describe('the fleet: GET /clusters/summary and pages of GET /clusters', () => {
+  type Summary = {
+    total: number;
+    counts: Record<string, number>;
+    providers: Array<{ key: string; total: number }>;
+    regions: Array<{ key: string; total: number; counts: Record<string, number> }>;
+    versions: Array<{ key: string; total: number }>;
+  };
+  type List = {
+    items: Array<{ name: string; status: string; region: string }>;
+    matched: number;
+    next?: string;
+  };
+
+  beforeAll(async () => {
+    // One cluster goes dark, as the agent/discovery/drift paths record it.
+    const dark = await plane.deps.store.getCluster('sim-005');
+    if (!dark) throw new Error('sim-005 is not registered');
+    await plane.deps.store.updateCluster({ ...dark, status: 'Unreachable', statusReason: 'no answer' });
+  });
+
+  it('rolls up by status, provider, region and minor version, the groups needing a look first', async () => {
+    const answer = await call<Summary>(plane, 'GET', '/clusters/summary');
+    expect(answer.status).toBe(200);
+    const summary = answer.body;
+    const clusters = await plane.deps.store.listClusters();
+    expect(summary.total).toBe(9);
+    expect(summary.counts).toEqual({ Active: 8, Unreachable: 1 });
+    const darkRegion = clusters.find((c) => c.name === 'sim-005')?.region;
+    expect(summary.regions[0]).toMatchObject({ key: darkRegion, counts: { Unreachable: 1 } });
+    expect(summary.regions.reduce((n, r) => n + r.total, 0)).toBe(9);
+    expect(summary.providers.reduce((n, p) => n + p.total, 0)).toBe(9);
+    for (const v of summary.versions) expect(v.key).toMatch(/^\d+\.\d+$/);
+    expect(summary.versions.reduce((n, v) => n + v.total, 0)).toBe(9);
+
+    const narrowed = await call<Summary>(
+      plane,
+      'GET',
+      `/clusters/summary?selector=${encodeURIComponent('bogus=1')}`,
+    );
+    expect(narrowed.body).toMatchObject({ total: 0, counts: {}, regions: [] });
+  });
+
+  it('walks every cluster with a cursor, by name, each once; without a limit answers all', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const answer = await call<List>(
+        plane,
+        'GET',
+        `/clusters?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body.matched).toBe(9);
+      expect(answer.body.items.length).toBeLessThanOrEqual(4);
+      seen.push(...answer.body.items.map((c) => c.name));
+      cursor = answer.body.next;
+    } while (cursor);
+    expect(seen).toEqual([...seen].sort());
+    expect(new Set(seen).size).toBe(9);
+    expect(seen).toHaveLength(9);
+
+    const all = await call<List>(plane, 'GET', '/clusters');
+    expect(all.body.items.map((c) => c.name)).toEqual(seen);
+    expect(all.body.next).toBeUndefined();
+  });
+
+  it('filters by status, region and minor version', async () => {
+    const dark = await call<List>(plane, 'GET', '/clusters?status=Unreachable,Pending&limit=50');
+    expect(dark.body.items.map((c) => c.name)).toEqual(['sim-005']);
+    expect(dark.body.matched).toBe(1);
+
+    const summary = (await call<Summary>(plane, 'GET', '/clusters/summary')).body;
+    const region = summary.regions[0]?.key ?? '';
+    const inRegion = await call<List>(plane, 'GET', `/clusters?region=${encodeURIComponent(region)}`);
+    expect(inRegion.body.matched).toBe(summary.regions[0]?.total);
+    for (const c of inRegion.body.items) expect(c.region).toBe(region);
+
+    const version = summary.versions[0];
+    const byVersion = await call<List>(plane, 'GET', `/clusters?version=${version?.key}&limit=1`);
+    expect(byVersion.body.matched).toBe(version?.total);
+    const none = await call<List>(plane, 'GET', '/clusters?version=0.1');
+    expect(none.body).toMatchObject({ items: [], matched: 0 });
+  });
+
+  it('refuses a bad status, limit or cursor with a 400 naming it', async () => {
+    for (const [query, field] of [
+      ['status=Sleeping', 'status'],
+      ['limit=0', 'limit'],
+      ['limit=5000', 'limit'],
+      ['cursor=garbage', 'cursor'],
+    ] as const) {
+      const answer = await call<{ message: string }>(plane, 'GET', `/clusters?${query}`);
+      expect(answer.status, query).toBe(400);
+      expect(answer.body.message, query).toContain(field);
+    }
+  });
+
+  it('the CLI: `clusters summary` at a glance, `clusters list` filtered', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'flotilla-fleet-cli-'));
+    const flotilla = (args: string[]) =>
+      runFlotilla(args, {
+        cwd: work,
+        env: { ...process.env, FLOTILLA_HOME: work, FLOTILLA_API: plane.url, FLOTILLA_TOKEN: plane.token },
+        timeoutMs: 60_000,
+      });
+    try {
+      const summary = await flotilla(['clusters', 'summary']);
+      expect(summary.stderr).toBe('');
+      expect(summary.code).toBe(0);
+      expect(summary.stdout).toMatch(/^9 clusters: 8 Active · 1 Unreachable$/m);
+      expect(summary.stdout).toMatch(/^PROVIDER\s+TOTAL\s+ACTIVE\s+UNREACHABLE/m);
+      expect(summary.stdout).toMatch(/^VERSION\s+TOTAL/m);
+
+      // sim-005 by its own minor version and status; another version finds none.
+      const version = versionKey((await plane.deps.store.getCluster('sim-005'))?.version ?? '');
+      const list = async (...args: string[]) => {
+        const run = await flotilla(['clusters', 'list', ...args, '-o', 'json']);
+        expect(run.code, run.stderr).toBe(0);
+        return (JSON.parse(run.stdout) as Array<{ name: string }>).map((c) => c.name);
+      };
+      expect(await list('--status', 'Unreachable', '--version', version)).toEqual(['sim-005']);
+      expect(await list('--status', 'Unreachable', '--version', '0.1')).toEqual([]);
+      expect(await list('--status', 'Active')).toHaveLength(8);
+
+      const bad = await flotilla(['clusters', 'list', '--status', 'Sleeping']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toContain('status');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('counts and pages only the clusters the caller sees', async () => {
+    await createTenant(plane.deps, { name: 'fleetless' });
+    const { token } = await createToken(plane.deps, 'fleetless', { role: 'viewer', name: 'reader' }, 'test');
+    const summary = await call<Summary>(plane, 'GET', '/clusters/summary', undefined, token);
+    expect(summary.body).toMatchObject({ total: 0, counts: {}, providers: [], regions: [], versions: [] });
+    const list = await call<List>(plane, 'GET', '/clusters?limit=10', undefined, token);
+    expect(list.body).toMatchObject({ items: [], matched: 0 });
   });
 });

@@ -10,7 +10,7 @@ import {
   importClusters,
   labelArgsToPatch,
   labelCluster,
-  listClusters,
+  pageClusters,
   registerCluster,
 } from '../../../../usecases/clusters/index.ts';
 import { ensureDefaultTenancy } from '../../../../usecases/tenancy/tenants.ts';
@@ -266,7 +266,10 @@ describe('importClusters', () => {
     expect(result.failed).toEqual([
       { context: 'three', message: expect.stringContaining('cluster "three" is unreachable') },
     ]);
-    expect((await listClusters(deps, { viewer: DEFAULT_TENANT })).map((c) => c.name)).toEqual(['one', 'two']);
+    expect((await pageClusters(deps, { viewer: DEFAULT_TENANT })).items.map((c) => c.name)).toEqual([
+      'one',
+      'two',
+    ]);
     expect(deps.secrets.values.size).toBe(2);
   });
 
@@ -364,7 +367,7 @@ describe('importClusters', () => {
   });
 });
 
-describe('listClusters, labelCluster', () => {
+describe('pageClusters, labelCluster', () => {
   async function threeClusters() {
     const deps = clusterDeps();
     for (const [name, env] of [
@@ -385,12 +388,14 @@ describe('listClusters, labelCluster', () => {
   it('filters by a selector string', async () => {
     const deps = await threeClusters();
     expect(
-      (await listClusters(deps, { viewer: DEFAULT_TENANT, selector: 'env=prod' })).map((c) => c.name),
+      (await pageClusters(deps, { viewer: DEFAULT_TENANT, selector: 'env=prod' })).items.map((c) => c.name),
     ).toEqual(['a', 'c']);
     expect(
-      (await listClusters(deps, { viewer: DEFAULT_TENANT, selector: 'env notin (prod)' })).map((c) => c.name),
+      (await pageClusters(deps, { viewer: DEFAULT_TENANT, selector: 'env notin (prod)' })).items.map(
+        (c) => c.name,
+      ),
     ).toEqual(['b']);
-    await expect(listClusters(deps, { viewer: DEFAULT_TENANT, selector: 'env in ()' })).rejects.toMatchObject(
+    await expect(pageClusters(deps, { viewer: DEFAULT_TENANT, selector: 'env in ()' })).rejects.toMatchObject(
       {
         issues: [expect.objectContaining({ path: 'selector' })],
       },
@@ -479,7 +484,7 @@ describe('who sees and changes a cluster', () => {
     await register(deps, 'mine', DEFAULT_TENANT);
     await register(deps, 'theirs', 'team-b');
     const names = async (viewer: string) =>
-      (await listClusters(deps, { viewer })).map((c) => `${c.name}:${c.tenant}`);
+      (await pageClusters(deps, { viewer })).items.map((c) => `${c.name}:${c.tenant}`);
 
     // Assess: lists
     expect(await names(DEFAULT_TENANT)).toEqual(['mine:default']);
@@ -523,9 +528,9 @@ describe('who sees and changes a cluster', () => {
     await register(deps, 'shared', PLATFORM_TENANT);
 
     // Assess: seen by the bound tenant, with its grant; unseen by any other
-    const [seen] = await listClusters(deps, { viewer: DEFAULT_TENANT });
+    const [seen] = (await pageClusters(deps, { viewer: DEFAULT_TENANT })).items;
     expect(seen).toMatchObject({ name: 'shared', tenant: PLATFORM_TENANT, grant: { sets: ['all'] } });
-    expect(await listClusters(deps, { viewer: 'team-b' })).toEqual([]);
+    expect((await pageClusters(deps, { viewer: 'team-b' })).items).toEqual([]);
     await expect(getCluster(deps, 'shared', 'team-b')).rejects.toBeInstanceOf(NotFoundError);
 
     // changed by the platform only: the tenant that sees it is told whose it is
