@@ -151,3 +151,19 @@ export interface FleetCells {
     readonly clusters: string;
   }>;
 }
+
+/** A group of `GET /clusters/summary` (domain/cluster-summary.ts, restated: it loads semver). */
+export interface ClusterGroup {
+  readonly key: string;
+  readonly total: number;
+  readonly counts: Partial<Record<Cluster['status'], number>>;
+}
+
+/** `GET /clusters/summary`: counts by status, and by provider, region and minor version. */
+export interface ClusterFleetSummary {
+  readonly total: number;
+  readonly counts: Partial<Record<Cluster['status'], number>>;
+  readonly providers: ClusterGroup[];
+  readonly regions: ClusterGroup[];
+  readonly versions: ClusterGroup[];
+}

@@ -41,7 +41,7 @@ export const SYMBOLS: Readonly<Record<string, string>> = {
 function stateChip(state: string, n?: number): HTMLElement {
   return h(
     'span',
-    { class: 'chip', 'data-state': state, 'data-tone': toneOf(state) },
+    { class: 'chip-state', 'data-state': state, 'data-tone': toneOf(state) },
     h('span', { class: 'chip-symbol', 'aria-hidden': 'true' }, SYMBOLS[state] ?? '?'),
     ` ${stateLabel(state)}`,
     n !== undefined ? h('span', { class: 'chip-count' }, ` ${n.toLocaleString('en')}`) : null,

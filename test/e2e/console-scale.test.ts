@@ -93,6 +93,12 @@ beforeAll(async () => {
       provider: PROVIDERS[i % PROVIDERS.length] ?? 'EKS',
       version: i % 2 === 0 ? '1.31' : '1.32',
       labels: { env: 'prod', ring: String(WAVE_OF(i)) },
+      // The clusters that failed Unreachable are so in the fleet too; three more are gone.
+      ...(failureOf(i)?.failure === 'Unreachable'
+        ? { status: 'Unreachable' as const, statusReason: 'connect ECONNREFUSED' }
+        : i >= 9_000 && i < 9_003
+          ? { status: 'Vanished' as const, statusReason: 'not in the account any more' }
+          : {}),
       auth: { type: 'token', secretRef: `local:secret/${NAME(i)}` },
     }),
   );
@@ -161,6 +167,11 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
+/** Poll until the assertion holds: the machine may be slow, so patience, not a deadline. */
+function soon<T>(read: () => Promise<T> | T, timeout = 30_000) {
+  return expect.poll(read, { timeout, interval: 200 });
+}
+
 function consoleUrl(path: string): string {
   return `${plane.url}/console${path}#token=${encodeURIComponent(plane.token)}`;
 }
@@ -205,9 +216,7 @@ describe('the console at 10,000 clusters', () => {
     const { page, fetched } = await openPage();
     const opened = Date.now();
     await page.goto(consoleUrl('/deployments/big'));
-    await expect
-      .poll(() => page.locator('.cells').getAttribute('data-cells'), { timeout: 120_000, interval: 250 })
-      .toBe(String(SIZE));
+    await soon(() => page.locator('.cells').getAttribute('data-cells'), 120_000).toBe(String(SIZE));
     const readyMs = Date.now() - opened;
 
     // Counts by state: a symbol and a word with each number, not a colour alone.
@@ -216,9 +225,9 @@ describe('the console at 10,000 clusters', () => {
     expect(await countOf(page, 'Succeeded')).toBe(' 3,963');
     expect(await countOf(page, 'Progressing')).toBe(' 400');
     expect(await countOf(page, 'Pending')).toBe(' 5,600');
-    await expect
-      .poll(() => page.locator('.state-counts [data-count="Failed"]').textContent())
-      .toMatch(/✕\s*Failed\s*37/);
+    await soon(() => page.locator('.state-counts [data-count="Failed"]').textContent()).toMatch(
+      /✕\s*Failed\s*37/,
+    );
     // Failure codes with counts.
     const failures = await page.locator('.overview-failures').textContent();
     expect(failures).toMatch(/HealthTimeout\s*25/);
@@ -245,18 +254,15 @@ describe('the console at 10,000 clusters', () => {
     const box = await canvas.boundingBox();
     if (!box) throw new Error('the canvas is not on the page');
     await page.mouse.move(box.x + 3, box.y + 3);
-    await expect
-      .poll(() => page.locator('.cell-hover').textContent())
-      .toMatch(/^edge-\d{5} · (Succeeded|Failed)/);
+    await soon(() => page.locator('.cell-hover').textContent()).toMatch(/^edge-\d{5} · (Succeeded|Failed)/);
     await page.screenshot({ path: join(profile, 'scale.png') });
 
     // Nothing changes: the page reads the summary again and again, never the cells or targets.
     const quietFrom = fetched.length;
-    await expect
-      .poll(() => fetched.slice(quietFrom).filter((f) => f.path === '/deployments/big/summary').length, {
-        timeout: 60_000,
-      })
-      .toBeGreaterThanOrEqual(3);
+    await soon(
+      () => fetched.slice(quietFrom).filter((f) => f.path === '/deployments/big/summary').length,
+      60_000,
+    ).toBeGreaterThanOrEqual(3);
     const quiet = fetched.slice(quietFrom);
     expect(quiet.filter((f) => f.path.includes('/cells') || f.path.includes('/targets'))).toEqual([]);
 
@@ -275,18 +281,14 @@ describe('the console at 10,000 clusters', () => {
     });
     const changed = Date.now();
     await plane.deps.store.putTargetsUnderLock(moved);
-    await expect.poll(() => countOf(page, 'Succeeded'), { timeout: 60_000, interval: 200 }).toBe(' 4,363');
+    await soon(() => countOf(page, 'Succeeded'), 60_000).toBe(' 4,363');
     const visibleMs = Date.now() - changed;
     expect(await countOf(page, 'Failed')).toBe(' 38');
     expect(await page.locator('.state-counts [data-count="Progressing"]').count()).toBe(0);
     expect(await page.locator('.overview-failures').textContent()).toMatch(/ApplyFailed\s*1/);
-    await expect
-      .poll(() => page.locator('.overview-failed').textContent())
-      .toContain('Every failed cluster (38)');
+    await soon(() => page.locator('.overview-failed').textContent()).toContain('Every failed cluster (38)');
     // The cells were read again once the summary moved, and still cover every cluster.
-    await expect
-      .poll(() => fetched.slice(changeFrom).some((f) => f.path === '/deployments/big/cells'))
-      .toBe(true);
+    await soon(() => fetched.slice(changeFrom).some((f) => f.path === '/deployments/big/cells')).toBe(true);
     expect(await drawnCells(page)).toBe(SIZE);
 
     // Never every target in one read: no `/rollout` with its clusters, no unpaged `/targets`.
@@ -315,14 +317,10 @@ describe('the console at 10,000 clusters', () => {
   it('drills down to a page of clusters: the failed ones, then every cluster page by page', async () => {
     const { page, fetched } = await openPage();
     await page.goto(consoleUrl('/deployments/big'));
-    await expect
-      .poll(() => page.locator('.cells').getAttribute('data-cells'), { timeout: 120_000 })
-      .toBe(String(SIZE));
+    await soon(() => page.locator('.cells').getAttribute('data-cells'), 120_000).toBe(String(SIZE));
     await page.locator('.state-counts [data-count="Failed"]').click();
     const drill = page.locator('section.drill');
-    await expect
-      .poll(() => drill.locator('h3').textContent(), { timeout: 30_000 })
-      .toMatch(/Failed.*1–38 of 38/);
+    await soon(() => drill.locator('h3').textContent(), 30_000).toMatch(/Failed.*1–38 of 38/);
     expect(new URL(page.url()).searchParams.get('state')).toBe('Failed');
     expect(await drill.locator('tbody tr').count()).toBe(38);
     const text = await drill.textContent();
@@ -333,42 +331,88 @@ describe('the console at 10,000 clusters', () => {
 
     // A failure code opens its own page.
     await page.locator('.overview-failures button', { hasText: 'Unreachable' }).click();
-    await expect.poll(() => drill.locator('h3').textContent()).toMatch(/failure Unreachable.*of 12/);
+    await soon(() => drill.locator('h3').textContent()).toMatch(/failure Unreachable.*of 12/);
 
     // Every cluster, 50 a page: next, next, previous.
     await page.locator('.state-counts [data-count="total"]').click();
-    await expect.poll(() => drill.locator('h3').textContent()).toMatch(/1–50 of 10,000/);
+    await soon(() => drill.locator('h3').textContent()).toMatch(/1–50 of 10,000/);
     expect(await drill.locator('tbody tr').first().textContent()).toContain('edge-00000');
     await drill.locator('button', { hasText: 'Next' }).click();
-    await expect.poll(() => drill.locator('h3').textContent()).toMatch(/51–100 of 10,000/);
+    await soon(() => drill.locator('h3').textContent()).toMatch(/51–100 of 10,000/);
     expect(await drill.locator('tbody tr').first().textContent()).toContain('edge-00050');
     await drill.locator('button', { hasText: 'Next' }).click();
-    await expect.poll(() => drill.locator('h3').textContent()).toMatch(/101–150 of 10,000/);
+    await soon(() => drill.locator('h3').textContent()).toMatch(/101–150 of 10,000/);
     await drill.locator('button', { hasText: 'Previous' }).click();
-    await expect.poll(() => drill.locator('h3').textContent()).toMatch(/51–100 of 10,000/);
+    await soon(() => drill.locator('h3').textContent()).toMatch(/51–100 of 10,000/);
     expect(await drill.locator('tbody tr').first().textContent()).toContain('edge-00050');
 
     // A region of a wave, from its row label.
     await page.locator('.cell-wave[data-wave="3"] .cell-label', { hasText: 'sa-east-1' }).click();
-    await expect.poll(() => drill.locator('h3').textContent()).toMatch(/wave 3 · region sa-east-1.*of 1,200/);
+    await soon(() => drill.locator('h3').textContent()).toMatch(/wave 3 · region sa-east-1.*of 1,200/);
     for (const f of fetched) if (f.path.includes('/targets')) expect(f.path).toMatch(/limit=50/);
 
     // Opened from an address, the page of failed clusters is there at once.
     await page.goto(consoleUrl('/deployments/big?state=Failed'));
-    await expect.poll(() => drill.locator('h3').textContent(), { timeout: 120_000 }).toMatch(/1–38 of 38/);
+    await soon(() => drill.locator('h3').textContent(), 120_000).toMatch(/1–38 of 38/);
     await page.close();
   }, 300_000);
 
   it("shows the execution's results the same way", async () => {
     const { page, fetched } = await openPage();
     await page.goto(consoleUrl(`/executions/${EXECUTION}`));
-    await expect
-      .poll(() => page.locator('.cells').getAttribute('data-cells'), { timeout: 120_000 })
-      .toBe('4000');
+    await soon(() => page.locator('.cells').getAttribute('data-cells'), 120_000).toBe('4000');
     expect(await countOf(page, 'Failed')).toBe(' 37');
     expect(await countOf(page, 'Succeeded')).toBe(' 3,963');
     expect(await page.locator('.overview-failed tbody tr').count()).toBe(10);
     expect(fetched.some((f) => f.path === `/executions/${EXECUTION}`)).toBe(false);
+    await page.close();
+  }, 300_000);
+
+  it('shows the fleet rolled up by status, provider, region and version, and a page of clusters at a time', async () => {
+    const { page, fetched } = await openPage();
+    await page.goto(consoleUrl('/fleet'));
+    const status = page.getByRole('status').first();
+    await soon(() => status.textContent(), 120_000).toBe('10000 clusters registered (1–50 shown)');
+    const byStatus = page.locator('.state-counts');
+    expect(await byStatus.textContent()).toMatch(/✕ Unreachable 12.*⊘ Vanished 3.*✓ Active 9,985/);
+    expect(await page.locator('[data-rollup="provider"]').textContent()).toMatch(
+      /EKS 3,334.*AKS 3,333.*GKE 3,333|EKS/,
+    );
+    expect(await page.locator('[data-rollup="region"] a').count()).toBe(5);
+    expect(await page.locator('[data-rollup="version"]').textContent()).toMatch(/1\.3[12] 5,000/);
+    expect(await page.locator('table tbody tr').count()).toBe(50);
+    expect(await page.locator('table tbody tr').first().textContent()).toContain('edge-00000');
+
+    // Next and previous pages.
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await soon(() => page.locator('table tbody tr').first().textContent()).toContain('edge-00050');
+    expect(await status.textContent()).toBe('10000 clusters registered (51–100 shown)');
+    await page.getByRole('button', { name: '← Previous' }).click();
+    await soon(() => page.locator('table tbody tr').first().textContent()).toContain('edge-00000');
+
+    // A status roll-up is a filter, kept in the address.
+    await byStatus.getByRole('link', { name: /Unreachable/ }).click();
+    await soon(() => status.textContent()).toBe('12 clusters of 10,000 match status Unreachable');
+    expect(new URL(page.url()).searchParams.get('status')).toBe('Unreachable');
+    expect(await page.locator('table tbody tr').count()).toBe(12);
+    expect(await page.locator('table tbody tr').first().textContent()).toContain('connect ECONNREFUSED');
+    // Filters combine: the unreachable clusters of one region.
+    const region = page.locator('[data-rollup="region"] a').first();
+    const regionName = ((await region.textContent()) ?? '').split(' ')[0] ?? '';
+    await region.click();
+    await soon(() => status.textContent()).toMatch(
+      new RegExp(`^\\d+ clusters? of 10,000 match status Unreachable, region ${regionName}$`),
+    );
+    // Never the whole fleet in one read.
+    for (const f of fetched) {
+      if (f.path.startsWith('/clusters?')) expect(f.path, f.path).toMatch(/limit=50/);
+      expect(f.path).not.toBe('/clusters');
+    }
+    const summaries = fetched.filter((f) => f.path.startsWith('/clusters/summary'));
+    const pages = fetched.filter((f) => f.path.startsWith('/clusters?'));
+    console.log(
+      `fleet: a poll reads ${Math.max(...summaries.map((f) => f.bytes))} B of summary; a page of 50 clusters ${Math.max(...pages.map((f) => f.bytes))} B`,
+    );
     await page.close();
   }, 300_000);
 
