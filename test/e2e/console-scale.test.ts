@@ -375,9 +375,8 @@ describe('the console at 10,000 clusters', () => {
     await soon(() => status.textContent(), 120_000).toBe('10000 clusters registered (1–50 shown)');
     const byStatus = page.locator('.state-counts');
     expect(await byStatus.textContent()).toMatch(/✕ Unreachable 12.*⊘ Vanished 3.*✓ Active 9,985/);
-    expect(await page.locator('[data-rollup="provider"]').textContent()).toMatch(
-      /EKS 3,334.*AKS 3,333.*GKE 3,333|EKS/,
-    );
+    const providers = await page.locator('[data-rollup="provider"]').textContent();
+    for (const p of ['EKS 3,334', 'AKS 3,333', 'GKE 3,333']) expect(providers).toContain(p);
     expect(await page.locator('[data-rollup="region"] a').count()).toBe(5);
     expect(await page.locator('[data-rollup="version"]').textContent()).toMatch(/1\.3[12] 5,000/);
     expect(await page.locator('table tbody tr').count()).toBe(50);
