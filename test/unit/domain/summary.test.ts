@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type * as Page from '../../../console/types.ts';
+import type { ClusterFleetSummary } from '../../../domain/cluster-summary.ts';
 import {
   cellsOf,
   cursorAfter,
   digestOf,
+  type FleetCells,
+  type FleetSummary,
   matchesFilter,
   pageOf,
   type SummaryRow,
@@ -171,5 +175,13 @@ describe('digestOf', () => {
 
   it('is in every summary', () => {
     expect(summarize(rows).digest).toBe(digestOf(rows));
+  });
+});
+
+describe("the console's copies of these shapes", () => {
+  it('are what the API answers (checked by the compiler)', () => {
+    expectTypeOf<FleetSummary>().toEqualTypeOf<Page.FleetSummary>();
+    expectTypeOf<FleetCells>().toEqualTypeOf<Page.FleetCells>();
+    expectTypeOf<ClusterFleetSummary>().toEqualTypeOf<Page.ClusterFleetSummary>();
   });
 });
