@@ -760,31 +760,32 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
   const poller = poll(ctx.signal, async () => {
     try {
       let summary: FleetSummary | undefined;
-      if (big === undefined) {
-        summary = (await ctx.api.get<{ summary: FleetSummary }>(`${path}/summary`, ctx.signal)).summary;
-        big = summary.total > BIG_FLEET;
-      }
-      if (big) {
+      if (big !== false) {
         // Small reads only: the run and its waves without the clusters, and the summary; the
         // overview reads the cells and the page in view when the summary's digest moves.
         const [rollout, answer] = await Promise.all([
           ctx.api.get<RolloutStatus>(`${path}/rollout?clusters=none`, ctx.signal),
-          summary
-            ? Promise.resolve({ summary })
-            : ctx.api.get<{ summary: FleetSummary }>(`${path}/summary`, ctx.signal),
+          ctx.api.get<{ summary: FleetSummary }>(`${path}/summary`, ctx.signal),
         ]);
-        status = rollout;
-        summary = answer.summary;
-      } else {
+        big = answer.summary.total > BIG_FLEET;
+        if (big) {
+          status = rollout;
+          summary = answer.summary;
+        }
+      }
+      if (!big) {
         status = await ctx.api.get<RolloutStatus>(`${path}/rollout`, ctx.signal);
         // Grown past the tiles: the overview from the next read on.
-        if (status.clusters.length > BIG_FLEET) big = true;
+        if (status.clusters.length > BIG_FLEET) big = undefined;
       }
+      if (!status) return undefined;
       fill(loadError);
-      await loadHistory(false);
-      await loadPlacement();
-      render(status, summary);
-      if (summary) await overview.update(summary, waveInfos(status));
+      // The cells load while history and placement do.
+      const current = status;
+      const updating = summary ? overview.update(summary, waveInfos(current)) : Promise.resolve();
+      await Promise.all([loadHistory(false), loadPlacement()]);
+      render(current, summary);
+      await updating;
       const scanning = await loadDrift(false);
       return isLive(status.execution) || scanning ? LIVE_MS : IDLE_MS;
     } catch (error) {
