@@ -225,14 +225,14 @@ export async function fleetView(ctx: ViewContext): Promise<void> {
           toggle(key, g.key, [
             g.key,
             ' ',
-            h('span', { class: 'sub' }, g.total.toLocaleString('en')),
+            h('span', { class: 'muted' }, g.total.toLocaleString('en')),
             STATUSES.filter((st) => st !== 'Active' && (g.counts[st] ?? 0) > 0).map((st) => [
               ' ',
               statusChip(st, g.counts[st]),
             ]),
           ]),
         ),
-      groups.length > 12 ? h('span', { class: 'sub' }, ` and ${groups.length - 12} more`) : null,
+      groups.length > 12 ? h('span', { class: 'muted' }, ` and ${groups.length - 12} more`) : null,
     );
 
   /** Cursors of the pages before the one in view. */

@@ -22,7 +22,7 @@ export const BIG_FLEET = 200;
 const PAGE = 50;
 
 /** Failed clusters the overview lists before its cells (the rest are a click away). */
-const FAILED_SHOWN = 10;
+const FAILED_SHOWN = 5;
 
 /** The states in the order people look for them: trouble first. */
 const STATES = ['Failed', 'Progressing', 'Pending', 'Succeeded', 'Skipped', 'Removed'] as const;
@@ -289,7 +289,7 @@ export function fleetOverview<T>(options: OverviewOptions<T>): Overview {
       `Clusters: ${drillText(drill)} `,
       h(
         'span',
-        { class: 'sub' },
+        { class: 'muted' },
         answer.matched === 0
           ? '(none)'
           : `(${(from + 1).toLocaleString('en')}–${(from + answer.items.length).toLocaleString('en')} of ${answer.matched.toLocaleString('en')})`,
@@ -352,13 +352,13 @@ export function fleetOverview<T>(options: OverviewOptions<T>): Overview {
             [
               g.key,
               ' ',
-              h('span', { class: 'sub' }, `${g.total.toLocaleString('en')}`),
+              h('span', { class: 'muted' }, `${g.total.toLocaleString('en')}`),
               (g.counts.Failed ?? 0) > 0 ? [' ', stateChip('Failed', g.counts.Failed)] : null,
             ],
             { [key]: g.key },
           ),
         ),
-      list.length > 12 ? h('span', { class: 'sub' }, ` and ${list.length - 12} more`) : null,
+      list.length > 12 ? h('span', { class: 'muted' }, ` and ${list.length - 12} more`) : null,
     );
 
   const renderSummary = (s: FleetSummary) => {
@@ -556,7 +556,7 @@ export function fleetOverview<T>(options: OverviewOptions<T>): Overview {
             ' ',
             h(
               'span',
-              { class: 'sub' },
+              { class: 'muted' },
               info?.meta ?? `${count(states.length, 'cluster')}: ${countsText(groupCounts(states))}`,
             ),
           ),

@@ -234,7 +234,7 @@ describe('the console at 10,000 clusters', () => {
     expect(failures).toMatch(/Unreachable\s*12/);
     // The failed clusters, first (before the cells), with their reasons.
     const failedRows = page.locator('.overview-failed tbody tr');
-    expect(await failedRows.count()).toBe(10);
+    expect(await failedRows.count()).toBe(5);
     expect(await failedRows.first().textContent()).toContain('edge-01000');
     expect(await failedRows.first().textContent()).toContain(
       'deployment/shop not ready after 300 s (edge-01000)',
@@ -363,7 +363,7 @@ describe('the console at 10,000 clusters', () => {
     await soon(() => page.locator('.cells').getAttribute('data-cells'), 120_000).toBe('4000');
     expect(await countOf(page, 'Failed')).toBe(' 37');
     expect(await countOf(page, 'Succeeded')).toBe(' 3,963');
-    expect(await page.locator('.overview-failed tbody tr').count()).toBe(10);
+    expect(await page.locator('.overview-failed tbody tr').count()).toBe(5);
     expect(fetched.some((f) => f.path === `/executions/${EXECUTION}`)).toBe(false);
     await page.close();
   }, 300_000);
