@@ -106,3 +106,64 @@ export interface PlacementAnswer {
   readonly policy?: PlacementPolicy;
   readonly decision?: PlacementRecord;
 }
+
+// The summary shapes are restated from domain/summary.ts, whose cursor helpers need Node's
+// Buffer, which the DOM-only console program does not load.
+
+/** How many clusters are in each state (domain/summary.ts StateCounts). */
+export type StateCounts = Partial<Record<Target['status'], number>>;
+
+/** One wave's, region's or provider's counts. */
+export interface GroupCounts {
+  readonly key: string;
+  readonly total: number;
+  readonly counts: StateCounts;
+}
+
+/** `…/summary` (domain/summary.ts FleetSummary). */
+export interface FleetSummary {
+  readonly total: number;
+  readonly counts: StateCounts;
+  readonly waves: GroupCounts[];
+  readonly regions: GroupCounts[];
+  readonly providers: GroupCounts[];
+  readonly failures: Array<{ readonly failure: string; readonly count: number }>;
+  readonly failed: Array<{
+    readonly cluster: string;
+    readonly wave?: number;
+    readonly region: string;
+    readonly provider: string;
+    readonly failure?: FailureCode;
+    readonly reason?: string;
+  }>;
+  readonly failedTotal: number;
+  readonly digest: string;
+}
+
+/** `…/cells` (domain/summary.ts FleetCells): a state letter per cluster, by wave then region. */
+export interface FleetCells {
+  readonly total: number;
+  readonly codes: Readonly<Record<string, Target['status']>>;
+  readonly groups: Array<{
+    readonly wave: string;
+    readonly region: string;
+    readonly states: string;
+    readonly clusters: string;
+  }>;
+}
+
+/** A group of `GET /clusters/summary` (domain/cluster-summary.ts, restated: it loads semver). */
+export interface ClusterGroup {
+  readonly key: string;
+  readonly total: number;
+  readonly counts: Partial<Record<Cluster['status'], number>>;
+}
+
+/** `GET /clusters/summary`: counts by status, and by provider, region and minor version. */
+export interface ClusterFleetSummary {
+  readonly total: number;
+  readonly counts: Partial<Record<Cluster['status'], number>>;
+  readonly providers: ClusterGroup[];
+  readonly regions: ClusterGroup[];
+  readonly versions: ClusterGroup[];
+}

@@ -60,6 +60,8 @@ export interface FleetSummary {
   readonly failed: FailedCluster[];
   /** How many clusters failed in all (`failed` may hold fewer). */
   readonly failedTotal: number;
+  /** Changes whenever any cluster's state, failure or reason changes (digestOf). */
+  readonly digest: string;
 }
 
 /** Most failed clusters a summary lists. */
@@ -131,6 +133,7 @@ export function summarize(rows: readonly SummaryRow[], failedLimit = DEFAULT_FAI
       ...(r.reason ? { reason: r.reason } : {}),
     })),
     failedTotal: failed.length,
+    digest: digestOf(rows),
   };
 }
 
@@ -205,4 +208,99 @@ export function pageOf<T extends { readonly cluster: string }>(
   options: { readonly cursor?: string; readonly limit?: number },
 ): { items: T[]; next?: string } {
   return pageBy(items, options, (item) => item.cluster);
+}
+
+/** One letter per state, for the cells answer: a cluster costs its name and one character. */
+export const STATE_CODES: Readonly<Record<TargetStatus, string>> = {
+  Pending: 'p',
+  Progressing: 'g',
+  Succeeded: 's',
+  Failed: 'f',
+  Skipped: 'k',
+  Removed: 'r',
+};
+
+/** The clusters of one wave in one region: `states[i]` is the state code of `clusters[i]`. */
+export interface CellGroup {
+  /** As in the summary: `1`, `2`, … or `-`. */
+  readonly wave: string;
+  readonly region: string;
+  /** One STATE_CODES letter per cluster. */
+  readonly states: string;
+  /** The clusters' names, space-separated (names never hold spaces), by name. */
+  readonly clusters: string;
+}
+
+/** Every cluster's state in a compact form, grouped by wave then region, for drawing one cell each. */
+export interface FleetCells {
+  readonly total: number;
+  /** Letter → state, so a reader needs no copy of STATE_CODES. */
+  readonly codes: Readonly<Record<string, TargetStatus>>;
+  readonly groups: CellGroup[];
+}
+
+const byName = (a: { cluster: string }, b: { cluster: string }) =>
+  a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0;
+
+/** The cells of `rows`: grouped by wave (in order) then region (by name), clusters by name. */
+export function cellsOf(
+  rows: readonly Pick<SummaryRow, 'cluster' | 'status' | 'wave' | 'region'>[],
+): FleetCells {
+  const groups = new Map<string, { wave: string; region: string; rows: (typeof rows)[number][] }>();
+  for (const row of rows) {
+    const wave = waveKey(row.wave);
+    const key = `${wave}\u0000${row.region}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { wave, region: row.region, rows: [] };
+      groups.set(key, group);
+    }
+    group.rows.push(row);
+  }
+  const waveOrder = (a: string, b: string) =>
+    a === b ? 0 : a === '-' ? 1 : b === '-' ? -1 : Number(a) - Number(b);
+  const codes: Record<string, TargetStatus> = {};
+  for (const [state, code] of Object.entries(STATE_CODES)) codes[code] = state as TargetStatus;
+  return {
+    total: rows.length,
+    codes,
+    groups: [...groups.values()]
+      .sort((a, b) => waveOrder(a.wave, b.wave) || (a.region < b.region ? -1 : a.region > b.region ? 1 : 0))
+      .map((g) => {
+        const sorted = [...g.rows].sort(byName);
+        return {
+          wave: g.wave,
+          region: g.region,
+          states: sorted.map((r) => STATE_CODES[r.status]).join(''),
+          clusters: sorted.map((r) => r.cluster).join(' '),
+        };
+      }),
+  };
+}
+
+/** FNV-1a, 32 bits. */
+function fnv(text: string, seed = 0x811c9dc5): number {
+  let hash = seed;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * A short text that changes whenever any cluster's state, failure, wave or region changes, in
+ * any order of `rows`: a reader polls the summary and reads the cells and pages only when it moves.
+ */
+export function digestOf(
+  rows: readonly Pick<SummaryRow, 'cluster' | 'status' | 'wave' | 'region' | 'failure' | 'reason'>[],
+): string {
+  let sum = 0;
+  let mixed = 0;
+  for (const row of rows) {
+    const text = `${row.cluster}\u0000${row.status}\u0000${row.wave ?? ''}\u0000${row.region}\u0000${row.failure ?? ''}\u0000${row.reason ?? ''}`;
+    sum = (sum + fnv(text)) >>> 0;
+    mixed = (mixed ^ fnv(text, 0x9747b28c)) >>> 0;
+  }
+  return `${rows.length.toString(36)}-${sum.toString(36)}-${mixed.toString(36)}`;
 }

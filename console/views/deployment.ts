@@ -14,9 +14,11 @@ import type {
   DeploymentHistory,
   DriftScanStarted,
   Execution,
+  FleetSummary,
   PlacementAnswer,
   Revision,
   RolloutStatus,
+  Target,
   WaveView,
 } from '../types.ts';
 import {
@@ -37,6 +39,7 @@ import {
   when,
 } from '../ui.ts';
 import { poll, type ViewContext } from '../view.ts';
+import { BIG_FLEET, fleetOverview, type WaveInfo } from './overview.ts';
 
 const LIVE_MS = 1_000;
 const IDLE_MS = 5_000;
@@ -159,6 +162,41 @@ const TARGET_COLUMNS: readonly Column<ClusterView>[] = [
   { label: 'Reason', cell: (c) => h('span', { class: 'reason' }, c.reason ?? ''), className: 'wide' },
   { label: 'Updated', cell: (c) => when(c.updatedAt) },
 ];
+
+/** A deployment's target as a drill-down page shows it (the paged route answers Target records). */
+const PAGE_COLUMNS: readonly Column<Target>[] = [
+  { label: 'Cluster', cell: (t) => h('span', { class: 'name' }, t.cluster) },
+  { label: 'Wave', cell: (t) => (t.wave !== undefined ? String(t.wave + 1) : '—') },
+  { label: 'State', cell: (t) => badge(t.status) },
+  { label: 'Health', cell: (t) => badge(t.health.status) },
+  { label: 'Desired', cell: (t) => String(t.desiredRevision) },
+  { label: 'Applied', cell: (t) => (t.appliedRevision !== undefined ? String(t.appliedRevision) : '—') },
+  { label: 'Failure', cell: (t) => t.failure ?? '' },
+  {
+    label: 'Reason',
+    cell: (t) =>
+      h('span', { class: 'reason' }, t.reason ?? (t.status === 'Failed' ? (t.health.message ?? '') : '')),
+    className: 'wide',
+  },
+  { label: 'Updated', cell: (t) => when(t.updatedAt) },
+];
+
+/** The run's waves as the overview titles them, keyed as the summary keys waves (`1`, `2`, …). */
+function waveInfos(status: RolloutStatus): Map<string, WaveInfo> {
+  const waves =
+    status.phase === 'rollback' && status.rollbackWaves.length > 0 ? status.rollbackWaves : status.waves;
+  const phase = status.phase === 'rollback' ? 'Rollback wave' : 'Wave';
+  return new Map(
+    waves.map((w) => [
+      String(w.index + 1),
+      {
+        title: waveTitle(w.position, w.index, w.name, phase),
+        state: w.state,
+        meta: `${waveMeta(w)}${w.message ? ` · ${w.message}` : ''}`,
+      },
+    ]),
+  );
+}
 
 function historyView(name: string, history: DeploymentHistory, status: RolloutStatus): HTMLElement {
   const { deployment } = status;
@@ -452,6 +490,18 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
   const otherWaves = h('div');
   const targetTable = h('div');
   const targetSummary = h('summary', null, 'Every cluster as a table');
+  const targetDetails = h('details', { class: 'targets' }, targetSummary, targetTable);
+  // Past BIG_FLEET clusters: the overview (counts, cells, failures first, pages) replaces the tiles.
+  const overviewBox = h('div', { hidden: true });
+  const overview = fleetOverview<Target>({
+    api: ctx.api,
+    signal: ctx.signal,
+    base: path,
+    pages: 'targets',
+    columns: PAGE_COLUMNS,
+    query: ctx.query,
+  });
+  overviewBox.append(overview.element);
 
   // --- history and drift -----------------------------------------------------------------------
   const historyBody = h('div');
@@ -490,7 +540,8 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
       note,
       waves,
       otherWaves,
-      h('details', { class: 'targets' }, targetSummary, targetTable),
+      overviewBox,
+      targetDetails,
     ),
     placementSection,
     h('section', { 'aria-label': 'History', class: 'panel' }, h('h2', null, 'History'), historyBody),
@@ -579,7 +630,16 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     );
   };
 
-  const render = (s: RolloutStatus) => {
+  // Tell screen-reader users when the run's state changes (tiles change too often to read out).
+  const announceState = (execution: Execution | undefined) => {
+    const execState = execution ? `${execution.id}:${execution.status}` : '';
+    if (lastExecState && execState !== lastExecState && execution) {
+      announce(`Execution ${execution.type}: ${stateLabel(execution.status)}`);
+    }
+    lastExecState = execState;
+  };
+
+  const render = (s: RolloutStatus, summary?: FleetSummary) => {
     const { deployment, execution } = s;
     fill(titleBadge, badge(deployment.status));
     fillIfChanged(meta, [deployment, history?.revisions[0]?.revision], () => {
@@ -601,7 +661,11 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     // Resume re-runs what is not at the desired revision: nothing to offer when all of it is.
     buttons.resume.disabled =
       deployment.lock !== undefined ||
-      s.clusters.every((c) => c.state === 'Succeeded' || c.state === 'Removed');
+      (summary
+        ? Object.entries(summary.counts).every(
+            ([state, n]) => !n || state === 'Succeeded' || state === 'Removed',
+          )
+        : s.clusters.every((c) => c.state === 'Succeeded' || c.state === 'Removed'));
     buttons.rollback.disabled = deployment.lock !== undefined || (history?.revisions.length ?? 0) < 2;
     // What the role may not do stays disabled, saying why (the API decides; see GET /me).
     for (const button of Object.values(buttons)) permit(button, me?.actions.operate);
@@ -625,6 +689,11 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     note.textContent = s.note ?? '';
     note.dataset.tone = execution ? toneOf(execution.status) : 'idle';
     note.hidden = !s.note;
+    waves.hidden = summary !== undefined;
+    otherWaves.hidden = summary !== undefined;
+    targetDetails.hidden = summary !== undefined;
+    overviewBox.hidden = summary === undefined;
+    if (summary) return announceState(execution);
     renderWaves(s);
     targetSummary.textContent = `Every cluster as a table (${s.clusters.length})`;
     fillIfChanged(targetTable, s.clusters, () =>
@@ -632,12 +701,7 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
         ? table('Clusters of this deployment', TARGET_COLUMNS, s.clusters)
         : emptyState('No clusters targeted.'),
     );
-    // Tell screen-reader users when the run's state changes (tiles change too often to read out).
-    const execState = execution ? `${execution.id}:${execution.status}` : '';
-    if (lastExecState && execState !== lastExecState && execution) {
-      announce(`Execution ${execution.type}: ${stateLabel(execution.status)}`);
-    }
-    lastExecState = execState;
+    announceState(execution);
   };
 
   const loadHistory = async (force: boolean) => {
@@ -691,17 +755,39 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     }
   };
 
+  /** Undecided until the first summary; then whether the overview shows instead of the tiles. */
+  let big: boolean | undefined;
   const poller = poll(ctx.signal, async () => {
     try {
-      status = await ctx.api.get<RolloutStatus>(`${path}/rollout`, ctx.signal);
+      let summary: FleetSummary | undefined;
+      if (big !== false) {
+        // Small reads only: the run and its waves without the clusters, and the summary; the
+        // overview reads the cells and the page in view when the summary's digest moves.
+        const [rollout, answer] = await Promise.all([
+          ctx.api.get<RolloutStatus>(`${path}/rollout?clusters=none`, ctx.signal),
+          ctx.api.get<{ summary: FleetSummary }>(`${path}/summary`, ctx.signal),
+        ]);
+        big = answer.summary.total > BIG_FLEET;
+        if (big) {
+          status = rollout;
+          summary = answer.summary;
+        }
+      }
+      if (!big) {
+        status = await ctx.api.get<RolloutStatus>(`${path}/rollout`, ctx.signal);
+        // Grown past the tiles: the overview from the next read on.
+        if (status.clusters.length > BIG_FLEET) big = undefined;
+      }
+      if (!status) return undefined;
       fill(loadError);
-      await loadHistory(false);
-      await loadPlacement();
-      render(status);
+      // The cells load while history and placement do.
+      const current = status;
+      const updating = summary ? overview.update(summary, waveInfos(current)) : Promise.resolve();
+      await Promise.all([loadHistory(false), loadPlacement()]);
+      render(current, summary);
+      await updating;
       const scanning = await loadDrift(false);
-      // Each read lists every target: a big fleet is read less often (1 s per 500 clusters).
-      const scale = Math.max(1, Math.ceil(status.clusters.length / 500));
-      return (isLive(status.execution) || scanning ? LIVE_MS : IDLE_MS) * scale;
+      return isLive(status.execution) || scanning ? LIVE_MS : IDLE_MS;
     } catch (error) {
       if (isAbort(error)) throw error;
       fillIfChanged(loadError, { error: String(error) }, () => problem(error, `Loading ${name}`));

@@ -5,9 +5,10 @@
 import { ApiProblem, isAbort, seg } from '../api.ts';
 import { fill, fillIfChanged, h } from '../dom.ts';
 import { between, duration, waveTitle } from '../format.ts';
-import type { ExecutionDetail, ExecutionResult } from '../types.ts';
+import type { Execution, ExecutionDetail, ExecutionResult, FleetSummary } from '../types.ts';
 import { badge, type Column, countsView, emptyState, link, problem, syncTiles, table, when } from '../ui.ts';
 import { poll, type ViewContext } from '../view.ts';
+import { BIG_FLEET, fleetOverview, type WaveInfo } from './overview.ts';
 
 const LIVE_MS = 1_000;
 
@@ -57,38 +58,85 @@ export async function executionView(ctx: ViewContext): Promise<void> {
     ),
   );
   const lists = new Map<string, HTMLElement>();
+  const resultsPanel = results.parentElement;
+  // Past BIG_FLEET clusters: the overview (counts, cells, failures first, pages) replaces the tiles.
+  const overview = fleetOverview<ExecutionResult>({
+    api: ctx.api,
+    signal: ctx.signal,
+    base: `/executions/${seg(id)}`,
+    pages: 'results',
+    columns: RESULT_COLUMNS,
+    query: ctx.query,
+  });
+  const overviewBox = h('div', { hidden: true }, overview.element);
+  waves.after(overviewBox);
+  /** Undecided until the first summary; then whether the overview shows instead of the tiles. */
+  let big: boolean | undefined;
+
+  const showHead = (execution: Execution) => {
+    fillIfChanged(crumbs, execution.deployment ?? null, () =>
+      execution.deployment
+        ? [
+            link('/deployments', 'Deployments'),
+            ' / ',
+            link(`/deployments/${seg(execution.deployment)}`, execution.deployment),
+            ' / execution',
+          ]
+        : 'Execution',
+    );
+    fillIfChanged(summary, execution, () =>
+      h(
+        'p',
+        null,
+        badge(execution.status),
+        ` ${execution.type}${execution.revision !== undefined ? ` of revision ${execution.revision}` : ''} · started `,
+        when(execution.startedAt),
+        execution.endedAt
+          ? ` · took ${duration(between(execution.startedAt, execution.endedAt))}`
+          : ' · running',
+        execution.message ? h('span', { class: 'sub' }, execution.message) : null,
+      ),
+    );
+    fillIfChanged(counts, execution.counts, () => countsView(execution.counts));
+  };
+
+  const live = (execution: Execution) =>
+    execution.status === 'Running' || execution.status === 'WaitingApproval' ? LIVE_MS : undefined;
 
   poll(ctx.signal, async () => {
     try {
+      if (big !== false) {
+        // Small reads only: the summary; the overview reads the cells and the page in view when
+        // its digest moves.
+        const answer = await ctx.api.get<{ execution: Execution; summary: FleetSummary }>(
+          `/executions/${seg(id)}/summary`,
+          ctx.signal,
+        );
+        big = answer.summary.total > BIG_FLEET;
+        if (big) {
+          fill(loadError);
+          showHead(answer.execution);
+          waves.hidden = true;
+          if (resultsPanel) resultsPanel.hidden = true;
+          overviewBox.hidden = false;
+          const info = new Map<string, WaveInfo>(
+            (answer.execution.rollout?.waves ?? []).map((w, position) => [
+              String(w.index + 1),
+              { title: waveTitle(position, w.index, w.name), state: w.state },
+            ]),
+          );
+          await overview.update(answer.summary, info);
+          return live(answer.execution);
+        }
+      }
       const { execution, results: items } = await ctx.api.get<ExecutionDetail>(
         `/executions/${seg(id)}`,
         ctx.signal,
       );
+      // Grown past the tiles: the overview from the next read on.
+      if (items.length > BIG_FLEET) big = undefined;
       fill(loadError);
-      fillIfChanged(crumbs, execution.deployment ?? null, () =>
-        execution.deployment
-          ? [
-              link('/deployments', 'Deployments'),
-              ' / ',
-              link(`/deployments/${seg(execution.deployment)}`, execution.deployment),
-              ' / execution',
-            ]
-          : 'Execution',
-      );
-      fillIfChanged(summary, execution, () =>
-        h(
-          'p',
-          null,
-          badge(execution.status),
-          ` ${execution.type}${execution.revision !== undefined ? ` of revision ${execution.revision}` : ''} · started `,
-          when(execution.startedAt),
-          execution.endedAt
-            ? ` · took ${duration(between(execution.startedAt, execution.endedAt))}`
-            : ' · running',
-          execution.message ? h('span', { class: 'sub' }, execution.message) : null,
-        ),
-      );
-      fillIfChanged(counts, execution.counts, () => countsView(execution.counts));
+      showHead(execution);
       const planned = execution.rollout?.waves ?? [];
       const groups =
         planned.length > 0
@@ -139,7 +187,7 @@ export async function executionView(ctx: ViewContext): Promise<void> {
               h('p', null, 'Clusters appear here as the execution reaches them.'),
             ),
       );
-      return execution.status === 'Running' || execution.status === 'WaitingApproval' ? LIVE_MS : undefined;
+      return live(execution) ?? (big === undefined ? LIVE_MS : undefined);
     } catch (error) {
       if (isAbort(error)) throw error;
       fillIfChanged(loadError, { error: String(error) }, () => problem(error, `Loading execution ${id}`));

@@ -1,15 +1,58 @@
 /**
- * Fleet: every registered cluster — provider, region, version, status, labels, capabilities —
- * filtered by a label selector the API evaluates (a bad selector's 400 is shown on the field).
+ * Fleet: the registered clusters at a glance — counts by status (a symbol, a word and a colour)
+ * and roll-ups by provider, region and Kubernetes version, troubled groups first, each a filter —
+ * and a page of clusters (provider, region, version, status, labels, capabilities) with next and
+ * previous, filtered by a label selector the API evaluates (a bad selector's 400 is shown on the
+ * field). It polls the small summary and reads the page again only when the summary moved (or a
+ * minute passed), so 10,000 clusters cost about what 10 do.
  */
 import { ApiProblem, isAbort } from '../api.ts';
-import { fill, fillIfChanged, h, uid } from '../dom.ts';
+import { type Child, fill, fillIfChanged, h, uid } from '../dom.ts';
 import { capabilityWords, count } from '../format.ts';
-import type { Cluster, Items } from '../types.ts';
-import { badge, code, emptyState, problem, table, when } from '../ui.ts';
+import type { Cluster, ClusterFleetSummary, ClusterGroup } from '../types.ts';
+import { badge, code, emptyState, problem, stateLabel, table, toneOf, when } from '../ui.ts';
 import { poll, type ViewContext } from '../view.ts';
 
 const REFRESH_MS = 10_000;
+/** The page in view is read again at least this often, even when the summary did not move. */
+const PAGE_REFRESH_MS = 60_000;
+/** Clusters per page. */
+const PAGE = 50;
+
+/** Statuses, trouble first. */
+const STATUSES = ['Unreachable', 'Vanished', 'Pending', 'Active'] as const;
+const STATUS_SYMBOLS: Readonly<Record<string, string>> = {
+  Active: '✓',
+  Unreachable: '✕',
+  Vanished: '⊘',
+  Pending: '□',
+};
+/** The filters a roll-up sets, kept in the address (a filtered view is a link). */
+const FILTERS = ['status', 'provider', 'region', 'version'] as const;
+type Filter = (typeof FILTERS)[number];
+
+/** A status with its symbol and word (and its colour, from CSS). */
+function statusChip(status: string, n?: number): HTMLElement {
+  return h(
+    'span',
+    { class: 'chip-state', 'data-state': status, 'data-tone': toneOf(status) },
+    h('span', { class: 'chip-symbol', 'aria-hidden': 'true' }, STATUS_SYMBOLS[status] ?? '?'),
+    ` ${stateLabel(status)}`,
+    n !== undefined ? h('span', { class: 'chip-count' }, ` ${n.toLocaleString('en')}`) : null,
+  );
+}
+
+/** The address of the fleet view with this selector and these filters. */
+function fleetPath(selector: string, filters: Partial<Record<Filter, string>>): string {
+  const query = new URLSearchParams();
+  if (selector) query.set('selector', selector);
+  for (const key of FILTERS) {
+    const value = filters[key];
+    if (value) query.set(key, value);
+  }
+  const text = query.toString();
+  return text ? `/fleet?${text}` : '/fleet';
+}
 
 /** `key=value`, added to a selector (a label link narrows the filter). */
 function narrowed(selector: string, term: string): string {
@@ -136,44 +179,174 @@ export async function fleetView(ctx: ViewContext): Promise<void> {
     fieldError,
   );
   const summary = h('p', { class: 'summary', role: 'status' });
+  const rollups = h('div', { class: 'fleet-rollups' });
   const results = h('div', { class: 'results' });
-  fill(ctx.main, h('h1', { tabindex: '-1' }, 'Fleet'), form, summary, results);
+  const prev = h('button', { type: 'button', disabled: true }, '← Previous');
+  const next = h('button', { type: 'button', disabled: true }, 'Next →');
+  const pageNav = h(
+    'div',
+    { class: 'toolbar', role: 'group', 'aria-label': 'Pages of clusters', hidden: true },
+    prev,
+    next,
+  );
+  fill(ctx.main, h('h1', { tabindex: '-1' }, 'Fleet'), form, summary, rollups, results, pageNav);
+
+  const filters: Partial<Record<Filter, string>> = {};
+  for (const key of FILTERS) {
+    const value = ctx.query.get(key);
+    if (value) filters[key] = value;
+  }
+  const filtered = FILTERS.some((key) => filters[key]);
+
+  /** A roll-up entry: a link that turns its filter on, or off when it is the one in force. */
+  const toggle = (key: Filter, value: string, label: Child) => {
+    const on = filters[key] === value;
+    return h(
+      'a',
+      {
+        class: 'button drill-link',
+        href: `/console${fleetPath(selector, { ...filters, [key]: on ? undefined : value })}`,
+        'data-link': true,
+        'data-filter': key,
+        'aria-pressed': String(on),
+        title: on ? `Every ${key}` : `Only ${key} ${value}`,
+      },
+      label,
+    );
+  };
+  const groupList = (label: string, key: Filter, groups: readonly ClusterGroup[]) =>
+    h(
+      'div',
+      { class: 'group-list', 'data-rollup': key },
+      h('span', { class: 'group-label' }, `${label}: `),
+      groups
+        .slice(0, 12)
+        .map((g) =>
+          toggle(key, g.key, [
+            g.key,
+            ' ',
+            h('span', { class: 'muted' }, g.total.toLocaleString('en')),
+            STATUSES.filter((st) => st !== 'Active' && (g.counts[st] ?? 0) > 0).map((st) => [
+              ' ',
+              statusChip(st, g.counts[st]),
+            ]),
+          ]),
+        ),
+      groups.length > 12 ? h('span', { class: 'muted' }, ` and ${groups.length - 12} more`) : null,
+    );
+
+  /** Cursors of the pages before the one in view. */
+  const cursors: Array<string | undefined> = [];
+  let cursor: string | undefined;
+  let nextCursor: string | undefined;
+  let summaryKey = '';
+  let pageAt = 0;
+  let total = 0;
+
+  const showPage = (items: readonly Cluster[], matched: number) => {
+    const from = cursors.length * PAGE;
+    const range =
+      matched > items.length && items.length > 0
+        ? ` (${(from + 1).toLocaleString('en')}–${(from + items.length).toLocaleString('en')} shown)`
+        : '';
+    const terms = [selector, ...FILTERS.filter((k) => filters[k]).map((k) => `${k} ${filters[k]}`)];
+    summary.textContent = filtered
+      ? `${count(matched, 'cluster')} of ${total.toLocaleString('en')} match ${terms.filter(Boolean).join(', ')}${range}`
+      : selector
+        ? `${count(matched, 'cluster')} match ${selector}${range}`
+        : `${count(matched, 'cluster')} registered${range}`;
+    fillIfChanged(results, items, () => {
+      if (items.length > 0) return clusterRows(items, selector);
+      return selector || filtered
+        ? emptyState(
+            'No cluster matches these filters.',
+            h(
+              'p',
+              null,
+              'Check the label keys and values, or ',
+              h('a', { href: '/console/fleet', 'data-link': true }, 'show every cluster'),
+              '.',
+            ),
+          )
+        : emptyState(
+            'No clusters registered yet.',
+            h(
+              'p',
+              null,
+              'Import the contexts of a kubeconfig with ',
+              code('npx flotilla clusters import --kubeconfig FILE'),
+              ', or start a local control plane with a simulated fleet: ',
+              code('npx flotilla up --simulate 24'),
+              '.',
+            ),
+          );
+    });
+  };
+
+  const loadPage = async () => {
+    const query = new URLSearchParams();
+    if (selector) query.set('selector', selector);
+    for (const key of FILTERS) {
+      const value = filters[key];
+      if (value) query.set(key, value);
+    }
+    query.set('limit', String(PAGE));
+    if (cursor) query.set('cursor', cursor);
+    const answer = await ctx.api.get<{ items: Cluster[]; matched: number; next?: string }>(
+      `/clusters?${query.toString()}`,
+      ctx.signal,
+    );
+    pageAt = Date.now();
+    nextCursor = answer.next;
+    prev.disabled = cursors.length === 0;
+    next.disabled = !answer.next;
+    pageNav.hidden = cursors.length === 0 && !answer.next;
+    results.dataset.matched = String(answer.matched);
+    showPage(answer.items, answer.matched);
+  };
+
+  const turn = (back: boolean) => {
+    if (back) cursor = cursors.pop();
+    else if (nextCursor) {
+      cursors.push(cursor);
+      cursor = nextCursor;
+    } else return;
+    loadPage().catch((error: unknown) => {
+      if (!isAbort(error)) fill(results, problem(error, 'Loading clusters'));
+    });
+  };
+  prev.addEventListener('click', () => turn(true));
+  next.addEventListener('click', () => turn(false));
 
   poll(ctx.signal, async () => {
     try {
       const query = selector ? `?selector=${encodeURIComponent(selector)}` : '';
-      const { items } = await ctx.api.get<Items<Cluster>>(`/clusters${query}`, ctx.signal);
+      const fleet = await ctx.api.get<ClusterFleetSummary>(`/clusters/summary${query}`, ctx.signal);
       input.removeAttribute('aria-invalid');
       fieldError.textContent = '';
-      summary.textContent = selector
-        ? `${count(items.length, 'cluster')} match ${selector}`
-        : `${count(items.length, 'cluster')} registered`;
-      fillIfChanged(results, items, () => {
-        if (items.length > 0) return clusterRows(items, selector);
-        return selector
-          ? emptyState(
-              'No cluster matches this selector.',
+      total = fleet.total;
+      fillIfChanged(rollups, fleet, () =>
+        fleet.total > 0
+          ? [
               h(
-                'p',
-                null,
-                'Check the label keys and values, or ',
-                h('a', { href: '/console/fleet', 'data-link': true }, 'show every cluster'),
-                '.',
+                'div',
+                { class: 'state-counts', role: 'group', 'aria-label': 'Clusters by status' },
+                STATUSES.filter((st) => (fleet.counts[st] ?? 0) > 0 || filters.status === st).map((st) =>
+                  toggle('status', st, statusChip(st, fleet.counts[st] ?? 0)),
+                ),
               ),
-            )
-          : emptyState(
-              'No clusters registered yet.',
-              h(
-                'p',
-                null,
-                'Import the contexts of a kubeconfig with ',
-                code('npx flotilla clusters import --kubeconfig FILE'),
-                ', or start a local control plane with a simulated fleet: ',
-                code('npx flotilla up --simulate 24'),
-                '.',
-              ),
-            );
-      });
+              groupList('By provider', 'provider', fleet.providers),
+              groupList('By region', 'region', fleet.regions),
+              groupList('By version', 'version', fleet.versions),
+            ]
+          : null,
+      );
+      // The page in view is read again when the summary moved, or a minute passed (labels, reasons).
+      const key = JSON.stringify(fleet);
+      if (key !== summaryKey || Date.now() - pageAt >= PAGE_REFRESH_MS) {
+        summaryKey = key;
+        await loadPage();
+      }
       return REFRESH_MS;
     } catch (error) {
       if (isAbort(error)) throw error;
@@ -183,6 +356,8 @@ export async function fleetView(ctx: ViewContext): Promise<void> {
         fieldError.textContent =
           error.issues.map((i) => `${i.path}: ${i.message}`).join('; ') || error.message;
         summary.textContent = 'The selector was refused.';
+        fill(rollups);
+        pageNav.hidden = true;
         // The field already says what is wrong with it; anything else gets the full panel.
         if (error.issues.some((i) => i.path !== 'selector')) fill(results, problem(error, 'Filter'));
         else fill(results);

@@ -20,8 +20,10 @@ import {
 } from '../../domain/model.ts';
 import { DEFAULT_PAGE, MAX_PAGE } from '../../domain/summary.ts';
 import {
+  deploymentCells,
   deploymentSummary,
   deploymentTargets,
+  executionCells,
   executionResults,
   executionSummary,
   type PageQuery,
@@ -53,8 +55,28 @@ export const FleetSummary = z
       )
       .meta({ description: 'Failed clusters (the first 50) by wave then name' }),
     failedTotal: z.number().int(),
+    digest: z.string().meta({
+      description:
+        "Changes whenever any cluster's state, failure or reason changes: poll the summary, read cells and pages when it moves",
+    }),
   })
   .meta({ id: 'FleetSummary' });
+
+/** The schema of domain/summary.ts FleetCells. */
+export const FleetCells = z
+  .object({
+    total: z.number().int(),
+    codes: z.record(z.string(), TargetStatus).meta({ description: 'State letter → state' }),
+    groups: z.array(
+      z.object({
+        wave: z.string().meta({ description: '`1`, `2`, … or `-` (outside any wave)' }),
+        region: z.string(),
+        states: z.string().meta({ description: 'One state letter per cluster, in the order of `clusters`' }),
+        clusters: z.string().meta({ description: 'Cluster names, space-separated, by name' }),
+      }),
+    ),
+  })
+  .meta({ id: 'FleetCells' });
 
 const PageFilters = z.object({
   state: z
@@ -142,6 +164,20 @@ export function deploymentSummaryRoutes(deps: DepsProvider): Route[] {
     }),
     defineRoute({
       method: 'GET',
+      path: '/deployments/{name}/cells',
+      operationId: 'getDeploymentCells',
+      summary: "Every target's state in a compact form (a letter per cluster), by wave then region",
+      description:
+        "For drawing one cell per cluster at 10,000 clusters: about the name and one character per cluster. Read it when the summary's `digest` changes.",
+      tags: ['deployments'],
+      access: 'read',
+      params: NameParam,
+      responses: { 200: { description: 'The cells', schema: FleetCells } },
+      handle: async ({ params, caller }) =>
+        ok(await deploymentCells(await deps(), params.name, { tenant: caller.tenant, viewer: caller.view })),
+    }),
+    defineRoute({
+      method: 'GET',
       path: '/deployments/{name}/targets',
       operationId: 'listDeploymentTargets',
       summary: "A page of a deployment's targets, by cluster name, filtered",
@@ -183,6 +219,20 @@ export function executionSummaryRoutes(deps: DepsProvider): Route[] {
       },
       handle: async ({ params, caller }) =>
         ok(await executionSummary(await deps(), params.id, { tenant: caller.tenant, viewer: caller.view })),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/executions/{id}/cells',
+      operationId: 'getExecutionCells',
+      summary: "Every result's state in a compact form (a letter per cluster), by wave then region",
+      description:
+        "For drawing one cell per cluster at 10,000 clusters. Read it when the summary's `digest` changes.",
+      tags: ['executions'],
+      access: 'read',
+      params: IdParam,
+      responses: { 200: { description: 'The cells', schema: FleetCells } },
+      handle: async ({ params, caller }) =>
+        ok(await executionCells(await deps(), params.id, { tenant: caller.tenant, viewer: caller.view })),
     }),
     defineRoute({
       method: 'GET',

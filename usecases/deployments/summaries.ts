@@ -17,6 +17,8 @@ import type {
 } from '../../domain/model.ts';
 import { parseSelector } from '../../domain/selectors.ts';
 import {
+  cellsOf,
+  type FleetCells,
   type FleetSummary,
   matchesFilter,
   pageOf,
@@ -170,4 +172,16 @@ export async function executionResults(
 ): Promise<Page<ExecutionResult>> {
   const { rows } = await executionRows(deps, id, reader);
   return page(rows, query);
+}
+
+/** Every target's state of a deployment in one compact answer, grouped by wave then region. */
+export async function deploymentCells(deps: ReadDeps, name: string, reader: Reader): Promise<FleetCells> {
+  const { rows } = await deploymentRows(deps, name, reader);
+  return cellsOf(rows);
+}
+
+/** Every result's state of an execution in one compact answer, grouped by wave then region. */
+export async function executionCells(deps: ReadDeps, id: string, reader: Reader): Promise<FleetCells> {
+  const { rows } = await executionRows(deps, id, reader);
+  return cellsOf(rows);
 }

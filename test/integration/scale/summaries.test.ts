@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionKey } from '../../../domain/cluster-summary.ts';
 import type { ExecutionResult, Target } from '../../../domain/model.ts';
-import type { FleetSummary } from '../../../domain/summary.ts';
+import type { FleetCells, FleetSummary } from '../../../domain/summary.ts';
 import { type ControlPlane, startControlPlane } from '../../../local/control-plane.ts';
 import { deploymentSummary } from '../../../usecases/deployments/summaries.ts';
 import { createTenant } from '../../../usecases/tenancy/tenants.ts';
@@ -189,6 +189,48 @@ describe('pages of targets and results', () => {
   });
 });
 
+describe('cells: every cluster in a letter', () => {
+  it('answers each wave and region with one state letter per cluster, names in the same order', async () => {
+    for (const path of ['/deployments/wide/cells', `/executions/${executionId}/cells`]) {
+      const answer = await call<FleetCells>(plane, 'GET', path);
+      expect(answer.status, path).toBe(200);
+      const cells = answer.body;
+      expect(cells.total).toBe(9);
+      expect(cells.groups.map((g) => g.wave)).toEqual([...cells.groups.map((g) => g.wave)].sort());
+      const names = cells.groups.flatMap((g) => g.clusters.split(' '));
+      expect(names.sort()).toEqual(
+        Array.from({ length: 9 }, (_, i) => `sim-${String(i + 1).padStart(3, '0')}`),
+      );
+      const states = new Map<string, string>();
+      for (const g of cells.groups) {
+        const clusters = g.clusters.split(' ');
+        expect(g.states).toHaveLength(clusters.length);
+        clusters.forEach((c, i) => {
+          states.set(c, cells.codes[g.states[i] ?? ''] ?? '?');
+        });
+      }
+      expect(states.get('sim-005'), path).toBe('Failed');
+      expect([...states.values()].filter((s) => s === 'Succeeded')).toHaveLength(8);
+    }
+  });
+
+  it("the summary's digest moves when a cluster's state does, and only then", async () => {
+    const first = await call<{ summary: FleetSummary }>(plane, 'GET', '/deployments/wide/summary');
+    const again = await call<{ summary: FleetSummary }>(plane, 'GET', '/deployments/wide/summary');
+    expect(again.body.summary.digest).toBe(first.body.summary.digest);
+    const target = (await plane.deps.store.listTargets('default', 'wide')).find(
+      (t) => t.cluster === 'sim-001',
+    );
+    if (!target) throw new Error('no target sim-001');
+    const [moving] = await plane.deps.store.putTargetsUnderLock([{ ...target, status: 'Progressing' }]);
+    const moved = await call<{ summary: FleetSummary }>(plane, 'GET', '/deployments/wide/summary');
+    expect(moved.body.summary.digest).not.toBe(first.body.summary.digest);
+    await plane.deps.store.putTargetsUnderLock([{ ...target, recordVersion: moving?.recordVersion ?? 0 }]);
+    const back = await call<{ summary: FleetSummary }>(plane, 'GET', '/deployments/wide/summary');
+    expect(back.body.summary.digest).toBe(first.body.summary.digest);
+  });
+});
+
 describe('what the caller sees', () => {
   it("answers another tenant's reader 404, as for a deployment that does not exist", async () => {
     await createTenant(plane.deps, { name: 'other' });
@@ -198,6 +240,8 @@ describe('what the caller sees', () => {
       '/deployments/wide/targets',
       `/executions/${executionId}/summary`,
       `/executions/${executionId}/results`,
+      '/deployments/wide/cells',
+      `/executions/${executionId}/cells`,
     ]) {
       const answer = await call(plane, 'GET', path, undefined, token);
       expect(answer.status, path).toBe(404);

@@ -1,5 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import { cursorAfter, matchesFilter, pageOf, type SummaryRow, summarize } from '../../../domain/summary.ts';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type * as Page from '../../../console/types.ts';
+import type { ClusterFleetSummary } from '../../../domain/cluster-summary.ts';
+import {
+  cellsOf,
+  cursorAfter,
+  digestOf,
+  type FleetCells,
+  type FleetSummary,
+  matchesFilter,
+  pageOf,
+  type SummaryRow,
+  summarize,
+} from '../../../domain/summary.ts';
 
 const row = (cluster: string, over: Partial<SummaryRow> = {}): SummaryRow => ({
   cluster,
@@ -92,5 +104,84 @@ describe('pageOf', () => {
 
   it('refuses a cursor it did not make, naming it', () => {
     expect(() => pageOf(items, { cursor: 'garbage' })).toThrow(/cursor: is not a cursor this API gave/);
+  });
+});
+
+describe('cellsOf', () => {
+  it('groups by wave then region, one state letter per cluster in name order', () => {
+    const cells = cellsOf([
+      row('c', { wave: 1, region: 'us-east-1', status: 'Failed' }),
+      row('b', { wave: 0, region: 'us-east-1' }),
+      row('a', { wave: 0, region: 'us-east-1', status: 'Progressing' }),
+      row('z', { wave: 0, region: 'ap-south-1', status: 'Pending' }),
+      row('x', { wave: undefined, region: 'eu-west-1', status: 'Skipped' }),
+      row('d', { wave: 10, region: 'eu-west-1', status: 'Removed' }),
+    ]);
+    expect(cells.total).toBe(6);
+    expect(cells.groups).toEqual([
+      { wave: '1', region: 'ap-south-1', states: 'p', clusters: 'z' },
+      { wave: '1', region: 'us-east-1', states: 'gs', clusters: 'a b' },
+      { wave: '2', region: 'us-east-1', states: 'f', clusters: 'c' },
+      { wave: '11', region: 'eu-west-1', states: 'r', clusters: 'd' },
+      { wave: '-', region: 'eu-west-1', states: 'k', clusters: 'x' },
+    ]);
+    expect(cells.codes).toEqual({
+      p: 'Pending',
+      g: 'Progressing',
+      s: 'Succeeded',
+      f: 'Failed',
+      k: 'Skipped',
+      r: 'Removed',
+    });
+  });
+
+  it('costs about a name and two characters per cluster', () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) =>
+      row(`edge-${String(i).padStart(5, '0')}`, { wave: i % 3, region: `r${i % 7}` }),
+    );
+    const bytes = JSON.stringify(cellsOf(rows)).length;
+    expect(bytes).toBeLessThan(10_000 * ('edge-00000'.length + 2) + 4_000);
+  });
+
+  it('answers an empty fleet with no groups', () => {
+    expect(cellsOf([])).toMatchObject({ total: 0, groups: [] });
+  });
+});
+
+describe('digestOf', () => {
+  const rows = [
+    row('a'),
+    row('b', { status: 'Failed', failure: 'Unreachable', reason: 'refused' }),
+    row('c'),
+  ];
+
+  it('does not depend on the order of the rows', () => {
+    expect(digestOf([...rows].reverse())).toBe(digestOf(rows));
+  });
+
+  it('moves when a state, a failure, a reason, a wave or the set of clusters changes', () => {
+    const base = digestOf(rows);
+    const variants = [
+      [row('a', { status: 'Progressing' }), rows[1], rows[2]],
+      [rows[0], row('b', { status: 'Failed', failure: 'HealthTimeout', reason: 'refused' }), rows[2]],
+      [rows[0], row('b', { status: 'Failed', failure: 'Unreachable', reason: 'reset' }), rows[2]],
+      [row('a', { wave: 1 }), rows[1], rows[2]],
+      [rows[0], rows[1]],
+      // Two clusters swapping states keep the counts but not the digest.
+      [row('a', { status: 'Failed', failure: 'Unreachable', reason: 'refused' }), row('b'), rows[2]],
+    ] as SummaryRow[][];
+    for (const variant of variants) expect(digestOf(variant)).not.toBe(base);
+  });
+
+  it('is in every summary', () => {
+    expect(summarize(rows).digest).toBe(digestOf(rows));
+  });
+});
+
+describe("the console's copies of these shapes", () => {
+  it('are what the API answers (checked by the compiler)', () => {
+    expectTypeOf<FleetSummary>().toEqualTypeOf<Page.FleetSummary>();
+    expectTypeOf<FleetCells>().toEqualTypeOf<Page.FleetCells>();
+    expectTypeOf<ClusterFleetSummary>().toEqualTypeOf<Page.ClusterFleetSummary>();
   });
 });
