@@ -67,6 +67,10 @@ export async function run(): Promise<void> {
     simulate: 0,
     waitMs: 100,
     tunables: { maxParallel: CONCURRENCY, healthPollSeconds: 1 },
+    // The agents heartbeat once an hour (idle on the run's time scale), so nobody goes dark
+    // within the hour: with the default 3 minutes, the first agents went dark while the last of
+    // 1,000 were still enrolling, and the run waited for all of them to be Active for ever.
+    agentDarkAfterMs: 3_600_000,
   });
   const agents: Agent[] = [];
   const fetched = { count: 0, bytes: 0 };
