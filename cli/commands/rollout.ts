@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { Deployment, Execution } from '../../domain/model.ts';
+import type { FleetSummary } from '../../domain/summary.ts';
 import { count } from '../../domain/wording.ts';
 import type { ApiClient, ExecutionDetail } from '../api-client.ts';
 import { CliError, EXIT_TARGETS_FAILED } from '../errors.ts';
@@ -163,10 +164,12 @@ export function registerRollout(program: Command): void {
       print(format, status, () => statusView(status));
       return;
     }
-    const [status, { summary }] = await Promise.all([
-      client.request<RolloutStatusAnswer>('GET', `${path(name)}?clusters=none`),
-      client.deploymentSummary(name),
-    ]);
+    // One read of the targets on the server: the summary and the waves (no clusters) together.
+    const answer = await client.request<{ summary: FleetSummary; rollout: RolloutStatusAnswer }>(
+      'GET',
+      `/deployments/${encodeURIComponent(name)}/summary?rollout=true`,
+    );
+    const { summary, rollout: status } = answer;
     print(format, { ...status, summary }, () =>
       statusView(
         status,

@@ -761,15 +761,16 @@ export async function deploymentView(ctx: ViewContext): Promise<void> {
     try {
       let summary: FleetSummary | undefined;
       if (big !== false) {
-        // Small reads only: the run and its waves without the clusters, and the summary; the
-        // overview reads the cells and the page in view when the summary's digest moves.
-        const [rollout, answer] = await Promise.all([
-          ctx.api.get<RolloutStatus>(`${path}/rollout?clusters=none`, ctx.signal),
-          ctx.api.get<{ summary: FleetSummary }>(`${path}/summary`, ctx.signal),
-        ]);
+        // One small read: the summary with the run and its waves (no clusters), from one read
+        // of the targets on the server; the overview reads the cells and the page in view when
+        // the summary's digest moves.
+        const answer = await ctx.api.get<{ summary: FleetSummary; rollout: RolloutStatus }>(
+          `${path}/summary?rollout=true`,
+          ctx.signal,
+        );
         big = answer.summary.total > BIG_FLEET;
         if (big) {
-          status = rollout;
+          status = answer.rollout;
           summary = answer.summary;
         }
       }

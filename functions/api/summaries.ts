@@ -29,6 +29,7 @@ import {
   type PageQuery,
 } from '../../usecases/deployments/summaries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
+import { RolloutStatus } from './rollouts.ts';
 
 const StateCounts = z.partialRecord(TargetStatus, z.number().int()).meta({ id: 'StateCounts' });
 const GroupCounts = z.object({ key: z.string(), total: z.number().int(), counts: StateCounts });
@@ -149,17 +150,33 @@ export function deploymentSummaryRoutes(deps: DepsProvider): Route[] {
       tags: ['deployments'],
       access: 'read',
       params: NameParam,
+      query: z.object({
+        rollout: z.enum(['true', 'false']).optional().meta({
+          description:
+            '`true`: also the rollout’s waves (as `GET …/rollout?clusters=none`) from the same read of the targets',
+        }),
+      }),
       responses: {
         200: {
           description: 'The deployment and the summary of its targets',
           schema: z
-            .object({ deployment: Deployment, revision: Revision.optional(), summary: FleetSummary })
+            .object({
+              deployment: Deployment,
+              revision: Revision.optional(),
+              summary: FleetSummary,
+              rollout: RolloutStatus.optional(),
+            })
             .meta({ id: 'DeploymentSummary' }),
         },
       },
-      handle: async ({ params, caller }) =>
+      handle: async ({ params, query, caller }) =>
         ok(
-          await deploymentSummary(await deps(), params.name, { tenant: caller.tenant, viewer: caller.view }),
+          await deploymentSummary(
+            await deps(),
+            params.name,
+            { tenant: caller.tenant, viewer: caller.view },
+            { rollout: query.rollout === 'true' },
+          ),
         ),
     }),
     defineRoute({

@@ -28,6 +28,7 @@ import {
   UNKNOWN,
 } from '../../domain/summary.ts';
 import type { Deps } from '../deps.ts';
+import { currentExecution, type RolloutStatusView, rolloutView } from '../rollouts/rollout-status.ts';
 import { type ClusterViewer, visibleClusters } from '../tenancy/visibility.ts';
 
 type ReadDeps = Pick<Deps, 'store'>;
@@ -111,14 +112,15 @@ const targetReason = (t: Target) => t.reason ?? (t.status === 'Failed' ? t.healt
 const resultReason = (r: ExecutionResult) =>
   r.reason ?? (r.status === 'Failed' ? r.health.message : undefined);
 
-async function deploymentRows(deps: ReadDeps, name: string, reader: Reader) {
+async function deploymentRows(deps: ReadDeps, name: string, reader: Reader, withRun = false) {
   const deployment = await deps.store.getDeployment(reader.tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
-  const [targets, clusters] = await Promise.all([
+  const [targets, clusters, execution] = await Promise.all([
     deps.store.listTargets(reader.tenant, name),
     facts(deps, reader.viewer),
+    withRun ? currentExecution(deps, deployment) : Promise.resolve(undefined),
   ]);
-  return { deployment, rows: rowsOf(targets, clusters, targetReason) };
+  return { deployment, targets, execution, rows: rowsOf(targets, clusters, targetReason) };
 }
 
 async function executionRows(deps: ReadDeps, id: string, reader: Reader) {
@@ -131,15 +133,30 @@ async function executionRows(deps: ReadDeps, id: string, reader: Reader) {
   return { execution, rows: rowsOf(results, clusters, resultReason) };
 }
 
-/** A deployment at a glance: its record, its revision, and the summary of its targets. */
+/**
+ * A deployment at a glance: its record, its revision, and the summary of its targets; with
+ * `rollout`, also its rollout's waves (without the clusters) from the same read of the targets,
+ * so a page watching a big rollout reads them once per poll.
+ */
 export async function deploymentSummary(
   deps: ReadDeps,
   name: string,
   reader: Reader,
-): Promise<{ deployment: Deployment; revision?: Revision; summary: FleetSummary }> {
-  const { deployment, rows } = await deploymentRows(deps, name, reader);
+  options: { readonly rollout?: boolean } = {},
+): Promise<{
+  deployment: Deployment;
+  revision?: Revision;
+  summary: FleetSummary;
+  rollout?: RolloutStatusView;
+}> {
+  const { deployment, targets, execution, rows } = await deploymentRows(deps, name, reader, options.rollout);
   const revision = await deps.store.getRevision(reader.tenant, name, deployment.revision);
-  return { deployment, ...(revision ? { revision } : {}), summary: summarize(rows) };
+  return {
+    deployment,
+    ...(revision ? { revision } : {}),
+    summary: summarize(rows),
+    ...(options.rollout ? { rollout: rolloutView(deployment, execution, targets, false) } : {}),
+  };
 }
 
 /** One page of a deployment's targets, by cluster name, filtered. */

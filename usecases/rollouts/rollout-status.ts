@@ -114,22 +114,46 @@ export async function getRolloutStatus(
   const tenant = options.tenant;
   const deployment = await deps.store.getDeployment(tenant, name);
   if (!deployment) throw new NotFoundError('deployment', name);
-  const id = deployment.lock?.executionId ?? deployment.lastExecutionId;
   const [execution, targets] = await Promise.all([
-    id ? deps.store.getExecution(tenant, id) : Promise.resolve(undefined),
+    currentExecution(deps, deployment),
     deps.store.listTargets(tenant, name),
   ]);
-  targets.sort((a, b) => (a.wave ?? 0) - (b.wave ?? 0) || a.cluster.localeCompare(b.cluster));
-  const clusters = options.clusters === false ? [] : targets.map(clusterView);
-  if (!execution) return { deployment, waves: [], rollbackWaves: [], clusters };
+  return rolloutView(deployment, execution, targets, options.clusters !== false);
+}
+
+/** The run a deployment's rollout status is about: the one holding it, else its last. */
+export async function currentExecution(
+  deps: Pick<Deps, 'store'>,
+  deployment: Deployment,
+): Promise<Execution | undefined> {
+  const id = deployment.lock?.executionId ?? deployment.lastExecutionId;
+  return id ? deps.store.getExecution(deployment.tenant, id) : undefined;
+}
+
+/**
+ * The rollout status from what was read: the deployment, its current run and its targets (any
+ * order); `clusters` lists every cluster, else the list is empty.
+ */
+export function rolloutView(
+  deployment: Deployment,
+  execution: Execution | undefined,
+  targets: readonly Target[],
+  clusters: boolean,
+): RolloutStatusView {
+  const name = deployment.name;
+  const sorted = [...targets].sort(
+    (a, b) => (a.wave ?? 0) - (b.wave ?? 0) || a.cluster.localeCompare(b.cluster),
+  );
+  const listed = clusters ? sorted.map(clusterView) : [];
+  if (!execution) return { deployment, waves: [], rollbackWaves: [], clusters: listed };
   const rollout = execution.rollout;
   const live = execution.status === 'Running' || execution.status === 'WaitingApproval';
   const waves = rollout
-    ? waveViews(rollout.waves, targets, execution, live && rollout.phase === 'rollout', rollout.current)
+    ? waveViews(rollout.waves, sorted, execution, live && rollout.phase === 'rollout', rollout.current)
     : [];
   const rollbackWaves =
     rollout?.rollback?.waves !== undefined
-      ? waveViews(rollout.rollback.waves, targets, execution, live, rollout.current)
+      ? waveViews(rollout.rollback.waves, sorted, execution, live, rollout.current)
       : [];
   let note: string | undefined;
   if (execution.status === 'WaitingApproval' && rollout?.approval) {
@@ -148,7 +172,7 @@ export async function getRolloutStatus(
     ...(rollout ? { phase: rollout.phase } : {}),
     waves,
     rollbackWaves,
-    clusters,
+    clusters: listed,
     ...(note ? { note } : {}),
   };
 }

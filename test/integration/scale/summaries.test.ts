@@ -86,6 +86,28 @@ describe('GET /deployments/{name}/summary', () => {
     expect(summary.failed[0]?.reason).toBeTruthy();
   });
 
+  it('with rollout=true also answers the waves, as GET …/rollout?clusters=none does', async () => {
+    const both = await call<{ summary: FleetSummary; rollout: { waves: unknown[]; clusters: unknown[] } }>(
+      plane,
+      'GET',
+      '/deployments/wide/summary?rollout=true',
+    );
+    const alone = await call<{ waves: unknown[]; clusters: unknown[] }>(
+      plane,
+      'GET',
+      '/deployments/wide/rollout?clusters=none',
+    );
+    expect(both.status).toBe(200);
+    expect(both.body.rollout).toEqual(alone.body);
+    expect(both.body.rollout.waves).toHaveLength(3);
+    expect(both.body.rollout.clusters).toEqual([]);
+    const plain = await call<Record<string, unknown>>(plane, 'GET', '/deployments/wide/summary');
+    expect(plain.body.rollout).toBeUndefined();
+    const bad = await call<{ message: string }>(plane, 'GET', '/deployments/wide/summary?rollout=yes');
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('rollout');
+  });
+
   it("summarizes the execution's results the same way", async () => {
     const answer = await call<{ summary: FleetSummary; execution: { id: string } }>(
       plane,
