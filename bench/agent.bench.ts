@@ -39,6 +39,14 @@ const PRICED_ROLLOUT = 1_000;
 /** Where the run is, on stderr (a 1,000-agent run takes minutes on a loaded machine). */
 const progress = (message: string) => process.stderr.write(`agent bench: ${message}\n`);
 
+/** What went wrong in the agents, on stderr: the first few messages, then a count. */
+let agentLogs = 0;
+const agentLog = (agent: string) => (message: string) => {
+  agentLogs++;
+  if (agentLogs <= 20) progress(`${agent}: ${message}`);
+  else if (agentLogs % 100 === 0) progress(`${agentLogs} agent log messages so far`);
+};
+
 const agentName = (i: number) => `agent-${String(i + 1).padStart(4, '0')}`;
 
 interface ChannelCounts {
@@ -117,17 +125,21 @@ export async function run(): Promise<void> {
         // Idle on the time scale of the run: the connect's heartbeat and sync only.
         heartbeatMs: 3_600_000,
         driftMs: 3_600_000,
+        log: agentLog(name),
       });
       await agent.start();
       agents.push(agent);
     });
-    for (;;) {
+    progress(`${CLUSTERS} agents enrolled and started; waiting for each cluster to be Active`);
+    for (let polls = 1; ; polls++) {
       const active = (await plane.deps.store.listClusters()).filter(
         (c) => c.auth.type === 'agent' && c.status === 'Active',
       ).length;
       if (active === CLUSTERS) break;
+      if (polls % 40 === 0) progress(`${active} of ${CLUSTERS} agent clusters Active`);
       await new Promise((r) => setTimeout(r, 250));
     }
+    progress('every agent cluster Active; waiting for the agent channel to go quiet');
     // Every connect's heartbeat and sync answered before counting the rollout.
     let idle = { ...plane.agentChannel.stats };
     for (;;) {

@@ -75,6 +75,14 @@ export interface AgentOptions {
 /** Clusters a gateway reads at once for a heartbeat. */
 const HEARTBEAT_READS = 8;
 
+/**
+ * The first wait before a heartbeat that could not read every cluster is sent again; it doubles
+ * (with jitter) up to the heartbeat period while clusters stay unread, so a cluster that was
+ * briefly unreadable (an API server restarting, a busy node) is reported within seconds, not a
+ * whole period later — and many agents that failed together do not retry together.
+ */
+export const HEARTBEAT_RETRY_MS = 5_000;
+
 function keyOf(work: Pick<Work, 'cluster' | 'deployment'>): string {
   return `${work.cluster}/${work.deployment}`;
 }
@@ -92,6 +100,9 @@ export class Agent {
   readonly #busy = new Set<string>();
   /** API versions sent per cluster (digest of the list), to send them only when they change. */
   readonly #sentApis = new Map<string, string>();
+  /** The next wait before a heartbeat that missed a cluster is retried, and its timer. */
+  #retryMs = HEARTBEAT_RETRY_MS;
+  #retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -135,6 +146,8 @@ export class Agent {
     this.#stopped = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     await Promise.allSettled([...this.#running.values()]);
     await this.#options.link.close();
   }
@@ -287,6 +300,21 @@ export class Agent {
     }
     const beat: Heartbeat = { clusters, agentVersion: this.#options.version ?? 'dev', sentAt: this.#now() };
     await this.#options.link.publish('heartbeat', beat);
+    if (clusters.length < entries.length) this.#retryHeartbeat();
+    else this.#retryMs = HEARTBEAT_RETRY_MS;
+  }
+
+  /** Send the heartbeat again soon: it could not read every cluster (see HEARTBEAT_RETRY_MS). */
+  #retryHeartbeat(): void {
+    if (this.#stopped || this.#retry !== undefined) return;
+    const period = this.#options.heartbeatMs ?? 60_000;
+    const wait = Math.min(this.#retryMs, period) * (0.5 + Math.random() / 2);
+    this.#retryMs = Math.min(this.#retryMs * 2, period);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#once('heartbeat', () => this.heartbeat());
+    }, wait);
+    this.#retry.unref?.();
   }
 
   /**
