@@ -146,6 +146,8 @@ export interface RowFilter {
   readonly provider?: string;
   readonly failure?: FailureCode;
   readonly selector?: LabelSelector;
+  /** One cluster, by name. */
+  readonly cluster?: string;
 }
 
 /** Whether `row` passes `filter`. */
@@ -155,6 +157,7 @@ export function matchesFilter(row: SummaryRow, filter: RowFilter): boolean {
   if (filter.region !== undefined && row.region !== filter.region) return false;
   if (filter.provider !== undefined && row.provider !== filter.provider) return false;
   if (filter.failure !== undefined && row.failure !== filter.failure) return false;
+  if (filter.cluster !== undefined && row.cluster !== filter.cluster) return false;
   if (filter.selector !== undefined && !matchesSelector(filter.selector, row.labels)) return false;
   return true;
 }

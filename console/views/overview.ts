@@ -62,9 +62,11 @@ export interface Drill {
   readonly region?: string;
   readonly provider?: string;
   readonly failure?: string;
+  /** One cluster, by name (from a cell). */
+  readonly cluster?: string;
 }
 
-const DRILL_KEYS = ['state', 'wave', 'region', 'provider', 'failure'] as const;
+const DRILL_KEYS = ['state', 'wave', 'region', 'provider', 'failure', 'cluster'] as const;
 
 function drillFrom(query: URLSearchParams): Drill | undefined {
   const drill: Record<string, string> = {};
@@ -82,6 +84,7 @@ function drillText(drill: Drill): string {
   if (drill.wave) parts.push(drill.wave === '-' ? 'outside any wave' : `wave ${drill.wave}`);
   if (drill.region) parts.push(`region ${drill.region}`);
   if (drill.provider) parts.push(`provider ${drill.provider}`);
+  if (drill.cluster) parts.push(`cluster ${drill.cluster}`);
   return parts.join(' · ') || 'every cluster';
 }
 
@@ -525,6 +528,8 @@ export function fleetOverview<T>(options: OverviewOptions<T>): Overview {
               failed?.reason
                 ? h('span', { class: 'reason' }, ` — ${failed.failure ?? ''} ${failed.reason}`)
                 : null,
+              ' ',
+              button('This cluster →', { cluster: name }),
               ' ',
               button(`Its group (${count(names.length, 'cluster')}) →`, { wave, region: g.region }),
               ' ',

@@ -102,6 +102,7 @@ const PageFilters = z.object({
   region: z.string().min(1).max(64).optional(),
   provider: z.string().min(1).max(32).optional(),
   failure: FailureCode.optional(),
+  cluster: Dns1123Label.optional().meta({ description: 'One cluster, by name' }),
   selector: z.string().max(4096).optional().meta({ description: 'Label selector on the clusters' }),
   cursor: z.string().min(1).max(400).optional().meta({ description: 'From the `next` of the previous page' }),
   limit: z.coerce
@@ -120,6 +121,7 @@ function pageQuery(query: z.infer<typeof PageFilters>): PageQuery {
   if (query.region !== undefined) out.region = query.region;
   if (query.provider !== undefined) out.provider = query.provider;
   if (query.failure !== undefined) out.failure = query.failure;
+  if (query.cluster !== undefined) out.cluster = query.cluster;
   if (query.selector !== undefined) out.selector = query.selector;
   if (query.cursor !== undefined) out.cursor = query.cursor;
   if (query.limit !== undefined) out.limit = query.limit;

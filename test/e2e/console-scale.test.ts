@@ -352,6 +352,20 @@ describe('the console at 10,000 clusters', () => {
     await soon(() => drill.locator('h3').textContent()).toMatch(/wave 3 · region sa-east-1.*of 1,200/);
     for (const f of fetched) if (f.path.includes('/targets')) expect(f.path).toMatch(/limit=50/);
 
+    // A cell, clicked, names its cluster and opens a page of that one cluster.
+    const canvas = page.locator('canvas.cell-canvas[data-wave="1"][data-region="af-south-1"]');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    if (!box) throw new Error('the canvas is not on the page');
+    await page.mouse.click(box.x + 3, box.y + 3);
+    await soon(() => page.locator('.cell-picked .name').textContent()).toMatch(/^edge-\d{5}$/);
+    const picked = (await page.locator('.cell-picked .name').textContent()) ?? '';
+    await page.locator('.cell-picked button', { hasText: 'This cluster' }).click();
+    await soon(() => drill.locator('h3').textContent()).toMatch(new RegExp(`cluster ${picked}.*1–1 of 1`));
+    expect(await drill.locator('tbody tr').count()).toBe(1);
+    expect(await drill.locator('tbody tr').first().textContent()).toContain(picked);
+    expect(new URL(page.url()).searchParams.get('cluster')).toBe(picked);
+
     // Opened from an address, the page of failed clusters is there at once.
     await page.goto(consoleUrl('/deployments/big?state=Failed'));
     await soon(() => drill.locator('h3').textContent(), 120_000).toMatch(/1–38 of 38/);

@@ -47,6 +47,8 @@ export interface PageQuery {
   readonly region?: string;
   readonly provider?: string;
   readonly failure?: FailureCode;
+  /** One cluster, by name. */
+  readonly cluster?: string;
   /** A label selector in string form; a bad one is a ValidationError naming `selector`. */
   readonly selector?: string;
   readonly cursor?: string;
@@ -94,6 +96,7 @@ function filterOf(query: PageQuery): RowFilter {
     ...(query.region !== undefined ? { region: query.region } : {}),
     ...(query.provider !== undefined ? { provider: query.provider } : {}),
     ...(query.failure !== undefined ? { failure: query.failure } : {}),
+    ...(query.cluster !== undefined ? { cluster: query.cluster } : {}),
     ...(query.selector !== undefined ? { selector: parseSelector(query.selector, 'selector') } : {}),
   };
 }

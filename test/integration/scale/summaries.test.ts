@@ -186,6 +186,31 @@ describe('pages of targets and results', () => {
     expect(results.body.items).toHaveLength(5);
   });
 
+  it('narrows a page to one cluster by name', async () => {
+    const one = await call<{ items: Target[]; matched: number }>(
+      plane,
+      'GET',
+      '/deployments/wide/targets?cluster=sim-005',
+    );
+    expect(one.body.items.map((t) => t.cluster)).toEqual(['sim-005']);
+    expect(one.body.matched).toBe(1);
+    const results = await call<{ items: ExecutionResult[] }>(
+      plane,
+      'GET',
+      `/executions/${executionId}/results?cluster=sim-005&state=Failed`,
+    );
+    expect(results.body.items.map((r) => r.cluster)).toEqual(['sim-005']);
+    const none = await call<{ items: Target[]; matched: number }>(
+      plane,
+      'GET',
+      '/deployments/wide/targets?cluster=sim-999',
+    );
+    expect(none.body).toMatchObject({ items: [], matched: 0 });
+    const bad = await call<{ message: string }>(plane, 'GET', '/deployments/wide/targets?cluster=Not_A_Name');
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('cluster');
+  });
+
   it('refuses a bad filter or cursor with a 400 naming it', async () => {
     const state = await call<{ issues: Array<{ path: string }> }>(
       plane,

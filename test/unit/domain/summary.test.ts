@@ -79,6 +79,8 @@ describe('matchesFilter', () => {
     [{ region: 'us-east-1' }, false],
     [{ selector: { matchLabels: { env: 'prod' } } }, true],
     [{ selector: { matchLabels: { env: 'dev' } } }, false],
+    [{ cluster: 'x' }, true],
+    [{ cluster: 'xy' }, false],
   ])('%j → %s', (filter, expected) => {
     expect(matchesFilter(row('x', { labels: { env: 'prod' } }), filter)).toBe(expected);
   });
