@@ -45,10 +45,18 @@ export function agentProxy(flag: string | undefined, env: NodeJS.ProcessEnv): Ag
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`${source}: ${url.protocol} proxies are not supported (http:// or https://)`);
   }
-  const authorization =
-    url.username || url.password
-      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
-      : undefined;
+  let authorization: string | undefined;
+  if (url.username || url.password) {
+    let user: string;
+    let password: string;
+    try {
+      user = decodeURIComponent(url.username);
+      password = decodeURIComponent(url.password);
+    } catch {
+      throw new Error(`${source}: the user or password is not valid percent-encoding`);
+    }
+    authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  }
   const bare = new URL(`${url.protocol}//${url.host}`);
   const noProxy = env.NO_PROXY ?? env.no_proxy;
   return {

@@ -37,6 +37,14 @@ describe('agentProxy', () => {
     expect(() => agentProxy(undefined, { HTTPS_PROXY: 'http://u:hidden@[bad' })).toThrow(
       'HTTPS_PROXY: not a URL',
     );
+    let message = '';
+    try {
+      agentProxy('http://u:hid%zzden@p:3128', {});
+    } catch (error) {
+      message = String(error);
+    }
+    expect(message).toContain('--proxy: the user or password is not valid percent-encoding');
+    expect(message).not.toContain('hid');
   });
 
   it('goes direct to what NO_PROXY names', () => {
