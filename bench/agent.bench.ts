@@ -75,9 +75,9 @@ export async function run(): Promise<void> {
     simulate: 0,
     waitMs: 100,
     tunables: { maxParallel: CONCURRENCY, healthPollSeconds: 1 },
-    // The agents heartbeat once an hour (idle on the run's time scale), so nobody goes dark
-    // within the hour: with the default 3 minutes, the first agents went dark while the last of
-    // 1,000 were still enrolling, and the run waited for all of them to be Active for ever.
+    // The agents heartbeat once an hour (idle on the run's time scale), so none may go dark
+    // within the hour: with the default 3 minutes, the first of 1,000 agents could go dark while
+    // the last were still enrolling, and the run would wait for all of them to be Active.
     agentDarkAfterMs: 3_600_000,
   });
   const agents: Agent[] = [];
