@@ -30,7 +30,13 @@ import { revokeRoutes } from './agents.ts';
 import { connectRoutes } from './connect.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { type ApiHandlerOptions, apiHandler } from './http.ts';
-import { ClusterAnswer, ClusterFleetSummary, ClusterList, DeregisterResult } from './schemas.ts';
+import {
+  ClusterAnswer,
+  ClusterFleetSummary,
+  ClusterList,
+  commaSeparated,
+  DeregisterResult,
+} from './schemas.ts';
 
 const RegisterClustersAnswer = z
   .object({
@@ -48,24 +54,9 @@ const ClusterFilters = z.object({
     .max(4096)
     .optional()
     .meta({ description: 'Label selector: `env=prod,tier in (web,api),!legacy`' }),
-  status: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const statuses = v.split(',').filter((s) => s !== '');
-      for (const s of statuses) {
-        if (!ClusterStatus.safeParse(s).success) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `"${s}" is not one of ${ClusterStatus.options.join(', ')}`,
-          });
-          return z.NEVER;
-        }
-      }
-      return statuses as ClusterStatus[];
-    })
-    .meta({ description: 'Statuses, comma-separated (Unreachable,Pending)' }),
+  status: commaSeparated(ClusterStatus).meta({
+    description: 'Statuses, comma-separated (Unreachable,Pending)',
+  }),
   provider: z.string().min(1).max(32).optional(),
   region: z.string().min(1).max(64).optional(),
   version: z

@@ -171,3 +171,24 @@ export const ExecutionDetail = z
   .meta({ id: 'ExecutionDetail' });
 
 export const ExecutionList = z.object({ items: z.array(Execution) }).meta({ id: 'ExecutionList' });
+
+/**
+ * A query parameter listing values of `values` comma-separated (`Failed,Pending`): the list, or
+ * a 400 naming the first value that is not one of them.
+ */
+export function commaSeparated<T extends string>(values: z.ZodEnum<{ [K in T]: K }>) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const items = v.split(',').filter((s) => s !== '');
+      for (const item of items) {
+        if (!values.safeParse(item).success) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not one of ${values.options.join(', ')}` });
+          return z.NEVER;
+        }
+      }
+      return items as T[];
+    });
+}

@@ -30,6 +30,7 @@ import {
 } from '../../usecases/deployments/summaries.ts';
 import type { DepsProvider } from '../../usecases/deps.ts';
 import { RolloutStatus } from './rollouts.ts';
+import { commaSeparated } from './schemas.ts';
 
 const StateCounts = z.partialRecord(TargetStatus, z.number().int()).meta({ id: 'StateCounts' });
 const GroupCounts = z.object({ key: z.string(), total: z.number().int(), counts: StateCounts });
@@ -80,24 +81,7 @@ export const FleetCells = z
   .meta({ id: 'FleetCells' });
 
 const PageFilters = z.object({
-  state: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const states = v.split(',').filter((s) => s !== '');
-      for (const s of states) {
-        if (!TargetStatus.safeParse(s).success) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `"${s}" is not one of ${TargetStatus.options.join(', ')}`,
-          });
-          return z.NEVER;
-        }
-      }
-      return states as TargetStatus[];
-    })
-    .meta({ description: 'States, comma-separated (Failed,Pending)' }),
+  state: commaSeparated(TargetStatus).meta({ description: 'States, comma-separated (Failed,Pending)' }),
   wave: z.coerce.number().int().positive().optional().meta({ description: 'Wave number, from 1' }),
   region: z.string().min(1).max(64).optional(),
   provider: z.string().min(1).max(32).optional(),
